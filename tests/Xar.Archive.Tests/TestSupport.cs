@@ -124,3 +124,22 @@ public static class FakeElf
         return elf;
     }
 }
+
+/// <summary>The original builder's size rule, measured on the header we format.</summary>
+public static class HeaderSize
+{
+    /// <summary>
+    /// UTF-8 bytes of the header text as the original counts it: with "$OFFSET" (twice) and
+    /// "$UUID" in place of the 4-digit offset and the 8-digit UUID.
+    /// </summary>
+    public static int Unexpanded(XarHeaderFields fields)
+    {
+        byte[] header = XarHeaderText.Format(fields, 4096, fields.Uuid ?? "00000000", new string('0', 64));
+        int text = header.AsSpan().TrimEnd((byte)'\n').Length + 1;
+        return text - 2 * "4096".Length - "00000000".Length + 2 * "$OFFSET".Length + "$UUID".Length;
+    }
+
+    /// <summary>The longest value of an extra key <paramref name="key"/> that still fits in 4096 bytes.</summary>
+    public static int LargestValue(XarHeaderFields fieldsWithoutKey, string key) =>
+        4096 - 128 - Unexpanded(fieldsWithoutKey) - $"{key}=\"\"\n".Length;
+}

@@ -6,20 +6,22 @@ namespace Xar.Archive;
 /// The output file seen from the image's first byte, handed to the code that writes the image.
 /// It hashes bytes as they are appended; a SquashFS writer that seeks back (to put the superblock
 /// in front last, say) breaks the append-only run, and the writer then hashes the region from the
-/// file instead.
+/// file instead. Disposing it (an image writer may own its output) closes neither the file nor
+/// the hash, which belong to <see cref="XarArchiveWriter"/>.
 /// </summary>
 internal sealed class ImageWriteStream : Stream
 {
     private readonly FileStream _file;
     private readonly long _imageOffset;
-    private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private readonly IncrementalHash _hash;
     private long _hashedLength;
     private bool _appendOnly = true;
 
-    public ImageWriteStream(FileStream file, long imageOffset)
+    public ImageWriteStream(FileStream file, long imageOffset, IncrementalHash sha256)
     {
         _file = file;
         _imageOffset = imageOffset;
+        _hash = sha256;
         _file.Position = imageOffset;
     }
 
@@ -79,11 +81,4 @@ internal sealed class ImageWriteStream : Stream
     public override void Flush() => _file.Flush();
 
     public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException("the image stream is write-only");
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-            _hash.Dispose();
-        base.Dispose(disposing);
-    }
 }

@@ -121,6 +121,8 @@ public sealed class XarArchive : IDisposable
             if (!block[..read].StartsWith("#!"u8))
                 throw new XarFormatException(path, $"no XAR header at offset {headerOffset}, where the launcher's ELF extent ({extent} bytes) rounded up to 4096 puts it");
         }
+        if (layout == XarLayout.Xarexec && block[..read].StartsWith("hsqs"u8))
+            throw new XarFormatException(path, "a bare SquashFS image, not a XAR: it has no header");
         if (read < block.Length)
         {
             throw new XarFormatException(path, layout == XarLayout.Xarexec

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Xar.SquashFs;
 using Xar.SquashFs.Format;
 
@@ -117,15 +118,12 @@ public static class XarArchiveWriter
 
     private static (long Length, string Sha256) WriteImage(FileStream output, long imageOffset, Action<Stream> writeImage, string destinationPath)
     {
-        long length;
-        string? sha256;
-        using (var image = new ImageWriteStream(output, imageOffset))
-        {
-            writeImage(image);
-            image.Flush();
-            length = image.Length;
-            sha256 = image.AppendOnlySha256();
-        }
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var image = new ImageWriteStream(output, imageOffset, hash);
+        writeImage(image);
+        output.Flush();
+        long length = image.Length;
+        string? sha256 = image.AppendOnlySha256();
         Span<byte> superblockBytes = stackalloc byte[SquashFsConstants.SuperblockSize];
         int read = FileRegion.ReadFull(output.SafeFileHandle, superblockBytes, imageOffset);
         try

@@ -200,7 +200,7 @@ public sealed class XarHeader
     {
         for (int i = entries.Length - 1; i >= 0; i--)
         {
-            if (ReferenceEquals(entries[i].Key, key) || string.Equals(entries[i].Key, key, StringComparison.Ordinal))
+            if (string.Equals(entries[i].Key, key, StringComparison.Ordinal))
                 return entries[i].Value;
         }
         return null;

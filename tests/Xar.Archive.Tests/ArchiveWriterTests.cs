@@ -91,6 +91,21 @@ public sealed class ArchiveWriterTests : IClassFixture<SquashFsImageFixture>, ID
     }
 
     [Fact]
+    public void A_callback_may_dispose_the_image_stream_it_was_given()
+    {
+        string path = _directory.File("disposed.xar");
+        XarWriteResult written = XarArchiveWriter.Write(path, Xarexec(new XarHeaderFields { Version = 1 }), image =>
+        {
+            using var writer = new BinaryWriter(image);
+            writer.Write(_image.Image);
+        });
+
+        written.ImageSha256.Should().Be(ImageSha256);
+        using XarArchive archive = XarArchive.Open(path);
+        archive.Verify().Should().Be(XarVerification.Verified);
+    }
+
+    [Fact]
     public void Writes_in_small_appends_hash_as_they_go()
     {
         string path = _directory.File("small.xar");

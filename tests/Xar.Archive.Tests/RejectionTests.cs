@@ -152,6 +152,10 @@ public sealed class RejectionTests : IClassFixture<SquashFsImageFixture>, IDispo
     }
 
     [Fact]
+    public void A_bare_SquashFS_image() =>
+        ShouldReject(Save(File.ReadAllBytes(_image.ImagePath)), "a bare SquashFS image, not a XAR: it has no header");
+
+    [Fact]
     public void A_file_shorter_than_a_header() =>
         ShouldReject(Save(new byte[100]), "the file is 100 bytes, shorter than a 4096-byte XAR header");
 

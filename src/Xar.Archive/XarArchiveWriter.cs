@@ -67,9 +67,9 @@ public static class XarArchiveWriter
         if (options.Layout == XarLayout.Xarexec && options.Launcher is not null)
             throw new ArgumentException("the xarexec layout starts with the header; it has no launcher", nameof(options));
 
-        string fullPath = System.IO.Path.GetFullPath(destinationPath);
-        string temporaryPath = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(fullPath)!,
-            $".{System.IO.Path.GetFileName(fullPath)}.{System.IO.Path.GetRandomFileName()}.tmp");
+        string fullPath = Path.GetFullPath(destinationPath);
+        string temporaryPath = Path.Combine(Path.GetDirectoryName(fullPath)!,
+            $".{Path.GetFileName(fullPath)}.{Path.GetRandomFileName()}.tmp");
         // Created outside the try: if this fails there is nothing of ours to delete.
         var output = new FileStream(temporaryPath, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, bufferSize: 1 << 16);
         try

@@ -19,11 +19,12 @@ namespace Xar.Archive;
 /// <item>VERSION and XAREXEC_TARGET are optional (runtime: <c>-m</c> mounts without a target);</item>
 /// <item>a 4096-byte header may lack <c>#xar_stop</c> (runtime: its lines then run to byte 4096).</item>
 /// </list>
-/// Rejected, because no original reader accepts it: a line that is not NAME="VALUE" (runtime and
-/// XarParser; only the deprecated regex of mount_xar.py skipped such lines), CRLF line endings,
-/// a missing or non-hexadecimal UUID (the runtime's mount identity), and a longer header without
-/// <c>#xar_stop</c>. OFFSET must be plain decimal digits. Also rejected, as ours: text that is not
-/// UTF-8 (the builder writes UTF-8), and an XAR_FORMAT newer than <see cref="SupportedFormat"/>.
+/// Rejected, because neither the runtime nor XarParser accepts it: a line that is not NAME="VALUE",
+/// CRLF line endings, a missing or non-hexadecimal UUID (the runtime's mount identity), and a
+/// longer header without <c>#xar_stop</c>. (The deprecated mount_xar.py, broken on Python 3, matched
+/// lines with an unanchored regex and skipped the rest; its looseness is not taken.) OFFSET must be
+/// plain decimal digits. Also rejected, as ours: text that is not UTF-8 (the builder writes UTF-8),
+/// and an XAR_FORMAT newer than <see cref="SupportedFormat"/>.
 /// </summary>
 public sealed class XarHeader
 {

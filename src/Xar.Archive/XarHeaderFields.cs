@@ -87,7 +87,7 @@ public sealed class XarHeaderFields
         }
     }
 
-    internal static bool IsOriginalUuid(string uuid) => uuid.Length == 8 && uuid.All(char.IsAsciiHexDigitLower);
+    private static bool IsOriginalUuid(string uuid) => uuid.Length == 8 && uuid.All(char.IsAsciiHexDigitLower);
 
     private static void ValidateShebang(string shebang)
     {

@@ -57,5 +57,16 @@ internal sealed class TempDirectory : IDisposable
 
     public string File(string name) => System.IO.Path.Combine(Path, name);
 
-    public void Dispose() => Directory.Delete(Path, recursive: true);
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(Path, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Names that are not valid UTF-8 cannot be deleted through .NET's UTF-16 paths.
+            ExternalTool.Run("rm", "coreutils", ["-rf", Path]);
+        }
+    }
 }

@@ -2,6 +2,8 @@ using System.Buffers.Binary;
 using System.Text;
 using Xar.SquashFs.Compression;
 
+using Xar.SquashFs.Tests.Support;
+
 namespace Xar.SquashFs.Tests.Compression;
 
 /// <summary>

@@ -1,7 +1,7 @@
 using System.ComponentModel;
 using System.Diagnostics;
 
-namespace Xar.SquashFs.Tests.Compression;
+namespace Xar.SquashFs.Tests.Support;
 
 /// <summary>
 /// Runs a command-line tool used as an independent oracle. A missing tool fails the test with the
@@ -53,9 +53,20 @@ internal static class ExternalTool
 /// <summary>A directory under the system temp directory, deleted on Dispose.</summary>
 internal sealed class TempDirectory : IDisposable
 {
-    public string Path { get; } = Directory.CreateTempSubdirectory("xar-codecs-").FullName;
+    public string Path { get; } = Directory.CreateTempSubdirectory("xar-test-").FullName;
 
     public string File(string name) => System.IO.Path.Combine(Path, name);
 
-    public void Dispose() => Directory.Delete(Path, recursive: true);
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(Path, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Names that are not valid UTF-8 cannot be deleted through .NET's UTF-16 paths.
+            ExternalTool.Run("rm", "coreutils", ["-rf", Path]);
+        }
+    }
 }

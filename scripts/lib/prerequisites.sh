@@ -1,0 +1,25 @@
+# Debian packages the build, the tests and the benchmarks rely on; installed only when missing.
+XAR_TEST_PACKAGES=(
+  squashfs-tools   # mksquashfs / unsquashfs: oracles and the benchmark baseline
+  squashfuse       # squashfuse_ll: oracle, and the launcher's FUSE rung
+  fuse3            # fusermount3
+  libzstd1 liblzma5 liblz4-1 liblzo2-2  # codecs (P/Invoke)
+  zstd xz-utils lz4                     # codec CLIs used as oracles
+  attr             # setfattr/getfattr for xattr tests
+  python3          # Debian's interpreter, used by the Python tests as a second target
+  hyperfine        # benchmarks
+)
+
+ensure_test_prerequisites() {
+  local missing=()
+  for p in "${XAR_TEST_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing: ${missing[*]}" >&2
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}

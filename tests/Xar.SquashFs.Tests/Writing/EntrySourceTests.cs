@@ -1,0 +1,119 @@
+using System.Text;
+using Xar.SquashFs.Tests.Support;
+using Xar.SquashFs.Writing;
+
+namespace Xar.SquashFs.Tests.Writing;
+
+/// <summary>Images built from entries handed over one by one (no staging directory), read back by unsquashfs.</summary>
+public sealed class EntrySourceTests : IDisposable
+{
+    private readonly TempDirectory _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    [Fact]
+    public void EntriesOfEveryKindAreWrittenAsDescribed()
+    {
+        var big = new byte[1_000_000];
+        new Random(5).NextBytes(big);
+        var writer = new SquashFsWriter(new SquashFsWriterOptions { BlockSize = 64 * 1024, KeepOwners = true });
+        writer.Add(ImageEntry.Directory("", 0b111_101_101, mtime: 1_700_000_000));
+        writer.Add(ImageEntry.File("pkg/__init__.py", FileContent.FromBytes("print('hi')\n"u8.ToArray()), 0b110_100_100, 1_700_000_001));
+        writer.Add(ImageEntry.File("pkg/data/big.bin", FileContent.FromStream(() => new MemoryStream(big), big.Length, "big.bin"), 0b111_101_101, 1_700_000_002));
+        writer.Add(ImageEntry.Directory("pkg/data", 0b111_000_000, mtime: 1_700_000_003));
+        writer.Add(ImageEntry.HardLink("bin/alias", "pkg/__init__.py"));
+        writer.Add(ImageEntry.Symlink("bin/tool", "../pkg/__init__.py", mtime: 1_700_000_004));
+        writer.Add(new ImageEntry { Path = "dev/null", Type = ImageEntryType.CharDevice, DeviceMajor = 1, DeviceMinor = 3, Permissions = 0b110_110_110 });
+        writer.Add(new ImageEntry { Path = "dev/big-minor", Type = ImageEntryType.BlockDevice, DeviceMajor = 259, DeviceMinor = 70000 });
+        writer.Add(new ImageEntry { Path = "run/pipe", Type = ImageEntryType.Fifo, Permissions = 0b110_000_000, Uid = 1000, Gid = 100 });
+        writer.Add(ImageEntry.File("empty", FileContent.FromBytes(Array.Empty<byte>())));
+        string image = _temp.File("entries.sqfs");
+        writer.WriteToFile(image);
+
+        string output = _temp.File("out");
+        ExternalTool.Run("unsquashfs", "squashfs-tools", ["-no-progress", "-d", output, image]);
+        var tree = TreeSnapshot.Capture(output, withOwners: true);
+        File.ReadAllText(Path.Combine(output, "pkg/__init__.py")).Should().Be("print('hi')\n");
+        File.ReadAllBytes(Path.Combine(output, "pkg/data/big.bin")).Should().Equal(big);
+        tree["pkg/data"].Permissions.Should().Be(0b111_000_000, "a directory added after its content keeps its own attributes");
+        tree["pkg/data"].ModificationTime.Should().Be(1_700_000_003);
+        tree["pkg"].Permissions.Should().Be(0b111_101_101, "implied parents are 0755");
+        tree["bin/alias"].HardLinkGroup.Should().Be("bin/alias").And.Be(tree["pkg/__init__.py"].HardLinkGroup);
+        tree["bin/tool"].LinkTarget.Should().Be("../pkg/__init__.py");
+        tree["dev/null"].Should().Match<EntryState>(e => e.Type == 'c' && e.RdevMajor == 1 && e.RdevMinor == 3);
+        tree["dev/big-minor"].Should().Match<EntryState>(e => e.Type == 'b' && e.RdevMajor == 259 && e.RdevMinor == 70000);
+        tree["run/pipe"].Should().Match<EntryState>(e => e.Type == 'p' && e.Uid == 1000 && e.Gid == 100 && e.Permissions == 0b110_000_000);
+        tree["empty"].Size.Should().Be(0);
+    }
+
+    [Fact]
+    public void ContentShorterThanDeclaredFailsAndLeavesNoImage()
+    {
+        var writer = new SquashFsWriter();
+        writer.Add(ImageEntry.File("liar", FileContent.FromStream(() => new MemoryStream(new byte[10]), 5_000_000, "wheel:liar.py")));
+        string image = _temp.File("bad.sqfs");
+
+        var act = () => writer.WriteToFile(image);
+
+        act.Should().Throw<SquashFsException>().WithMessage("*wheel:liar.py*changed size*");
+        Directory.GetFiles(_temp.Path).Should().BeEmpty("nothing half-written is left behind");
+    }
+
+    [Fact]
+    public void AFileThatDisappearsDuringTheBuildIsNamed()
+    {
+        string source = _temp.File("src");
+        Directory.CreateDirectory(source);
+        for (int i = 0; i < 50; i++) File.WriteAllText(Path.Combine(source, $"f{i}"), new string('x', i));
+        var writer = new SquashFsWriter();
+        writer.AddDirectory(source);
+        File.Delete(Path.Combine(source, "f17"));
+
+        var act = () => writer.WriteToFile(_temp.File("gone.sqfs"));
+
+        act.Should().Throw<SquashFsException>().WithMessage($"*{source}/f17*cannot open*");
+        File.Exists(_temp.File("gone.sqfs")).Should().BeFalse();
+    }
+
+    [Theory]
+    [InlineData("a/../b", "'..'")]
+    [InlineData("x/y", "added twice")]
+    public void InvalidPathsAreRejected(string path, string message)
+    {
+        var writer = new SquashFsWriter();
+        writer.Add(ImageEntry.File("x/y", FileContent.FromBytes(new byte[1])));
+
+        var act = () => writer.Add(ImageEntry.File(path, FileContent.FromBytes(new byte[1])));
+
+        act.Should().Throw<SquashFsException>().WithMessage($"*{message}*");
+    }
+
+    [Fact]
+    public void ANameLongerThan256BytesIsRejected()
+    {
+        var writer = new SquashFsWriter();
+        var act = () => writer.Add(ImageEntry.File(new string('é', 129), FileContent.FromBytes(new byte[1])));
+        act.Should().Throw<SquashFsException>().WithMessage("*longer than 256 bytes*");
+    }
+
+    [Fact]
+    public void AHardLinkToAMissingTargetIsRejected()
+    {
+        var writer = new SquashFsWriter();
+        var act = () => writer.Add(ImageEntry.HardLink("b", "a"));
+        act.Should().Throw<SquashFsException>().WithMessage("*'a' was not added*");
+    }
+
+    [Fact]
+    public void NamesThatAreNotUtf8SurviveFromADirectory()
+    {
+        string source = _temp.File("src");
+        Directory.CreateDirectory(source);
+        // A Latin-1 name: bytes that are not valid UTF-8. Created through the shell to bypass .NET's UTF-16 names.
+        TreeGenerator.Run("sh", "-c", $"printf latin1 > \"{source}/$(printf 'caf\\351')\"");
+        SquashFsWriter.CreateImage(source, _temp.File("latin1.sqfs"));
+
+        string listing = Encoding.Latin1.GetString(ExternalTool.Run("unsquashfs", "squashfs-tools", ["-ls", "-d", "", _temp.File("latin1.sqfs")]));
+        listing.Should().Contain("/caf\u00e9");
+    }
+}

@@ -1,0 +1,139 @@
+using Xar.Archive;
+
+namespace Xar.Runtime.Tests;
+
+/// <summary>
+/// One test's world: its own mount root (mode 01777, named in the archives' MOUNT_ROOT), cache
+/// (XDG_CACHE_HOME) and HOME under a temporary directory. Disposing lazily unmounts every mount
+/// under it — also after a failed assertion — stops their squashfuse_ll and deletes it all.
+/// </summary>
+public sealed class Sandbox : IDisposable
+{
+    public Sandbox()
+    {
+        Root = Directory.CreateTempSubdirectory("xar-runtime-tests-").FullName;
+        MountRoot = Path.Combine(Root, "mnt");
+        Directory.CreateDirectory(MountRoot);
+        File.SetUnixFileMode(MountRoot, (UnixFileMode)0x3FF); // 01777
+        Cache = Path.Combine(Root, "cache");
+        Home = Path.Combine(Root, "home");
+        Directory.CreateDirectory(Home);
+    }
+
+    public string Root { get; }
+
+    public string MountRoot { get; }
+
+    /// <summary>XDG_CACHE_HOME: extractions land in Cache/xar/&lt;image sha256&gt;.</summary>
+    public string Cache { get; }
+
+    public string Home { get; }
+
+    /// <summary>The environment of every launch; tests add to it.</summary>
+    public Dictionary<string, string?> Environment { get; } = new()
+    {
+        ["XAR_MODE"] = null,
+        ["XAR_MOUNT_SEED"] = null,
+        ["XAR_MOUNT_TIMEOUT"] = null,
+        ["XDG_RUNTIME_DIR"] = null,
+        ["XARFUSE_NEW_MOUNT"] = null,
+    };
+
+    public string Archive(TargetKind target = TargetKind.Shell, XarLayout layout = XarLayout.Xarexec, string? xarexecTarget = TestArchives.TargetPath) =>
+        TestArchives.Build(Root, target, layout, MountRoot, xarexecTarget);
+
+    /// <summary>Runs <c>xarexec ARCHIVE ARGS</c> (xarexec layout) or <c>./ARCHIVE ARGS</c> (self layout).</summary>
+    public RunResult Launch(string archive, IEnumerable<string>? arguments = null, string? stdin = null,
+        IReadOnlyDictionary<string, string?>? extraEnvironment = null)
+    {
+        bool self = IsElf(archive);
+        string program = self ? archive : Launcher.Path;
+        var argv = new List<string>();
+        if (!self)
+            argv.Add(archive);
+        argv.AddRange(arguments ?? []);
+        return Run.Program(program, argv, environment: Env(extraEnvironment), stdin: stdin);
+    }
+
+    private static bool IsElf(string path)
+    {
+        using FileStream stream = File.OpenRead(path);
+        Span<byte> magic = stackalloc byte[4];
+        return stream.Read(magic) == 4 && magic.SequenceEqual((ReadOnlySpan<byte>)[0x7F, (byte)'E', (byte)'L', (byte)'F']);
+    }
+
+    /// <summary>Runs the launcher with exactly <paramref name="arguments"/>.</summary>
+    public RunResult Xarexec(params string[] arguments) => Run.Program(Launcher.Path, arguments, environment: Env(null));
+
+    public Dictionary<string, string?> Env(IReadOnlyDictionary<string, string?>? extra)
+    {
+        var environment = new Dictionary<string, string?>(Environment)
+        {
+            ["XDG_CACHE_HOME"] = Cache,
+            ["HOME"] = Home,
+        };
+        foreach (var (name, value) in extra ?? new Dictionary<string, string?>())
+            environment[name] = value;
+        return environment;
+    }
+
+    /// <summary>Mount points under <see cref="Root"/>, from /proc/self/mountinfo, deepest first.</summary>
+    public List<(string MountPoint, string FsType)> Mounts()
+    {
+        var mounts = new List<(string, string)>();
+        foreach (string line in File.ReadLines("/proc/self/mountinfo"))
+        {
+            string[] fields = line.Split(' ');
+            int separator = Array.IndexOf(fields, "-");
+            string mountPoint = fields[4].Replace("\\040", " ");
+            if (mountPoint.StartsWith(Root + "/", StringComparison.Ordinal))
+                mounts.Add((mountPoint, fields[separator + 1]));
+        }
+        mounts.Sort((a, b) => b.Item1.Length.CompareTo(a.Item1.Length));
+        return mounts;
+    }
+
+    /// <summary>Pids of squashfuse_ll processes serving a mount point under <see cref="Root"/>.</summary>
+    public List<int> SquashfuseProcesses(string? mountPoint = null)
+    {
+        var pids = new List<int>();
+        foreach (string directory in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(directory), out int pid))
+                continue;
+            string commandLine;
+            try
+            {
+                commandLine = File.ReadAllText(Path.Combine(directory, "cmdline")).Replace('\0', ' ');
+            }
+            catch (IOException)
+            {
+                continue;
+            }
+            if (commandLine.StartsWith("squashfuse_ll ", StringComparison.Ordinal) && commandLine.Contains(mountPoint ?? Root + "/"))
+                pids.Add(pid);
+        }
+        return pids;
+    }
+
+    public void Dispose()
+    {
+        foreach (var (mountPoint, _) in Mounts())
+        {
+            if (Run.Program("fusermount3", ["-u", "-z", "-q", mountPoint]).ExitCode != 0)
+                Run.Program("umount", ["-l", mountPoint]);
+        }
+        foreach (int pid in SquashfuseProcesses())
+        {
+            try
+            {
+                System.Diagnostics.Process.GetProcessById(pid).Kill();
+            }
+            catch (ArgumentException)
+            {
+            }
+        }
+        Run.Program("chmod", ["-R", "u+rwX", Root]);
+        Directory.Delete(Root, recursive: true);
+    }
+}

@@ -116,8 +116,12 @@ internal static unsafe class FuseMount
             if (Probe(mountPath, superblock, archivePath, out int pinFd) == MountState.Mounted)
                 return pinFd;
             if (Stopwatch.GetElapsedTime(start) > MountAppearTimeout)
+            {
+                // Should it appear after all, it must not stay half-made.
+                LibC.umount2(mountPath, LibC.MNT_DETACH);
                 throw new XarRuntimeException(XarExitCode.Unavailable, archivePath,
                     $"squashfuse_ll exited successfully but no mount appeared on {mountPath} within {MountAppearTimeout.TotalSeconds:0} s");
+            }
             Thread.Sleep(pause);
             pause = Math.Min(pause * 2, 50);
         }

@@ -106,10 +106,18 @@ public static class RunLadder
             }
             if (state == MountState.Stale)
                 FuseMount.DetachStale(location.MountPath, settings, archivePath);
-            EnsureOwnedDirectory(location.MountPath, archivePath);
             VerifyImage(archive);
-            pin = FuseMount.Mount(squashfuse!, imagePath, archive.ImageOffset, location.MountPath, archive.Superblock,
-                settings.MountTimeoutSeconds, archivePath);
+            bool createdDirectory = EnsureOwnedDirectory(location.MountPath, archivePath);
+            try
+            {
+                pin = FuseMount.Mount(squashfuse!, imagePath, archive.ImageOffset, location.MountPath, archive.Superblock,
+                    settings.MountTimeoutSeconds, archivePath);
+            }
+            catch (XarRuntimeException) when (createdDirectory)
+            {
+                LibC.rmdir(location.MountPath); // Only if still empty: nothing of a failed mount stays behind.
+                throw;
+            }
             held.Touch();
             return new PreparedTree(location.MountPath, TreeKind.Mount, created: true, pin);
         }
@@ -119,10 +127,11 @@ public static class RunLadder
         }
     }
 
-    /// <summary>mkdir 0755, then the original's check: the caller's own directory with mode exactly 0755.</summary>
-    private static void EnsureOwnedDirectory(string path, string archivePath)
+    /// <summary>mkdir 0755, then the original's check: the caller's own directory with mode exactly 0755. Returns whether it was created.</summary>
+    private static bool EnsureOwnedDirectory(string path, string archivePath)
     {
-        if (LibC.mkdir(path, MountLocation.DirectoryMode) != 0)
+        bool created = LibC.mkdir(path, MountLocation.DirectoryMode) == 0;
+        if (!created)
         {
             int errno = LibC.LastError;
             if (errno != LibC.EEXIST)
@@ -135,6 +144,7 @@ public static class RunLadder
         string? problem = UserIdentity.CheckOwnedEntry(stat, directory: true, MountLocation.DirectoryMode);
         if (problem is not null)
             throw new XarRuntimeException(XarExitCode.UnsafePermissions, archivePath, $"{path} {problem}");
+        return created;
     }
 
     /// <summary>Checks the image against XAR_IMAGE_SHA256 before it is first mounted or extracted (the original checked nothing, xar-format.md R12).</summary>

@@ -30,8 +30,8 @@ public static unsafe class XarexecCommand
     /// <summary>Runs the launcher; returns only when the target was not executed (a flag, or an error).</summary>
     /// <param name="argv0">argv[0] as the kernel passed it.</param>
     /// <param name="arguments">argv[1..].</param>
-    /// <param name="executablePath">The launcher's own file (/proc/self/exe resolved), or null if unknown.</param>
-    public static int Run(string argv0, string[] arguments, string? executablePath)
+    /// <param name="executablePath">The launcher's own file; <c>/proc/self/exe</c> when null.</param>
+    public static int Run(string argv0, string[] arguments, string? executablePath = null)
     {
         string timestamp = LaunchContext.Timestamp();
         string shownPath = "xarexec";
@@ -44,9 +44,10 @@ public static unsafe class XarexecCommand
             string archiveArgument;
             string invokedName;
             string[] passed;
-            if (executablePath is not null && SelfArchive.IsArchive(executablePath))
+            if (SelfArchive.IsArchive(executablePath ?? "/proc/self/exe"))
             {
-                archiveArgument = executablePath;
+                archiveArgument = executablePath ?? LibC.ReadLink("/proc/self/exe")
+                    ?? throw new XarRuntimeException(XarExitCode.SystemError, argv0, "cannot read /proc/self/exe");
                 invokedName = argv0;
                 passed = arguments;
             }
@@ -124,28 +125,19 @@ public static unsafe class XarexecCommand
     /// <summary>Opens the archive, turning "cannot open" into one line with <see cref="XarExitCode.CannotOpen"/>.</summary>
     private static XarArchive OpenArchive(string path)
     {
-        int fd = LibC.Open(path, LibC.O_RDONLY, 0, out int errno);
-        if (fd < 0)
-            throw new XarRuntimeException(XarExitCode.CannotOpen, path, $"cannot open: {LibC.ErrorText(errno)}");
-        bool isDirectory = FileStatus.OfDescriptor(fd, out StatX stat) == 0 && stat.IsDirectory;
-        LibC.close(fd);
-        if (isDirectory)
-            throw new XarRuntimeException(XarExitCode.CannotOpen, path, "cannot open: is a directory");
         try
         {
             return XarArchive.Open(path);
         }
-        catch (XarFormatException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException && e is not XarFormatException)
         {
-            throw;
-        }
-        catch (IOException e)
-        {
-            throw new XarRuntimeException(XarExitCode.CannotOpen, path, $"cannot read: {e.Message}");
-        }
-        catch (UnauthorizedAccessException e)
-        {
-            throw new XarRuntimeException(XarExitCode.CannotOpen, path, $"cannot open: {e.Message}");
+            // .NET's message may be a bare resource key in the trimmed launcher: ask the system.
+            int fd = LibC.Open(path, LibC.O_RDONLY, 0, out int errno);
+            if (fd < 0)
+                throw new XarRuntimeException(XarExitCode.CannotOpen, path, $"cannot open: {LibC.ErrorText(errno)}");
+            bool isDirectory = FileStatus.OfDescriptor(fd, out StatX stat) == 0 && stat.IsDirectory;
+            LibC.close(fd);
+            throw new XarRuntimeException(XarExitCode.CannotOpen, path, isDirectory ? "cannot open: is a directory" : $"cannot read: {e.Message}");
         }
     }
 

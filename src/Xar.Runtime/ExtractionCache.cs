@@ -101,6 +101,10 @@ internal sealed class ExtractionCache
     {
         if (create)
         {
+            // Decided before anything is created there: a noexec filesystem gets no cache directory.
+            StatFs ancestor;
+            if (LibC.statfs(NearestExisting(root), &ancestor) == 0 && (ancestor.Flags & LibC.ST_NOEXEC) != 0)
+                return $"{root} is on a filesystem mounted noexec";
             string? created = CreateDirectories(root);
             if (created is not null)
                 return created;
@@ -121,6 +125,14 @@ internal sealed class ExtractionCache
         if (create && LibC.access(root, LibC.W_OK | LibC.X_OK) != 0)
             return $"{root} is not writable: {LibC.ErrorText(LibC.LastError)}";
         return null;
+    }
+
+    private static string NearestExisting(string path)
+    {
+        string? current = path;
+        while (current is not null && LibC.Stat(current, followSymlinks: true, out _) != 0)
+            current = Path.GetDirectoryName(current);
+        return current ?? "/";
     }
 
     /// <summary>mkdir -p with mode 0700 for what it creates; null on success, else the problem.</summary>

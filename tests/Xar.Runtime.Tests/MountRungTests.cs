@@ -109,23 +109,35 @@ public sealed class MountRungTests : IDisposable
         _sandbox.Mounts().Should().BeEmpty();
     }
 
+    /// <summary>Starts <paramref name="count"/> launches at once (threads released together by a barrier).</summary>
     internal static RunResult[] Parallel(int count, Func<RunResult> launch)
     {
+        _ = Launcher.Path; // Publish first, not inside the race.
         using var start = new Barrier(count);
         var threads = new Thread[count];
         var results = new RunResult[count];
+        var failures = new System.Collections.Concurrent.ConcurrentQueue<Exception>();
         for (int i = 0; i < count; i++)
         {
             int index = i;
             threads[i] = new Thread(() =>
             {
                 start.SignalAndWait();
-                results[index] = launch();
+                try
+                {
+                    results[index] = launch();
+                }
+                catch (Exception e)
+                {
+                    failures.Enqueue(e); // An exception escaping a thread would abort the test run.
+                }
             });
             threads[i].Start();
         }
         foreach (Thread thread in threads)
             thread.Join();
+        if (!failures.IsEmpty)
+            throw new AggregateException(failures);
         return results;
     }
 

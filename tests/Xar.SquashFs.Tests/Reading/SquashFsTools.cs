@@ -1,0 +1,136 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text;
+using Xar.SquashFs.Reading;
+
+namespace Xar.SquashFs.Tests.Reading;
+
+/// <summary>Runs squashfs-tools and other commands the reader is checked against.</summary>
+internal static class SquashFsTools
+{
+    public static readonly bool IsRoot = Environment.UserName == "root" || Posix.GetEffectiveUserId() == 0;
+
+    /// <summary>Runs a command to completion; throws with its output when it fails or exceeds the timeout.</summary>
+    public static string Run(string file, IEnumerable<string> arguments, string? workingDirectory = null,
+        IDictionary<string, string>? environment = null, int timeoutSeconds = 300)
+    {
+        var info = new ProcessStartInfo(file)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            StandardOutputEncoding = Encoding.UTF8,
+            StandardErrorEncoding = Encoding.UTF8,
+            UseShellExecute = false,
+        };
+        if (workingDirectory is not null) info.WorkingDirectory = workingDirectory;
+        foreach (var argument in arguments) info.ArgumentList.Add(argument);
+        if (environment is not null)
+            foreach (var (key, value) in environment) info.Environment[key] = value;
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(timeoutSeconds * 1000))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{file} {string.Join(' ', info.ArgumentList)} did not finish in {timeoutSeconds} s");
+        }
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+            throw new InvalidOperationException(
+                $"{file} {string.Join(' ', info.ArgumentList)} exited with {process.ExitCode}\n{stdout.Result}\n{stderr.Result}");
+        return stdout.Result;
+    }
+
+    /// <summary>Builds an image of <paramref name="source"/> with mksquashfs and the given options.</summary>
+    public static void Mksquashfs(string source, string image, string options)
+    {
+        var arguments = new List<string> { source, image, "-noappend", "-quiet", "-no-progress", "-processors", "2" };
+        arguments.AddRange(options.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+        Run("mksquashfs", arguments);
+    }
+
+    /// <summary>unsquashfs -d into a new directory.</summary>
+    public static void Unsquashfs(string image, string destination, params string[] paths)
+    {
+        Run("unsquashfs", ["-n", "-q", "-d", destination, image, .. paths]);
+    }
+
+    /// <summary>unsquashfs -lln (numeric owners) with times in UTC, one line per entry.</summary>
+    public static string[] ListNumeric(string image) =>
+        Run("unsquashfs", ["-lln", image], environment: new Dictionary<string, string> { ["TZ"] = "UTC" })
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries);
+}
+
+/// <summary>A scratch directory removed on dispose (the helpers may leave read-only directories behind).</summary>
+internal sealed class TempDirectory : IDisposable
+{
+    private static readonly string BaseDirectory = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"xar-reader-tests-{Environment.ProcessId}");
+
+    public TempDirectory(string label = "t")
+    {
+        Directory.CreateDirectory(BaseDirectory);
+        Path = System.IO.Path.Combine(BaseDirectory, $"{label}-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(Path);
+    }
+
+    public string Path { get; }
+
+    public string Combine(params string[] parts) => System.IO.Path.Combine([Path, .. parts]);
+
+    public void Dispose()
+    {
+        try
+        {
+            // chmod first: extracted trees contain directories without write permission.
+            SquashFsTools.Run("chmod", ["-R", "u+rwx", Path]);
+            Directory.Delete(Path, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException or UnauthorizedAccessException)
+        {
+            // Best effort: a leftover scratch directory must not fail a test.
+        }
+    }
+}
+
+/// <summary>
+/// Images built once per (tree, options) for the whole test run, with the unsquashfs extraction of
+/// each, since mksquashfs dominates the cost of the tests.
+/// </summary>
+internal static class ImageCache
+{
+    private static readonly TempDirectory Root = new("images");
+    private static readonly ConcurrentDictionary<string, Lazy<string>> Trees = new();
+    private static readonly ConcurrentDictionary<string, Lazy<string>> Images = new();
+    private static readonly ConcurrentDictionary<string, Lazy<string>> Extractions = new();
+
+    static ImageCache() => AppDomain.CurrentDomain.ProcessExit += (_, _) => Root.Dispose();
+
+    public static string Tree(string name, Action<string> build) =>
+        Trees.GetOrAdd(name, _ => new Lazy<string>(() =>
+        {
+            string path = Root.Combine("tree-" + name);
+            Directory.CreateDirectory(path);
+            build(path);
+            return path;
+        })).Value;
+
+    public static string Image(string treeName, Action<string> buildTree, string options)
+    {
+        string tree = Tree(treeName, buildTree);
+        return Images.GetOrAdd(treeName + "|" + options, key => new Lazy<string>(() =>
+        {
+            string image = Root.Combine($"img-{Images.Count}-{Guid.NewGuid():N}.sqfs");
+            SquashFsTools.Mksquashfs(tree, image, options);
+            return image;
+        })).Value;
+    }
+
+    /// <summary>unsquashfs' extraction of <paramref name="image"/> (shared; do not modify).</summary>
+    public static string Unsquashed(string image) =>
+        Extractions.GetOrAdd(image, _ => new Lazy<string>(() =>
+        {
+            string destination = Root.Combine($"unsquashed-{Guid.NewGuid():N}");
+            SquashFsTools.Unsquashfs(image, destination);
+            return destination;
+        })).Value;
+}

@@ -66,6 +66,6 @@ internal static class TreeSnapshot
             }
             if (want != got) differences.Add($"{path}: expected {want}, got {got}");
         }
-        differences.Should().BeEmpty();
+        differences.Take(15).Should().BeEmpty($"{differences.Count} paths differ");
     }
 }

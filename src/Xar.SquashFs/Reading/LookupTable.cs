@@ -46,7 +46,8 @@ internal sealed class LookupTable
         {
             ulong position = BinaryPrimitives.ReadUInt64LittleEndian(raw.AsSpan(i * 8));
             const long maxStep = SquashFsConstants.MetadataBlockSize + 2;
-            if (position < (ulong)lowerBound || position + 3 > (ulong)indexPosition
+            // A block needs its 2-byte header and at least one payload byte before the index.
+            if (position < (ulong)lowerBound || position > (ulong)indexPosition - 3
                 || (previous >= 0 && ((long)position <= previous || (long)position - previous > maxStep)))
                 throw new SquashFsException(
                     $"{name} table: index entry {i} (at byte {indexPosition + i * 8}) points at byte {position}, outside bytes {lowerBound}..{indexPosition} or out of order");

@@ -65,11 +65,14 @@ internal static class SquashFsTools
 internal sealed class TempDirectory : IDisposable
 {
     private static readonly string BaseDirectory = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"xar-reader-tests-{Environment.ProcessId}");
+    private static readonly string MemoryDirectory = $"/dev/shm/xar-reader-tests-{Environment.ProcessId}";
 
-    public TempDirectory(string label = "t")
+    /// <param name="inMemory">Under /dev/shm when it exists: for tests that create and delete many trees.</param>
+    public TempDirectory(string label = "t", bool inMemory = false)
     {
-        Directory.CreateDirectory(BaseDirectory);
-        Path = System.IO.Path.Combine(BaseDirectory, $"{label}-{Guid.NewGuid():N}");
+        string parent = inMemory && Directory.Exists("/dev/shm") ? MemoryDirectory : BaseDirectory;
+        Directory.CreateDirectory(parent);
+        Path = System.IO.Path.Combine(parent, $"{label}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(Path);
     }
 
@@ -77,17 +80,33 @@ internal sealed class TempDirectory : IDisposable
 
     public string Combine(params string[] parts) => System.IO.Path.Combine([Path, .. parts]);
 
-    public void Dispose()
+    /// <summary>Removes one entry below the directory, if present.</summary>
+    public void Clear(string name)
+    {
+        string path = Combine(name);
+        if (Directory.Exists(path)) Delete(path);
+    }
+
+    public void Dispose() => Delete(Path);
+
+    private static void Delete(string path)
     {
         try
         {
-            // chmod first: extracted trees contain directories without write permission.
-            SquashFsTools.Run("chmod", ["-R", "u+rwx", Path]);
-            Directory.Delete(Path, recursive: true);
+            Directory.Delete(path, recursive: true);
         }
-        catch (Exception e) when (e is IOException or InvalidOperationException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            // Best effort: a leftover scratch directory must not fail a test.
+            try
+            {
+                // Extracted trees contain directories without write permission.
+                SquashFsTools.Run("chmod", ["-R", "u+rwx", path]);
+                Directory.Delete(path, recursive: true);
+            }
+            catch (Exception again) when (again is IOException or InvalidOperationException or UnauthorizedAccessException)
+            {
+                // Best effort: a leftover scratch directory must not fail a test.
+            }
         }
     }
 }

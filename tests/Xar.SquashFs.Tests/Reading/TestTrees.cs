@@ -147,6 +147,68 @@ internal static partial class TestTrees
         File.WriteAllText(Path.Combine(root, "top.txt"), "top\n");
     }
 
+    public const string FuzzTreeName = "fuzz";
+    public const string CraftedTreeName = "crafted";
+
+    /// <summary>Where the crafted tree's escape symlink points: extraction must never write there.</summary>
+    public static readonly string EscapeTarget = Path.Combine(Path.GetTempPath(), $"xar-reader-tests-{Environment.ProcessId}", "escape-target");
+
+    /// <summary>
+    /// A small tree with every structure (for many fuzzing iterations): multi-block, sparse and
+    /// fragment files, a directory with an index, symlinks, a hard link, a FIFO, a device, xattrs.
+    /// </summary>
+    public static void BuildFuzz(string root)
+    {
+        var random = new Random(99);
+        var data = new byte[40_000];
+        random.NextBytes(data);
+        File.WriteAllBytes(Path.Combine(root, "random.bin"), data);
+        File.WriteAllText(Path.Combine(root, "text.txt"), string.Concat(Enumerable.Range(0, 2000).Select(i => $"line {i}\n")));
+        File.WriteAllText(Path.Combine(root, "small.txt"), "small\n");
+        File.WriteAllBytes(Path.Combine(root, "empty"), []);
+        using (var sparse = File.Create(Path.Combine(root, "sparse.bin")))
+        {
+            sparse.Write(data.AsSpan(0, 100));
+            sparse.SetLength(30_000);
+        }
+        Link(Path.Combine(root, "small.txt"), Path.Combine(root, "hard.txt"));
+        File.CreateSymbolicLink(Path.Combine(root, "link"), "small.txt");
+        Check(Posix.MknodAt(Posix.AtFdCwd, Native(Path.Combine(root, "fifo")), Posix.SIfIfo | 0x1A4, 0), "mkfifo");
+        if (SquashFsTools.IsRoot)
+            Check(Posix.MknodAt(Posix.AtFdCwd, Native(Path.Combine(root, "null")), Posix.SIfChr | 0x1B6, Posix.MakeDevice(1, 3)), "mknod");
+        string many = Directory.CreateDirectory(Path.Combine(root, "many")).FullName;
+        for (int i = 0; i < 300; i++)
+            File.WriteAllText(Path.Combine(many, $"member-{i:D3}-with-a-longer-name"), i % 3 == 0 ? "" : $"{i}");
+        string nested = Directory.CreateDirectory(Path.Combine(root, "a", "b", "c")).FullName;
+        File.WriteAllText(Path.Combine(nested, "leaf"), "leaf");
+        SetXattr(Path.Combine(root, "small.txt"), "user.k", "v"u8.ToArray());
+        SetXattr(Path.Combine(root, "random.bin"), "user.big", new byte[200]);
+    }
+
+    /// <summary>A tree whose uncompressed image the corruption tests patch (tables under 8 KiB each).</summary>
+    public static void BuildCrafted(string root)
+    {
+        Directory.CreateDirectory(Path.Combine(root, "self"));
+        File.WriteAllText(Path.Combine(root, "self", "f"), "f");
+        Directory.CreateDirectory(Path.Combine(root, "loop", "sub"));
+        File.WriteAllText(Path.Combine(root, "loop", "sub", "back"), "back");
+        Directory.CreateDirectory(Path.Combine(root, "dotdot"));
+        File.WriteAllText(Path.Combine(root, "dotdot", "zz"), "zz");
+        Directory.CreateDirectory(Path.Combine(root, "slash"));
+        File.WriteAllText(Path.Combine(root, "slash", "a_b"), "a_b");
+        Directory.CreateDirectory(Path.Combine(root, "escape", "evim"));
+        File.CreateSymbolicLink(Path.Combine(root, "escape", "evil"), EscapeTarget);
+        File.WriteAllText(Path.Combine(root, "escape", "evim", "pwned.txt"), "must not land outside");
+        Directory.CreateDirectory(Path.Combine(root, "dup"));
+        File.WriteAllText(Path.Combine(root, "dup", "x"), "x");
+        File.WriteAllText(Path.Combine(root, "dup", "y"), "y");
+        var data = new byte[300_000];
+        new Random(5).NextBytes(data);
+        File.WriteAllBytes(Path.Combine(root, "blocks.bin"), data);
+        File.WriteAllText(Path.Combine(root, "tail.txt"), "tail");
+        File.CreateSymbolicLink(Path.Combine(root, "link"), "tail.txt");
+    }
+
     public static string WideName(int i) => $"file-{(i * 7919) % 100000:D5}-{i:D4}-padding-padding-padding";
 
     public static void SetMode(string path, string octal) =>

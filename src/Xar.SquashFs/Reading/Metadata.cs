@@ -124,8 +124,6 @@ internal struct MetadataCursor
             throw new SquashFsException($"{region.Name}: offset {offset} inside a metadata block is beyond 8191");
     }
 
-    public readonly TableRegion Region => _region;
-
     /// <summary>The current position as (absolute block position, offset in the block).</summary>
     public readonly (long BlockPosition, int Offset) Position => (_blockPosition, _offset);
 
@@ -137,17 +135,6 @@ internal struct MetadataCursor
             int n = Math.Min(data.Length - _offset, destination.Length);
             data.AsSpan(_offset, n).CopyTo(destination);
             destination = destination[n..];
-            Advance(n, data.Length);
-        }
-    }
-
-    public void Skip(long count)
-    {
-        while (count > 0)
-        {
-            var data = Current();
-            int n = (int)Math.Min(data.Length - _offset, count);
-            count -= n;
             Advance(n, data.Length);
         }
     }

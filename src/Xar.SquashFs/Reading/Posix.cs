@@ -30,9 +30,6 @@ internal static unsafe partial class Posix
     public const int EIntr = 4;
     public const int EExist = 17;
     public const int EIsDir = 21;
-    public const int ENotDir = 20;
-    public const int ELoop = 40;
-    public const int ENotEmpty = 39;
 
     [StructLayout(LayoutKind.Sequential)]
     public struct TimeSpec

@@ -349,8 +349,8 @@ internal static class Hostile
         bool failed = false;
         try
         {
-            if (!run.Wait(TimeSpan.FromSeconds(20)))
-                return new Outcome(true, "did not finish within 20 s");
+            if (!run.Wait(TimeSpan.FromSeconds(10)))
+                return new Outcome(true, "did not finish within 10 s");
         }
         catch (AggregateException e) when (e.InnerException is SquashFsException { Message.Length: > 0 })
         {

@@ -19,14 +19,21 @@ namespace Xar.SquashFs.Reading;
 /// follow a final symlink); times and owners are set with AT_SYMLINK_NOFOLLOW.</item>
 /// </list>
 /// Concurrent changes to the destination by other processes are outside this model.
-/// Phases: walk the tree (directories, symlinks and special files are created as met; regular files
-/// queued), write file data in parallel, add hard links, then apply directory modes and times
-/// deepest first, so a read-only directory is finished only after its content.
+/// Phases: the calling thread walks the tree, creating directories, symlinks and special files as
+/// it meets them and queueing regular files in batches, while worker threads already write the
+/// queued files (the calling thread joins them when the walk ends); then hard links are added and
+/// directory modes and times applied deepest first, so a read-only directory is finished only
+/// after its content.
 /// </summary>
 internal sealed class Extractor
 {
     /// <summary>Files with more blocks are written by several workers, this many blocks each.</summary>
     private const int PartBlocks = 16;
+    /// <summary>
+    /// Work items per queued batch: neighbouring small files share fragment blocks, so a worker
+    /// takes several at once, and the batch is small enough to spread a small tree over workers.
+    /// </summary>
+    private const int BatchSize = 16;
     private const uint SetIdBits = 0xC00; // S_ISUID | S_ISGID
 
     private static readonly byte[] Dot = [(byte)'.', 0];
@@ -40,7 +47,13 @@ internal sealed class Extractor
     private byte[] _destinationPrefix = [];
 
     private readonly List<(SquashFsEntry Entry, byte[] Path)> _directories = [];
-    private readonly List<FileTask> _files = [];
+    private readonly List<FileTask> _largeFiles = [];
+    private readonly BlockingCollection<WorkItem[]> _queue = new();
+    private readonly List<WorkItem> _batch = new(BatchSize);
+    private readonly ConcurrentQueue<Exception> _failures = new();
+    private readonly CancellationTokenSource _abort;
+    private int _files;
+    private long _fileBytes;
     private readonly List<(SquashFsEntry Entry, byte[] Path, LinkOrigin Origin)> _hardLinks = [];
     private readonly Dictionary<uint, LinkOrigin> _origins = [];
     private readonly HashSet<ulong> _visited = [];
@@ -70,6 +83,7 @@ internal sealed class Extractor
         _image = image;
         _options = options;
         _blockLog = BitOperations.Log2((uint)image.BlockSize);
+        _abort = CancellationTokenSource.CreateLinkedTokenSource(options.CancellationToken);
         _isRoot = Posix.GetEffectiveUserId() == 0;
         _restoreOwners = options.RestoreOwners && _isRoot;
     }
@@ -86,29 +100,80 @@ internal sealed class Extractor
         {
             if (_options.RestoreOwners && !_restoreOwners)
                 Warn(_image.Root, "owners not restored: not running as root");
-            foreach (var chain in selections)
-                ExtractSelection(chain, createdDestination);
-            long bytes = WriteFiles();
+            WalkAndWriteFiles(selections, createdDestination);
             CreateHardLinks();
             FinishDirectories();
             return new ExtractionSummary
             {
                 Directories = _directories.Count,
-                Files = _files.Count,
+                Files = _files,
                 Symlinks = _symlinks,
                 HardLinks = _hardLinks.Count - _hardLinks.Count(l => l.Origin.Skipped),
                 Devices = _devices,
                 Fifos = _fifos,
                 Sockets = _sockets,
                 Skipped = _skipped,
-                FileBytes = bytes,
+                FileBytes = _fileBytes,
             };
         }
         finally
         {
+            _abort.Dispose();
+            _queue.Dispose();
             Posix.Close(_rootFd);
             _rootFd = -1;
         }
+    }
+
+    /// <summary>
+    /// Walks the selections on this thread while workers write the files it queues, then helps
+    /// drain the queue. The first failure (walk or worker) stops everything and is rethrown.
+    /// </summary>
+    private void WalkAndWriteFiles(IReadOnlyList<List<SquashFsEntry>> selections, bool createdDestination)
+    {
+        int parallelism = _options.MaxDegreeOfParallelism > 0 ? _options.MaxDegreeOfParallelism : Environment.ProcessorCount;
+        var workers = new Task[parallelism - 1];
+        for (int i = 0; i < workers.Length; i++)
+            workers[i] = Task.Factory.StartNew(WriteQueuedFiles, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        try
+        {
+            foreach (var chain in selections)
+                ExtractSelection(chain, createdDestination);
+            FlushBatch();
+        }
+        catch (Exception e)
+        {
+            Fail(e);
+        }
+        finally
+        {
+            _queue.CompleteAdding();
+        }
+        WriteQueuedFiles();
+        Task.WaitAll(workers);
+
+        foreach (var task in _largeFiles)
+        {
+            if (task.Fd >= 0)
+            {
+                Posix.Close(task.Fd);
+                task.Fd = -1;
+            }
+        }
+        if (!_failures.IsEmpty)
+        {
+            // Report the cause, not the cancellations it triggered in the other threads.
+            var cause = _failures.FirstOrDefault(e => e is not OperationCanceledException) ?? _failures.First();
+            ExceptionDispatchInfo.Capture(cause).Throw();
+        }
+        // Workers stop early when cancelled without anything failing.
+        _options.CancellationToken.ThrowIfCancellationRequested();
+    }
+
+    private void Fail(Exception e)
+    {
+        _failures.Enqueue(e);
+        _abort.Cancel();
     }
 
     private void ExtractSelection(List<SquashFsEntry> chain, bool createdDestination)
@@ -153,7 +218,7 @@ internal sealed class Extractor
             byte[] path = Join(parentPath, child.NameBytes.Span);
             if (child.IsDirectory)
             {
-                _options.CancellationToken.ThrowIfCancellationRequested();
+                _abort.Token.ThrowIfCancellationRequested();
                 SquashFsImage.EnterDirectory(_visited, child, childDepth);
                 MakeDirectory(child, path);
                 _directories.Add((child, path));
@@ -182,7 +247,7 @@ internal sealed class Extractor
         switch (entry.Type)
         {
             case SquashFsEntryType.RegularFile:
-                _files.Add(new FileTask(entry, path));
+                QueueFile(new FileTask(entry, path));
                 break;
             case SquashFsEntryType.Symlink:
                 CreateOrReplace(entry, path, "symlink", () => Posix.SymlinkAt(Terminate(entry.SymlinkTargetBytes.Span), _rootFd, path));
@@ -287,64 +352,64 @@ internal sealed class Extractor
         return _restoreOwners ? mode : mode & ~SetIdBits;
     }
 
-    private long WriteFiles()
+    /// <summary>Queues a file as one work item, or as several parts of <see cref="PartBlocks"/> blocks.</summary>
+    private void QueueFile(FileTask task)
     {
-        var items = new List<WorkItem>(_files.Count);
-        long bytes = 0;
-        foreach (var task in _files)
+        var entry = task.Entry;
+        _files++;
+        _fileBytes += entry.Size;
+        if (entry.BlockCount <= PartBlocks)
         {
-            var entry = task.Entry;
-            bytes += entry.Size;
-            if (entry.BlockCount <= PartBlocks)
-            {
-                items.Add(new WorkItem(task, 0, entry.BlockCount, true, Whole: true));
-                continue;
-            }
-            task.Layout = _image.ReadLayout(entry);
-            int parts = (entry.BlockCount + PartBlocks - 1) / PartBlocks;
-            task.PendingParts = parts;
-            for (int p = 0; p < parts; p++)
-            {
-                int first = p * PartBlocks;
-                items.Add(new WorkItem(task, first, Math.Min(entry.BlockCount, first + PartBlocks), p == parts - 1, Whole: false));
-            }
+            AddToBatch(new WorkItem(task, 0, entry.BlockCount, true, Whole: true));
+            return;
         }
-        if (items.Count == 0) return bytes;
+        task.Layout = _image.ReadLayout(entry);
+        int parts = (entry.BlockCount + PartBlocks - 1) / PartBlocks;
+        task.PendingParts = parts;
+        _largeFiles.Add(task);
+        for (int p = 0; p < parts; p++)
+        {
+            int first = p * PartBlocks;
+            AddToBatch(new WorkItem(task, first, Math.Min(entry.BlockCount, first + PartBlocks), p == parts - 1, Whole: false));
+        }
+    }
 
-        int workers = _options.MaxDegreeOfParallelism > 0 ? _options.MaxDegreeOfParallelism : Environment.ProcessorCount;
-        var parallel = new ParallelOptions { MaxDegreeOfParallelism = workers, CancellationToken = _options.CancellationToken };
-        // Consecutive files share fragment blocks, so workers take runs of neighbours.
-        int range = Math.Clamp(items.Count / (workers * 16), 1, 64);
+    private void AddToBatch(WorkItem item)
+    {
+        _batch.Add(item);
+        if (_batch.Count == BatchSize) FlushBatch();
+    }
+
+    private void FlushBatch()
+    {
+        if (_batch.Count == 0) return;
+        _queue.Add([.. _batch]);
+        _batch.Clear();
+    }
+
+    /// <summary>A worker: writes queued batches until the queue is complete; after a failure it only drains.</summary>
+    private void WriteQueuedFiles()
+    {
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(_image.BlockSize);
         try
         {
-            Parallel.ForEach(
-                Partitioner.Create(0, items.Count, range),
-                parallel,
-                () => ArrayPool<byte>.Shared.Rent(_image.BlockSize),
-                (span, _, buffer) =>
-                {
-                    for (int i = span.Item1; i < span.Item2; i++) Write(items[i], buffer);
-                    return buffer;
-                },
-                buffer => ArrayPool<byte>.Shared.Return(buffer));
-        }
-        catch (AggregateException e)
-        {
-            var first = e.Flatten().InnerExceptions;
-            ExceptionDispatchInfo.Capture(first.FirstOrDefault(x => x is SquashFsException) ?? first[0]).Throw();
-        }
-        finally
-        {
-            foreach (var task in _files)
+            foreach (var batch in _queue.GetConsumingEnumerable())
             {
-                if (task.Fd >= 0)
+                foreach (var item in batch)
                 {
-                    Posix.Close(task.Fd);
-                    task.Fd = -1;
+                    if (_abort.IsCancellationRequested) break;
+                    Write(item, buffer);
                 }
             }
         }
-        return bytes;
+        catch (Exception e)
+        {
+            Fail(e);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     private void Write(in WorkItem item, byte[] buffer)

@@ -30,6 +30,20 @@ public class ReadingExtractionTests
         if (SquashFsTools.IsRoot) summary.Devices.Should().Be(3);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(5)]
+    public void Extraction_with_any_number_of_workers_matches_unsquashfs(int workers)
+    {
+        string image = ImageOptions.RichImage("-b 4K");
+        using var scratch = new TempDirectory("workers");
+        using var reader = SquashFsImage.Open(image);
+
+        reader.ExtractTo(scratch.Combine("out"), new ExtractOptions { RestoreOwners = true, MaxDegreeOfParallelism = workers });
+
+        TreeSnapshot.Capture(scratch.Combine("out")).ShouldMatch(TreeSnapshot.Capture(ImageCache.Unsquashed(image)));
+    }
+
     [Fact]
     public void Extraction_matches_the_source_tree_including_holes()
     {

@@ -199,6 +199,31 @@ public class ReadingExtractionTests
     }
 
     [Fact]
+    public void Names_that_are_not_UTF8_keep_their_bytes()
+    {
+        using var scratch = new TempDirectory("raw-names");
+        string tree = Directory.CreateDirectory(scratch.Combine("tree")).FullName;
+        byte[] rawName = [(byte)'b', (byte)'a', (byte)'d', 0xFF, 0xFE, (byte)'.', (byte)'t', (byte)'x', (byte)'t'];
+        int fd = Posix.OpenAt(Posix.AtFdCwd, [.. System.Text.Encoding.UTF8.GetBytes(tree + "/"), .. rawName, 0], Posix.OWriteOnly | Posix.OCreate, 0x1A4);
+        fd.Should().BeGreaterThanOrEqualTo(0);
+        Posix.PWriteAll(fd, "raw\n"u8, 0).Should().Be(0);
+        Posix.Close(fd);
+        string image = scratch.Combine("raw.sqfs");
+        SquashFsTools.Mksquashfs(tree, image, "");
+        using var reader = SquashFsImage.Open(image);
+
+        var entry = reader.Lookup(reader.Root, rawName);
+
+        entry.Should().NotBeNull();
+        entry!.NameBytes.ToArray().Should().Equal(rawName);
+        entry.Name.Should().Be("bad\uFFFD\uFFFD.txt");
+        reader.ExtractTo(scratch.Combine("out"));
+        int extracted = Posix.OpenAt(Posix.AtFdCwd, [.. System.Text.Encoding.UTF8.GetBytes(scratch.Combine("out") + "/"), .. rawName, 0], Posix.OReadOnly, 0);
+        extracted.Should().BeGreaterThanOrEqualTo(0, "the file is created under its exact name");
+        Posix.Close(extracted);
+    }
+
+    [Fact]
     public void Cancellation_stops_the_extraction()
     {
         using var scratch = new TempDirectory("cancel");

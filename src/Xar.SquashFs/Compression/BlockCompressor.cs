@@ -15,6 +15,14 @@ public abstract class BlockCompressor : IDisposable
     public abstract int Compress(ReadOnlySpan<byte> source, Span<byte> destination);
 
     public virtual void Dispose() => GC.SuppressFinalize(this);
+
+    /// <summary>
+    /// How many output bytes a codec may use: one byte short of the source, because a result that
+    /// does not fit is no smaller and the block is stored raw. Codecs report "does not fit" cheaply
+    /// (a return code), so compressing against this limit doubles as the "is it smaller" test.
+    /// </summary>
+    protected static int OutputLimit(ReadOnlySpan<byte> source, Span<byte> destination) =>
+        Math.Min(destination.Length, source.Length - 1);
 }
 
 /// <summary>Decompresses independent blocks with one codec. Not thread-safe: one per thread.</summary>

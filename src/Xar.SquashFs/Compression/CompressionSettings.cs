@@ -143,17 +143,32 @@ public sealed record CompressionSettings
         }
     }
 
+    /// <summary>
+    /// A compressor for one worker thread. Native codecs load their system library here, so a
+    /// missing one is reported before any block is written.
+    /// </summary>
     public BlockCompressor CreateCompressor(int blockSize) => Algorithm switch
     {
         CompressionAlgorithm.None => new StoreCompressor(),
         CompressionAlgorithm.Gzip => new GzipCompressor(Level, GzipStrategy()),
-        _ => throw new SquashFsException($"{Name(Algorithm)}: compression is not available"),
+        CompressionAlgorithm.Zstd => new ZstdCompressor(Level),
+        CompressionAlgorithm.Xz => new XzCompressor(Level, XzDictionarySize ?? blockSize, XzFilters, blockSize),
+        CompressionAlgorithm.Lz4 => new Lz4Compressor(Level),
+        CompressionAlgorithm.Lzma or CompressionAlgorithm.Lzo => throw new SquashFsException(
+            $"{Name(Algorithm)}: this codec is read-only here (images using it can be read, not written); use xz, zstd, lz4 or gzip"),
+        _ => throw new SquashFsException($"unknown compression algorithm {Algorithm}"),
     };
 
+    /// <summary>A decompressor for one reader thread; any recorded option is irrelevant to decoding.</summary>
     public BlockDecompressor CreateDecompressor() => Algorithm switch
     {
         CompressionAlgorithm.None or CompressionAlgorithm.Gzip => new GzipDecompressor(),
-        _ => throw new SquashFsException($"{Name(Algorithm)}: decompression is not available"),
+        CompressionAlgorithm.Zstd => new ZstdDecompressor(),
+        CompressionAlgorithm.Xz => new XzDecompressor(),
+        CompressionAlgorithm.Lz4 => new Lz4Decompressor(),
+        CompressionAlgorithm.Lzma => new LzmaAloneDecompressor(),
+        CompressionAlgorithm.Lzo => new LzoDecompressor(),
+        _ => throw new SquashFsException($"unknown compression algorithm {Algorithm}"),
     };
 
     private ZLibCompressionStrategy GzipStrategy() => GzipStrategies switch

@@ -1,0 +1,42 @@
+namespace Xar.Archive;
+
+/// <summary>Names of the header keys this library knows (xar-format.md §5 and docs/xar-layout.md).</summary>
+public static class XarHeaderKeys
+{
+    /// <summary>Decimal byte offset of the SquashFS image in the file; a positive multiple of 4096.</summary>
+    public const string Offset = "OFFSET";
+
+    /// <summary>Hexadecimal mount identity; the original runtime names its mount directory after it.</summary>
+    public const string Uuid = "UUID";
+
+    /// <summary>Decimal build version; the original builder writes the Unix time of the build.</summary>
+    public const string Version = "VERSION";
+
+    /// <summary>Space-separated basenames of dependent XAR files; written (often empty), never read by the original runtime.</summary>
+    public const string Dependencies = "DEPENDENCIES";
+
+    /// <summary>Absolute directory (mode 01777) that the original runtime mounts under instead of its defaults.</summary>
+    public const string MountRoot = "MOUNT_ROOT";
+
+    /// <summary>Path, relative to the image root, of the <c>/bin/sh</c> script the original runtime executes.</summary>
+    public const string XarexecTarget = "XAREXEC_TARGET";
+
+    /// <summary>Facebook-internal list <c>'name1' 'name2'</c>; validated by the original XarParser only.</summary>
+    public const string XarexecTrampolineNames = "XAREXEC_TRAMPOLINE_NAMES";
+
+    /// <summary>Our format version (an extra key the original readers ignore).</summary>
+    public const string Format = "XAR_FORMAT";
+
+    /// <summary>Lowercase hex SHA-256 of the image, from OFFSET to the end of the file (an extra key).</summary>
+    public const string ImageSha256 = "XAR_IMAGE_SHA256";
+
+    /// <summary>What the target host needs: a Python version specifier such as <c>&gt;=3.11,&lt;3.14</c> (an extra key).</summary>
+    public const string RequiresPython = "XAR_REQUIRES_PYTHON";
+
+    /// <summary>What the target host needs: a platform tag such as <c>manylinux_2_28_x86_64</c> (an extra key).</summary>
+    public const string RequiresPlatform = "XAR_REQUIRES_PLATFORM";
+
+    /// <summary>Keys the writer emits itself, so they cannot be passed as extra keys.</summary>
+    internal static bool IsWrittenByWriter(string key) => key is Offset or Uuid or Version or Dependencies
+        or MountRoot or XarexecTarget or Format or ImageSha256;
+}

@@ -1,0 +1,3 @@
+using Xar.Cli;
+
+return XarCommandLine.Run(args);

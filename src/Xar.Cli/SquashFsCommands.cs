@@ -1,0 +1,108 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Xar.SquashFs.Compression;
+using Xar.SquashFs.Writing;
+
+namespace Xar.Cli;
+
+/// <summary>`xar squashfs create|ls|extract|info`.</summary>
+internal static class SquashFsCommands
+{
+    public static Command Create(TextWriter stdout, TextWriter stderr)
+    {
+        var squashfs = new Command("squashfs", "Create and inspect SquashFS 4.0 images.");
+        squashfs.Subcommands.Add(CreateCommand(stdout, stderr));
+        return squashfs;
+    }
+
+    private static Command CreateCommand(TextWriter stdout, TextWriter stderr)
+    {
+        var source = new Argument<string>("SRC") { Description = "Directory to pack." };
+        var image = new Argument<string>("IMAGE") { Description = "Image file to write." };
+        var codec = new CodecOptions();
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "Print nothing on success." };
+        var command = new Command("create", "Build a SquashFS image from a directory.") { source, image, quiet };
+        codec.AddTo(command);
+        command.SetAction(parse =>
+        {
+            string src = parse.GetValue(source)!;
+            if (!Directory.Exists(src))
+                throw new IOException($"{src}: no such directory");
+            var options = codec.Read(parse);
+            var clock = Stopwatch.StartNew();
+            var result = SquashFsWriter.CreateImage(src, parse.GetValue(image)!, options);
+            if (!parse.GetValue(quiet))
+                stdout.WriteLine($"{parse.GetValue(image)}: {result.ImageLength:N0} bytes, {result.InodeCount:N0} inodes, " +
+                                 $"{result.FragmentCount:N0} fragments, {CompressionSettings.Name(options.Compression.Algorithm)}, {clock.Elapsed.TotalSeconds:F2} s");
+            return 0;
+        });
+        return command;
+    }
+}
+
+/// <summary>The codec and layout options shared by `squashfs create` and `xar build`.</summary>
+internal sealed class CodecOptions
+{
+    private readonly Option<string> _compression = new("--compression", "-c")
+    {
+        Description = "Codec: gzip, zstd, xz, lz4 or none.",
+        DefaultValueFactory = _ => "zstd",
+    };
+    private readonly Option<int?> _level = new("--level") { Description = "Codec level (gzip 1-9, zstd 1-22, xz 0-9, lz4 0 fast or 1-12 HC)." };
+    private readonly Option<string> _blockSize = new("--block-size", "-b") { Description = "Block size, 4K to 1M (default 128K).", DefaultValueFactory = _ => "128K" };
+    private readonly Option<int> _threads = new("--threads", "-j") { Description = "Compression threads (default: one per core)." };
+    private readonly Option<bool> _noFragments = new("--no-fragments") { Description = "Do not pack small files and tails into fragment blocks." };
+    private readonly Option<bool> _noDedup = new("--no-dedup") { Description = "Store duplicate files as often as they occur." };
+    private readonly Option<bool> _keepOwners = new("--keep-owners") { Description = "Keep the source's uid/gid (default: everything owned by 0:0)." };
+    private readonly Option<bool> _xattrs = new("--xattrs") { Description = "Store extended attributes (user., trusted., security.)." };
+    private readonly Option<long?> _mtime = new("--mtime") { Description = "Give every inode and the image this time (seconds since the epoch)." };
+
+    public CodecOptions()
+    {
+        _compression.AcceptOnlyFromAmong("gzip", "zstd", "xz", "lz4", "none");
+    }
+
+    public void AddTo(Command command)
+    {
+        foreach (var option in new Option[] { _compression, _level, _blockSize, _threads, _noFragments, _noDedup, _keepOwners, _xattrs, _mtime })
+            command.Options.Add(option);
+    }
+
+    public SquashFsWriterOptions Read(ParseResult parse)
+    {
+        var algorithm = Enum.Parse<CompressionAlgorithm>(parse.GetValue(_compression)!, ignoreCase: true);
+        int? level = parse.GetValue(_level);
+        CompressionSettings settings;
+        try
+        {
+            settings = CompressionSettings.For(algorithm, level);
+        }
+        catch (ArgumentOutOfRangeException e)
+        {
+            throw new ArgumentException($"--level {level}: {e.Message.Split(" (Parameter")[0]}");
+        }
+        return new SquashFsWriterOptions
+        {
+            Compression = settings,
+            BlockSize = ParseSize(parse.GetValue(_blockSize)!),
+            Threads = parse.GetValue(_threads),
+            UseFragments = !parse.GetValue(_noFragments),
+            Deduplicate = !parse.GetValue(_noDedup),
+            KeepOwners = parse.GetValue(_keepOwners),
+            Xattrs = parse.GetValue(_xattrs),
+            FixedTime = parse.GetValue(_mtime),
+            Warning = message => Console.Error.WriteLine($"xar: warning: {message}"),
+        };
+    }
+
+    public static int ParseSize(string text)
+    {
+        string t = text.Trim().ToUpperInvariant();
+        long multiplier = 1;
+        if (t.EndsWith('K')) { multiplier = 1024; t = t[..^1]; }
+        else if (t.EndsWith('M')) { multiplier = 1024 * 1024; t = t[..^1]; }
+        if (!long.TryParse(t, out long value) || value <= 0 || value * multiplier > int.MaxValue)
+            throw new ArgumentException($"--block-size {text}: not a size (examples: 4K, 128K, 1M, 131072)");
+        return (int)(value * multiplier);
+    }
+}

@@ -1,0 +1,30 @@
+using System.CommandLine;
+using Xar.SquashFs;
+
+namespace Xar.Cli;
+
+/// <summary>The `xar` command tree. Every failure is one line on stderr and a non-zero exit code.</summary>
+public static class XarCommandLine
+{
+    public const int ExitFailure = 1;
+    public const int ExitUsage = 2;
+
+    public static int Run(string[] args, TextWriter? stdout = null, TextWriter? stderr = null)
+    {
+        stdout ??= Console.Out;
+        stderr ??= Console.Error;
+        var root = new RootCommand("xar: build Python applications and directories into single executable files (SquashFS images).");
+        root.Subcommands.Add(SquashFsCommands.Create(stdout, stderr));
+        var parse = root.Parse(args);
+        var configuration = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
+        try
+        {
+            return parse.Invoke(configuration);
+        }
+        catch (Exception e) when (e is SquashFsException or IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException)
+        {
+            stderr.WriteLine($"xar: {e.Message}");
+            return ExitFailure;
+        }
+    }
+}

@@ -1,0 +1,151 @@
+using System.Runtime.InteropServices;
+
+namespace Xar.SquashFs.Native;
+
+/// <summary>
+/// The few libc calls the writer's hot path needs directly: opening and reading tens of thousands
+/// of small files through FileStream/SafeFileHandle costs extra syscalls (fstat, flock) per file.
+/// </summary>
+internal static unsafe partial class LibC
+{
+    public const int O_RDONLY = 0;
+    public const int O_NOFOLLOW = 0x20000;
+    public const int O_CLOEXEC = 0x80000;
+    public const int O_NOATIME = 0x40000;
+    public const int AT_FDCWD = -100;
+    public const int AT_SYMLINK_NOFOLLOW = 0x100;
+    public const int EINTR = 4;
+    public const int EPERM = 1;
+    public const int ENODATA = 61;
+    public const int ERANGE = 34;
+    public const int ENOTSUP = 95;
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int open(byte* path, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial nint pread(int fd, byte* buffer, nint count, long offset);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int close(int fd);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int statx(int dirfd, byte* path, int flags, uint mask, StatX* buffer);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial nint readlink(byte* path, byte* buffer, nint size);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial nint llistxattr(byte* path, byte* list, nint size);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial nint lgetxattr(byte* path, byte* name, byte* value, nint size);
+
+    public static string ErrorText(int errno) => Marshal.GetPInvokeErrorMessage(errno);
+
+    /// <summary>
+    /// Reads from offset 0 until <paramref name="buffer"/> is full or the file ends, and returns
+    /// the count. A short read from a regular file means end of file, so a buffer one byte larger
+    /// than the expected size detects a file that grew, in a single call.
+    /// </summary>
+    public static int PReadToEnd(int fd, Span<byte> buffer)
+    {
+        int total = 0;
+        fixed (byte* p = buffer)
+        {
+            while (total < buffer.Length)
+            {
+                nint n = pread(fd, p + total, buffer.Length - total, total);
+                if (n > 0)
+                {
+                    total += (int)n;
+                    if (total < buffer.Length) break;
+                    continue;
+                }
+                if (n == 0) break;
+                int errno = Marshal.GetLastPInvokeError();
+                if (errno != EINTR) throw new IOException(ErrorText(errno));
+            }
+        }
+        return total;
+    }
+
+    /// <summary>Reads exactly <paramref name="buffer"/>.Length bytes at <paramref name="offset"/>; returns fewer only at end of file.</summary>
+    public static int PReadFully(int fd, Span<byte> buffer, long offset)
+    {
+        int total = 0;
+        fixed (byte* p = buffer)
+        {
+            while (total < buffer.Length)
+            {
+                nint n = pread(fd, p + total, buffer.Length - total, offset + total);
+                if (n > 0) { total += (int)n; continue; }
+                if (n == 0) break;
+                int errno = Marshal.GetLastPInvokeError();
+                if (errno != EINTR) throw new IOException(ErrorText(errno));
+            }
+        }
+        return total;
+    }
+}
+
+/// <summary>struct statx (linux/stat.h): one layout on every architecture, unlike struct stat.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct StatX
+{
+    public uint Mask;
+    public uint BlockSize;
+    public ulong Attributes;
+    public uint Nlink;
+    public uint Uid;
+    public uint Gid;
+    public ushort Mode;
+    private ushort _spare0;
+    public ulong Ino;
+    public ulong Size;
+    public ulong Blocks;
+    public ulong AttributesMask;
+    public StatXTimestamp Atime;
+    public StatXTimestamp Btime;
+    public StatXTimestamp Ctime;
+    public StatXTimestamp Mtime;
+    public uint RdevMajor;
+    public uint RdevMinor;
+    public uint DevMajor;
+    public uint DevMinor;
+    private unsafe fixed ulong _spare2[14];
+
+    /// <summary>STATX_BASIC_STATS: type, mode, nlink, uid, gid, atime, mtime, ctime, ino, size, blocks.</summary>
+    public const uint BasicStats = 0x7ff;
+}
+
+[StructLayout(LayoutKind.Sequential)]
+internal struct StatXTimestamp
+{
+    public long Seconds;
+    public uint Nanoseconds;
+    private int _reserved;
+}
+
+internal static unsafe partial class LibC
+{
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial nint opendir(byte* path);
+
+    /// <summary>Returns a struct dirent64*; on 64-bit glibc readdir and readdir64 share that layout.</summary>
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial DirEnt64* readdir64(nint dir);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int closedir(nint dir);
+}
+
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct DirEnt64
+{
+    public ulong Ino;
+    public long Offset;
+    public ushort RecordLength;
+    public byte Type;
+    public fixed byte Name[256];
+}

@@ -21,6 +21,14 @@ public static class ImageOptions
         "-b 4K",
         "-b 64K",
         "-b 1M -always-use-fragments",
+        "-comp zstd",
+        "-comp zstd -Xcompression-level 3 -b 64K",
+        "-comp xz",
+        "-comp xz -Xbcj x86 -Xdict-size 50%",
+        "-comp lz4",
+        "-comp lz4 -Xhc -noF",
+        "-comp lzo",
+        "-comp lzma",
     ];
 
     public static TheoryData<string> Mixes()

@@ -81,7 +81,7 @@ public class ReadingImageTests
         summary.Should().Contain($"Number of fragments {reader.FragmentCount}");
         summary.Should().Contain($"Number of ids {reader.IdCount}");
         reader.BlockSize.Should().Be(131072);
-        reader.CompressionSettings.Algorithm.Should().Be(Compression.CompressionAlgorithm.Gzip);
+        reader.CompressionSettings.Algorithm.Should().Be(Xar.SquashFs.Compression.CompressionAlgorithm.Gzip);
         reader.HasExportTable.Should().BeTrue();
         reader.Root.Path.Should().Be("/");
         reader.Root.Name.Should().BeEmpty();

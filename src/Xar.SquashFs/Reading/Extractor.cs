@@ -387,7 +387,11 @@ internal sealed class Extractor
         _batch.Clear();
     }
 
-    /// <summary>A worker: writes queued batches until the queue is complete; after a failure it only drains.</summary>
+    /// <summary>
+    /// A worker: writes queued batches until the queue is complete. Once anything has failed (or
+    /// the caller cancelled) the remaining batches are consumed without writing, so the walk and
+    /// the other workers finish promptly; a worker that fails itself records why and stops.
+    /// </summary>
     private void WriteQueuedFiles()
     {
         byte[] buffer = ArrayPool<byte>.Shared.Rent(_image.BlockSize);

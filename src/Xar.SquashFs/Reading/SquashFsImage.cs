@@ -334,6 +334,17 @@ public sealed partial class SquashFsImage : IDisposable
     }
 
     /// <summary>
+    /// The entry for the inode at <paramref name="inodeReference"/> (a <see cref="SquashFsEntry.InodeReference"/>
+    /// kept from earlier, e.g. as a FUSE node id). Name and Path are empty, as for <see cref="LookupInode"/>.
+    /// A reference that does not lead to a valid inode raises <see cref="SquashFsException"/>.
+    /// </summary>
+    public SquashFsEntry ReadInode(ulong inodeReference)
+    {
+        ThrowIfDisposed();
+        return DecodeInode(inodeReference, [], "", "", expectedType: null, expectedNumber: 0);
+    }
+
+    /// <summary>
     /// Extracts the whole image, or the given <paramref name="paths"/> (files or subtrees, which land
     /// at their paths relative to the root, with their parent directories), into
     /// <paramref name="destination"/> (created when missing; the root's mode and time are applied

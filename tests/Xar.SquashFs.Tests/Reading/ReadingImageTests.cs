@@ -223,7 +223,7 @@ public class ReadingImageTests
     }
 
     [Fact]
-    public void Inodes_are_found_by_number_through_the_export_table()
+    public void Inodes_are_found_by_number_through_the_export_table_and_by_reference()
     {
         using var reader = SquashFsImage.Open(ImageOptions.RichImage(""));
         foreach (var entry in reader.EnumerateTree())
@@ -234,6 +234,13 @@ public class ReadingImageTests
             byNumber.Size.Should().Be(entry.Size);
             byNumber.Path.Should().BeEmpty();
         }
+        foreach (var entry in reader.EnumerateTree().Take(200))
+        {
+            var byReference = reader.ReadInode(entry.InodeReference);
+            (byReference.InodeNumber, byReference.Type, byReference.Size, byReference.Path).Should().Be((entry.InodeNumber, entry.Type, entry.Size, ""));
+        }
+        var badReference = () => reader.ReadInode(0xFFFF_FFFF_0000);
+        badReference.Should().Throw<SquashFsException>().WithMessage("*inode reference*");
         var zero = () => reader.LookupInode(0);
         zero.Should().Throw<ArgumentOutOfRangeException>();
         var beyond = () => reader.LookupInode(reader.InodeCount + 1);

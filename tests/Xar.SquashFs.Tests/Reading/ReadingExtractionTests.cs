@@ -223,6 +223,43 @@ public class ReadingExtractionTests
         Posix.Close(extracted);
     }
 
+    /// <summary>
+    /// The launcher extracts as a normal user: no devices (a warning each), no owners (one
+    /// warning), set-id bits stripped, read-only and mode-0 entries still written. Compared with
+    /// unsquashfs run as the same user.
+    /// </summary>
+    [Fact]
+    public void Extraction_as_a_normal_user_matches_unsquashfs_run_as_that_user()
+    {
+        SquashFsTools.IsRoot.Should().BeTrue("the test switches to nobody, which needs root");
+        string image = ImageOptions.RichImage("");
+        using var scratch = new TempDirectory("nobody");
+        TestTrees.SetMode(scratch.Path, "777");
+        string ours = scratch.Combine("ours");
+        string theirs = scratch.Combine("theirs");
+        using var reader = SquashFsImage.Open(image);
+        var warnings = new List<string>();
+        ExtractionSummary? summary = null;
+
+        Credentials.RunAs(Credentials.Nobody, Credentials.Nobody, () =>
+            summary = reader.ExtractTo(ours, new ExtractOptions
+            {
+                RestoreOwners = true,
+                MaxDegreeOfParallelism = 1,
+                Warning = (entry, message) => warnings.Add($"{entry.Path}: {message}"),
+            }));
+        SquashFsTools.Run("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "unsquashfs", "-n", "-q", "-d", theirs, image],
+            acceptedExitCodes: [2]);
+
+        TreeSnapshot.Capture(ours).ShouldMatch(TreeSnapshot.Capture(theirs));
+        TreeSnapshot.Capture(ours)["perm/setuid"].Uid.Should().Be("65534");
+        summary!.Skipped.Should().Be(3);
+        summary.Devices.Should().Be(0);
+        warnings.Should().HaveCount(4);
+        warnings.Should().ContainSingle(w => w.Contains("owners not restored"));
+        warnings.Where(w => w.Contains("only root may create device nodes")).Should().HaveCount(3);
+    }
+
     [Fact]
     public void Cancellation_stops_the_extraction()
     {

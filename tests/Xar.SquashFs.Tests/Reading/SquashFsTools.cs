@@ -120,9 +120,10 @@ internal sealed class TempDirectory : IDisposable
         {
             try
             {
-                // Extracted trees contain directories without write permission.
+                // Extracted trees contain directories without write permission (as a normal user),
+                // and names that are not UTF-8, which .NET's string paths cannot address.
                 SquashFsTools.Run("chmod", ["-R", "u+rwx", path]);
-                Directory.Delete(path, recursive: true);
+                SquashFsTools.Run("rm", ["-rf", path]);
             }
             catch (Exception again) when (again is IOException or InvalidOperationException or UnauthorizedAccessException)
             {

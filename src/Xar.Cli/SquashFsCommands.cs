@@ -12,6 +12,8 @@ internal static class SquashFsCommands
     {
         var squashfs = new Command("squashfs", "Create and inspect SquashFS 4.0 images.");
         squashfs.Subcommands.Add(CreateCommand(stdout, stderr));
+        foreach (var command in InspectionCommands.All(stdout, stderr, "IMAGE", "SquashFS image (or XAR archive)"))
+            if (command.Name is "ls" or "extract" or "info") squashfs.Subcommands.Add(command);
         return squashfs;
     }
 

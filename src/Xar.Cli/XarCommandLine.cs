@@ -15,6 +15,8 @@ public static class XarCommandLine
         stderr ??= Console.Error;
         var root = new RootCommand("xar: build Python applications and directories into single executable files (SquashFS images).");
         root.Subcommands.Add(SquashFsCommands.Create(stdout, stderr));
+        foreach (var command in InspectionCommands.All(stdout, stderr, "FILE", "XAR archive (or bare SquashFS image)"))
+            root.Subcommands.Add(command);
         var parse = root.Parse(args);
         var configuration = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
         try

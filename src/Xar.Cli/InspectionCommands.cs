@@ -1,0 +1,78 @@
+using System.CommandLine;
+
+namespace Xar.Cli;
+
+/// <summary>
+/// `ls`, `cat`, `extract`, `info`: built once per parent (`xar` for archives, `xar squashfs` for
+/// images); both accept bare images and archives of either layout.
+/// </summary>
+internal static class InspectionCommands
+{
+    public static IEnumerable<Command> All(TextWriter stdout, TextWriter stderr, string fileName, string fileDescription)
+    {
+        yield return Ls(stdout, fileName, fileDescription);
+        yield return Cat(fileName, fileDescription);
+        yield return Extract(stdout, stderr, fileName, fileDescription);
+        yield return Info(stdout, fileName, fileDescription);
+    }
+
+    private static Command Ls(TextWriter stdout, string fileName, string fileDescription)
+    {
+        var file = new Argument<string>(fileName) { Description = fileDescription };
+        var path = new Argument<string>("PATH") { Description = "Directory or file inside the image (default: the root).", DefaultValueFactory = _ => "/" };
+        var longFormat = new Option<bool>("--long", "-l") { Description = "Mode, owner, size, time and link target." };
+        var recursive = new Option<bool>("--recursive", "-R") { Description = "Everything below PATH, as paths." };
+        var command = new Command("ls", "List a directory of the image.") { file, path, longFormat, recursive };
+        command.SetAction(parse =>
+        {
+            using var opened = OpenedImage.Open(parse.GetValue(file)!);
+            ImageInspection.List(opened, parse.GetValue(path)!, parse.GetValue(longFormat), parse.GetValue(recursive), stdout);
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Cat(string fileName, string fileDescription)
+    {
+        var file = new Argument<string>(fileName) { Description = fileDescription };
+        var paths = new Argument<string[]>("PATH") { Description = "Files inside the image.", Arity = ArgumentArity.OneOrMore };
+        var command = new Command("cat", "Write files of the image to standard output.") { file, paths };
+        command.SetAction(parse =>
+        {
+            using var opened = OpenedImage.Open(parse.GetValue(file)!);
+            using var output = Console.OpenStandardOutput();
+            ImageInspection.Cat(opened, parse.GetValue(paths)!, output);
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Extract(TextWriter stdout, TextWriter stderr, string fileName, string fileDescription)
+    {
+        var file = new Argument<string>(fileName) { Description = fileDescription };
+        var destination = new Argument<string>("DEST") { Description = "Directory to extract into (created if missing)." };
+        var paths = new Argument<string[]>("PATH") { Description = "Only these files or subtrees.", Arity = ArgumentArity.ZeroOrMore };
+        var overwrite = new Option<bool>("--overwrite", "-f") { Description = "Replace files already present in DEST." };
+        var command = new Command("extract", "Extract the image, or parts of it, into a directory.") { file, destination, paths, overwrite };
+        command.SetAction(parse =>
+        {
+            using var opened = OpenedImage.Open(parse.GetValue(file)!);
+            ImageInspection.Extract(opened, parse.GetValue(destination)!, parse.GetValue(paths) ?? [], parse.GetValue(overwrite), stdout, stderr);
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Info(TextWriter stdout, string fileName, string fileDescription)
+    {
+        var file = new Argument<string>(fileName) { Description = fileDescription };
+        var command = new Command("info", "Show the header (archives), superblock, codec, counts and table sizes.") { file };
+        command.SetAction(parse =>
+        {
+            using var opened = OpenedImage.Open(parse.GetValue(file)!);
+            ImageInspection.Info(opened, stdout);
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,589 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Numerics;
+using System.Runtime.ExceptionServices;
+using System.Text;
+
+namespace Xar.SquashFs.Reading;
+
+/// <summary>
+/// Writes (part of) an image to a directory. Everything is created relative to one directory
+/// descriptor for the destination with *at system calls, and nothing is ever followed:
+/// <list type="bullet">
+/// <item>names are single components (the directory reader rejects '/', '.', '..', empty, NUL) and
+/// unique per directory (it enforces strict byte order), and each directory is visited once, so
+/// every destination path belongs to exactly one image entry;</item>
+/// <item>every directory on a path is either created here or verified to be a real directory with
+/// O_NOFOLLOW before anything is created in it;</item>
+/// <item>leaves are created with O_CREAT|O_EXCL|O_NOFOLLOW, symlink, mknod and link (none of which
+/// follow a final symlink); times and owners are set with AT_SYMLINK_NOFOLLOW.</item>
+/// </list>
+/// Concurrent changes to the destination by other processes are outside this model.
+/// Phases: the calling thread walks the tree, creating directories, symlinks and special files as
+/// it meets them and queueing regular files in batches, while worker threads already write the
+/// queued files (the calling thread joins them when the walk ends); then hard links are added and
+/// directory modes and times applied deepest first, so a read-only directory is finished only
+/// after its content.
+/// </summary>
+internal sealed class Extractor
+{
+    /// <summary>Files with more blocks are written by several workers, this many blocks each.</summary>
+    private const int PartBlocks = 16;
+    /// <summary>
+    /// Work items per queued batch: neighbouring small files share fragment blocks, so a worker
+    /// takes several at once, and the batch is small enough to spread a small tree over workers.
+    /// </summary>
+    private const int BatchSize = 16;
+    private const uint SetIdBits = 0xC00; // S_ISUID | S_ISGID
+
+    private static readonly byte[] Dot = [(byte)'.', 0];
+
+    private readonly SquashFsImage _image;
+    private readonly ExtractOptions _options;
+    private readonly bool _isRoot;
+    private readonly bool _restoreOwners;
+    private readonly int _blockLog;
+    private int _rootFd = -1;
+    private byte[] _destinationPrefix = [];
+
+    private readonly List<(SquashFsEntry Entry, byte[] Path)> _directories = [];
+    private readonly List<FileTask> _largeFiles = [];
+    private readonly BlockingCollection<WorkItem[]> _queue = new();
+    private readonly List<WorkItem> _batch = new(BatchSize);
+    private readonly ConcurrentQueue<Exception> _failures = new();
+    private readonly CancellationTokenSource _abort;
+    private int _files;
+    private long _fileBytes;
+    private readonly List<(SquashFsEntry Entry, byte[] Path, LinkOrigin Origin)> _hardLinks = [];
+    private readonly Dictionary<uint, LinkOrigin> _origins = [];
+    private readonly HashSet<ulong> _visited = [];
+    private readonly HashSet<ulong> _ancestors = [];
+    private int _symlinks, _devices, _fifos, _sockets, _skipped;
+
+    private sealed class LinkOrigin(ulong reference, byte[] path)
+    {
+        public ulong Reference { get; } = reference;
+        public byte[] Path { get; } = path;
+        public bool Skipped { get; set; }
+    }
+
+    private sealed class FileTask(SquashFsEntry entry, byte[] path)
+    {
+        public SquashFsEntry Entry { get; } = entry;
+        public byte[] Path { get; } = path;
+        public FileLayout? Layout { get; set; }
+        public int Fd = -1;
+        public int PendingParts;
+    }
+
+    private readonly record struct WorkItem(FileTask Task, int FirstBlock, int EndBlock, bool WithTail, bool Whole);
+
+    public Extractor(SquashFsImage image, ExtractOptions options)
+    {
+        _image = image;
+        _options = options;
+        _blockLog = BitOperations.Log2((uint)image.BlockSize);
+        _abort = CancellationTokenSource.CreateLinkedTokenSource(options.CancellationToken);
+        _isRoot = Posix.GetEffectiveUserId() == 0;
+        _restoreOwners = options.RestoreOwners && _isRoot;
+    }
+
+    public ExtractionSummary Run(string destination, IReadOnlyList<List<SquashFsEntry>> selections)
+    {
+        string full = Path.GetFullPath(destination);
+        bool createdDestination = !Directory.Exists(full);
+        if (createdDestination) Directory.CreateDirectory(full);
+        _destinationPrefix = Encoding.UTF8.GetBytes(full.EndsWith('/') ? full : full + "/");
+        _rootFd = Posix.OpenAt(Posix.AtFdCwd, Terminate(Encoding.UTF8.GetBytes(full)), Posix.OReadOnly | Posix.ODirectory, 0);
+        if (_rootFd < 0) throw Posix.Failure("open destination", full, Posix.LastError);
+        try
+        {
+            if (_options.RestoreOwners && !_restoreOwners)
+                Warn(_image.Root, "owners not restored: not running as root");
+            WalkAndWriteFiles(selections, createdDestination);
+            CreateHardLinks();
+            FinishDirectories();
+            return new ExtractionSummary
+            {
+                Directories = _directories.Count,
+                Files = _files,
+                Symlinks = _symlinks,
+                HardLinks = _hardLinks.Count - _hardLinks.Count(l => l.Origin.Skipped),
+                Devices = _devices,
+                Fifos = _fifos,
+                Sockets = _sockets,
+                Skipped = _skipped,
+                FileBytes = _fileBytes,
+            };
+        }
+        finally
+        {
+            _abort.Dispose();
+            _queue.Dispose();
+            Posix.Close(_rootFd);
+            _rootFd = -1;
+        }
+    }
+
+    /// <summary>
+    /// Walks the selections on this thread while workers write the files it queues, then helps
+    /// drain the queue. The first failure (walk or worker) stops everything and is rethrown.
+    /// </summary>
+    private void WalkAndWriteFiles(IReadOnlyList<List<SquashFsEntry>> selections, bool createdDestination)
+    {
+        int parallelism = _options.MaxDegreeOfParallelism > 0 ? _options.MaxDegreeOfParallelism : Environment.ProcessorCount;
+        var workers = new Task[parallelism - 1];
+        for (int i = 0; i < workers.Length; i++)
+            workers[i] = Task.Factory.StartNew(WriteQueuedFiles, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        try
+        {
+            foreach (var chain in selections)
+                ExtractSelection(chain, createdDestination);
+            FlushBatch();
+        }
+        catch (Exception e)
+        {
+            Fail(e);
+        }
+        finally
+        {
+            _queue.CompleteAdding();
+        }
+        WriteQueuedFiles();
+        Task.WaitAll(workers);
+
+        foreach (var task in _largeFiles)
+        {
+            if (task.Fd >= 0)
+            {
+                Posix.Close(task.Fd);
+                task.Fd = -1;
+            }
+        }
+        if (!_failures.IsEmpty)
+        {
+            // Report the cause, not the cancellations it triggered in the other threads.
+            var cause = _failures.FirstOrDefault(e => e is not OperationCanceledException) ?? _failures.First();
+            ExceptionDispatchInfo.Capture(cause).Throw();
+        }
+        // Workers stop early when cancelled without anything failing.
+        _options.CancellationToken.ThrowIfCancellationRequested();
+    }
+
+    private void Fail(Exception e)
+    {
+        _failures.Enqueue(e);
+        _abort.Cancel();
+    }
+
+    private void ExtractSelection(List<SquashFsEntry> chain, bool createdDestination)
+    {
+        byte[] path = Dot;
+        for (int i = 0; i < chain.Count - 1; i++)
+        {
+            var ancestor = chain[i];
+            if (i > 0) path = Join(path, ancestor.NameBytes.Span);
+            if (!_ancestors.Add(ancestor.InodeReference)) continue;
+            if (!_visited.Add(ancestor.InodeReference))
+                throw new SquashFsException($"directory table: directory '{ancestor.Path}' is reached a second time: the directory tree contains a cycle");
+            if (i > 0) MakeDirectory(ancestor, path);
+            if (i > 0 || createdDestination) _directories.Add((ancestor, path));
+        }
+        var target = chain[^1];
+        if (chain.Count > 1) path = Join(path, target.NameBytes.Span);
+        if (target.IsDirectory)
+            ExtractTree(target, path, chain.Count - 1, createdDestination);
+        else
+            CreateLeaf(target, path);
+    }
+
+    private void ExtractTree(SquashFsEntry top, byte[] topPath, int depth, bool createdDestination)
+    {
+        SquashFsImage.EnterDirectory(_visited, top, depth);
+        bool isDestination = ReferenceEquals(topPath, Dot);
+        if (!isDestination) MakeDirectory(top, topPath);
+        if (!isDestination || createdDestination) _directories.Add((top, topPath));
+
+        var stack = new Stack<(IEnumerator<SquashFsEntry> Children, byte[] Path, int Depth)>();
+        stack.Push((_image.ListDirectory(top).GetEnumerator(), topPath, depth + 1));
+        while (stack.Count > 0)
+        {
+            var (children, parentPath, childDepth) = stack.Peek();
+            if (!children.MoveNext())
+            {
+                stack.Pop();
+                continue;
+            }
+            var child = children.Current;
+            byte[] path = Join(parentPath, child.NameBytes.Span);
+            if (child.IsDirectory)
+            {
+                _abort.Token.ThrowIfCancellationRequested();
+                SquashFsImage.EnterDirectory(_visited, child, childDepth);
+                MakeDirectory(child, path);
+                _directories.Add((child, path));
+                stack.Push((_image.ListDirectory(child).GetEnumerator(), path, childDepth + 1));
+            }
+            else
+            {
+                CreateLeaf(child, path);
+            }
+        }
+    }
+
+    private void CreateLeaf(SquashFsEntry entry, byte[] path)
+    {
+        if (_origins.TryGetValue(entry.InodeNumber, out var origin))
+        {
+            if (origin.Reference != entry.InodeReference)
+                throw new SquashFsException(
+                    $"inode table: inode number {entry.InodeNumber} belongs to two different inodes (references 0x{origin.Reference:x} and 0x{entry.InodeReference:x}, at '{entry.Path}')");
+            _hardLinks.Add((entry, path, origin));
+            return;
+        }
+        origin = new LinkOrigin(entry.InodeReference, path);
+        _origins.Add(entry.InodeNumber, origin);
+
+        switch (entry.Type)
+        {
+            case SquashFsEntryType.RegularFile:
+                QueueFile(new FileTask(entry, path));
+                break;
+            case SquashFsEntryType.Symlink:
+                CreateOrReplace(entry, path, "symlink", () => Posix.SymlinkAt(Terminate(entry.SymlinkTargetBytes.Span), _rootFd, path));
+                ApplyAttributes(entry, path, setMode: false);
+                _symlinks++;
+                break;
+            case SquashFsEntryType.Fifo:
+                MakeNode(entry, path, Posix.SIfIfo, 0);
+                _fifos++;
+                break;
+            case SquashFsEntryType.Socket:
+                // unsquashfs creates socket nodes too (mknod S_IFSOCK); nothing listens on them.
+                MakeNode(entry, path, Posix.SIfSock, 0);
+                _sockets++;
+                break;
+            default:
+                if (!_isRoot)
+                {
+                    Warn(entry, $"{entry.Type} {entry.DeviceMajor}:{entry.DeviceMinor} not created: only root may create device nodes");
+                    origin.Skipped = true;
+                    _skipped++;
+                    break;
+                }
+                uint kind = entry.Type == SquashFsEntryType.CharacterDevice ? Posix.SIfChr : Posix.SIfBlk;
+                MakeNode(entry, path, kind, Posix.MakeDevice(entry.DeviceMajor, entry.DeviceMinor));
+                _devices++;
+                break;
+        }
+    }
+
+    private void MakeNode(SquashFsEntry entry, byte[] path, uint kind, ulong device)
+    {
+        CreateOrReplace(entry, path, "mknod", () => Posix.MknodAt(_rootFd, path, kind | 0x180, device));
+        ApplyAttributes(entry, path, setMode: true);
+    }
+
+    private void MakeDirectory(SquashFsEntry entry, byte[] path)
+    {
+        // Private until finished: the final mode is applied after the content is written.
+        int error = Posix.MkdirAt(_rootFd, path, 0x1C0);
+        if (error == 0) return;
+        if (error == Posix.EExist)
+        {
+            int fd = Posix.OpenAt(_rootFd, path, Posix.OReadOnly | Posix.ODirectory | Posix.ONoFollow, 0);
+            if (fd >= 0)
+            {
+                Posix.Close(fd);
+                return; // a real directory (not a symlink to one): merge into it
+            }
+            if (!_options.Overwrite)
+                throw new IOException($"'{Display(path)}' already exists and is not a directory (a symlink is never followed); use Overwrite to replace it");
+            Remove(path);
+            error = Posix.MkdirAt(_rootFd, path, 0x1C0);
+            if (error == 0) return;
+        }
+        throw Posix.Failure($"mkdir for '{entry.Path}'", Display(path), error);
+    }
+
+    /// <summary>Runs a creating call; an existing entry is replaced with <see cref="ExtractOptions.Overwrite"/>, else an error.</summary>
+    private void CreateOrReplace(SquashFsEntry entry, byte[] path, string operation, Func<int> create)
+    {
+        int error = create();
+        if (error == Posix.EExist && _options.Overwrite)
+        {
+            Remove(path);
+            error = create();
+        }
+        if (error != 0) throw Posix.Failure($"{operation} for '{entry.Path}'", Display(path), error);
+    }
+
+    private void Remove(byte[] path)
+    {
+        int error = Posix.UnlinkAt(_rootFd, path, 0);
+        if (error == Posix.EIsDir) error = Posix.UnlinkAt(_rootFd, path, Posix.AtRemoveDir);
+        if (error != 0) throw Posix.Failure("remove existing", Display(path), error);
+    }
+
+    /// <summary>Owner, xattrs, mode, then times (each step can change what the next one sees), never following a symlink.</summary>
+    private void ApplyAttributes(SquashFsEntry entry, byte[] path, bool setMode)
+    {
+        if (_restoreOwners)
+            Check(Posix.LChownAt(_rootFd, path, entry.Uid, entry.Gid), "chown", path);
+        if (_options.RestoreXattrs && entry.XattrIndex is not null)
+        {
+            byte[] absolute = new byte[_destinationPrefix.Length + path.Length];
+            _destinationPrefix.CopyTo(absolute, 0);
+            path.CopyTo(absolute, _destinationPrefix.Length);
+            foreach (var xattr in _image.GetXattrs(entry))
+            {
+                int error = Posix.LSetXattr(absolute, Terminate(xattr.NameBytes.Span), xattr.Value.Span);
+                if (error != 0) Warn(entry, $"xattr {xattr.Name} not restored: {Posix.Describe(error)}");
+            }
+        }
+        if (setMode)
+            Check(Posix.FChmodAt(_rootFd, path, Mode(entry)), "chmod", path);
+        Check(Posix.LUtimesAt(_rootFd, path, entry.ModificationTimeSeconds), "set times on", path);
+    }
+
+    private uint Mode(SquashFsEntry entry)
+    {
+        uint mode = (uint)entry.Permissions;
+        return _restoreOwners ? mode : mode & ~SetIdBits;
+    }
+
+    /// <summary>Queues a file as one work item, or as several parts of <see cref="PartBlocks"/> blocks.</summary>
+    private void QueueFile(FileTask task)
+    {
+        var entry = task.Entry;
+        _files++;
+        _fileBytes += entry.Size;
+        if (entry.BlockCount <= PartBlocks)
+        {
+            AddToBatch(new WorkItem(task, 0, entry.BlockCount, true, Whole: true));
+            return;
+        }
+        task.Layout = _image.ReadLayout(entry);
+        int parts = (entry.BlockCount + PartBlocks - 1) / PartBlocks;
+        task.PendingParts = parts;
+        _largeFiles.Add(task);
+        for (int p = 0; p < parts; p++)
+        {
+            int first = p * PartBlocks;
+            AddToBatch(new WorkItem(task, first, Math.Min(entry.BlockCount, first + PartBlocks), p == parts - 1, Whole: false));
+        }
+    }
+
+    private void AddToBatch(WorkItem item)
+    {
+        _batch.Add(item);
+        if (_batch.Count == BatchSize) FlushBatch();
+    }
+
+    private void FlushBatch()
+    {
+        if (_batch.Count == 0) return;
+        _queue.Add([.. _batch]);
+        _batch.Clear();
+    }
+
+    /// <summary>
+    /// A worker: writes queued batches until the queue is complete. Once anything has failed (or
+    /// the caller cancelled) the remaining batches are consumed without writing, so the walk and
+    /// the other workers finish promptly; a worker that fails itself records why and stops.
+    /// </summary>
+    private void WriteQueuedFiles()
+    {
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(_image.BlockSize);
+        try
+        {
+            foreach (var batch in _queue.GetConsumingEnumerable())
+            {
+                foreach (var item in batch)
+                {
+                    if (_abort.IsCancellationRequested) break;
+                    Write(item, buffer);
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            Fail(e);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private void Write(in WorkItem item, byte[] buffer)
+    {
+        var task = item.Task;
+        var entry = task.Entry;
+        if (item.Whole)
+        {
+            var layout = _image.ReadLayout(entry);
+            int fd = OpenFile(task, layout);
+            try
+            {
+                WriteBlocks(fd, task, layout, 0, entry.BlockCount, buffer);
+                if (entry.HasFragment) WriteTail(fd, task);
+                FinishFile(fd, task);
+            }
+            finally
+            {
+                Posix.Close(fd);
+            }
+            return;
+        }
+
+        int shared;
+        lock (task)
+        {
+            if (task.Fd < 0) task.Fd = OpenFile(task, task.Layout!);
+            shared = task.Fd;
+        }
+        WriteBlocks(shared, task, task.Layout!, item.FirstBlock, item.EndBlock, buffer);
+        if (item.WithTail && entry.HasFragment) WriteTail(shared, task);
+        if (Interlocked.Decrement(ref task.PendingParts) == 0)
+        {
+            lock (task)
+            {
+                FinishFile(shared, task);
+                Posix.Close(shared);
+                task.Fd = -1;
+            }
+        }
+    }
+
+    private int OpenFile(FileTask task, FileLayout layout)
+    {
+        const int flags = Posix.OWriteOnly | Posix.OCreate | Posix.OExclusive | Posix.ONoFollow;
+        int fd = Posix.OpenAt(_rootFd, task.Path, flags, 0x180);
+        if (fd < 0 && Posix.LastError == Posix.EExist && _options.Overwrite)
+        {
+            Remove(task.Path);
+            fd = Posix.OpenAt(_rootFd, task.Path, flags, 0x180);
+        }
+        if (fd < 0) throw Posix.Failure($"create file for '{task.Entry.Path}'", Display(task.Path), Posix.LastError);
+        // Sparse blocks are holes: size the file first and write only the blocks with data.
+        if (Array.IndexOf(layout.Words, 0u) >= 0)
+        {
+            int error = Posix.FTruncate(fd, task.Entry.Size);
+            if (error != 0)
+            {
+                Posix.Close(fd);
+                throw Posix.Failure("ftruncate", Display(task.Path), error);
+            }
+        }
+        return fd;
+    }
+
+    private void WriteBlocks(int fd, FileTask task, FileLayout layout, int first, int end, byte[] buffer)
+    {
+        var entry = task.Entry;
+        for (int i = first; i < end; i++)
+        {
+            uint word = layout.Words[i];
+            if (word == 0) continue;
+            var block = buffer.AsSpan(0, _image.BlockLength(entry, i));
+            try
+            {
+                _image.LoadDataBlock(layout.Starts[i], word, block);
+            }
+            catch (SquashFsException e)
+            {
+                throw SquashFsImage.FileError(entry, e);
+            }
+            int error = Posix.PWriteAll(fd, block, (long)i << _blockLog);
+            if (error != 0) throw Posix.Failure("write", Display(task.Path), error);
+        }
+    }
+
+    private void WriteTail(int fd, FileTask task)
+    {
+        var entry = task.Entry;
+        BlockLease lease;
+        try
+        {
+            lease = _image.AcquireFragment(entry);
+        }
+        catch (SquashFsException e)
+        {
+            throw SquashFsImage.FileError(entry, e);
+        }
+        using (lease)
+        {
+            var tail = lease.Data.Slice(entry.FragmentOffset, _image.TailLength(entry));
+            int error = Posix.PWriteAll(fd, tail, (long)entry.BlockCount << _blockLog);
+            if (error != 0) throw Posix.Failure("write", Display(task.Path), error);
+        }
+    }
+
+    private void FinishFile(int fd, FileTask task)
+    {
+        var entry = task.Entry;
+        if (_restoreOwners) Check(Posix.FChown(fd, entry.Uid, entry.Gid), "chown", task.Path);
+        // Before the mode: a read-only file refuses new attributes to anyone but root.
+        if (_options.RestoreXattrs && entry.XattrIndex is not null)
+        {
+            foreach (var xattr in _image.GetXattrs(entry))
+            {
+                int error = Posix.FSetXattr(fd, Terminate(xattr.NameBytes.Span), xattr.Value.Span);
+                if (error != 0) Warn(entry, $"xattr {xattr.Name} not restored: {Posix.Describe(error)}");
+            }
+        }
+        Check(Posix.FChmod(fd, Mode(entry)), "chmod", task.Path);
+        Check(Posix.FUtimens(fd, entry.ModificationTimeSeconds), "set times on", task.Path);
+    }
+
+    private void CreateHardLinks()
+    {
+        foreach (var (entry, path, origin) in _hardLinks)
+        {
+            if (origin.Skipped)
+            {
+                Warn(entry, $"hard link to '{Display(origin.Path)}' not created: its inode was skipped");
+                _skipped++;
+                continue;
+            }
+            CreateOrReplace(entry, path, "link", () => Posix.LinkAt(_rootFd, origin.Path, path));
+        }
+    }
+
+    private void FinishDirectories()
+    {
+        for (int i = _directories.Count - 1; i >= 0; i--)
+        {
+            var (entry, path) = _directories[i];
+            ApplyAttributes(entry, path, setMode: true);
+        }
+    }
+
+    private void Check(int error, string operation, byte[] path)
+    {
+        if (error != 0) throw Posix.Failure(operation, Display(path), error);
+    }
+
+    private void Warn(SquashFsEntry entry, string message) => _options.Warning?.Invoke(entry, message);
+
+    private string Display(byte[] path) => Encoding.UTF8.GetString(_destinationPrefix) + Encoding.UTF8.GetString(path, 0, path.Length - 1);
+
+    /// <summary>parent/name, NUL-terminated; the destination itself is ".".</summary>
+    private static byte[] Join(byte[] parent, ReadOnlySpan<byte> name)
+    {
+        if (ReferenceEquals(parent, Dot)) return Terminate(name);
+        var joined = new byte[parent.Length + name.Length + 1];
+        parent.AsSpan(0, parent.Length - 1).CopyTo(joined);
+        joined[parent.Length - 1] = (byte)'/';
+        name.CopyTo(joined.AsSpan(parent.Length));
+        return joined; // the last byte is already 0
+    }
+
+    private static byte[] Terminate(ReadOnlySpan<byte> value)
+    {
+        var terminated = new byte[value.Length + 1];
+        value.CopyTo(terminated);
+        return terminated;
+    }
+}

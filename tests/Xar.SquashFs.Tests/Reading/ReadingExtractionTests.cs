@@ -1,0 +1,275 @@
+using Xar.SquashFs.Reading;
+
+namespace Xar.SquashFs.Tests.Reading;
+
+public class ReadingExtractionTests
+{
+    [Theory]
+    [MemberData(nameof(ImageOptions.Mixes), MemberType = typeof(ImageOptions))]
+    public void Extraction_matches_unsquashfs(string options)
+    {
+        string image = ImageOptions.RichImage(options);
+        using var scratch = new TempDirectory("extract");
+        string destination = scratch.Combine("out");
+        using var reader = SquashFsImage.Open(image);
+        var warnings = new List<string>();
+
+        var summary = reader.ExtractTo(destination, new ExtractOptions
+        {
+            RestoreOwners = true,
+            Warning = (entry, message) => { lock (warnings) warnings.Add($"{entry.Path}: {message}"); },
+        });
+
+        TreeSnapshot.Capture(destination).ShouldMatch(TreeSnapshot.Capture(ImageCache.Unsquashed(image)));
+        warnings.Should().BeEmpty();
+        summary.HardLinks.Should().Be(2);
+        summary.Symlinks.Should().Be(5);
+        summary.Fifos.Should().Be(1);
+        summary.Sockets.Should().Be(1);
+        summary.Files.Should().BeGreaterThan(700);
+        if (SquashFsTools.IsRoot) summary.Devices.Should().Be(3);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(5)]
+    public void Extraction_with_any_number_of_workers_matches_unsquashfs(int workers)
+    {
+        string image = ImageOptions.RichImage("-b 4K");
+        using var scratch = new TempDirectory("workers");
+        using var reader = SquashFsImage.Open(image);
+
+        reader.ExtractTo(scratch.Combine("out"), new ExtractOptions { RestoreOwners = true, MaxDegreeOfParallelism = workers });
+
+        TreeSnapshot.Capture(scratch.Combine("out")).ShouldMatch(TreeSnapshot.Capture(ImageCache.Unsquashed(image)));
+    }
+
+    [Fact]
+    public void Extraction_matches_the_source_tree_including_holes()
+    {
+        using var scratch = new TempDirectory("extract-source");
+        string destination = scratch.Combine("out");
+        using var reader = SquashFsImage.Open(ImageOptions.RichImage(""));
+
+        reader.ExtractTo(destination, new ExtractOptions { RestoreOwners = true });
+
+        foreach (var (relative, source) in ReadingImageTests.SourceFiles(ImageOptions.RichTree))
+            File.ReadAllBytes(Path.Combine(destination, relative)).AsSpan().SequenceEqual(File.ReadAllBytes(source)).Should().BeTrue(relative);
+        // all-holes.bin has no data block at all: extraction leaves it unallocated.
+        long allocated = long.Parse(SquashFsTools.Run("stat", ["--printf", "%b", Path.Combine(destination, "sparse/all-holes.bin")]));
+        allocated.Should().Be(0);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("-b 4K -no-fragments")]
+    public void Selected_paths_extract_like_unsquashfs_extract_lists(string options)
+    {
+        string image = ImageOptions.RichImage(options);
+        string[] paths = ["blocks", "hard/b", "links/relative", "d00/d01/d02", "perm/read-only/inside.txt", "xattr"];
+        using var scratch = new TempDirectory("select");
+        string ours = scratch.Combine("ours");
+        string theirs = scratch.Combine("theirs");
+        SquashFsTools.Unsquashfs(image, theirs, paths);
+        using var reader = SquashFsImage.Open(image);
+
+        reader.ExtractTo(ours, new ExtractOptions { RestoreOwners = true }, paths);
+
+        TreeSnapshot.Capture(ours).ShouldMatch(TreeSnapshot.Capture(theirs));
+    }
+
+    [Fact]
+    public void Overlapping_and_repeated_selections_extract_once()
+    {
+        using var scratch = new TempDirectory("overlap");
+        string destination = scratch.Combine("out");
+        using var reader = SquashFsImage.Open(ImageOptions.RichImage(""));
+
+        var summary = reader.ExtractTo(destination, null, "blocks/exact-4k.bin", "blocks", "/blocks/", "small.txt", "small.txt");
+
+        summary.Files.Should().Be(7);
+        Directory.GetFiles(Path.Combine(destination, "blocks")).Should().HaveCount(6);
+        File.Exists(Path.Combine(destination, "small.txt")).Should().BeTrue();
+    }
+
+    [Fact]
+    public void Missing_selection_is_reported_before_anything_is_written()
+    {
+        using var scratch = new TempDirectory("missing");
+        string destination = scratch.Combine("out");
+        using var reader = SquashFsImage.Open(ImageOptions.RichImage(""));
+
+        var extract = () => reader.ExtractTo(destination, null, "small.txt", "links/directory/exact-4k.bin");
+
+        extract.Should().Throw<FileNotFoundException>().WithMessage("*links/directory/exact-4k.bin*");
+        Directory.Exists(destination).Should().BeFalse();
+    }
+
+    [Fact]
+    public void Xattrs_are_restored_when_asked()
+    {
+        using var scratch = new TempDirectory("xattrs");
+        using var reader = SquashFsImage.Open(ImageOptions.RichImage(""));
+        reader.ExtractTo(scratch.Combine("with"), new ExtractOptions { RestoreXattrs = true }, "xattr");
+        reader.ExtractTo(scratch.Combine("without"), null, "xattr");
+
+        foreach (var name in new[] { "xattr", "xattr/one.txt", "xattr/two.txt" })
+        {
+            TestTrees.GetXattrs(scratch.Combine("with", name))
+                .Should().BeEquivalentTo(TestTrees.GetXattrs(Path.Combine(ImageOptions.RichTree, name)), name);
+            TestTrees.GetXattrs(scratch.Combine("without", name)).Should().BeEmpty();
+        }
+    }
+
+    [Fact]
+    public void Set_id_bits_are_kept_only_with_restored_owners()
+    {
+        using var scratch = new TempDirectory("setid");
+        using var reader = SquashFsImage.Open(ImageOptions.RichImage(""));
+        reader.ExtractTo(scratch.Combine("plain"), null, "perm");
+        var plain = TreeSnapshot.Capture(scratch.Combine("plain"));
+
+        plain["perm/setuid"].Mode.Should().Be("755");
+        plain["perm/setgid"].Mode.Should().Be("750");
+        plain["perm/sticky"].Mode.Should().Be("1777", "the sticky bit grants nothing");
+        plain["perm/none"].Mode.Should().Be("0");
+        plain["perm/read-only"].Mode.Should().Be("555");
+
+        if (SquashFsTools.IsRoot)
+        {
+            reader.ExtractTo(scratch.Combine("owned"), new ExtractOptions { RestoreOwners = true }, "perm");
+            var owned = TreeSnapshot.Capture(scratch.Combine("owned"));
+            owned["perm/setuid"].Mode.Should().Be("4755");
+            owned["perm/setgid"].Mode.Should().Be("2750");
+        }
+    }
+
+    [Fact]
+    public void A_symlink_already_in_the_destination_is_never_followed()
+    {
+        using var scratch = new TempDirectory("symlink-in-destination");
+        string outside = Directory.CreateDirectory(scratch.Combine("outside")).FullName;
+        string destination = Directory.CreateDirectory(scratch.Combine("out")).FullName;
+        File.CreateSymbolicLink(Path.Combine(destination, "blocks"), outside);
+        File.CreateSymbolicLink(Path.Combine(destination, "small.txt"), Path.Combine(outside, "victim.txt"));
+        using var reader = SquashFsImage.Open(ImageOptions.RichImage(""));
+
+        var refused = () => reader.ExtractTo(destination, null, "blocks");
+        refused.Should().Throw<IOException>().WithMessage("*not a directory*");
+        var refusedFile = () => reader.ExtractTo(destination, null, "small.txt");
+        refusedFile.Should().Throw<IOException>().WithMessage("*exists*");
+        Directory.EnumerateFileSystemEntries(outside).Should().BeEmpty();
+
+        reader.ExtractTo(destination, new ExtractOptions { Overwrite = true }, "blocks", "small.txt");
+
+        Directory.EnumerateFileSystemEntries(outside).Should().BeEmpty();
+        new DirectoryInfo(Path.Combine(destination, "blocks")).LinkTarget.Should().BeNull("the symlink was replaced by a directory");
+        Directory.GetFiles(Path.Combine(destination, "blocks")).Should().HaveCount(6);
+        new FileInfo(Path.Combine(destination, "small.txt")).LinkTarget.Should().BeNull();
+        File.ReadAllText(Path.Combine(destination, "small.txt")).Should().Be("hello\n");
+    }
+
+    [Fact]
+    public void Extracting_twice_needs_overwrite_and_then_replaces_everything()
+    {
+        using var scratch = new TempDirectory("twice");
+        string destination = scratch.Combine("out");
+        using var reader = SquashFsImage.Open(ImageOptions.RichImage(""));
+        reader.ExtractTo(destination, new ExtractOptions { RestoreOwners = true });
+
+        var again = () => reader.ExtractTo(destination, new ExtractOptions { RestoreOwners = true });
+        again.Should().Throw<IOException>();
+
+        reader.ExtractTo(destination, new ExtractOptions { RestoreOwners = true, Overwrite = true });
+        TreeSnapshot.Capture(destination).ShouldMatch(TreeSnapshot.Capture(ImageCache.Unsquashed(ImageOptions.RichImage(""))),
+            compareRoot: false);
+    }
+
+    [Fact]
+    public void An_existing_destination_keeps_its_own_mode()
+    {
+        using var scratch = new TempDirectory("existing");
+        string destination = Directory.CreateDirectory(scratch.Combine("out")).FullName;
+        TestTrees.SetMode(destination, "711");
+        using var reader = SquashFsImage.Open(ImageOptions.RichImage(""));
+
+        reader.ExtractTo(destination, null, "small.txt");
+
+        TreeSnapshot.Capture(destination)["."].Mode.Should().Be("711");
+    }
+
+    [Fact]
+    public void Names_that_are_not_UTF8_keep_their_bytes()
+    {
+        using var scratch = new TempDirectory("raw-names");
+        string tree = Directory.CreateDirectory(scratch.Combine("tree")).FullName;
+        byte[] rawName = [(byte)'b', (byte)'a', (byte)'d', 0xFF, 0xFE, (byte)'.', (byte)'t', (byte)'x', (byte)'t'];
+        int fd = Posix.OpenAt(Posix.AtFdCwd, [.. System.Text.Encoding.UTF8.GetBytes(tree + "/"), .. rawName, 0], Posix.OWriteOnly | Posix.OCreate, 0x1A4);
+        fd.Should().BeGreaterThanOrEqualTo(0);
+        Posix.PWriteAll(fd, "raw\n"u8, 0).Should().Be(0);
+        Posix.Close(fd);
+        string image = scratch.Combine("raw.sqfs");
+        SquashFsTools.Mksquashfs(tree, image, "");
+        using var reader = SquashFsImage.Open(image);
+
+        var entry = reader.Lookup(reader.Root, rawName);
+
+        entry.Should().NotBeNull();
+        entry!.NameBytes.ToArray().Should().Equal(rawName);
+        entry.Name.Should().Be("bad\uFFFD\uFFFD.txt");
+        reader.ExtractTo(scratch.Combine("out"));
+        int extracted = Posix.OpenAt(Posix.AtFdCwd, [.. System.Text.Encoding.UTF8.GetBytes(scratch.Combine("out") + "/"), .. rawName, 0], Posix.OReadOnly, 0);
+        extracted.Should().BeGreaterThanOrEqualTo(0, "the file is created under its exact name");
+        Posix.Close(extracted);
+    }
+
+    /// <summary>
+    /// The launcher extracts as a normal user: no devices (a warning each), no owners (one
+    /// warning), set-id bits stripped, read-only and mode-0 entries still written. Compared with
+    /// unsquashfs run as the same user.
+    /// </summary>
+    [Fact]
+    public void Extraction_as_a_normal_user_matches_unsquashfs_run_as_that_user()
+    {
+        SquashFsTools.IsRoot.Should().BeTrue("the test switches to nobody, which needs root");
+        string image = ImageOptions.RichImage("");
+        using var scratch = new TempDirectory("nobody");
+        TestTrees.SetMode(scratch.Path, "777");
+        string ours = scratch.Combine("ours");
+        string theirs = scratch.Combine("theirs");
+        using var reader = SquashFsImage.Open(image);
+        var warnings = new List<string>();
+        ExtractionSummary? summary = null;
+
+        Credentials.RunAs(Credentials.Nobody, Credentials.Nobody, () =>
+            summary = reader.ExtractTo(ours, new ExtractOptions
+            {
+                RestoreOwners = true,
+                MaxDegreeOfParallelism = 1,
+                Warning = (entry, message) => warnings.Add($"{entry.Path}: {message}"),
+            }));
+        SquashFsTools.Run("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "unsquashfs", "-n", "-q", "-d", theirs, image],
+            acceptedExitCodes: [2]);
+
+        TreeSnapshot.Capture(ours).ShouldMatch(TreeSnapshot.Capture(theirs));
+        TreeSnapshot.Capture(ours)["perm/setuid"].Uid.Should().Be("65534");
+        summary!.Skipped.Should().Be(3);
+        summary.Devices.Should().Be(0);
+        warnings.Should().HaveCount(4);
+        warnings.Should().ContainSingle(w => w.Contains("owners not restored"));
+        warnings.Where(w => w.Contains("only root may create device nodes")).Should().HaveCount(3);
+    }
+
+    [Fact]
+    public void Cancellation_stops_the_extraction()
+    {
+        using var scratch = new TempDirectory("cancel");
+        using var reader = SquashFsImage.Open(ImageOptions.RichImage(""));
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+
+        var extract = () => reader.ExtractTo(scratch.Combine("out"), new ExtractOptions { CancellationToken = cancelled.Token });
+
+        extract.Should().Throw<OperationCanceledException>();
+    }
+}

@@ -1,5 +1,3 @@
-using System.Buffers;
-using System.Security.Cryptography;
 using Xar.Archive;
 using Xar.Runtime.Native;
 
@@ -44,11 +42,11 @@ public static class RunLadder
         }
 
         var cache = new ExtractionCache(settings, archivePath);
+        // Original archives carry no hash; computing one reads the whole image, which only pays
+        // when extraction is the plan anyway.
+        string? key = archive.Header.ImageSha256 ?? (settings.Mode == RunMode.Extract ? ImageHash.Compute(archive) : null);
         if (settings.Mode != RunMode.Mount)
         {
-            // Original archives carry no hash; computing one reads the whole image, which only
-            // pays when extraction is the plan anyway.
-            string? key = archive.Header.ImageSha256 ?? (settings.Mode == RunMode.Extract ? ImageHash(archive) : null);
             string? existing = key is null ? null : cache.FindExisting(key);
             if (existing is not null)
                 return new PreparedTree(existing, TreeKind.Extraction, created: false, pinDescriptor: -1);
@@ -68,8 +66,8 @@ public static class RunLadder
 
         try
         {
-            VerifyImage(archive);
-            string key = archive.Header.ImageSha256 ?? ImageHash(archive);
+            ImageHash.Verify(archive);
+            key ??= ImageHash.Compute(archive);
             (string tree, bool created) = cache.GetOrCreate(key, destination => ImageExtraction.Extract(archive, destination, archivePath));
             return new PreparedTree(tree, TreeKind.Extraction, created, pinDescriptor: -1);
         }
@@ -106,7 +104,7 @@ public static class RunLadder
             }
             if (state == MountState.Stale)
                 FuseMount.DetachStale(location.MountPath, settings, archivePath);
-            VerifyImage(archive);
+            ImageHash.Verify(archive);
             bool createdDirectory = EnsureOwnedDirectory(location.MountPath, archivePath);
             try
             {
@@ -145,43 +143,5 @@ public static class RunLadder
         if (problem is not null)
             throw new XarRuntimeException(XarExitCode.UnsafePermissions, archivePath, $"{path} {problem}");
         return created;
-    }
-
-    /// <summary>Checks the image against XAR_IMAGE_SHA256 before it is first mounted or extracted (the original checked nothing, xar-format.md R12).</summary>
-    private static void VerifyImage(XarArchive archive)
-    {
-        try
-        {
-            archive.Verify();
-        }
-        catch (XarFormatException e)
-        {
-            throw new XarRuntimeException(XarExitCode.BadArchive, archive.Path, e.Problem);
-        }
-    }
-
-    /// <summary>SHA-256 of the image, for archives of the original builder, which record none.</summary>
-    private static string ImageHash(XarArchive archive)
-    {
-        XarImageRegion image = archive.Image;
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
-        try
-        {
-            long done = 0;
-            while (done < image.Length)
-            {
-                int read = RandomAccess.Read(image.Handle, buffer.AsSpan(0, (int)Math.Min(buffer.Length, image.Length - done)), image.Offset + done);
-                if (read == 0)
-                    throw new XarRuntimeException(XarExitCode.BadArchive, archive.Path, $"the file ended {done} bytes into the {image.Length}-byte image");
-                hash.AppendData(buffer, 0, read);
-                done += read;
-            }
-            return Convert.ToHexStringLower(hash.GetHashAndReset());
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
     }
 }

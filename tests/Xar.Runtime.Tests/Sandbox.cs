@@ -9,9 +9,15 @@ namespace Xar.Runtime.Tests;
 /// </summary>
 public sealed class Sandbox : IDisposable
 {
+    private const string Prefix = "xar-runtime-tests-";
+
+    /// <summary>Sandboxes of test runs that were killed before they could clean up, removed once per run.</summary>
+    private static readonly Lazy<bool> s_abandonedRemoved = new(RemoveAbandoned);
+
     public Sandbox()
     {
-        Root = Directory.CreateTempSubdirectory("xar-runtime-tests-").FullName;
+        _ = s_abandonedRemoved.Value;
+        Root = Directory.CreateTempSubdirectory(Prefix).FullName;
         MountRoot = Path.Combine(Root, "mnt");
         Directory.CreateDirectory(MountRoot);
         File.SetUnixFileMode(MountRoot, (UnixFileMode)0x3FF); // 01777
@@ -78,7 +84,9 @@ public sealed class Sandbox : IDisposable
     }
 
     /// <summary>Mount points under <see cref="Root"/>, from /proc/self/mountinfo, deepest first.</summary>
-    public List<(string MountPoint, string FsType)> Mounts()
+    public List<(string MountPoint, string FsType)> Mounts() => MountsUnder(Root);
+
+    private static List<(string MountPoint, string FsType)> MountsUnder(string root)
     {
         var mounts = new List<(string, string)>();
         foreach (string line in File.ReadLines("/proc/self/mountinfo"))
@@ -86,7 +94,7 @@ public sealed class Sandbox : IDisposable
             string[] fields = line.Split(' ');
             int separator = Array.IndexOf(fields, "-");
             string mountPoint = fields[4].Replace("\\040", " ");
-            if (mountPoint.StartsWith(Root + "/", StringComparison.Ordinal))
+            if (mountPoint.StartsWith(root + "/", StringComparison.Ordinal))
                 mounts.Add((mountPoint, fields[separator + 1]));
         }
         mounts.Sort((a, b) => b.Item1.Length.CompareTo(a.Item1.Length));
@@ -94,7 +102,9 @@ public sealed class Sandbox : IDisposable
     }
 
     /// <summary>Pids of squashfuse_ll processes serving a mount point under <see cref="Root"/>.</summary>
-    public List<int> SquashfuseProcesses(string? mountPoint = null)
+    public List<int> SquashfuseProcesses(string? mountPoint = null) => SquashfuseProcessesUnder(Root, mountPoint);
+
+    private static List<int> SquashfuseProcessesUnder(string root, string? mountPoint)
     {
         var pids = new List<int>();
         foreach (string directory in Directory.EnumerateDirectories("/proc"))
@@ -110,20 +120,32 @@ public sealed class Sandbox : IDisposable
             {
                 continue;
             }
-            if (commandLine.StartsWith("squashfuse_ll ", StringComparison.Ordinal) && commandLine.Contains(mountPoint ?? Root + "/"))
+            if (commandLine.StartsWith("squashfuse_ll ", StringComparison.Ordinal) && commandLine.Contains(mountPoint ?? root + "/"))
                 pids.Add(pid);
         }
         return pids;
     }
 
-    public void Dispose()
+    public void Dispose() => Remove(Root);
+
+    private static bool RemoveAbandoned()
     {
-        foreach (var (mountPoint, _) in Mounts())
+        foreach (string directory in Directory.EnumerateDirectories(Path.GetTempPath(), Prefix + "*"))
+        {
+            if (Directory.GetLastWriteTimeUtc(directory) < DateTime.UtcNow.AddHours(-1))
+                Remove(directory);
+        }
+        return true;
+    }
+
+    private static void Remove(string root)
+    {
+        foreach (var (mountPoint, _) in MountsUnder(root))
         {
             if (Run.Program("fusermount3", ["-u", "-z", "-q", mountPoint]).ExitCode != 0)
                 Run.Program("umount", ["-l", mountPoint]);
         }
-        foreach (int pid in SquashfuseProcesses())
+        foreach (int pid in SquashfuseProcessesUnder(root, null))
         {
             try
             {
@@ -133,7 +155,7 @@ public sealed class Sandbox : IDisposable
             {
             }
         }
-        Run.Program("chmod", ["-R", "u+rwX", Root]);
-        Directory.Delete(Root, recursive: true);
+        Run.Program("chmod", ["-R", "u+rwX", root]);
+        Directory.Delete(root, recursive: true);
     }
 }

@@ -31,7 +31,10 @@ public static class RunLadder
             try
             {
                 location = MountLocation.Resolve(archive.Header, settings, archivePath);
-                if (FuseMount.Probe(location.MountPath, archive.Superblock, archivePath, out int pin) == MountState.Mounted)
+                // Only a per-user directory of our own guarantees that nobody else put a mount
+                // there (the original checks it on every launch too).
+                if (IsOwnedDirectory(location.UserDirectory, archivePath)
+                    && FuseMount.Probe(location.MountPath, archive.Superblock, archivePath, out int pin) == MountState.Mounted)
                     return new PreparedTree(location.MountPath, TreeKind.Mount, created: false, pin);
             }
             catch (XarRuntimeException e) when (settings.Mode == RunMode.Auto)
@@ -123,6 +126,21 @@ public static class RunLadder
         {
             LibC.umask(previousMask);
         }
+    }
+
+    /// <summary>False when <paramref name="path"/> does not exist; true when it is the caller's own directory with mode 0755.</summary>
+    /// <exception cref="XarRuntimeException">It exists but is someone else's or has another mode (<see cref="XarExitCode.UnsafePermissions"/>).</exception>
+    private static bool IsOwnedDirectory(string path, string archivePath)
+    {
+        int error = LibC.Stat(path, followSymlinks: false, out StatX stat);
+        if (error == LibC.ENOENT)
+            return false;
+        if (error != 0)
+            throw new XarRuntimeException(XarExitCode.SystemError, archivePath, $"cannot stat {path}: {LibC.ErrorText(error)}");
+        string? problem = UserIdentity.CheckOwnedEntry(stat, directory: true, MountLocation.DirectoryMode);
+        if (problem is not null)
+            throw new XarRuntimeException(XarExitCode.UnsafePermissions, archivePath, $"{path} {problem}");
+        return true;
     }
 
     /// <summary>mkdir 0755, then the original's check: the caller's own directory with mode exactly 0755. Returns whether it was created.</summary>

@@ -109,6 +109,24 @@ public sealed class MountRungTests : IDisposable
         _sandbox.Mounts().Should().BeEmpty();
     }
 
+    [Fact]
+    public void A_per_user_directory_that_others_could_write_to_is_never_trusted()
+    {
+        string archive = _sandbox.Archive();
+        string userDirectory = Path.Combine(_sandbox.MountRoot, "uid-0");
+        Directory.CreateDirectory(userDirectory);
+        File.SetUnixFileMode(userDirectory, (UnixFileMode)0x1FF); // 0777: anyone could have put a mount in it
+
+        RunResult forced = Run.Program(Launcher.Path, [archive], environment: _sandbox.Env(new Dictionary<string, string?> { ["XAR_MODE"] = "mount" }));
+        RunResult automatic = _sandbox.Launch(archive, ["read:data.txt"]);
+
+        forced.ExitCode.Should().Be((int)XarExitCode.UnsafePermissions, forced.ToString());
+        forced.Stderr.Should().Be($"xarexec: {archive}: {userDirectory} has mode 0777, not 0755\n");
+        automatic.ExitCode.Should().Be(0, automatic.ToString());
+        automatic.Stdout.Should().Be("mode=extract new=1\ndata from the image\n", "the launcher falls back to extraction");
+        _sandbox.Mounts().Should().BeEmpty();
+    }
+
     /// <summary>Starts <paramref name="count"/> launches at once (threads released together by a barrier).</summary>
     internal static RunResult[] Parallel(int count, Func<RunResult> launch)
     {

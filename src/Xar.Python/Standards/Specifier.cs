@@ -60,6 +60,7 @@ public sealed partial class Specifier : IEquatable<Specifier>
     private static partial Regex ReleaseWithPreReleasePattern();
 
     private readonly bool? _prereleases;
+    private PythonVersion? _parsedVersion;
 
     private Specifier(string operatorText, string version, bool? prereleases)
     {
@@ -134,10 +135,10 @@ public sealed partial class Specifier : IEquatable<Specifier>
             SpecifierOperator.Compatible => IsCompatible(version, Version),
             SpecifierOperator.Equal => IsEqual(version, Version),
             SpecifierOperator.NotEqual => !IsEqual(version, Version),
-            SpecifierOperator.LessThanOrEqual => version.WithoutLocal() <= PythonVersion.Parse(Version),
-            SpecifierOperator.GreaterThanOrEqual => version.WithoutLocal() >= PythonVersion.Parse(Version),
-            SpecifierOperator.LessThan => IsLessThan(version, PythonVersion.Parse(Version)),
-            SpecifierOperator.GreaterThan => IsGreaterThan(version, PythonVersion.Parse(Version)),
+            SpecifierOperator.LessThanOrEqual => version.WithoutLocal() <= ParsedVersion,
+            SpecifierOperator.GreaterThanOrEqual => version.WithoutLocal() >= ParsedVersion,
+            SpecifierOperator.LessThan => IsLessThan(version, ParsedVersion),
+            SpecifierOperator.GreaterThan => IsGreaterThan(version, ParsedVersion),
             _ => string.Equals(version.ToString().ToLowerInvariant(), Version.ToLowerInvariant(), StringComparison.Ordinal),
         };
     }
@@ -187,6 +188,9 @@ public sealed partial class Specifier : IEquatable<Specifier>
     public override bool Equals(object? obj) => obj is Specifier other && Equals(other);
 
     public override int GetHashCode() => HashCode.Combine(OperatorText, CanonicalVersion);
+
+    // The version of an ordered comparison, which the pattern guarantees is a PEP 440 version.
+    private PythonVersion ParsedVersion => _parsedVersion ??= PythonVersion.Parse(Version);
 
     private string CanonicalVersion => CanonicalizeVersion(Version, stripTrailingZero: Operator != SpecifierOperator.Compatible);
 

@@ -89,6 +89,8 @@ public class MarkerTests
         Marker.Parse("python_version >= '3' and extra == 'test'").Evaluate(Linux311, ["other", "Test"]).Should().BeTrue();
         Marker.Parse("os_name == 'posix' and extra != 'test'").ToString().Should().Be("os_name == \"posix\" and extra != \"test\"");
         Marker.Parse("'Test' == extra").ToString().Should().Be("\"test\" == extra");
+        // packaging prints only the first comparison's extra normalized; we print all of them so.
+        Marker.Parse("os_name == 'posix' and extra == 'Foo_Bar'").ToString().Should().Be("os_name == \"posix\" and extra == \"foo-bar\"");
     }
 
     [Fact]

@@ -10,6 +10,9 @@ internal static class PythonText
     /// <summary>Python's <c>\s</c> in a str pattern, as a .NET character class.</summary>
     public const string WhitespaceClass = @"\t-\r\x1C-\x20\x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000";
 
+    /// <summary>Python's <c>\s*</c>.</summary>
+    public const string OptionalWhitespace = "[" + WhitespaceClass + "]*";
+
     public static bool IsWhitespace(char c) => c switch
     {
         >= '\t' and <= '\r' => true,

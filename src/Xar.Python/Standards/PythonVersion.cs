@@ -24,17 +24,16 @@ public sealed partial class PythonVersion : IEquatable<PythonVersion>, IComparab
 {
     // packaging's VERSION_PATTERN, anchored and matched against the ASCII-folded text (so no
     // IgnoreCase, whose .NET Unicode equivalences differ from Python's) with Python's \s.
-    private const string Whitespace = "[" + PythonText.WhitespaceClass + "]*";
 
     [GeneratedRegex(
-        "^" + Whitespace + "v?" +
+        "^" + PythonText.OptionalWhitespace + "v?" +
         @"(?:(?<epoch>[0-9]+)!)?" +
         @"(?<release>[0-9]+(?:\.[0-9]+)*)" +
         @"(?:[-_.]?(?<pre_l>alpha|a|beta|b|preview|pre|c|rc)[-_.]?(?<pre_n>[0-9]+)?)?" +
         @"(?:-(?<post_n1>[0-9]+)|[-_.]?(?<post_l>post|rev|r)[-_.]?(?<post_n2>[0-9]+)?)?" +
         @"(?:[-_.]?(?<dev_l>dev)[-_.]?(?<dev_n>[0-9]+)?)?" +
         @"(?:\+(?<local>[a-z0-9]+(?:[-_.][a-z0-9]+)*))?" +
-        Whitespace + "$",
+        PythonText.OptionalWhitespace + "$",
         RegexOptions.ExplicitCapture)]
     private static partial Regex VersionPattern();
 

@@ -35,7 +35,6 @@ public sealed partial class Specifier : IEquatable<Specifier>
     // packaging's Specifier._operator_regex_str + _version_regex_str, matched against ASCII-folded
     // text. Each operator admits its own version syntax: === anything up to whitespace, ';' or ')';
     // == and != wildcards and local labels; ~= at least two release numbers; the others neither.
-    private const string Whitespace = "[" + PythonText.WhitespaceClass + "]*";
     private const string PreReleasePattern = @"(?:[-_.]?(?:alpha|beta|preview|pre|a|b|c|rc)[-_.]?[0-9]*)?";
     private const string PostReleasePattern = @"(?:-[0-9]+|[-_.]?(?:post|rev|r)[-_.]?[0-9]*)?";
     private const string DevReleasePattern = @"(?:[-_.]?dev[-_.]?[0-9]*)?";
@@ -43,17 +42,17 @@ public sealed partial class Specifier : IEquatable<Specifier>
     internal const string OperatorAndVersionPattern =
         "(?<operator>~=|==|!=|<=|>=|<|>|===)" +
         "(?<version>" +
-            "(?<====)" + Whitespace + "[^" + PythonText.WhitespaceClass + ";)]*" +
+            "(?<====)" + PythonText.OptionalWhitespace + "[^" + PythonText.WhitespaceClass + ";)]*" +
         "|" +
-            "(?<===|!=)" + Whitespace + @"v?(?:[0-9]+!)?[0-9]+(?:\.[0-9]+)*" +
+            "(?<===|!=)" + PythonText.OptionalWhitespace + @"v?(?:[0-9]+!)?[0-9]+(?:\.[0-9]+)*" +
             @"(?:\.\*|" + PreReleasePattern + PostReleasePattern + DevReleasePattern + @"(?:\+[a-z0-9]+(?:[-_.][a-z0-9]+)*)?)?" +
         "|" +
-            "(?<=~=)" + Whitespace + @"v?(?:[0-9]+!)?[0-9]+(?:\.[0-9]+)+" + PreReleasePattern + PostReleasePattern + DevReleasePattern +
+            "(?<=~=)" + PythonText.OptionalWhitespace + @"v?(?:[0-9]+!)?[0-9]+(?:\.[0-9]+)+" + PreReleasePattern + PostReleasePattern + DevReleasePattern +
         "|" +
-            "(?<!==|!=|~=)" + Whitespace + @"v?(?:[0-9]+!)?[0-9]+(?:\.[0-9]+)*" + PreReleasePattern + PostReleasePattern + DevReleasePattern +
+            "(?<!==|!=|~=)" + PythonText.OptionalWhitespace + @"v?(?:[0-9]+!)?[0-9]+(?:\.[0-9]+)*" + PreReleasePattern + PostReleasePattern + DevReleasePattern +
         ")";
 
-    [GeneratedRegex("^" + Whitespace + OperatorAndVersionPattern + Whitespace + "$", RegexOptions.ExplicitCapture)]
+    [GeneratedRegex("^" + PythonText.OptionalWhitespace + OperatorAndVersionPattern + PythonText.OptionalWhitespace + "$", RegexOptions.ExplicitCapture)]
     private static partial Regex SpecifierPattern();
 
     [GeneratedRegex("^([0-9]+)((?:a|b|c|rc)[0-9]+)$")]

@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 namespace Xar.Python.Tests.Oracle;
 
 /// <summary>
-/// The pyenv interpreters on this machine (DEVELOPERS.md: 2.7 and 3.6–3.13). A missing one fails
+/// The pyenv interpreters on this machine (docs/python-standards.md: 2.7 and 3.6–3.13). A missing one fails
 /// the tests that need it with a message that says so; nothing is skipped.
 /// </summary>
 internal static partial class Pyenv
@@ -22,7 +22,7 @@ internal static partial class Pyenv
     /// <summary>The interpreter for a "major.minor" series.</summary>
     public static string Python(string series) =>
         Interpreters.Where(i => $"{i.Version.Major}.{i.Version.Minor}" == series).Select(i => i.Python).LastOrDefault()
-        ?? throw new InvalidOperationException($"This test needs Python {series} under {Root}/versions (see DEVELOPERS.md).");
+        ?? throw new InvalidOperationException($"This test needs Python {series} under {Root}/versions (see docs/python-standards.md).");
 
     private static List<(Version, string)> FindInterpreters()
     {

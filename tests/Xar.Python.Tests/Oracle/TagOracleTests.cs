@@ -97,7 +97,7 @@ public class TagOracleTests
     [Fact]
     public void ThereAreInterpretersToCompare()
     {
-        Pyenv.Interpreters.Select(i => i.Version.Major).Should().Contain([2, 3], "DEVELOPERS.md lists Python 2.7 and 3.6–3.13 under pyenv");
+        Pyenv.Interpreters.Select(i => i.Version.Major).Should().Contain([2, 3], "docs/python-standards.md: the tests use Python 2.7 and 3.6–3.13 under pyenv");
     }
 
     // Python 2.7 and 3.6 ship pips older than packaging.tags: their tags come from packaging 24 in

@@ -69,7 +69,12 @@ public sealed partial class InterpreterProbe
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (string argument in (string[])["-E", "-s", "-S", "-c", Script.Value]) start.ArgumentList.Add(argument);
+        // -E: no PYTHON* variables; -s: no user site-packages; -S: no site module at all.
+        start.ArgumentList.Add("-E");
+        start.ArgumentList.Add("-s");
+        start.ArgumentList.Add("-S");
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add(Script.Value);
 
         Process process;
         try

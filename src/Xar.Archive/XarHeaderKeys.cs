@@ -33,6 +33,15 @@ public static class XarHeaderKeys
     /// <summary>What the target host needs: a Python version specifier such as <c>&gt;=3.11,&lt;3.14</c> (an extra key).</summary>
     public const string RequiresPython = "XAR_REQUIRES_PYTHON";
 
+    /// <summary>A Python archive's interpreter: implementation and major.minor, e.g. <c>cpython-3.11</c> (docs/python-apps.md).</summary>
+    public const string Python = "XAR_PYTHON";
+
+    /// <summary>The ABI tag of a Python archive's bytecode and native code, e.g. <c>cp311</c>.</summary>
+    public const string PythonAbi = "XAR_PYTHON_ABI";
+
+    /// <summary>The interpreter a Python archive was built with, tried first at run time.</summary>
+    public const string PythonInterpreter = "XAR_PYTHON_INTERPRETER";
+
     /// <summary>What the target host needs: a platform tag such as <c>manylinux_2_28_x86_64</c> (an extra key).</summary>
     public const string RequiresPlatform = "XAR_REQUIRES_PLATFORM";
 

@@ -14,6 +14,8 @@ public static class XarCommandLine
         stdout ??= Console.Out;
         stderr ??= Console.Error;
         var root = new RootCommand("xar: build Python applications and directories into single executable files (SquashFS images).");
+        root.Subcommands.Add(BuildCommand.Create(stdout));
+        root.Subcommands.Add(VerifyCommand.Create(stdout));
         root.Subcommands.Add(SquashFsCommands.Create(stdout, stderr));
         foreach (var command in InspectionCommands.All(stdout, stderr, "FILE", "XAR archive (or bare SquashFS image)"))
             root.Subcommands.Add(command);

@@ -35,6 +35,12 @@ public sealed class SquashFsWriter
 
     public void Add(ImageEntry entry) => _tree.Add(entry);
 
+    /// <summary>
+    /// The time the image will record (the fixed time, SOURCE_DATE_EPOCH, or the newest entry's
+    /// time), so that a container header can carry the same reproducible time.
+    /// </summary>
+    public uint ImageTime => new TimePolicy(_options).Newest(_tree.Root);
+
     /// <summary>Adds everything below <paramref name="sourceDirectory"/>; the directory itself becomes the root.</summary>
     public void AddDirectory(string sourceDirectory) => _tree.AddDirectory(sourceDirectory);
 

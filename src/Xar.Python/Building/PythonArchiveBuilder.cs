@@ -1,0 +1,209 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Xar.Archive;
+using Xar.Python.Standards;
+using Xar.SquashFs.Writing;
+
+namespace Xar.Python.Building;
+
+public sealed record PythonArchiveOptions
+{
+    /// <summary>The target interpreter, probed once.</summary>
+    public required InterpreterProbe Interpreter { get; init; }
+
+    /// <summary>A console script name, a script in bin/, <c>module:function</c> or <c>module</c>; null picks the root's script.</summary>
+    public string? Entry { get; init; }
+
+    public BytecodeMode Bytecode { get; init; } = BytecodeMode.Compiled;
+
+    /// <summary>Let the application see the host's site-packages and PYTHON* variables (off: isolated).</summary>
+    public bool InheritSite { get; init; }
+
+    public SquashFsWriterOptions Image { get; init; } = new();
+    public XarLayout Layout { get; init; } = XarLayout.Self;
+
+    /// <summary>The xarexec launcher (required for the self layout).</summary>
+    public Stream? Launcher { get; init; }
+
+    /// <summary>Told about sources that do not compile for the target interpreter (they are shipped without bytecode).</summary>
+    public Action<string>? Warning { get; init; }
+}
+
+/// <summary>Writes a Python application as a XAR archive (docs/python-apps.md).</summary>
+public static class PythonArchiveBuilder
+{
+    public const string LibraryDirectory = "lib/python";
+    private const string RunScript = "__xar__/run.sh";
+
+    public static XarWriteResult Build(PythonApplication application, PythonArchiveOptions options, string outputPath)
+    {
+        var probe = options.Interpreter;
+        var facts = probe.Facts;
+        var (defaultEntry, scripts) = ResolveEntries(application, options.Entry);
+
+        var writer = new SquashFsWriter(options.Image);
+        foreach (var entry in WithBytecode(application.Files, options))
+            writer.Add(entry);
+        foreach (var entry in BootstrapEntries(probe, defaultEntry, scripts, options))
+            writer.Add(entry);
+
+        string abi = CompatibilityTags.ForInterpreter(facts)[0].Abi;
+        var header = new XarHeaderFields { Version = writer.ImageTime, XarexecTarget = RunScript };
+        header.Extra[XarHeaderKeys.Python] = PythonKey(facts);
+        header.Extra[XarHeaderKeys.PythonAbi] = abi;
+        header.Extra[XarHeaderKeys.PythonInterpreter] = probe.Executable;
+        if (application.RequiresPython is { Length: > 0 } requires)
+            header.Extra[XarHeaderKeys.RequiresPython] = requires;
+        return XarArchiveWriter.Write(outputPath, new XarWriteOptions { Header = header, Layout = options.Layout, Launcher = options.Launcher },
+            image => writer.WriteTo(image));
+    }
+
+    /// <summary><c>cpython-3.11</c>: what XAR_PYTHON records and the launcher matches.</summary>
+    public static string PythonKey(InterpreterFacts facts) => $"{facts.Implementation}-{facts.MajorVersion}.{facts.MinorVersion}";
+
+    /// <summary>
+    /// The application table: every console and GUI script of the root distribution, every file
+    /// in bin/, and the entry given on the command line; the default is that entry, else the root's
+    /// only script, else the script named like the distribution.
+    /// </summary>
+    internal static (string Default, SortedDictionary<string, (string Target, string Kind)> Scripts) ResolveEntries(PythonApplication application, string? requested)
+    {
+        var scripts = new SortedDictionary<string, (string, string)>(StringComparer.Ordinal);
+        foreach (var script in application.Scripts)
+            scripts[script.Name] = (script.Attribute is null ? script.Module : $"{script.Module}:{script.Attribute}", script.Attribute is null ? "module" : "entry");
+        foreach (var file in application.Files)
+            if (file.Path.StartsWith("bin/", StringComparison.Ordinal) && file.Type is ImageEntryType.File or ImageEntryType.Symlink)
+                scripts.TryAdd(file.Path["bin/".Length..], (file.Path, "script"));
+
+        if (requested is not null)
+        {
+            if (scripts.ContainsKey(requested)) return (requested, scripts);
+            if (!IsModuleReference(requested))
+                throw new PythonBuildException($"--entry {requested}: not a script of {application.RootDistribution} ({Available(scripts)}), nor module or module:function");
+            string name = requested.Split(':')[0].Split('.')[^1];
+            scripts[name] = requested.Contains(':') ? (requested, "entry") : (requested, "module");
+            return (name, scripts);
+        }
+
+        var own = application.Scripts.Select(s => s.Name).ToList();
+        if (own.Count == 1) return (own[0], scripts);
+        string? sameName = own.FirstOrDefault(n => DistributionName.AreEquivalent(n, application.RootDistribution));
+        if (sameName is not null) return (sameName, scripts);
+        if (own.Count == 0)
+            throw new PythonBuildException($"{application.RootDistribution} has no console script: pass --entry NAME, module:function or module");
+        throw new PythonBuildException($"{application.RootDistribution} has several console scripts ({Available(scripts)}): pick one with --entry");
+    }
+
+    private static string Available(IDictionary<string, (string, string)> scripts) =>
+        scripts.Count == 0 ? "it has none" : string.Join(", ", scripts.Keys);
+
+    private static bool IsModuleReference(string text)
+    {
+        var parts = text.Split(':');
+        if (parts.Length > 2) return false;
+        return parts.All(p => p.Length > 0 && p.Split('.').All(IsIdentifier));
+    }
+
+    private static bool IsIdentifier(string s) =>
+        s.Length > 0 && (char.IsLetter(s[0]) || s[0] == '_') && s.All(c => char.IsLetterOrDigit(c) || c == '_');
+
+    /// <summary>Adds the pycs (or replaces sources by them) for the library's .py files, compiling on every core.</summary>
+    private static IEnumerable<ImageEntry> WithBytecode(IReadOnlyList<ImageEntry> files, PythonArchiveOptions options)
+    {
+        if (options.Bytecode == BytecodeMode.None) return files;
+        var sources = files.Where(IsLibrarySource).ToList();
+        using var compiler = new BytecodeCompiler(options.Interpreter.Executable);
+        var compiled = new ConcurrentDictionary<string, ImageEntry>(StringComparer.Ordinal);
+        Parallel.ForEach(sources, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, source =>
+        {
+            byte[] bytes = ReadAll(source.Content!);
+            byte[]? pyc = compiler.Compile(source.Path, bytes, out string? error);
+            if (pyc is null)
+            {
+                options.Warning?.Invoke($"{source.Path}: does not compile for {PythonKey(options.Interpreter.Facts)}, shipped without bytecode ({error})");
+                return;
+            }
+            string path = options.Bytecode == BytecodeMode.Only ? source.Path[..^3] + ".pyc" : compiler.PycPath(source.Path);
+            compiled[source.Path] = new ImageEntry
+            {
+                Path = path,
+                Type = ImageEntryType.File,
+                Content = FileContent.FromBytes(pyc),
+                Permissions = 0b110_100_100,
+                ModificationTime = source.ModificationTime,
+            };
+        });
+        var result = new List<ImageEntry>(files.Count + compiled.Count);
+        foreach (var file in files)
+        {
+            bool replaced = options.Bytecode == BytecodeMode.Only && compiled.ContainsKey(file.Path);
+            if (!replaced) result.Add(file);
+        }
+        result.AddRange(compiled.Values.OrderBy(e => e.Path, StringComparer.Ordinal));
+        return result;
+    }
+
+    private static bool IsLibrarySource(ImageEntry entry) =>
+        entry.Type == ImageEntryType.File && entry.Path.StartsWith(LibraryDirectory + "/", StringComparison.Ordinal)
+        && entry.Path.EndsWith(".py", StringComparison.Ordinal);
+
+    private static byte[] ReadAll(FileContent content)
+    {
+        using var stream = content.OpenRead();
+        var bytes = new byte[content.Length];
+        stream.ReadExactly(bytes);
+        return bytes;
+    }
+
+    private static IEnumerable<ImageEntry> BootstrapEntries(InterpreterProbe probe, string defaultEntry,
+        SortedDictionary<string, (string Target, string Kind)> scripts, PythonArchiveOptions options)
+    {
+        var facts = probe.Facts;
+        var bootstrap = Encoding.UTF8.GetBytes(PythonResources.Read("xar_bootstrap.py"));
+        var table = new StringBuilder();
+        table.Append("# The application table of this archive, written by xar build.\n");
+        table.Append($"DEFAULT = {PythonLiteral(defaultEntry)}\n");
+        table.Append("SCRIPTS = {\n");
+        foreach (var (name, (target, kind)) in scripts)
+            table.Append($"    {PythonLiteral(name)}: ({PythonLiteral(target)}, {PythonLiteral(kind)}),\n");
+        table.Append("}\n");
+        table.Append($"INHERIT_SITE = {(options.InheritSite ? "True" : "False")}\n");
+        var app = Encoding.UTF8.GetBytes(table.ToString());
+
+        string versioned = $"python{facts.MajorVersion}.{facts.MinorVersion}";
+        string run = PythonResources.Read("run.sh")
+            .Replace("@INTERPRETER@", ShellQuote(probe.Executable))
+            .Replace("@VERSIONED_NAME@", versioned)
+            .Replace("@FLAGS@", InterpreterFlags(facts, options.InheritSite))
+            .Replace("@BOOT@", BootCommand)
+            .Replace("@NEEDS@", $"{PythonKey(facts)}");
+
+        long time = options.Image.FixedTime ?? 0;
+        yield return ImageEntry.File("__xar__/xar_bootstrap.py", FileContent.FromBytes(bootstrap), 0b110_100_100, time);
+        yield return ImageEntry.File("__xar__/xar_app.py", FileContent.FromBytes(app), 0b110_100_100, time);
+        yield return ImageEntry.File(RunScript, FileContent.FromBytes(Encoding.UTF8.GetBytes(run)), 0b111_101_101, time);
+        if (options.Bytecode != BytecodeMode.None)
+        {
+            using var compiler = new BytecodeCompiler(probe.Executable, servers: 1);
+            foreach (var (path, source) in new[] { ("__xar__/xar_bootstrap.py", bootstrap), ("__xar__/xar_app.py", app) })
+                yield return ImageEntry.File(compiler.PycPath(path), FileContent.FromBytes(compiler.Compile(path, source, out _)!), 0b110_100_100, time);
+        }
+    }
+
+    /// <summary>What the launcher passes before <c>-c</c>: isolated from the host unless the build opted in.</summary>
+    public static string InterpreterFlags(InterpreterFacts facts, bool inheritSite) =>
+        inheritSite ? "" : facts.MajorVersion >= 3 ? "-I -S" : "-E -s -S";
+
+    /// <summary>The <c>-c</c> program that starts the bootstrap (docs/python-apps.md §3).</summary>
+    public const string BootCommand = "import sys;sys.path[:0]=[__import__('os').environ['XAR_MOUNT']+'/__xar__'];import xar_bootstrap";
+
+    private static string PythonLiteral(string text)
+    {
+        var sb = new StringBuilder("\"");
+        foreach (char c in text)
+            sb.Append(c switch { '\\' => "\\\\", '"' => "\\\"", '\n' => "\\n", _ => c.ToString() });
+        return sb.Append('"').ToString();
+    }
+
+    private static string ShellQuote(string text) => "'" + text.Replace("'", "'\\''") + "'";
+}

@@ -1,0 +1,76 @@
+using System.Diagnostics;
+using System.Text;
+using Xar.Python.Building;
+
+namespace Xar.Python.Tests.Building;
+
+public sealed class BytecodeCompilerTests
+{
+    private const string Python311 = "/root/.pyenv/versions/3.11.7/bin/python3.11";
+
+    [Fact]
+    public void PycsAreUncheckedHashBasedAndImportWithoutRecompiling()
+    {
+        using var compiler = new BytecodeCompiler(Python311, servers: 2);
+        var source = Encoding.UTF8.GetBytes("VALUE = 6 * 7\n");
+
+        var pyc = compiler.Compile("pkg/answer.py", source, out var error);
+
+        error.Should().BeNull();
+        compiler.CacheTag.Should().Be("cpython-311");
+        compiler.PycPath("pkg/answer.py").Should().Be("pkg/__pycache__/answer.cpython-311.pyc");
+        BitConverter.ToUInt32(pyc!, 4).Should().Be(1u, "flags: hash-based, source not checked");
+
+        // The real interpreter imports it from a read-only directory without touching the source's pyc.
+        string dir = Directory.CreateTempSubdirectory("xar-pyc-").FullName;
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(dir, "pkg/__pycache__"));
+            File.WriteAllBytes(Path.Combine(dir, "pkg/answer.py"), source);
+            File.WriteAllBytes(Path.Combine(dir, "pkg/__pycache__/answer.cpython-311.pyc"), pyc!);
+            File.WriteAllText(Path.Combine(dir, "pkg/__init__.py"), "");
+            File.WriteAllBytes(Path.Combine(dir, "pkg/__pycache__/__init__.cpython-311.pyc"), compiler.Compile("pkg/__init__.py", [], out _)!);
+            var (output, trace) = Run(Python311, "-I", "-v", "-c",
+                $"import sys; sys.path.insert(0, '{dir}'); import pkg.answer; print(pkg.answer.VALUE, pkg.answer.__file__)");
+            output.Should().Be($"42 {dir}/pkg/answer.py\n");
+            // -v says where each code object came from: the pyc, never the source.
+            trace.Should().Contain($"code object from '{dir}/pkg/__pycache__/answer.cpython-311.pyc'")
+                .And.NotContain($"code object from {dir}/pkg/answer.py");
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
+    public void ASourceThatDoesNotCompileIsReportedNotFatal()
+    {
+        using var compiler = new BytecodeCompiler(Python311, servers: 1);
+
+        var pyc = compiler.Compile("py2only.py", Encoding.UTF8.GetBytes("print 'hello'\n"), out var error);
+
+        pyc.Should().BeNull();
+        error.Should().Contain("SyntaxError");
+        compiler.Compile("ok.py", "x = 1\n"u8, out _).Should().NotBeNull("the server survives a bad source");
+    }
+
+    [Fact]
+    public void AMissingInterpreterIsOneClearError()
+    {
+        var act = () => new BytecodeCompiler("/nonexistent/python3.99");
+        act.Should().Throw<PythonBuildException>().WithMessage("/nonexistent/python3.99: cannot run the target interpreter*");
+    }
+
+    private static (string Output, string Errors) Run(string file, params string[] arguments)
+    {
+        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in arguments) start.ArgumentList.Add(a);
+        using var p = Process.Start(start)!;
+        string output = p.StandardOutput.ReadToEnd();
+        string errors = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        p.ExitCode.Should().Be(0, errors);
+        return (output, errors);
+    }
+}

@@ -38,11 +38,15 @@ internal static unsafe class ProgramRunner
             if (directory.Length == 0)
                 continue;
             string candidate = directory + "/" + program;
-            if (LibC.Stat(candidate, followSymlinks: true, out StatX stat) == 0 && stat.IsRegularFile && LibC.access(candidate, LibC.X_OK) == 0)
+            if (IsExecutableFile(candidate))
                 return candidate;
         }
         return null;
     }
+
+    /// <summary>A regular file (after symlinks) that the caller may execute.</summary>
+    public static bool IsExecutableFile(string path) =>
+        LibC.Stat(path, followSymlinks: true, out StatX stat) == 0 && stat.IsRegularFile && LibC.access(path, LibC.X_OK) == 0;
 
     /// <summary>Runs <paramref name="path"/> with <paramref name="arguments"/> (argv[0] included) and waits for it to exit.</summary>
     /// <exception cref="IOException">The program could not be started.</exception>

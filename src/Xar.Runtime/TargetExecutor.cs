@@ -36,18 +36,24 @@ public static unsafe class TargetExecutor
     /// Executes XAREXEC_TARGET from <paramref name="tree"/>. Archives of this xar (they carry
     /// XAR_FORMAT) run the target itself with argv = [target path, arguments…]; archives of the
     /// original builder keep its convention, <c>/bin/sh -e &lt;target&gt; &lt;archive as typed&gt; arguments…</c>,
-    /// which their bootstrap scripts expect. Returns only by throwing.
+    /// which their bootstrap scripts expect; Python archives (XAR_PYTHON) run the interpreter as
+    /// docs/python-apps.md §3 says. Returns only by throwing.
     /// </summary>
     /// <exception cref="XarRuntimeException">No target, an unsafe target path, or execve failed.</exception>
     public static void Exec(XarArchive archive, PreparedTree tree, LaunchContext launch, IReadOnlyList<string> arguments)
     {
         string archivePath = archive.Path;
-        string target = ValidTarget(archive.Header.XarexecTarget, archivePath);
+        (string Program, string[] Argv)? python = PythonStart.Command(archive.Header, arguments, Environment.GetEnvironmentVariable("PATH"), archivePath);
+        string target = python is null ? ValidTarget(archive.Header.XarexecTarget, archivePath) : "";
         string targetPath = tree.Directory + "/" + target;
 
         string[] argv;
         string program;
-        if (archive.Header.Format is null)
+        if (python is not null)
+        {
+            (program, argv) = python.Value;
+        }
+        else if (archive.Header.Format is null)
         {
             program = "/bin/sh";
             argv = ["/bin/sh", "-e", targetPath, launch.InvokedName, .. arguments];

@@ -45,8 +45,9 @@ public sealed class Sandbox : IDisposable
         ["XARFUSE_NEW_MOUNT"] = null,
     };
 
-    public string Archive(TargetKind target = TargetKind.Shell, XarLayout layout = XarLayout.Xarexec, string? xarexecTarget = TestArchives.TargetPath) =>
-        TestArchives.Build(Root, target, layout, MountRoot, xarexecTarget);
+    public string Archive(TargetKind target = TargetKind.Shell, XarLayout layout = XarLayout.Xarexec, string? xarexecTarget = TestArchives.TargetPath,
+        IReadOnlyDictionary<string, string>? extraFiles = null, IReadOnlyDictionary<string, string>? extraHeader = null) =>
+        TestArchives.Build(Root, target, layout, MountRoot, xarexecTarget, extraFiles, extraHeader);
 
     /// <summary>Runs <c>xarexec ARCHIVE ARGS</c> (xarexec layout) or <c>./ARCHIVE ARGS</c> (self layout).</summary>
     public RunResult Launch(string archive, IEnumerable<string>? arguments = null, string? stdin = null,

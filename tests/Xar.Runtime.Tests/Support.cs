@@ -114,7 +114,8 @@ public static class TestArchives
 
     private static readonly Lazy<byte[]> s_elfTarget = new(CompileElfTarget);
 
-    public static string Build(string directory, TargetKind target, XarLayout layout, string? mountRoot, string? xarexecTarget = TargetPath)
+    public static string Build(string directory, TargetKind target, XarLayout layout, string? mountRoot, string? xarexecTarget = TargetPath,
+        IReadOnlyDictionary<string, string>? extraFiles = null, IReadOnlyDictionary<string, string>? extraHeader = null)
     {
         string tree = System.IO.Path.Combine(directory, "tree-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(System.IO.Path.Combine(tree, "bin"));
@@ -127,6 +128,15 @@ public static class TestArchives
         File.WriteAllText(System.IO.Path.Combine(tree, "data.txt"), "data from the image\n");
         // A nonce: every archive has its own image hash, UUID and so mount and cache entry.
         File.WriteAllText(System.IO.Path.Combine(tree, "nonce"), Guid.NewGuid().ToString());
+        foreach (var (path, content) in extraFiles ?? new Dictionary<string, string>())
+        {
+            string file = System.IO.Path.Combine(tree, path);
+            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(file)!);
+            File.WriteAllText(file, content);
+        }
+        var header = new XarHeaderFields { Version = 1, XarexecTarget = xarexecTarget, MountRoot = mountRoot };
+        foreach (var (key, value) in extraHeader ?? new Dictionary<string, string>())
+            header.Extra[key] = value;
 
         string archive = System.IO.Path.Combine(directory, $"app-{target}-{layout}-{Guid.NewGuid():N}.xar".ToLowerInvariant());
         var writer = new SquashFsWriter(new SquashFsWriterOptions { FixedTime = 0 });
@@ -135,7 +145,7 @@ public static class TestArchives
         XarArchiveWriter.Write(archive,
             new XarWriteOptions
             {
-                Header = new XarHeaderFields { Version = 1, XarexecTarget = xarexecTarget, MountRoot = mountRoot },
+                Header = header,
                 Layout = layout,
                 Launcher = launcher,
             },

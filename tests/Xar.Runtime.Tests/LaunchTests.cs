@@ -57,7 +57,7 @@ public sealed class LaunchTests : IDisposable
         string archive = _sandbox.Archive(target, layout);
         string mountPath = _sandbox.Xarexec("-n", archive).Stdout.TrimEnd('\n');
 
-        RunResult result = _sandbox.Launch(archive, ["env:XAR_PATH", "env:XAR_MOUNT", "env:XAR_RUN_MODE", "env:XAR_INVOKED_NAME", "env:XAREXEC_LAUNCH_TIMESTAMP", "read:data.txt"]);
+        RunResult result = _sandbox.Launch(archive, ["env:XAR_PATH", "env:XAR_MOUNT", "env:XAR_RUN_MODE", "env:XAR_INVOKED_NAME", "env:XAREXEC_LAUNCH_TIMESTAMP", "read:data.txt", "pinned"]);
 
         string[] lines = result.Stdout.Split('\n');
         lines[1].Should().Be($"XAR_PATH={archive}");
@@ -66,6 +66,7 @@ public sealed class LaunchTests : IDisposable
         lines[4].Should().Be($"XAR_INVOKED_NAME={archive}");
         lines[5].Should().MatchRegex(@"^XAREXEC_LAUNCH_TIMESTAMP=\d+\.\d{6}$");
         lines[6].Should().Be("data from the image");
+        lines[7].Should().Be($"pinned={mountPath}", "XAR_MOUNT_FD is an inherited descriptor on the mount's root that keeps it busy");
     }
 
     [Fact]

@@ -36,6 +36,13 @@ int main(int argc, char **argv) {
         } else if (!strncmp(a, "env:", 4)) {
             const char *value = getenv(a + 4);
             printf("%s=%s\n", a + 4, value ? value : "");
+        } else if (!strcmp(a, "pinned")) {
+            char link[64], target[4096];
+            const char *fd = getenv("XAR_MOUNT_FD");
+            snprintf(link, sizeof link, "/proc/self/fd/%s", fd ? fd : "-1");
+            ssize_t n = readlink(link, target, sizeof target - 1);
+            target[n > 0 ? n : 0] = 0;
+            printf("pinned=%s\n", target);
         } else if (!strcmp(a, "sigign")) {
             FILE *f = fopen("/proc/self/status", "r");
             char line[256];

@@ -9,6 +9,7 @@ for a in "$@"; do
     sleep:*) sleep "${a#sleep:}" ;;
     read:*) cat "$XAR_MOUNT/${a#read:}" ;;
     env:*) eval "printf '%s=%s\n' \"${a#env:}\" \"\${${a#env:}}\"" ;;
+    pinned) printf 'pinned=%s\n' "$(readlink "/proc/$$/fd/$XAR_MOUNT_FD")" ;;
     *) printf 'arg=[%s]\n' "$a" ;;
   esac
 done

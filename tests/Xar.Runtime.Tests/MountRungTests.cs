@@ -110,6 +110,28 @@ public sealed class MountRungTests : IDisposable
     }
 
     [Fact]
+    public void A_failing_squashfuse_ll_is_reported_in_one_line_leaves_no_mount_directory_and_auto_mode_extracts()
+    {
+        string archive = _sandbox.Archive();
+        string bin = Path.Combine(_sandbox.Root, "fakebin");
+        Directory.CreateDirectory(bin);
+        string fake = Path.Combine(bin, "squashfuse_ll");
+        File.WriteAllText(fake, "#!/bin/sh\necho \"fuse: device not found, try 'modprobe fuse' first\" >&2\nexit 1\n");
+        File.SetUnixFileMode(fake, (UnixFileMode)0x1ED);
+        string path = bin + ":" + Environment.GetEnvironmentVariable("PATH");
+        string mountPath = _sandbox.Xarexec("-n", archive).Stdout.TrimEnd('\n');
+
+        RunResult forced = Run.Program(Launcher.Path, [archive], environment: _sandbox.Env(new Dictionary<string, string?> { ["PATH"] = path, ["XAR_MODE"] = "mount" }));
+        RunResult automatic = _sandbox.Launch(archive, ["read:data.txt"], extraEnvironment: new Dictionary<string, string?> { ["PATH"] = path });
+
+        forced.ExitCode.Should().Be((int)XarExitCode.Unavailable, forced.ToString());
+        forced.Stderr.Should().Be($"xarexec: {archive}: cannot mount on {mountPath}: squashfuse_ll failed with exit status 1: fuse: device not found, try 'modprobe fuse' first\n");
+        Directory.Exists(mountPath).Should().BeFalse("the directory made for the failed mount is removed");
+        automatic.ExitCode.Should().Be(0, automatic.ToString());
+        automatic.Stdout.Should().Be("mode=extract new=1\ndata from the image\n");
+    }
+
+    [Fact]
     public void A_per_user_directory_that_others_could_write_to_is_never_trusted()
     {
         string archive = _sandbox.Archive();

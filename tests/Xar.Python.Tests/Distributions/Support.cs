@@ -221,3 +221,23 @@ internal static class Run
         return stdout.Result;
     }
 }
+
+/// <summary>Writes entries into a SquashFS image with the real writer and extracts it with the real reader.</summary>
+internal static class ImageRoundTrip
+{
+    public static void Extract(IEnumerable<ImageEntry> entries, string imagePath, string destination)
+    {
+        var writer = new SquashFsWriter(new SquashFsWriterOptions { Threads = 2 });
+        foreach (var entry in entries) writer.Add(entry);
+        writer.WriteToFile(imagePath);
+        using var image = Xar.SquashFs.Reading.SquashFsImage.Open(imagePath);
+        image.ExtractTo(destination);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="python"/> isolated (-I -S) with the extracted <c>lib/python</c> as its
+    /// only site directory, as the archive bootstrap does, and returns what the program prints.
+    /// </summary>
+    public static string RunPython(string python, string root, string program) =>
+        Run.Program(python, ["-I", "-S", "-c", $"import site, sys; site.addsitedir(sys.argv[1] + '/lib/python')\n{program}", root]);
+}

@@ -24,12 +24,25 @@ public sealed partial class BuiltWheelTests : IDisposable
     [GeneratedRegex(@"^include/(?:site/)?python[^/]*/(.+)$")]
     private static partial Regex PipHeaderPath();
 
-    [Fact]
-    public void Each_wheel_installs_the_files_pip_installs_with_a_prefix()
+    /// <summary>
+    /// pip installs into a venv of its own (pip --python), never into the interpreter that runs
+    /// it: with --prefix, pip uninstalls an older version of the same project from the running
+    /// interpreter's site-packages.
+    /// </summary>
+    private string InstallIntoNewVenv(IEnumerable<string> wheels)
     {
-        string prefix = _scratch.Combine("prefix");
+        string venv = _scratch.Combine("venv");
+        string python = Pyenv.Python("3.11");
+        Run.Program(python, ["-m", "venv", "--without-pip", venv]);
+        Run.Program(python, ["-m", "pip", "--python", Path.Combine(venv, "bin", "python"), "install", "--quiet", "--no-index", "--no-deps", "--no-compile", .. wheels]);
+        return venv;
+    }
+
+    [Fact]
+    public void Each_wheel_installs_the_files_pip_installs()
+    {
         var wheels = AllWheels().ToList();
-        Run.Program(Pyenv.Python("3.11"), ["-m", "pip", "install", "--quiet", "--no-index", "--no-deps", "--no-compile", "--prefix", prefix, .. wheels]);
+        string prefix = InstallIntoNewVenv(wheels);
         string site = Path.Combine(prefix, "lib", "python3.11", "site-packages");
 
         foreach (string path in wheels)
@@ -81,11 +94,9 @@ public sealed partial class BuiltWheelTests : IDisposable
     [Fact]
     public void The_same_wheels_installed_by_pip_and_read_back_as_an_environment_give_the_same_entries()
     {
-        string prefix = _scratch.Combine("prefix");
         var wheels = AllWheels().ToList();
-        Run.Program(Pyenv.Python("3.11"), ["-m", "pip", "install", "--quiet", "--no-index", "--no-deps", "--no-compile", "--prefix", prefix, .. wheels]);
-        var environment = InstalledEnvironment.Open(prefix);
-        environment.Kind.Should().Be(EnvironmentKind.Prefix);
+        var environment = InstalledEnvironment.Open(InstallIntoNewVenv(wheels));
+        environment.Kind.Should().Be(EnvironmentKind.VirtualEnvironment);
 
         foreach (string path in wheels)
         {

@@ -1,0 +1,177 @@
+using System.Diagnostics;
+using System.Globalization;
+using Xar.Runtime.Native;
+using Xar.SquashFs.Format;
+
+namespace Xar.Runtime;
+
+/// <summary>What is at a mount directory.</summary>
+internal enum MountState
+{
+    /// <summary>A live FUSE mount serving this image; a descriptor on it is open.</summary>
+    Mounted,
+
+    /// <summary>Nothing is mounted there (or the directory does not exist yet).</summary>
+    NotMounted,
+
+    /// <summary>A FUSE mount whose server died: every access fails with ENOTCONN.</summary>
+    Stale,
+}
+
+/// <summary>
+/// The FUSE rung: finding a live squashfuse_ll mount, making one, and lazily unmounting a stale one.
+/// </summary>
+internal static unsafe class FuseMount
+{
+    /// <summary>How long a fresh mount may take to answer after squashfuse_ll reported success (the original: 9 s).</summary>
+    private static readonly TimeSpan MountAppearTimeout = TimeSpan.FromSeconds(9);
+
+    /// <summary>
+    /// Opens the mount directory and checks that a live FUSE filesystem serving this image is
+    /// there. On <see cref="MountState.Mounted"/>, <paramref name="pinFd"/> is an open descriptor
+    /// on its root: squashfuse_ll counts open directories, so its idle timeout cannot unmount
+    /// the tree while the descriptor (or a copy inherited across exec) is open.
+    /// </summary>
+    /// <exception cref="XarRuntimeException">The directory cannot be examined, or a FUSE filesystem of another image is mounted there.</exception>
+    public static MountState Probe(string mountPath, Superblock superblock, string archivePath, out int pinFd)
+    {
+        pinFd = -1;
+        int fd = LibC.Open(mountPath, LibC.O_RDONLY | LibC.O_DIRECTORY, 0, out int errno);
+        if (fd < 0)
+        {
+            return errno switch
+            {
+                LibC.ENOENT => MountState.NotMounted,
+                LibC.ENOTCONN or LibC.ECONNABORTED => MountState.Stale,
+                _ => throw new XarRuntimeException(XarExitCode.SystemError, archivePath, $"cannot open the mount directory {mountPath}: {LibC.ErrorText(errno)}"),
+            };
+        }
+        StatFs fs;
+        if (LibC.fstatfs(fd, &fs) != 0)
+        {
+            errno = LibC.LastError;
+            LibC.close(fd);
+            if (errno is LibC.ENOTCONN or LibC.ECONNABORTED)
+                return MountState.Stale;
+            throw new XarRuntimeException(XarExitCode.SystemError, archivePath, $"statfs {mountPath}: {LibC.ErrorText(errno)}");
+        }
+        if (fs.Type != LibC.FuseSuperMagic)
+        {
+            LibC.close(fd);
+            return MountState.NotMounted;
+        }
+        // squashfuse reports the image's block size and inode count; the original accepted any
+        // FUSE filesystem (xar-format.md R5). A server that reports no inode count is not judged.
+        if (fs.Files != 0 && (fs.Files != superblock.InodeCount || fs.BlockSize != superblock.BlockSize))
+        {
+            LibC.close(fd);
+            throw new XarRuntimeException(XarExitCode.Unavailable, archivePath,
+                $"{mountPath} holds a FUSE filesystem that is not this image ({fs.Files} inodes of block size {fs.BlockSize}, the image has {superblock.InodeCount} of {superblock.BlockSize}); unmount it");
+        }
+        pinFd = fd;
+        return MountState.Mounted;
+    }
+
+    /// <summary>Whether squashfuse_ll and a usable /dev/fuse are present; null if so, else why not.</summary>
+    public static string? Unavailability(RuntimeSettings settings, out string? squashfuse)
+    {
+        squashfuse = ProgramRunner.Find("squashfuse_ll", settings.SearchPath);
+        if (squashfuse is null)
+            return "squashfuse_ll is not on PATH (install squashfuse)";
+        if (LibC.access("/dev/fuse", LibC.R_OK | LibC.W_OK) != 0)
+            return $"/dev/fuse is not usable: {LibC.ErrorText(LibC.LastError)}";
+        return null;
+    }
+
+    /// <summary>
+    /// Mounts the image at <paramref name="imageOffset"/> of <paramref name="imagePath"/> on
+    /// <paramref name="mountPath"/> with the original's options and waits until it answers.
+    /// </summary>
+    /// <exception cref="XarRuntimeException">squashfuse_ll failed or the mount did not appear (<see cref="XarExitCode.Unavailable"/>).</exception>
+    public static int Mount(string squashfuse, string imagePath, long imageOffset, string mountPath, Superblock superblock,
+        int timeoutSeconds, string archivePath)
+    {
+        string options = "offset=" + imageOffset.ToString(CultureInfo.InvariantCulture);
+        if (timeoutSeconds > 0)
+            options += ",timeout=" + timeoutSeconds.ToString(CultureInfo.InvariantCulture);
+        if (FuseConfAllowsOther())
+            options += ",allow_root";
+        ProgramResult result;
+        try
+        {
+            result = ProgramRunner.Run(squashfuse, "squashfuse_ll", "-o", options, imagePath, mountPath);
+        }
+        catch (IOException e)
+        {
+            throw new XarRuntimeException(XarExitCode.Unavailable, archivePath, e.Message);
+        }
+        if (!result.Succeeded)
+            throw new XarRuntimeException(XarExitCode.Unavailable, archivePath, $"cannot mount on {mountPath}: {result.Describe("squashfuse_ll")}");
+
+        // squashfuse_ll mounts before it daemonizes, so the mount is normally there at once.
+        long start = Stopwatch.GetTimestamp();
+        int pause = 1;
+        while (true)
+        {
+            if (Probe(mountPath, superblock, archivePath, out int pinFd) == MountState.Mounted)
+                return pinFd;
+            if (Stopwatch.GetElapsedTime(start) > MountAppearTimeout)
+            {
+                // Should it appear after all, it must not stay half-made.
+                LibC.umount2(mountPath, LibC.MNT_DETACH);
+                throw new XarRuntimeException(XarExitCode.Unavailable, archivePath,
+                    $"squashfuse_ll exited successfully but no mount appeared on {mountPath} within {MountAppearTimeout.TotalSeconds:0} s");
+            }
+            Thread.Sleep(pause);
+            pause = Math.Min(pause * 2, 50);
+        }
+    }
+
+    /// <summary>
+    /// Detaches a mount whose server died: umount2(MNT_DETACH) when permitted (root), else
+    /// fusermount3 -u -z (or fusermount), run without a shell (the original used system() with
+    /// an unquoted path, xar-format.md R6).
+    /// </summary>
+    /// <exception cref="XarRuntimeException">The stale mount could not be removed.</exception>
+    public static void DetachStale(string mountPath, RuntimeSettings settings, string archivePath)
+    {
+        if (LibC.umount2(mountPath, LibC.MNT_DETACH) == 0)
+            return;
+        int errno = LibC.LastError;
+        string? fusermount = ProgramRunner.Find("fusermount3", settings.SearchPath) ?? ProgramRunner.Find("fusermount", settings.SearchPath);
+        if (fusermount is null)
+            throw new XarRuntimeException(XarExitCode.Unavailable, archivePath,
+                $"{mountPath} is a dead FUSE mount; umount2 failed ({LibC.ErrorText(errno)}) and no fusermount3 is on PATH");
+        ProgramResult result;
+        try
+        {
+            result = ProgramRunner.Run(fusermount, Path.GetFileName(fusermount), "-u", "-z", "-q", mountPath);
+        }
+        catch (IOException e)
+        {
+            throw new XarRuntimeException(XarExitCode.Unavailable, archivePath, e.Message);
+        }
+        if (!result.Succeeded)
+            throw new XarRuntimeException(XarExitCode.Unavailable, archivePath, $"{mountPath} is a dead FUSE mount that cannot be unmounted: {result.Describe(Path.GetFileName(fusermount))}");
+    }
+
+    /// <summary>The original adds allow_root when /etc/fuse.conf has a line exactly "user_allow_other".</summary>
+    private static bool FuseConfAllowsOther()
+    {
+        try
+        {
+            foreach (string line in File.ReadLines("/etc/fuse.conf"))
+            {
+                if (line == "user_allow_other")
+                    return true;
+            }
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+        return false;
+    }
+}

@@ -1,0 +1,266 @@
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace Xar.Runtime.Native;
+
+/// <summary>
+/// The libc calls the run ladder needs. They are called directly rather than through
+/// System.IO/System.Diagnostics because the launcher must stay small and start fast (no
+/// Process class, no FileStream on the warm path), and because several have no managed
+/// equivalent at all (flock with a deadline, statfs, umount2, execve, posix_spawn).
+/// Struct layouts are those of 64-bit Linux (x86-64 and arm64 share them).
+/// </summary>
+internal static unsafe partial class LibC
+{
+    public const int O_RDONLY = 0;
+    public const int O_RDWR = 2;
+    public const int O_CREAT = 0x40;
+    public const int O_NOFOLLOW = 0x20000;
+    public const int O_DIRECTORY = 0x10000;
+    public const int O_CLOEXEC = 0x80000;
+
+    public const int EPERM = 1;
+    public const int ENOENT = 2;
+    public const int EINTR = 4;
+    public const int EACCES = 13;
+    public const int EEXIST = 17;
+    public const int ENOTDIR = 20;
+    public const int EINVAL = 22;
+    public const int EROFS = 30;
+    public const int EWOULDBLOCK = 11;
+    public const int ENOTEMPTY = 39;
+    public const int ECONNABORTED = 103;
+    public const int ENOTCONN = 107;
+
+    public const int LOCK_EX = 2;
+    public const int LOCK_NB = 4;
+
+    public const int MNT_DETACH = 2;
+
+    public const int F_DUPFD = 0;
+
+    public const int AT_FDCWD = -100;
+    public const int AT_SYMLINK_NOFOLLOW = 0x100;
+
+    public const int SIGPIPE = 13;
+    public const int ENOEXEC = 8;
+
+    public const int R_OK = 4;
+    public const int W_OK = 2;
+    public const int X_OK = 1;
+
+    /// <summary>statfs f_type of every FUSE filesystem (linux/magic.h).</summary>
+    public const long FuseSuperMagic = 0x65735546;
+
+    /// <summary>statfs f_flags bit: the filesystem is mounted noexec.</summary>
+    public const long ST_NOEXEC = 8;
+
+    public const uint S_IFMT = 0xF000;
+    public const uint S_IFDIR = 0x4000;
+    public const uint S_IFREG = 0x8000;
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int open(string path, int flags, uint mode);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int close(int fd);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial nint read(int fd, byte* buffer, nint count);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial nint write(int fd, byte* buffer, nint count);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int mkdir(string path, uint mode);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int rmdir(string path);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int access(string path, int mode);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int rename(string from, string to);
+
+    [LibraryImport("libc")]
+    public static partial uint umask(uint mask);
+
+    [LibraryImport("libc")]
+    public static partial uint getuid();
+
+    [LibraryImport("libc")]
+    public static partial uint geteuid();
+
+    [LibraryImport("libc")]
+    public static partial uint getegid();
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int getgroups(int size, uint* list);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int flock(int fd, int operation);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int futimens(int fd, void* times);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int fcntl(int fd, int command, int argument);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int fstatfs(int fd, StatFs* buffer);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int statfs(string path, StatFs* buffer);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int statx(int dirfd, string path, int flags, uint mask, StatX* buffer);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int umount2(string target, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int execve(byte* path, byte** argv, byte** envp);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int setenv(byte* name, byte* value, int overwrite);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int unsetenv(string name);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial nint signal(int signal, nint handler);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int pipe2(int* fds, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int waitpid(int pid, int* status, int options);
+
+    [LibraryImport("libc")]
+    public static partial int posix_spawn_file_actions_init(void* actions);
+
+    [LibraryImport("libc")]
+    public static partial int posix_spawn_file_actions_destroy(void* actions);
+
+    [LibraryImport("libc")]
+    public static partial int posix_spawn_file_actions_adddup2(void* actions, int fd, int newFd);
+
+    [LibraryImport("libc")]
+    public static partial int posix_spawn_file_actions_addopen(void* actions, int fd, byte* path, int flags, uint mode);
+
+    [LibraryImport("libc")]
+    public static partial int posix_spawn(int* pid, byte* path, void* fileActions, void* attributes, byte** argv, byte** envp);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial nint readlink(string path, byte* buffer, nint size);
+
+    public static int LastError => Marshal.GetLastPInvokeError();
+
+    public static string ErrorText(int errno) => Marshal.GetPInvokeErrorMessage(errno);
+
+    /// <summary>A NUL-terminated UTF-8 copy of <paramref name="text"/>.</summary>
+    public static byte[] Utf8Z(string text)
+    {
+        byte[] bytes = new byte[Encoding.UTF8.GetByteCount(text) + 1];
+        Encoding.UTF8.GetBytes(text, bytes);
+        return bytes;
+    }
+
+    /// <summary>Opens with EINTR retried; returns the fd or -1 with errno in <paramref name="errno"/>.</summary>
+    public static int Open(string path, int flags, uint mode, out int errno)
+    {
+        while (true)
+        {
+            int fd = open(path, flags | O_CLOEXEC, mode);
+            if (fd >= 0)
+            {
+                errno = 0;
+                return fd;
+            }
+            errno = LastError;
+            if (errno != EINTR)
+                return -1;
+        }
+    }
+
+    /// <summary>statx of <paramref name="path"/> (symlinks not followed when <paramref name="followSymlinks"/> is false); errno or 0.</summary>
+    public static int Stat(string path, bool followSymlinks, out StatX stat)
+    {
+        StatX result;
+        int rc = statx(AT_FDCWD, path, followSymlinks ? 0 : AT_SYMLINK_NOFOLLOW, StatX.BasicStats, &result);
+        stat = result;
+        return rc == 0 ? 0 : LastError;
+    }
+
+    /// <summary>The target of a symbolic link, or null.</summary>
+    public static string? ReadLink(string path)
+    {
+        byte* buffer = stackalloc byte[4096];
+        nint length = readlink(path, buffer, 4096);
+        return length <= 0 || length >= 4096 ? null : Encoding.UTF8.GetString(buffer, (int)length);
+    }
+}
+
+/// <summary>struct statx (linux/stat.h): one layout on every architecture, unlike struct stat.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct StatX
+{
+    public uint Mask;
+    public uint BlockSize;
+    public ulong Attributes;
+    public uint Nlink;
+    public uint Uid;
+    public uint Gid;
+    public ushort Mode;
+    private ushort _spare0;
+    public ulong Ino;
+    public ulong Size;
+    public ulong Blocks;
+    public ulong AttributesMask;
+    public StatXTimestamp Atime;
+    public StatXTimestamp Btime;
+    public StatXTimestamp Ctime;
+    public StatXTimestamp Mtime;
+    public uint RdevMajor;
+    public uint RdevMinor;
+    public uint DevMajor;
+    public uint DevMinor;
+    private unsafe fixed ulong _spare2[14];
+
+    /// <summary>STATX_BASIC_STATS: type, mode, nlink, uid, gid, atime, mtime, ctime, ino, size, blocks.</summary>
+    public const uint BasicStats = 0x7ff;
+
+    public readonly bool IsDirectory => (Mode & LibC.S_IFMT) == LibC.S_IFDIR;
+
+    public readonly bool IsRegularFile => (Mode & LibC.S_IFMT) == LibC.S_IFREG;
+
+    /// <summary>Permission bits including set-id and sticky (mode &amp; 07777).</summary>
+    public readonly int Permissions => Mode & 0xFFF;
+}
+
+[StructLayout(LayoutKind.Sequential)]
+internal struct StatXTimestamp
+{
+    public long Seconds;
+    public uint Nanoseconds;
+    private int _reserved;
+}
+
+/// <summary>struct statfs of 64-bit Linux.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct StatFs
+{
+    public long Type;
+    public long BlockSize;
+    public ulong Blocks;
+    public ulong BlocksFree;
+    public ulong BlocksAvailable;
+    public ulong Files;
+    public ulong FilesFree;
+    public ulong FsId;
+    public long NameLength;
+    public long FragmentSize;
+    public long Flags;
+    private unsafe fixed long _spare[4];
+}

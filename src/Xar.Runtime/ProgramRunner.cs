@@ -1,0 +1,131 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using Xar.Runtime.Native;
+
+namespace Xar.Runtime;
+
+/// <summary>How a helper program ended.</summary>
+internal readonly record struct ProgramResult(int ExitCode, int Signal, string Stderr)
+{
+    public bool Succeeded => ExitCode == 0 && Signal == 0;
+
+    /// <summary>"exit status N" or "signal N", then the first line of stderr if there is one.</summary>
+    public string Describe(string program)
+    {
+        string how = Signal != 0 ? $"{program} was killed by signal {Signal}" : $"{program} failed with exit status {ExitCode}";
+        string firstLine = Stderr.Trim().Split('\n')[0].Trim();
+        return firstLine.Length == 0 ? how : $"{how}: {firstLine}";
+    }
+}
+
+/// <summary>
+/// Runs helper programs (squashfuse_ll, fusermount3) with posix_spawn: fork() is unsafe in a
+/// running .NET process, and System.Diagnostics.Process would add to the launcher's size and
+/// start-up. stdin and stdout are /dev/null; stderr is captured for the error message.
+/// </summary>
+internal static unsafe class ProgramRunner
+{
+    private const int F_SETFL = 4;
+    private const int O_NONBLOCK = 0x800;
+
+    /// <summary>Looks <paramref name="program"/> up in <paramref name="searchPath"/>; null when no executable file of that name is found.</summary>
+    public static string? Find(string program, string? searchPath)
+    {
+        if (string.IsNullOrEmpty(searchPath))
+            return null;
+        foreach (string directory in searchPath.Split(':'))
+        {
+            if (directory.Length == 0)
+                continue;
+            string candidate = directory + "/" + program;
+            if (IsExecutableFile(candidate))
+                return candidate;
+        }
+        return null;
+    }
+
+    /// <summary>A regular file (after symlinks) that the caller may execute.</summary>
+    public static bool IsExecutableFile(string path) =>
+        LibC.Stat(path, followSymlinks: true, out StatX stat) == 0 && stat.IsRegularFile && LibC.access(path, LibC.X_OK) == 0;
+
+    /// <summary>Runs <paramref name="path"/> with <paramref name="arguments"/> (argv[0] included) and waits for it to exit.</summary>
+    /// <exception cref="IOException">The program could not be started.</exception>
+    public static ProgramResult Run(string path, params string[] arguments)
+    {
+        int* pipe = stackalloc int[2];
+        if (LibC.pipe2(pipe, LibC.O_CLOEXEC) != 0)
+            throw new IOException($"pipe: {LibC.ErrorText(LibC.LastError)}");
+        int readEnd = pipe[0];
+        int writeEnd = pipe[1];
+        // Large enough for glibc's posix_spawn_file_actions_t (80 bytes on 64-bit).
+        byte* actions = stackalloc byte[256];
+        LibC.posix_spawn_file_actions_init(actions);
+        var strings = new List<nint>();
+        try
+        {
+            byte* devNull = Pin(strings, "/dev/null");
+            LibC.posix_spawn_file_actions_addopen(actions, 0, devNull, LibC.O_RDONLY, 0);
+            LibC.posix_spawn_file_actions_addopen(actions, 1, devNull, LibC.O_RDWR, 0);
+            LibC.posix_spawn_file_actions_adddup2(actions, writeEnd, 2);
+
+            byte** argv = (byte**)NativeMemory.Alloc((nuint)(arguments.Length + 1), (nuint)sizeof(byte*));
+            strings.Add((nint)argv);
+            for (int i = 0; i < arguments.Length; i++)
+                argv[i] = Pin(strings, arguments[i]);
+            argv[arguments.Length] = null;
+
+            int pid;
+            int error = LibC.posix_spawn(&pid, Pin(strings, path), actions, null, argv, Environ.Current);
+            LibC.close(writeEnd);
+            writeEnd = -1;
+            if (error != 0)
+                throw new IOException($"cannot run {path}: {LibC.ErrorText(error)}");
+
+            int status;
+            while (LibC.waitpid(pid, &status, 0) < 0)
+            {
+                int errno = LibC.LastError;
+                if (errno != LibC.EINTR)
+                    throw new IOException($"waitpid {path}: {LibC.ErrorText(errno)}");
+            }
+            // Read only what is there: a daemon that kept our stderr open must not make us wait.
+            LibC.fcntl(readEnd, F_SETFL, O_NONBLOCK);
+            string stderr = Drain(readEnd);
+            int signal = status & 0x7F;
+            return signal != 0 ? new ProgramResult(0, signal, stderr) : new ProgramResult((status >> 8) & 0xFF, 0, stderr);
+        }
+        finally
+        {
+            LibC.posix_spawn_file_actions_destroy(actions);
+            foreach (nint pointer in strings)
+                NativeMemory.Free((void*)pointer);
+            LibC.close(readEnd);
+            if (writeEnd >= 0)
+                LibC.close(writeEnd);
+        }
+    }
+
+    private static string Drain(int fd)
+    {
+        var output = new MemoryStream();
+        byte* buffer = stackalloc byte[4096];
+        while (output.Length < 65536)
+        {
+            nint n = LibC.read(fd, buffer, 4096);
+            if (n <= 0)
+                break;
+            output.Write(new ReadOnlySpan<byte>(buffer, (int)n));
+        }
+        return Encoding.UTF8.GetString(output.GetBuffer(), 0, (int)output.Length);
+    }
+
+    private static byte* Pin(List<nint> allocations, string text)
+    {
+        int length = Encoding.UTF8.GetByteCount(text);
+        byte* copy = (byte*)NativeMemory.Alloc((nuint)length + 1);
+        allocations.Add((nint)copy);
+        Encoding.UTF8.GetBytes(text, new Span<byte>(copy, length));
+        copy[length] = 0;
+        return copy;
+    }
+}

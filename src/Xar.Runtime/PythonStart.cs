@@ -1,0 +1,56 @@
+using System.Globalization;
+using Xar.Archive;
+
+namespace Xar.Runtime;
+
+/// <summary>
+/// How a Python archive starts (docs/python-apps.md §3): the launcher executes the interpreter
+/// itself, isolated from the host, with a one-line program that imports the archive's bootstrap —
+/// no shell script, no helper process. An archive is a Python archive when its header has
+/// XAR_PYTHON; XAREXEC_TARGET then names the script the original runtime would run instead.
+/// </summary>
+internal static class PythonStart
+{
+    /// <summary>The <c>-c</c> program; must stay identical to PythonArchiveBuilder.BootCommand (src/Xar.Python).</summary>
+    public const string BootCommand = "import sys;sys.path[:0]=[__import__('os').environ['XAR_MOUNT']+'/__xar__'];import xar_bootstrap";
+
+    /// <summary>
+    /// The interpreter and its argv for <paramref name="arguments"/>, or null when the archive is
+    /// not a Python archive.
+    /// </summary>
+    /// <exception cref="XarRuntimeException">XAR_PYTHON is malformed (<see cref="XarExitCode.BadArchive"/>), or no such interpreter is installed (<see cref="XarExitCode.TargetNotFound"/>).</exception>
+    public static (string Program, string[] Argv)? Command(XarHeader header, IReadOnlyList<string> arguments, string? searchPath, string archivePath)
+    {
+        string? python = header[XarHeaderKeys.Python];
+        if (python is null)
+            return null;
+        (int major, int minor) = ParseVersion(python, archivePath);
+        string versionedName = $"python{major.ToString(CultureInfo.InvariantCulture)}.{minor.ToString(CultureInfo.InvariantCulture)}";
+
+        string? built = header[XarHeaderKeys.PythonInterpreter];
+        string? interpreter = built is not null && ProgramRunner.IsExecutableFile(built) ? built : ProgramRunner.Find(versionedName, searchPath);
+        if (interpreter is null)
+        {
+            string abi = header[XarHeaderKeys.PythonAbi] is { } tag ? $" ({tag})" : "";
+            string tried = (built is null ? "" : built + ", then ") + $"{versionedName} on PATH ({searchPath})";
+            throw new XarRuntimeException(XarExitCode.TargetNotFound, archivePath, $"needs {python}{abi}; tried {tried}");
+        }
+
+        // Python 2 has no -I: -E -s is its equivalent.
+        string[] isolation = major >= 3 ? ["-I", "-S"] : ["-E", "-s", "-S"];
+        return (interpreter, [interpreter, .. isolation, "-c", BootCommand, .. arguments]);
+    }
+
+    /// <summary>"cpython-3.11" → (3, 11).</summary>
+    private static (int Major, int Minor) ParseVersion(string python, string archivePath)
+    {
+        int dash = python.LastIndexOf('-');
+        string[] parts = python[(dash + 1)..].Split('.');
+        if (dash <= 0 || parts.Length != 2
+            || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out int major)
+            || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int minor))
+            throw new XarRuntimeException(XarExitCode.BadArchive, archivePath,
+                $"XAR_PYTHON \"{python}\" is not IMPLEMENTATION-MAJOR.MINOR (e.g. cpython-3.11)");
+        return (major, minor);
+    }
+}

@@ -1,0 +1,165 @@
+using Xar.Archive;
+using Xar.Runtime.Native;
+
+namespace Xar.Runtime;
+
+/// <summary>
+/// Provides an archive's tree by the first rung that works (docs/launcher.md):
+/// <list type="number">
+/// <item>a live mount of this image for this user and mount namespace;</item>
+/// <item>a complete extraction in the per-user cache;</item>
+/// <item>a new squashfuse_ll mount, named and locked as the original xarexec_fuse does;</item>
+/// <item>a new extraction into the cache.</item>
+/// </list>
+/// XAR_MODE=mount keeps to rungs 1 and 3, XAR_MODE=extract to 2 and 4. Rungs 1 and 2 take no
+/// lock and read nothing but the header, so warm launches do not serialise.
+/// </summary>
+public static class RunLadder
+{
+    /// <param name="archive">The open archive.</param>
+    /// <param name="imagePath">An absolute path of the archive file, handed to squashfuse_ll.</param>
+    /// <param name="settings">What the environment asks for.</param>
+    /// <exception cref="XarRuntimeException">No rung could provide the tree; the message names the archive and every cause.</exception>
+    public static PreparedTree Prepare(XarArchive archive, string imagePath, RuntimeSettings settings)
+    {
+        string archivePath = archive.Path;
+        string? mountProblem = null;
+        MountLocation? location = null;
+
+        if (settings.Mode != RunMode.Extract)
+        {
+            try
+            {
+                location = MountLocation.Resolve(archive.Header, settings, archivePath);
+                // Only a per-user directory of our own guarantees that nobody else put a mount
+                // there (the original checks it on every launch too).
+                if (IsOwnedDirectory(location.UserDirectory, archivePath)
+                    && FuseMount.Probe(location.MountPath, archive.Superblock, archivePath, out int pin) == MountState.Mounted)
+                    return new PreparedTree(location.MountPath, TreeKind.Mount, created: false, pin);
+            }
+            catch (XarRuntimeException e) when (settings.Mode == RunMode.Auto)
+            {
+                mountProblem = e.Cause;
+                location = null;
+            }
+        }
+
+        var cache = new ExtractionCache(settings, archivePath);
+        // Original archives carry no hash; computing one reads the whole image, which only pays
+        // when extraction is the plan anyway.
+        string? key = archive.Header.ImageSha256 ?? (settings.Mode == RunMode.Extract ? ImageHash.Compute(archive) : null);
+        if (settings.Mode != RunMode.Mount)
+        {
+            string? existing = key is null ? null : cache.FindExisting(key);
+            if (existing is not null)
+                return new PreparedTree(existing, TreeKind.Extraction, created: false, pinDescriptor: -1);
+        }
+
+        if (location is not null)
+        {
+            try
+            {
+                return MountNew(archive, imagePath, location, settings);
+            }
+            catch (XarRuntimeException e) when (settings.Mode == RunMode.Auto && e.ExitCode != XarExitCode.BadArchive)
+            {
+                mountProblem = e.Cause;
+            }
+        }
+
+        try
+        {
+            ImageHash.Verify(archive);
+            key ??= ImageHash.Compute(archive);
+            (string tree, bool created) = cache.GetOrCreate(key, destination => ImageExtraction.Extract(archive, destination, archivePath));
+            return new PreparedTree(tree, TreeKind.Extraction, created, pinDescriptor: -1);
+        }
+        catch (XarRuntimeException e) when (mountProblem is not null && e.ExitCode != XarExitCode.BadArchive)
+        {
+            throw new XarRuntimeException(e.ExitCode, archivePath, $"cannot mount ({mountProblem}) and cannot extract ({e.Cause})");
+        }
+    }
+
+    /// <summary>The mount directory the original naming gives this archive, without creating anything (<c>xarexec -n</c>).</summary>
+    /// <exception cref="XarRuntimeException">No usable mount root.</exception>
+    public static string MountPath(XarArchive archive, RuntimeSettings settings) =>
+        MountLocation.Resolve(archive.Header, settings, archive.Path).MountPath;
+
+    private static PreparedTree MountNew(XarArchive archive, string imagePath, MountLocation location, RuntimeSettings settings)
+    {
+        string archivePath = archive.Path;
+        string? unavailable = FuseMount.Unavailability(settings, out string? squashfuse);
+        if (unavailable is not null)
+            throw new XarRuntimeException(XarExitCode.Unavailable, archivePath, unavailable);
+
+        uint previousMask = LibC.umask(0x12); // 022, as the original: the directories must come out 0755
+        try
+        {
+            EnsureOwnedDirectory(location.UserDirectory, archivePath);
+            using FileLock held = FileLock.Acquire(location.LockPath, MountLocation.LockFileMode, requireOwnedMode: true,
+                settings.MountLockTimeout, archivePath, "mounting");
+            // Another launch may have mounted while this one waited for the lock.
+            MountState state = FuseMount.Probe(location.MountPath, archive.Superblock, archivePath, out int pin);
+            if (state == MountState.Mounted)
+            {
+                held.Touch();
+                return new PreparedTree(location.MountPath, TreeKind.Mount, created: false, pin);
+            }
+            if (state == MountState.Stale)
+                FuseMount.DetachStale(location.MountPath, settings, archivePath);
+            ImageHash.Verify(archive);
+            bool createdDirectory = EnsureOwnedDirectory(location.MountPath, archivePath);
+            try
+            {
+                pin = FuseMount.Mount(squashfuse!, imagePath, archive.ImageOffset, location.MountPath, archive.Superblock,
+                    settings.MountTimeoutSeconds, archivePath);
+            }
+            catch (XarRuntimeException) when (createdDirectory)
+            {
+                LibC.rmdir(location.MountPath); // Only if still empty: nothing of a failed mount stays behind.
+                throw;
+            }
+            held.Touch();
+            return new PreparedTree(location.MountPath, TreeKind.Mount, created: true, pin);
+        }
+        finally
+        {
+            LibC.umask(previousMask);
+        }
+    }
+
+    /// <summary>False when <paramref name="path"/> does not exist; true when it is the caller's own directory with mode 0755.</summary>
+    /// <exception cref="XarRuntimeException">It exists but is someone else's or has another mode (<see cref="XarExitCode.UnsafePermissions"/>).</exception>
+    private static bool IsOwnedDirectory(string path, string archivePath)
+    {
+        int error = LibC.Stat(path, followSymlinks: false, out StatX stat);
+        if (error == LibC.ENOENT)
+            return false;
+        if (error != 0)
+            throw new XarRuntimeException(XarExitCode.SystemError, archivePath, $"cannot stat {path}: {LibC.ErrorText(error)}");
+        string? problem = UserIdentity.CheckOwnedEntry(stat, directory: true, MountLocation.DirectoryMode);
+        if (problem is not null)
+            throw new XarRuntimeException(XarExitCode.UnsafePermissions, archivePath, $"{path} {problem}");
+        return true;
+    }
+
+    /// <summary>mkdir 0755, then the original's check: the caller's own directory with mode exactly 0755. Returns whether it was created.</summary>
+    private static bool EnsureOwnedDirectory(string path, string archivePath)
+    {
+        bool created = LibC.mkdir(path, MountLocation.DirectoryMode) == 0;
+        if (!created)
+        {
+            int errno = LibC.LastError;
+            if (errno != LibC.EEXIST)
+                throw new XarRuntimeException(errno is LibC.EACCES or LibC.EROFS or LibC.EPERM ? XarExitCode.CannotCreate : XarExitCode.SystemError,
+                    archivePath, $"cannot create {path}: {LibC.ErrorText(errno)}");
+        }
+        int error = LibC.Stat(path, followSymlinks: false, out StatX stat);
+        if (error != 0)
+            throw new XarRuntimeException(XarExitCode.SystemError, archivePath, $"cannot stat {path}: {LibC.ErrorText(error)}");
+        string? problem = UserIdentity.CheckOwnedEntry(stat, directory: true, MountLocation.DirectoryMode);
+        if (problem is not null)
+            throw new XarRuntimeException(XarExitCode.UnsafePermissions, archivePath, $"{path} {problem}");
+        return created;
+    }
+}

@@ -1,0 +1,109 @@
+using System.Globalization;
+
+namespace Xar.Runtime;
+
+/// <summary>
+/// What the environment asks of the run ladder: XAR_MODE, XAR_MOUNT_TIMEOUT (else the first
+/// integer in /var/lib/xarexec_timeout_override, else 870 s, as in the original), XAR_MOUNT_SEED,
+/// PATH, and the cache locations (XDG_CACHE_HOME, HOME, XDG_RUNTIME_DIR).
+/// </summary>
+public sealed record RuntimeSettings
+{
+    /// <summary>The original's idle timeout: 14.5 minutes, just under clean_xar_mounts' 15.</summary>
+    public const int DefaultMountTimeoutSeconds = 870;
+
+    /// <summary>The original's site-wide override of the idle timeout.</summary>
+    public const string TimeoutOverrideFile = "/var/lib/xarexec_timeout_override";
+
+    public RunMode Mode { get; init; } = RunMode.Auto;
+
+    /// <summary>squashfuse_ll's idle timeout in seconds; 0 keeps the mount until it is unmounted.</summary>
+    public int MountTimeoutSeconds { get; init; } = DefaultMountTimeoutSeconds;
+
+    /// <summary>XAR_MOUNT_SEED: replaces the pid-namespace/cgroup part of the mount directory name.</summary>
+    public string? MountSeed { get; init; }
+
+    /// <summary>The PATH searched for squashfuse_ll and fusermount3.</summary>
+    public string? SearchPath { get; init; }
+
+    public string? XdgCacheHome { get; init; }
+
+    public string? Home { get; init; }
+
+    public string? XdgRuntimeDir { get; init; }
+
+    /// <summary>How long a launch waits for another launch of the same archive to finish mounting.</summary>
+    public TimeSpan MountLockTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long a launch waits for another launch of the same archive to finish extracting.</summary>
+    public TimeSpan ExtractionLockTimeout { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Reads the settings from the process environment.</summary>
+    /// <exception cref="XarRuntimeException">An XAR_* variable has a value that is not accepted (<see cref="XarExitCode.BadConfiguration"/>).</exception>
+    public static RuntimeSettings FromEnvironment(string archivePath) => new()
+    {
+        Mode = ParseMode(Environment.GetEnvironmentVariable("XAR_MODE"), archivePath),
+        MountTimeoutSeconds = ReadMountTimeout(Environment.GetEnvironmentVariable("XAR_MOUNT_TIMEOUT"), archivePath),
+        MountSeed = Environment.GetEnvironmentVariable("XAR_MOUNT_SEED"),
+        SearchPath = Environment.GetEnvironmentVariable("PATH"),
+        XdgCacheHome = Environment.GetEnvironmentVariable("XDG_CACHE_HOME"),
+        Home = Environment.GetEnvironmentVariable("HOME"),
+        XdgRuntimeDir = Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR"),
+    };
+
+    internal static RunMode ParseMode(string? value, string archivePath) => value switch
+    {
+        null or "" or "auto" => RunMode.Auto,
+        "mount" => RunMode.Mount,
+        "extract" => RunMode.Extract,
+        _ => throw new XarRuntimeException(XarExitCode.BadConfiguration, archivePath,
+            $"XAR_MODE \"{value}\" is not one of auto, mount, extract"),
+    };
+
+    /// <summary>
+    /// XAR_MOUNT_TIMEOUT as the original reads it, except that a value that is not a number is an
+    /// error instead of silently meaning "never unmount" (xar-format.md R15). Empty still means 0.
+    /// </summary>
+    internal static int ReadMountTimeout(string? value, string archivePath)
+    {
+        if (value is not null)
+        {
+            if (value.Length == 0)
+                return 0;
+            if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int seconds))
+                throw new XarRuntimeException(XarExitCode.BadConfiguration, archivePath,
+                    $"XAR_MOUNT_TIMEOUT \"{value}\" is not a whole number of seconds (0 = never unmount)");
+            return seconds;
+        }
+        return ReadTimeoutOverride() ?? DefaultMountTimeoutSeconds;
+    }
+
+    /// <summary>The first run of digits in the override file, as the original reads it; null when the file is absent or has none.</summary>
+    private static int? ReadTimeoutOverride()
+    {
+        string text;
+        try
+        {
+            if (!File.Exists(TimeoutOverrideFile))
+                return null;
+            text = File.ReadAllText(TimeoutOverrideFile);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+        int start = 0;
+        while (start < text.Length && !char.IsAsciiDigit(text[start]))
+            start++;
+        int end = start;
+        while (end < text.Length && char.IsAsciiDigit(text[end]))
+            end++;
+        return end > start && int.TryParse(text.AsSpan(start, end - start), NumberStyles.None, CultureInfo.InvariantCulture, out int seconds)
+            ? seconds
+            : null;
+    }
+}

@@ -1,0 +1,167 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Xar.Archive;
+using Xar.Runtime.Native;
+
+namespace Xar.Runtime;
+
+/// <summary>Who launched the archive and how, for the target's environment.</summary>
+/// <param name="ArchiveFullPath">The archive's absolute path (XAR_PATH).</param>
+/// <param name="InvokedName">The archive path as the caller typed it (XAR_INVOKED_NAME; the original passes it as $1).</param>
+/// <param name="LaunchTimestamp">Seconds since the epoch with 6 decimals, taken when the launcher started (XAREXEC_LAUNCH_TIMESTAMP).</param>
+public sealed record LaunchContext(string ArchiveFullPath, string InvokedName, string LaunchTimestamp)
+{
+    /// <summary>Now, formatted as the original formats XAREXEC_LAUNCH_TIMESTAMP.</summary>
+    public static string Timestamp()
+    {
+        long microseconds = (DateTime.UtcNow - DateTime.UnixEpoch).Ticks / 10;
+        return (microseconds / 1_000_000).ToString(CultureInfo.InvariantCulture) + "." +
+            (microseconds % 1_000_000).ToString("D6", CultureInfo.InvariantCulture);
+    }
+}
+
+/// <summary>
+/// Replaces the launcher with the archive's target (docs/launcher.md): execve, so the target
+/// keeps the caller's pid, arguments, environment, cwd, standard streams and signal handling,
+/// and its exit status — or its death by a signal — is what the caller sees.
+/// </summary>
+public static unsafe class TargetExecutor
+{
+    /// <summary>Descriptors below this are left to the target's own use (shells redirect 0–9).</summary>
+    private const int LowestPinDescriptor = 10;
+
+    private const nint SignalDefault = 0;
+
+    /// <summary>
+    /// Executes XAREXEC_TARGET from <paramref name="tree"/>. Archives of this xar (they carry
+    /// XAR_FORMAT) run the target itself with argv = [target path, arguments…]; archives of the
+    /// original builder keep its convention, <c>/bin/sh -e &lt;target&gt; &lt;archive as typed&gt; arguments…</c>,
+    /// which their bootstrap scripts expect; Python archives (XAR_PYTHON) run the interpreter as
+    /// docs/python-apps.md §3 says. Returns only by throwing.
+    /// </summary>
+    /// <exception cref="XarRuntimeException">No target, an unsafe target path, or execve failed.</exception>
+    public static void Exec(XarArchive archive, PreparedTree tree, LaunchContext launch, IReadOnlyList<string> arguments)
+    {
+        string archivePath = archive.Path;
+        (string Program, string[] Argv)? python = PythonStart.Command(archive.Header, arguments, Environment.GetEnvironmentVariable("PATH"), archivePath);
+        string target = python is null ? ValidTarget(archive.Header.XarexecTarget, archivePath) : "";
+        string targetPath = tree.Directory + "/" + target;
+
+        string[] argv;
+        string program;
+        if (python is not null)
+        {
+            (program, argv) = python.Value;
+        }
+        else if (archive.Header.Format is null)
+        {
+            program = "/bin/sh";
+            argv = ["/bin/sh", "-e", targetPath, launch.InvokedName, .. arguments];
+        }
+        else
+        {
+            program = targetPath;
+            argv = [targetPath, .. arguments];
+        }
+
+        int inheritedPin = -1;
+        if (tree.PinDescriptor >= 0)
+        {
+            // F_DUPFD makes a copy without close-on-exec: the target inherits it, and with it
+            // the mount stays busy for squashfuse_ll's idle timeout while the target runs.
+            inheritedPin = LibC.fcntl(tree.PinDescriptor, LibC.F_DUPFD, LowestPinDescriptor);
+            if (inheritedPin < 0)
+                throw new XarRuntimeException(XarExitCode.SystemError, archivePath, $"cannot duplicate the mount descriptor: {LibC.ErrorText(LibC.LastError)}");
+        }
+
+        SetEnvironment(tree, launch, inheritedPin);
+        // The .NET runtime ignores SIGPIPE, and an ignored signal stays ignored across execve;
+        // the target must get the default (die on a closed pipe) as it would if run directly.
+        LibC.signal(LibC.SIGPIPE, SignalDefault);
+
+        int errno = ExecVe(program, argv);
+
+        if (inheritedPin >= 0)
+            LibC.close(inheritedPin);
+        throw errno switch
+        {
+            LibC.ENOENT when program == targetPath => new XarRuntimeException(XarExitCode.TargetNotFound, archivePath,
+                $"XAREXEC_TARGET \"{target}\" is not in the image (looked for {targetPath})"),
+            LibC.ENOENT => new XarRuntimeException(XarExitCode.CannotExecute, archivePath, $"cannot execute {program}: {LibC.ErrorText(errno)}"),
+            LibC.ENOEXEC => new XarRuntimeException(XarExitCode.CannotExecute, archivePath,
+                $"cannot execute {targetPath}: not an executable format (an ELF file, or a script starting with #!)"),
+            _ => new XarRuntimeException(XarExitCode.CannotExecute, archivePath, $"cannot execute {program}: {LibC.ErrorText(errno)}"),
+        };
+    }
+
+    /// <summary>XAREXEC_TARGET must name a path inside the tree (the original joined it unchecked, xar-format.md R13).</summary>
+    private static string ValidTarget(string? target, string archivePath)
+    {
+        if (target is null)
+            throw new XarRuntimeException(XarExitCode.TargetNotFound, archivePath,
+                "the header has no XAREXEC_TARGET, so there is nothing to run (use xarexec -m to mount it)");
+        if (target.Length == 0 || target[0] == '/' || target.Split('/').Contains(".."))
+            throw new XarRuntimeException(XarExitCode.BadArchive, archivePath,
+                $"XAREXEC_TARGET \"{target}\" is not a path inside the image (empty, absolute, or with a '..' segment)");
+        return target;
+    }
+
+    /// <summary>
+    /// The original's contract (XAREXEC_LAUNCH_TIMESTAMP; XARFUSE_NEW_MOUNT=1 only when this
+    /// launch mounted or extracted — cleared otherwise, so that a nested launch does not inherit
+    /// it) plus ours: where the archive and its tree are, and how the tree was provided.
+    /// </summary>
+    private static void SetEnvironment(PreparedTree tree, LaunchContext launch, int inheritedPin)
+    {
+        SetEnv("XAREXEC_LAUNCH_TIMESTAMP", launch.LaunchTimestamp);
+        if (tree.Created)
+            SetEnv("XARFUSE_NEW_MOUNT", "1");
+        else
+            LibC.unsetenv("XARFUSE_NEW_MOUNT");
+        SetEnv("XAR_PATH", launch.ArchiveFullPath);
+        SetEnv("XAR_INVOKED_NAME", launch.InvokedName);
+        SetEnv("XAR_MOUNT", tree.Directory);
+        SetEnv("XAR_RUN_MODE", tree.Kind == TreeKind.Mount ? "mount" : "extract");
+        if (inheritedPin >= 0)
+            SetEnv("XAR_MOUNT_FD", inheritedPin.ToString(CultureInfo.InvariantCulture));
+        else
+            LibC.unsetenv("XAR_MOUNT_FD");
+    }
+
+    private static void SetEnv(string name, string value)
+    {
+        fixed (byte* namePointer = LibC.Utf8Z(name))
+        fixed (byte* valuePointer = LibC.Utf8Z(value))
+            LibC.setenv(namePointer, valuePointer, 1);
+    }
+
+    /// <summary>execve with the native environment; returns errno when it fails.</summary>
+    private static int ExecVe(string program, string[] argv)
+    {
+        byte[][] strings = new byte[argv.Length + 1][];
+        strings[0] = LibC.Utf8Z(program);
+        for (int i = 0; i < argv.Length; i++)
+            strings[i + 1] = LibC.Utf8Z(argv[i]);
+        var handles = new GCHandle[strings.Length];
+        byte** pointers = (byte**)NativeMemory.Alloc((nuint)(argv.Length + 1), (nuint)sizeof(byte*));
+        try
+        {
+            for (int i = 0; i < strings.Length; i++)
+                handles[i] = GCHandle.Alloc(strings[i], GCHandleType.Pinned);
+            for (int i = 0; i < argv.Length; i++)
+                pointers[i] = (byte*)handles[i + 1].AddrOfPinnedObject();
+            pointers[argv.Length] = null;
+            LibC.execve((byte*)handles[0].AddrOfPinnedObject(), pointers, Environ.Current);
+            return LibC.LastError;
+        }
+        finally
+        {
+            NativeMemory.Free(pointers);
+            foreach (GCHandle handle in handles)
+            {
+                if (handle.IsAllocated)
+                    handle.Free();
+            }
+        }
+    }
+}

@@ -1,0 +1,140 @@
+using Xar.Archive;
+
+namespace Xar.Runtime.Tests;
+
+/// <summary>The extraction rung end to end: forced, automatic when FUSE is unavailable, noexec caches, concurrency, corruption.</summary>
+public sealed class ExtractionRungTests : IDisposable
+{
+    private static readonly Dictionary<string, string?> ForceExtraction = new() { ["XAR_MODE"] = "extract" };
+
+    private readonly Sandbox _sandbox = new();
+
+    public void Dispose() => _sandbox.Dispose();
+
+    private static string ImageKey(string archive)
+    {
+        using XarArchive opened = XarArchive.Open(archive);
+        return opened.Header.ImageSha256!;
+    }
+
+    [Theory]
+    [MemberData(nameof(LaunchTests.Matrix), MemberType = typeof(LaunchTests))]
+    public void A_forced_extraction_runs_the_target_and_later_runs_reuse_it(TargetKind target, XarLayout layout)
+    {
+        string archive = _sandbox.Archive(target, layout);
+        string tree = Path.Combine(_sandbox.Cache, "xar", ImageKey(archive));
+
+        RunResult first = _sandbox.Launch(archive, ["a b", "read:data.txt", "exit:42"], extraEnvironment: ForceExtraction);
+        RunResult second = _sandbox.Launch(archive, ["stdin", "env:XAR_MOUNT"], stdin: "in\n", extraEnvironment: ForceExtraction);
+
+        first.ExitCode.Should().Be(42, first.ToString());
+        first.Stdout.Should().Be("mode=extract new=1\narg=[a b]\ndata from the image\n");
+        second.Stdout.Should().Be($"mode=extract new=0\nin\nXAR_MOUNT={tree}\n");
+        _sandbox.Launch(archive, ["kill:15"], extraEnvironment: ForceExtraction).ExitCode.Should().Be(128 + 15);
+        _sandbox.Mounts().Should().BeEmpty();
+        File.ReadAllText(Path.Combine(tree, "data.txt")).Should().Be("data from the image\n");
+    }
+
+    [Fact]
+    public void Without_squashfuse_ll_the_launcher_extracts_automatically()
+    {
+        string archive = _sandbox.Archive(TargetKind.Shell);
+        string bin = Path.Combine(_sandbox.Root, "bin");
+        Directory.CreateDirectory(bin);
+        File.CreateSymbolicLink(Path.Combine(bin, "cat"), "/bin/cat");
+        var noFuse = new Dictionary<string, string?> { ["PATH"] = bin };
+
+        RunResult first = _sandbox.Launch(archive, ["read:data.txt"], extraEnvironment: noFuse);
+        RunResult second = _sandbox.Launch(archive, ["read:data.txt"], extraEnvironment: noFuse);
+
+        first.ExitCode.Should().Be(0, first.ToString());
+        first.Stdout.Should().Be("mode=extract new=1\ndata from the image\n");
+        second.Stdout.Should().Be("mode=extract new=0\ndata from the image\n");
+        _sandbox.Mounts().Should().BeEmpty();
+    }
+
+    [Fact]
+    public void A_cache_on_a_noexec_mount_is_avoided()
+    {
+        string noexec = Path.Combine(_sandbox.Root, "noexec");
+        Directory.CreateDirectory(noexec);
+        Run.Program("mount", ["-t", "tmpfs", "-o", "noexec,size=16m", "tmpfs", noexec]).ExitCode.Should().Be(0, "the tests run as root");
+        string archive = _sandbox.Archive(TargetKind.Elf);
+        var environment = new Dictionary<string, string?>(ForceExtraction) { ["XDG_CACHE_HOME"] = noexec };
+
+        RunResult result = _sandbox.Launch(archive, ["env:XAR_MOUNT"], extraEnvironment: environment);
+
+        result.ExitCode.Should().Be(0, result.ToString());
+        result.Stdout.Should().Be($"mode=extract new=1\nXAR_MOUNT={Path.Combine(_sandbox.Home, ".cache", "xar", ImageKey(archive))}\n");
+        Directory.EnumerateFileSystemEntries(noexec).Should().BeEmpty();
+    }
+
+    [Fact]
+    public void Thirty_two_simultaneous_first_launches_all_succeed_with_exactly_one_extraction()
+    {
+        string archive = _sandbox.Archive(TargetKind.Elf, XarLayout.Self);
+
+        RunResult[] results = MountRungTests.Parallel(32, () => _sandbox.Launch(archive, ["read:data.txt"], extraEnvironment: ForceExtraction));
+
+        results.Should().OnlyContain(r => r.ExitCode == 0 && r.Stdout.EndsWith("\ndata from the image\n"), string.Join("\n", results));
+        results.Count(r => r.Stdout.StartsWith("mode=extract new=1\n")).Should().Be(1, "exactly one launch extracted");
+        Directory.EnumerateDirectories(Path.Combine(_sandbox.Cache, "xar")).Should().ContainSingle()
+            .Which.Should().EndWith(ImageKey(archive), "no temporary directory is left");
+    }
+
+    [Fact]
+    public void A_corrupted_image_is_not_extracted()
+    {
+        string archive = _sandbox.Archive(TargetKind.Elf);
+        using (var stream = new FileStream(archive, FileMode.Open))
+        {
+            stream.Position = 4096 + 200;
+            int value = stream.ReadByte();
+            stream.Position--;
+            stream.WriteByte((byte)(value ^ 0xFF));
+        }
+
+        RunResult result = _sandbox.Launch(archive, extraEnvironment: ForceExtraction);
+
+        result.ExitCode.Should().Be((int)XarExitCode.BadArchive, result.ToString());
+        result.Stderr.Should().StartWith($"xarexec: {archive}: image SHA-256 mismatch");
+        Directory.Exists(Path.Combine(_sandbox.Cache, "xar")).Should().BeFalse();
+    }
+
+    [Fact]
+    public void An_archive_without_an_image_hash_is_extracted_under_the_hash_of_its_image()
+    {
+        string archive = _sandbox.Archive(TargetKind.Shell);
+        string key = ImageKey(archive);
+        byte[] bytes = File.ReadAllBytes(archive);
+        string header = System.Text.Encoding.UTF8.GetString(bytes, 0, 4096);
+        string withoutHash = string.Join('\n', header.Split('\n').Where(line => !line.StartsWith("XAR_IMAGE_SHA256=")));
+        byte[] newHeader = new byte[4096];
+        newHeader.AsSpan().Fill((byte)'\n');
+        System.Text.Encoding.UTF8.GetBytes(withoutHash.TrimEnd('\n') + "\n").CopyTo(newHeader, 0);
+        newHeader.CopyTo(bytes, 0);
+        File.WriteAllBytes(archive, bytes);
+
+        RunResult result = _sandbox.Launch(archive, ["env:XAR_MOUNT"], extraEnvironment: ForceExtraction);
+
+        result.ExitCode.Should().Be(0, result.ToString());
+        result.Stdout.Should().Be($"mode=extract new=1\nXAR_MOUNT={Path.Combine(_sandbox.Cache, "xar", key)}\n");
+    }
+
+    [Fact]
+    public void An_unprivileged_user_without_access_to_dev_fuse_gets_an_extraction_in_its_own_cache()
+    {
+        string archive = _sandbox.Archive(TargetKind.Elf, XarLayout.Self);
+        File.SetUnixFileMode(_sandbox.Root, (UnixFileMode)0x1ED);
+        File.SetUnixFileMode(archive, (UnixFileMode)0x1ED);
+        Run.Program("chown", ["65534:65534", _sandbox.Home]).ExitCode.Should().Be(0);
+
+        RunResult result = Run.Program("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", archive, "env:XAR_MOUNT"],
+            environment: _sandbox.Env(null));
+
+        result.ExitCode.Should().Be(0, result.ToString());
+        result.Stdout.Should().Be($"mode=extract new=1\nXAR_MOUNT={Path.Combine(_sandbox.Home, ".cache", "xar", ImageKey(archive))}\n",
+            "/dev/fuse is root's only, and XDG_CACHE_HOME is not writable for uid 65534, so HOME's cache is used");
+        _sandbox.Mounts().Should().BeEmpty();
+    }
+}

@@ -1,0 +1,186 @@
+using Xar.Archive;
+
+namespace Xar.Runtime.Tests;
+
+/// <summary>The FUSE rung: naming, reuse, flags, idle unmount, stale mounts and concurrent first launches.</summary>
+public sealed class MountRungTests : IDisposable
+{
+    private readonly Sandbox _sandbox = new();
+
+    public void Dispose() => _sandbox.Dispose();
+
+    [Fact]
+    public void The_mount_follows_the_original_naming_under_the_archive_MOUNT_ROOT()
+    {
+        string archive = _sandbox.Archive();
+        using XarArchive opened = XarArchive.Open(archive);
+        string mountNamespace = new FileInfo("/proc/self/ns/mnt").ResolveLinkTarget(false)!.Name; // mnt:[N]
+        string namespaceInode = mountNamespace[5..^1];
+
+        RunResult printed = _sandbox.Xarexec("-n", archive);
+
+        printed.ExitCode.Should().Be(0, printed.ToString());
+        string mountPath = printed.Stdout.TrimEnd('\n');
+        mountPath.Should().StartWith($"{_sandbox.MountRoot}/uid-0/{opened.Header.Uuid}-seed-nspid").And.EndWith($"-ns-{namespaceInode}");
+        Directory.Exists(Path.Combine(_sandbox.MountRoot, "uid-0")).Should().BeFalse("-n creates nothing (xar-format.md R17)");
+
+        RunResult mounted = _sandbox.Xarexec("-m", archive);
+
+        mounted.ExitCode.Should().Be(0, mounted.ToString());
+        mounted.Stdout.Should().Be(mountPath + "\n");
+        _sandbox.Mounts().Should().ContainSingle().Which.Should().Be((mountPath, "fuse.squashfuse_ll"));
+        File.ReadAllText(Path.Combine(mountPath, "data.txt")).Should().Be("data from the image\n");
+        File.Exists(Path.Combine(_sandbox.MountRoot, "uid-0", "lockfile." + Path.GetFileName(mountPath))).Should().BeTrue();
+        UnixFileMode ownDirectory = (UnixFileMode)0x1ED;
+        File.GetUnixFileMode(Path.Combine(_sandbox.MountRoot, "uid-0")).Should().Be(ownDirectory);
+    }
+
+    [Fact]
+    public void XAR_MOUNT_SEED_replaces_the_namespace_part_of_the_name()
+    {
+        string archive = _sandbox.Archive();
+        using XarArchive opened = XarArchive.Open(archive);
+
+        RunResult printed = Run.Program(Launcher.Path, ["-n", archive], environment: _sandbox.Env(new Dictionary<string, string?> { ["XAR_MOUNT_SEED"] = "myseed" }));
+
+        printed.Stdout.Should().MatchRegex($"^{_sandbox.MountRoot}/uid-0/{opened.Header.Uuid}-seed-myseed-ns-\\d+\n$");
+    }
+
+    [Fact]
+    public void The_idle_timeout_unmounts_after_the_target_exits_but_not_while_it_runs()
+    {
+        string archive = _sandbox.Archive(TargetKind.Elf);
+        var environment = new Dictionary<string, string?> { ["XAR_MOUNT_TIMEOUT"] = "1" };
+
+        RunResult running = _sandbox.Launch(archive, ["sleep:4", "read:data.txt"], extraEnvironment: environment);
+
+        running.ExitCode.Should().Be(0, running.ToString());
+        running.Stdout.Should().Be("mode=mount new=1\ndata from the image\n", "the mount outlives an idle timeout of 1 s while the target runs");
+        WaitUntil(() => _sandbox.Mounts().Count == 0, TimeSpan.FromSeconds(15))
+            .Should().BeTrue("squashfuse_ll unmounts once the target, and the descriptor it inherited, are gone");
+    }
+
+    [Fact]
+    public void A_killed_squashfuse_ll_leaves_a_stale_mount_that_the_next_launch_replaces()
+    {
+        string archive = _sandbox.Archive();
+        _sandbox.Launch(archive).Stdout.Should().StartWith("mode=mount new=1");
+        string mountPath = _sandbox.Mounts().Single().MountPoint;
+        foreach (int pid in _sandbox.SquashfuseProcesses(mountPath))
+            System.Diagnostics.Process.GetProcessById(pid).Kill();
+        WaitUntil(() => !CanList(mountPath), TimeSpan.FromSeconds(10)).Should().BeTrue("the mount is stale (ENOTCONN)");
+
+        RunResult relaunched = _sandbox.Launch(archive, ["read:data.txt"]);
+
+        relaunched.ExitCode.Should().Be(0, relaunched.ToString());
+        relaunched.Stdout.Should().Be("mode=mount new=1\ndata from the image\n");
+        _sandbox.Mounts().Should().ContainSingle();
+        _sandbox.SquashfuseProcesses(mountPath).Should().ContainSingle();
+    }
+
+    [Theory]
+    [InlineData(XarLayout.Xarexec)]
+    [InlineData(XarLayout.Self)]
+    public void Thirty_two_simultaneous_first_launches_all_succeed_with_exactly_one_mount(XarLayout layout)
+    {
+        string archive = _sandbox.Archive(TargetKind.Shell, layout);
+
+        RunResult[] results = Parallel(32, () => _sandbox.Launch(archive, ["read:data.txt"]));
+
+        results.Should().OnlyContain(r => r.ExitCode == 0 && r.Stdout.EndsWith("\ndata from the image\n"), string.Join("\n", results));
+        results.Count(r => r.Stdout.StartsWith("mode=mount new=1\n")).Should().Be(1, "exactly one launch mounted");
+        _sandbox.Mounts().Should().ContainSingle();
+        _sandbox.SquashfuseProcesses().Should().ContainSingle();
+    }
+
+    [Fact]
+    public void A_forced_mount_without_squashfuse_ll_fails_with_one_line_and_leaves_nothing_mounted()
+    {
+        string archive = _sandbox.Archive();
+
+        RunResult result = Run.Program(Launcher.Path, [archive], environment: _sandbox.Env(new Dictionary<string, string?>
+        {
+            ["XAR_MODE"] = "mount",
+            ["PATH"] = _sandbox.Root,
+        }));
+
+        result.ExitCode.Should().Be((int)XarExitCode.Unavailable);
+        result.Stderr.Should().Be($"xarexec: {archive}: squashfuse_ll is not on PATH (install squashfuse)\n");
+        _sandbox.Mounts().Should().BeEmpty();
+    }
+
+    [Fact]
+    public void A_per_user_directory_that_others_could_write_to_is_never_trusted()
+    {
+        string archive = _sandbox.Archive();
+        string userDirectory = Path.Combine(_sandbox.MountRoot, "uid-0");
+        Directory.CreateDirectory(userDirectory);
+        File.SetUnixFileMode(userDirectory, (UnixFileMode)0x1FF); // 0777: anyone could have put a mount in it
+
+        RunResult forced = Run.Program(Launcher.Path, [archive], environment: _sandbox.Env(new Dictionary<string, string?> { ["XAR_MODE"] = "mount" }));
+        RunResult automatic = _sandbox.Launch(archive, ["read:data.txt"]);
+
+        forced.ExitCode.Should().Be((int)XarExitCode.UnsafePermissions, forced.ToString());
+        forced.Stderr.Should().Be($"xarexec: {archive}: {userDirectory} has mode 0777, not 0755\n");
+        automatic.ExitCode.Should().Be(0, automatic.ToString());
+        automatic.Stdout.Should().Be("mode=extract new=1\ndata from the image\n", "the launcher falls back to extraction");
+        _sandbox.Mounts().Should().BeEmpty();
+    }
+
+    /// <summary>Starts <paramref name="count"/> launches at once (threads released together by a barrier).</summary>
+    internal static RunResult[] Parallel(int count, Func<RunResult> launch)
+    {
+        _ = Launcher.Path; // Publish first, not inside the race.
+        using var start = new Barrier(count);
+        var threads = new Thread[count];
+        var results = new RunResult[count];
+        var failures = new System.Collections.Concurrent.ConcurrentQueue<Exception>();
+        for (int i = 0; i < count; i++)
+        {
+            int index = i;
+            threads[i] = new Thread(() =>
+            {
+                start.SignalAndWait();
+                try
+                {
+                    results[index] = launch();
+                }
+                catch (Exception e)
+                {
+                    failures.Enqueue(e); // An exception escaping a thread would abort the test run.
+                }
+            });
+            threads[i].Start();
+        }
+        foreach (Thread thread in threads)
+            thread.Join();
+        if (!failures.IsEmpty)
+            throw new AggregateException(failures);
+        return results;
+    }
+
+    internal static bool WaitUntil(Func<bool> condition, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (condition())
+                return true;
+            Thread.Sleep(100);
+        }
+        return condition();
+    }
+
+    private static bool CanList(string directory)
+    {
+        try
+        {
+            Directory.GetFileSystemEntries(directory);
+            return true;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,162 @@
+using Xar.Archive;
+
+namespace Xar.Runtime.Tests;
+
+/// <summary>
+/// One test's world: its own mount root (mode 01777, named in the archives' MOUNT_ROOT), cache
+/// (XDG_CACHE_HOME) and HOME under a temporary directory. Disposing lazily unmounts every mount
+/// under it — also after a failed assertion — stops their squashfuse_ll and deletes it all.
+/// </summary>
+public sealed class Sandbox : IDisposable
+{
+    private const string Prefix = "xar-runtime-tests-";
+
+    /// <summary>Sandboxes of test runs that were killed before they could clean up, removed once per run.</summary>
+    private static readonly Lazy<bool> s_abandonedRemoved = new(RemoveAbandoned);
+
+    public Sandbox()
+    {
+        _ = s_abandonedRemoved.Value;
+        Root = Directory.CreateTempSubdirectory(Prefix).FullName;
+        MountRoot = Path.Combine(Root, "mnt");
+        Directory.CreateDirectory(MountRoot);
+        File.SetUnixFileMode(MountRoot, (UnixFileMode)0x3FF); // 01777
+        Cache = Path.Combine(Root, "cache");
+        Home = Path.Combine(Root, "home");
+        Directory.CreateDirectory(Home);
+    }
+
+    public string Root { get; }
+
+    public string MountRoot { get; }
+
+    /// <summary>XDG_CACHE_HOME: extractions land in Cache/xar/&lt;image sha256&gt;.</summary>
+    public string Cache { get; }
+
+    public string Home { get; }
+
+    /// <summary>The environment of every launch; tests add to it.</summary>
+    public Dictionary<string, string?> Environment { get; } = new()
+    {
+        ["XAR_MODE"] = null,
+        ["XAR_MOUNT_SEED"] = null,
+        ["XAR_MOUNT_TIMEOUT"] = null,
+        ["XDG_RUNTIME_DIR"] = null,
+        ["XARFUSE_NEW_MOUNT"] = null,
+    };
+
+    public string Archive(TargetKind target = TargetKind.Shell, XarLayout layout = XarLayout.Xarexec, string? xarexecTarget = TestArchives.TargetPath,
+        IReadOnlyDictionary<string, string>? extraFiles = null, IReadOnlyDictionary<string, string>? extraHeader = null) =>
+        TestArchives.Build(Root, target, layout, MountRoot, xarexecTarget, extraFiles, extraHeader);
+
+    /// <summary>Runs <c>xarexec ARCHIVE ARGS</c> (xarexec layout) or <c>./ARCHIVE ARGS</c> (self layout).</summary>
+    public RunResult Launch(string archive, IEnumerable<string>? arguments = null, string? stdin = null,
+        IReadOnlyDictionary<string, string?>? extraEnvironment = null)
+    {
+        bool self = IsElf(archive);
+        string program = self ? archive : Launcher.Path;
+        var argv = new List<string>();
+        if (!self)
+            argv.Add(archive);
+        argv.AddRange(arguments ?? []);
+        return Run.Program(program, argv, environment: Env(extraEnvironment), stdin: stdin);
+    }
+
+    private static bool IsElf(string path)
+    {
+        using FileStream stream = File.OpenRead(path);
+        Span<byte> magic = stackalloc byte[4];
+        return stream.Read(magic) == 4 && magic.SequenceEqual((ReadOnlySpan<byte>)[0x7F, (byte)'E', (byte)'L', (byte)'F']);
+    }
+
+    /// <summary>Runs the launcher with exactly <paramref name="arguments"/>.</summary>
+    public RunResult Xarexec(params string[] arguments) => Run.Program(Launcher.Path, arguments, environment: Env(null));
+
+    public Dictionary<string, string?> Env(IReadOnlyDictionary<string, string?>? extra)
+    {
+        var environment = new Dictionary<string, string?>(Environment)
+        {
+            ["XDG_CACHE_HOME"] = Cache,
+            ["HOME"] = Home,
+        };
+        foreach (var (name, value) in extra ?? new Dictionary<string, string?>())
+            environment[name] = value;
+        return environment;
+    }
+
+    /// <summary>Mount points under <see cref="Root"/>, from /proc/self/mountinfo, deepest first.</summary>
+    public List<(string MountPoint, string FsType)> Mounts() => MountsUnder(Root);
+
+    private static List<(string MountPoint, string FsType)> MountsUnder(string root)
+    {
+        var mounts = new List<(string, string)>();
+        foreach (string line in File.ReadLines("/proc/self/mountinfo"))
+        {
+            string[] fields = line.Split(' ');
+            int separator = Array.IndexOf(fields, "-");
+            string mountPoint = fields[4].Replace("\\040", " ");
+            if (mountPoint.StartsWith(root + "/", StringComparison.Ordinal))
+                mounts.Add((mountPoint, fields[separator + 1]));
+        }
+        mounts.Sort((a, b) => b.Item1.Length.CompareTo(a.Item1.Length));
+        return mounts;
+    }
+
+    /// <summary>Pids of squashfuse_ll processes serving a mount point under <see cref="Root"/>.</summary>
+    public List<int> SquashfuseProcesses(string? mountPoint = null) => SquashfuseProcessesUnder(Root, mountPoint);
+
+    private static List<int> SquashfuseProcessesUnder(string root, string? mountPoint)
+    {
+        var pids = new List<int>();
+        foreach (string directory in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(directory), out int pid))
+                continue;
+            string commandLine;
+            try
+            {
+                commandLine = File.ReadAllText(Path.Combine(directory, "cmdline")).Replace('\0', ' ');
+            }
+            catch (IOException)
+            {
+                continue;
+            }
+            if (commandLine.StartsWith("squashfuse_ll ", StringComparison.Ordinal) && commandLine.Contains(mountPoint ?? root + "/"))
+                pids.Add(pid);
+        }
+        return pids;
+    }
+
+    public void Dispose() => Remove(Root);
+
+    private static bool RemoveAbandoned()
+    {
+        foreach (string directory in Directory.EnumerateDirectories(Path.GetTempPath(), Prefix + "*"))
+        {
+            if (Directory.GetLastWriteTimeUtc(directory) < DateTime.UtcNow.AddHours(-1))
+                Remove(directory);
+        }
+        return true;
+    }
+
+    private static void Remove(string root)
+    {
+        foreach (var (mountPoint, _) in MountsUnder(root))
+        {
+            if (Run.Program("fusermount3", ["-u", "-z", "-q", mountPoint]).ExitCode != 0)
+                Run.Program("umount", ["-l", mountPoint]);
+        }
+        foreach (int pid in SquashfuseProcessesUnder(root, null))
+        {
+            try
+            {
+                System.Diagnostics.Process.GetProcessById(pid).Kill();
+            }
+            catch (ArgumentException)
+            {
+            }
+        }
+        Run.Program("chmod", ["-R", "u+rwX", root]);
+        Directory.Delete(root, recursive: true);
+    }
+}

@@ -219,7 +219,8 @@ internal static class BuildCommand
     /// <summary>The target must be a relative path to an executable regular file inside the directory.</summary>
     private static string CheckExecutable(string directory, string executable)
     {
-        string relative = executable.Replace('\\', '/').TrimStart('.', '/');
+        string relative = executable.Replace('\\', '/');
+        while (relative.StartsWith("./", StringComparison.Ordinal)) relative = relative[2..].TrimStart('/');
         if (Path.IsPathRooted(executable) || relative.Split('/').Contains("..") || relative.Length == 0)
             throw new ArgumentException($"--exec {executable}: must be a path relative to {directory}, inside it");
         string full = Path.GetFullPath(Path.Combine(directory, relative));

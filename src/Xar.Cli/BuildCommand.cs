@@ -1,35 +1,204 @@
 using System.CommandLine;
+using System.Text.Json;
 using Xar.Archive;
+using Xar.Python.Building;
+using Xar.Python.Distributions;
+using Xar.Python.Standards;
 using Xar.SquashFs.Writing;
 
 namespace Xar.Cli;
 
-/// <summary>`xar build`: a directory with an executable (`--raw`) into one archive file.</summary>
+/// <summary>
+/// `xar build`, in four forms:
+///   xar build PROJECT_DIR -o OUT.xar [--python PY] [--entry E] [pip options]
+///   xar build --wheels DIR_OR_WHEEL... REQUIREMENT... -o OUT.xar
+///   xar build --from-env ENV_PATH DISTRIBUTION... -o OUT.xar [--entry E]
+///   xar build --raw DIR --exec RELPATH -o OUT.xar
+/// All take the codec and layout options; a project's [tool.xar] table supplies defaults.
+/// </summary>
 internal static class BuildCommand
 {
-    public static Command Create(TextWriter stdout)
+    private static readonly Option<string> Output = new("--output", "-o") { Description = "Archive to write.", Required = true };
+    private static readonly Option<string?> Raw = new("--raw") { Description = "Pack this directory as it is (any directory with an executable)." };
+    private static readonly Option<string?> Exec = new("--exec") { Description = "With --raw: the executable to run, relative to the directory." };
+    private static readonly Option<string[]> Wheels = new("--wheels")
     {
-        var raw = new Option<string>("--raw") { Description = "Pack this directory as it is (any directory with an executable).", Required = true };
-        var exec = new Option<string>("--exec") { Description = "The executable to run, relative to the directory.", Required = true };
-        var output = new Option<string>("--output", "-o") { Description = "Archive to write.", Required = true };
-        var layout = new Option<string>("--layout")
-        {
-            Description = "self: the launcher is inside, ./app.xar runs anywhere (default); xarexec: the original layout, needs xarexec on the host.",
-            DefaultValueFactory = _ => "self",
-        };
-        layout.AcceptOnlyFromAmong("self", "xarexec");
-        var launcher = new Option<string?>("--launcher") { Description = $"The xarexec launcher for the self layout (default: ${LauncherLocator.EnvironmentVariable}, or the one installed with xar)." };
+        Description = "Wheels and directories of wheels to take the application and its dependencies from.",
+        AllowMultipleArgumentsPerToken = true,
+        Arity = ArgumentArity.OneOrMore,
+    };
+    private static readonly Option<string?> FromEnv = new("--from-env") { Description = "An installed environment (venv, site-packages, conda env, pyenv prefix) to take distributions from." };
+    private static readonly Argument<string[]> Inputs = new("INPUTS")
+    {
+        Description = "PROJECT_DIR; with --wheels, requirements; with --from-env, distribution names.",
+        Arity = ArgumentArity.ZeroOrMore,
+    };
+    private static readonly Option<string?> Python = new("--python") { Description = "The target interpreter (default: the environment's own, else python3)." };
+    private static readonly Option<string?> Entry = new("--entry") { Description = "Console script, script in bin/, module:function or module to run (default: the application's script)." };
+    private static readonly Option<string?> Bytecode = new("--bytecode") { Description = "compiled (default): sources and pycs; none: sources only; only: pycs without sources." };
+    private static readonly Option<bool> InheritSite = new("--inherit-site") { Description = "Let the application see the host's site-packages and PYTHON* variables." };
+    private static readonly Option<string?> Layout = new("--layout") { Description = "self (default): ./app.xar runs anywhere; xarexec: the original layout, needs xarexec on the host." };
+    private static readonly Option<string?> Launcher = new("--launcher") { Description = $"The xarexec launcher for the self layout (default: ${LauncherLocator.EnvironmentVariable}, or the one installed with xar)." };
+
+    // pip's options, passed through to `pip wheel` for projects (and --find-links also searched for --wheels).
+    private static readonly Option<string[]> PipRequirement = PipOption("--requirement", "-r", "Also build these requirement files' packages (pip wheel -r).");
+    private static readonly Option<string[]> PipConstraint = PipOption("--constraint", null, "Constrain versions with this file (pip wheel -c).");
+    private static readonly Option<string[]> PipFindLinks = PipOption("--find-links", "-f", "Look for wheels and sources here (pip wheel -f).");
+    private static readonly Option<string?> PipIndexUrl = new("--index-url", "-i") { Description = "Package index (pip wheel -i)." };
+    private static readonly Option<bool> PipNoIndex = new("--no-index") { Description = "Use no package index, only --find-links (pip wheel --no-index)." };
+    private static readonly Option<bool> PipRequireHashes = new("--require-hashes") { Description = "Require hashes for every requirement (pip wheel --require-hashes)." };
+
+    private static Option<string[]> PipOption(string name, string? alias, string description)
+    {
+        var option = alias is null ? new Option<string[]>(name) : new Option<string[]>(name, alias);
+        option.Description = description;
+        option.Arity = ArgumentArity.OneOrMore;
+        return option;
+    }
+
+    public static Command Create(TextWriter stdout, TextWriter stderr)
+    {
         var codec = new CodecOptions();
-        var command = new Command("build", "Build an archive.") { raw, exec, output, layout, launcher };
+        var command = new Command("build", "Build an archive from a Python project, wheels, an installed environment, or any directory.")
+        {
+            Inputs, Output, Raw, Exec, Wheels, FromEnv, Python, Entry, Bytecode, InheritSite, Layout, Launcher,
+            PipRequirement, PipConstraint, PipFindLinks, PipIndexUrl, PipNoIndex, PipRequireHashes,
+        };
         codec.AddTo(command);
         command.SetAction(parse =>
         {
-            var result = BuildRaw(parse.GetValue(raw)!, parse.GetValue(exec)!, parse.GetValue(output)!,
-                parse.GetValue(layout) == "self" ? XarLayout.Self : XarLayout.Xarexec, parse.GetValue(launcher), codec.Read(parse));
+            var result = Run(parse, codec, stderr);
             stdout.WriteLine($"{result.Path}: {new FileInfo(result.Path).Length:N0} bytes, {result.Layout.ToString().ToLowerInvariant()} layout, image sha256 {result.ImageSha256[..16]}…");
             return 0;
         });
         return command;
+    }
+
+    private static XarWriteResult Run(ParseResult parse, CodecOptions codec, TextWriter stderr)
+    {
+        string output = parse.GetValue(Output)!;
+        string[] inputs = parse.GetValue(Inputs) ?? [];
+        void Warn(string message) => stderr.WriteLine($"xar: warning: {message}");
+
+        if (parse.GetValue(Raw) is { } raw)
+        {
+            if (inputs.Length > 0) throw new ArgumentException($"--raw takes no other inputs (got {string.Join(' ', inputs)})");
+            string exec = parse.GetValue(Exec) ?? throw new ArgumentException("--raw needs --exec RELPATH: the executable to run");
+            return BuildRaw(raw, exec, output, LayoutOf(parse.GetValue(Layout)), parse.GetValue(Launcher), codec.Read(parse));
+        }
+        if (parse.GetValue(Exec) is not null) throw new ArgumentException("--exec goes with --raw");
+
+        var settings = new Settings(parse, null);
+        string[]? wheels = parse.GetResult(Wheels) is null ? null : parse.GetValue(Wheels);
+        string? environment = parse.GetValue(FromEnv);
+        if (wheels is not null && environment is not null) throw new ArgumentException("--wheels and --from-env cannot be combined");
+
+        using var scratch = new ScratchDirectory();
+        DistributionBundle bundle;
+        InterpreterProbe probe;
+        if (environment is not null)
+        {
+            if (inputs.Length == 0) throw new ArgumentException($"--from-env {environment}: name the distributions to take (e.g. flask)");
+            var env = InstalledEnvironment.Open(environment);
+            probe = InterpreterProbe.Run(settings.Python ?? env.Interpreter ?? "python3");
+            bundle = env.Resolve(inputs.Select(Requirement.Parse), TargetInterpreter.FromProbe(probe));
+        }
+        else if (wheels is not null)
+        {
+            var house = new Wheelhouse();
+            var requirements = new List<Requirement>();
+            foreach (var item in wheels.Concat(inputs))
+            {
+                if (Directory.Exists(item) || (item.EndsWith(".whl", StringComparison.OrdinalIgnoreCase) && File.Exists(item))) house.Add(item);
+                else requirements.Add(Requirement.Parse(item));
+            }
+            foreach (var link in parse.GetValue(PipFindLinks) ?? []) house.Add(link);
+            if (requirements.Count == 0)
+                throw new ArgumentException("--wheels: name the application to build as a requirement (e.g. pygments), after the wheels");
+            probe = InterpreterProbe.Run(settings.Python ?? "python3");
+            bundle = house.Resolve(requirements, TargetInterpreter.FromProbe(probe));
+        }
+        else
+        {
+            if (inputs.Length != 1) throw new ArgumentException("xar build: give one PROJECT_DIR, or --wheels, --from-env or --raw (see xar build --help)");
+            string interpreter = settings.Python ?? "python3";
+            var project = PythonProject.Read(inputs[0], interpreter);
+            settings = new Settings(parse, project);
+            probe = InterpreterProbe.Run(settings.Python ?? interpreter);
+            project.BuildWheels(probe.Executable, scratch.Path, PipArguments(parse));
+            var house = new Wheelhouse();
+            house.Add(scratch.Path);
+            bundle = house.Resolve([Requirement.Parse(project.Name)], TargetInterpreter.FromProbe(probe));
+        }
+
+        using (bundle)
+        {
+            foreach (var note in bundle.Notes) Warn(note);
+            var root = bundle.Root ?? throw new PythonBuildException("no distribution to build: every requirement's marker excludes this interpreter");
+            var application = new PythonApplication
+            {
+                Files = bundle.Entries,
+                RootDistribution = root.Name,
+                Scripts = [.. bundle.ConsoleScripts, .. bundle.GuiScripts],
+                RequiresPython = bundle.RequiresPython?.ToString(),
+            };
+            var layout = LayoutOf(settings.Layout);
+            using var launcher = layout == XarLayout.Self ? File.OpenRead(LauncherLocator.Find(parse.GetValue(Launcher))) : null;
+            return PythonArchiveBuilder.Build(application, new PythonArchiveOptions
+            {
+                Interpreter = probe,
+                Entry = settings.Entry,
+                Bytecode = settings.Bytecode,
+                InheritSite = settings.InheritSite,
+                Image = settings.Image(codec),
+                Layout = layout,
+                Launcher = launcher,
+                Warning = Warn,
+            }, output);
+        }
+    }
+
+    private static List<string> PipArguments(ParseResult parse)
+    {
+        var arguments = new List<string>();
+        foreach (var file in parse.GetValue(PipRequirement) ?? []) arguments.AddRange(["--requirement", file]);
+        foreach (var file in parse.GetValue(PipConstraint) ?? []) arguments.AddRange(["--constraint", file]);
+        foreach (var link in parse.GetValue(PipFindLinks) ?? []) arguments.AddRange(["--find-links", link]);
+        if (parse.GetValue(PipIndexUrl) is { } index) arguments.AddRange(["--index-url", index]);
+        if (parse.GetValue(PipNoIndex)) arguments.Add("--no-index");
+        if (parse.GetValue(PipRequireHashes)) arguments.Add("--require-hashes");
+        return arguments;
+    }
+
+    private static XarLayout LayoutOf(string? layout) => layout switch
+    {
+        null or "self" => XarLayout.Self,
+        "xarexec" => XarLayout.Xarexec,
+        _ => throw new ArgumentException($"--layout {layout}: use self or xarexec"),
+    };
+
+    /// <summary>Options given on the command line, else from the project's [tool.xar] table.</summary>
+    private sealed class Settings(ParseResult parse, PythonProject? project)
+    {
+        public string? Python => Value(BuildCommand.Python, "python");
+        public string? Entry => Value(BuildCommand.Entry, "entry");
+        public string? Layout => Value(BuildCommand.Layout, "layout");
+        public bool InheritSite => parse.GetResult(BuildCommand.InheritSite) is not null ? parse.GetValue(BuildCommand.InheritSite) : Tool("inherit-site")?.ValueKind == JsonValueKind.True;
+        public BytecodeMode Bytecode => Value(BuildCommand.Bytecode, "bytecode") switch
+        {
+            null or "compiled" => BytecodeMode.Compiled,
+            "none" => BytecodeMode.None,
+            "only" => BytecodeMode.Only,
+            var other => throw new ArgumentException($"--bytecode {other}: use compiled, none or only"),
+        };
+
+        public SquashFsWriterOptions Image(CodecOptions codec) => codec.Read(parse, key => Tool(key));
+
+        private string? Value(Option<string?> option, string key) =>
+            parse.GetResult(option) is not null ? parse.GetValue(option) : Tool(key) is { } value ? value.ToString() : null;
+
+        private JsonElement? Tool(string key) =>
+            project is not null && project.Settings.TryGetValue(key, out var value) ? value : null;
     }
 
     public static XarWriteResult BuildRaw(string directory, string executable, string output, XarLayout layout, string? launcherPath, SquashFsWriterOptions options)
@@ -50,7 +219,8 @@ internal static class BuildCommand
     /// <summary>The target must be a relative path to an executable regular file inside the directory.</summary>
     private static string CheckExecutable(string directory, string executable)
     {
-        string relative = executable.Replace('\\', '/').TrimStart('.', '/');
+        string relative = executable.Replace('\\', '/');
+        while (relative.StartsWith("./", StringComparison.Ordinal)) relative = relative[2..].TrimStart('/');
         if (Path.IsPathRooted(executable) || relative.Split('/').Contains("..") || relative.Length == 0)
             throw new ArgumentException($"--exec {executable}: must be a path relative to {directory}, inside it");
         string full = Path.GetFullPath(Path.Combine(directory, relative));
@@ -67,5 +237,17 @@ internal static class BuildCommand
         if ((info.UnixFileMode & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) == 0)
             throw new ArgumentException($"--exec {executable}: not executable (chmod +x it)");
         return relative;
+    }
+
+    /// <summary>A temporary directory for pip's wheels, removed afterwards.</summary>
+    private sealed class ScratchDirectory : IDisposable
+    {
+        private string? _path;
+        public string Path => _path ??= Directory.CreateTempSubdirectory("xar-build-").FullName;
+
+        public void Dispose()
+        {
+            if (_path is not null) Directory.Delete(_path, recursive: true);
+        }
     }
 }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using System.Text.Json;
 using Xar.SquashFs.Compression;
 using Xar.SquashFs.Writing;
 
@@ -45,7 +46,7 @@ internal static class SquashFsCommands
 /// <summary>The codec and layout options shared by `squashfs create` and `xar build`.</summary>
 internal sealed class CodecOptions
 {
-    private readonly Option<string> _compression = new("--compression", "-c")
+    private readonly Option<string> _compression = new("--compression")
     {
         Description = "Codec: gzip, zstd, xz, lz4 or none.",
         DefaultValueFactory = _ => "zstd",
@@ -70,10 +71,17 @@ internal sealed class CodecOptions
             command.Options.Add(option);
     }
 
-    public SquashFsWriterOptions Read(ParseResult parse)
+    public SquashFsWriterOptions Read(ParseResult parse) => Read(parse, _ => null);
+
+    /// <summary>Options from the command line; those not given come from <paramref name="defaults"/> (a project's [tool.xar]), else the built-in defaults.</summary>
+    public SquashFsWriterOptions Read(ParseResult parse, Func<string, JsonElement?> defaults)
     {
-        var algorithm = Enum.Parse<CompressionAlgorithm>(parse.GetValue(_compression)!, ignoreCase: true);
-        int? level = parse.GetValue(_level);
+        T Get<T>(Option<T> option, string key, Func<JsonElement, T> convert) =>
+            parse.GetResult(option) is null && defaults(key) is { } value ? convert(value) : parse.GetValue(option)!;
+        string codecName = Get(_compression, "compression", v => v.GetString()!);
+        if (!Enum.TryParse<CompressionAlgorithm>(codecName, ignoreCase: true, out var algorithm) || algorithm is CompressionAlgorithm.Lzma or CompressionAlgorithm.Lzo)
+            throw new ArgumentException($"compression {codecName}: use gzip, zstd, xz, lz4 or none");
+        int? level = Get(_level, "level", v => (int?)v.GetInt32());
         CompressionSettings settings;
         try
         {
@@ -86,13 +94,13 @@ internal sealed class CodecOptions
         return new SquashFsWriterOptions
         {
             Compression = settings,
-            BlockSize = ParseSize(parse.GetValue(_blockSize)!),
+            BlockSize = ParseSize(Get(_blockSize, "block-size", v => v.ValueKind == JsonValueKind.Number ? v.GetInt32().ToString() : v.GetString()!)),
             Threads = parse.GetValue(_threads),
-            UseFragments = !parse.GetValue(_noFragments),
-            Deduplicate = !parse.GetValue(_noDedup),
-            KeepOwners = parse.GetValue(_keepOwners),
-            Xattrs = parse.GetValue(_xattrs),
-            FixedTime = parse.GetValue(_mtime),
+            UseFragments = !Get(_noFragments, "no-fragments", v => v.GetBoolean()),
+            Deduplicate = !Get(_noDedup, "no-dedup", v => v.GetBoolean()),
+            KeepOwners = Get(_keepOwners, "keep-owners", v => v.GetBoolean()),
+            Xattrs = Get(_xattrs, "xattrs", v => v.GetBoolean()),
+            FixedTime = Get(_mtime, "mtime", v => (long?)v.GetInt64()),
             Warning = message => Console.Error.WriteLine($"xar: warning: {message}"),
         };
     }

@@ -1,4 +1,7 @@
 using System.CommandLine;
+using Xar.Python.Building;
+using Xar.Python.Distributions;
+using Xar.Python.Standards;
 using Xar.SquashFs;
 
 namespace Xar.Cli;
@@ -9,12 +12,18 @@ public static class XarCommandLine
     public const int ExitFailure = 1;
     public const int ExitUsage = 2;
 
+    /// <summary>Errors caused by the input or the host (reported in one line), as opposed to bugs (which keep their stack trace).</summary>
+    private static bool IsUserError(Exception e) => e is SquashFsException or IOException or UnauthorizedAccessException
+        or ArgumentException or InvalidOperationException or FormatException or PythonBuildException or InterpreterProbeException
+        or InvalidWheelException or IncompatibleWheelException or InstalledDistributionException or DistributionResolutionException
+        or ConflictingFilesException;
+
     public static int Run(string[] args, TextWriter? stdout = null, TextWriter? stderr = null)
     {
         stdout ??= Console.Out;
         stderr ??= Console.Error;
         var root = new RootCommand("xar: build Python applications and directories into single executable files (SquashFS images).");
-        root.Subcommands.Add(BuildCommand.Create(stdout));
+        root.Subcommands.Add(BuildCommand.Create(stdout, stderr));
         root.Subcommands.Add(VerifyCommand.Create(stdout));
         root.Subcommands.Add(SquashFsCommands.Create(stdout, stderr));
         foreach (var command in InspectionCommands.All(stdout, stderr, "FILE", "XAR archive (or bare SquashFS image)"))
@@ -25,7 +34,7 @@ public static class XarCommandLine
         {
             return parse.Invoke(configuration);
         }
-        catch (Exception e) when (e is SquashFsException or IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException)
+        catch (Exception e) when (IsUserError(e))
         {
             stderr.WriteLine($"xar: {e.Message}");
             return ExitFailure;

@@ -1,0 +1,435 @@
+using System.Text;
+using System.Text.RegularExpressions;
+using Xar.SquashFs.Writing;
+
+namespace Xar.Python.Distributions;
+
+/// <summary>
+/// Which files an installed distribution has, and where they go in the image.
+/// <list type="bullet">
+/// <item>Files: RECORD (.dist-info); installed-files.txt (.egg-info installed by pip); in a conda
+/// environment, the conda-meta record of the package that installed the metadata; otherwise a
+/// guess from top_level.txt (each top-level package directory and module, and for a namespace
+/// package — namespace_packages.txt, or a directory without <c>__init__.py</c> that the project
+/// name extends — only the portions SOURCES.txt or the project name point to). The metadata
+/// directory itself always goes in.</item>
+/// <item>Paths inside a site directory go to <c>lib/python/</c>, except <c>__pycache__</c> (the
+/// builder compiles its own bytecode). Outside, relative to the environment prefix:
+/// <c>bin/NAME</c> is a console-script wrapper generated for the build machine when NAME is one
+/// of the distribution's console or GUI scripts, and is skipped (the bootstrap runs entry points);
+/// other <c>bin/</c> files are legacy scripts, copied to <c>bin/</c> with a Python shebang made
+/// <c>#!/usr/bin/env python3</c>; <c>include/[site/]pythonX.Y/…</c> goes to <c>include/…</c>;
+/// anything else to <c>data/</c> (where a wheel's data scheme goes). Paths outside the prefix, and
+/// listed files that do not exist (Debian's RECORDs name build directories), are skipped with a note.</item>
+/// <item>Symlinks stay symlinks, dangling ones too; an absolute target inside the same site
+/// directory becomes relative. Files keep their permission bits (without setuid/setgid/sticky)
+/// and modification time.</item>
+/// <item>A .dist-info gets a RECORD rewritten for what went into the image (hashes kept);
+/// installed-files.txt is kept as is.</item>
+/// <item>Eggs are flattened into <c>lib/python/</c> (zipped ones streamed from the zip):
+/// importing from there works as from the egg on sys.path, without a .pth or zipimport, and
+/// native extensions load directly instead of being extracted to a cache by pkg_resources.
+/// <c>EGG-INFO/</c> becomes <c>lib/python/&lt;egg name&gt;.egg-info/</c> with a generated
+/// installed-files.txt, so importlib.metadata still finds the distribution and its files;
+/// <c>EGG-INFO/scripts/</c> go to <c>bin/</c>.</item>
+/// </list>
+/// </summary>
+public sealed partial class InstalledDistribution
+{
+    private const int ExecutableMode = 0b111_101_101;
+    private const int RegularMode = 0b110_100_100;
+    private const int PermissionBits = 0b111_111_111;
+    private const int NoteExamples = 5;
+
+    [GeneratedRegex(@"^include/(?:site/)?python[^/]*/(.+)$")]
+    private static partial Regex HeaderPath();
+
+    private List<ImageEntry> ListedEntries()
+    {
+        var collector = new Collector(this);
+        string? record = Format == InstalledFormat.DistInfo ? ReadIfExists(Path.Combine(MetadataPath, "RECORD")) : null;
+        string installedFiles = Path.Combine(MetadataPath, "installed-files.txt");
+        if (record is not null)
+        {
+            IReadOnlyList<RecordEntry> rows;
+            try
+            {
+                rows = RecordFile.Parse(record);
+            }
+            catch (FormatException e)
+            {
+                throw new InstalledDistributionException(Path.Combine(MetadataPath, "RECORD"), e.Message, e);
+            }
+            foreach (var row in rows)
+                AddInstalledFile(collector, Path.GetFullPath(Path.Combine(Site.Path, row.Path)), row);
+        }
+        else if (Format == InstalledFormat.EggInfo && File.Exists(installedFiles))
+        {
+            foreach (string line in EggMetadata.LinesOfFile(installedFiles))
+                AddInstalledFile(collector, Path.GetFullPath(Path.Combine(MetadataPath, line)), null);
+        }
+        else if (CondaPackageFiles() is { } conda)
+        {
+            _notes.Add($"no file list in its metadata; took the files of {conda.RecordPath}");
+            foreach (string file in conda.Files)
+                AddInstalledFile(collector, Path.GetFullPath(Path.Combine(_environment.Path, file)), null);
+        }
+        else
+        {
+            foreach (string file in GuessedFiles())
+                AddInstalledFile(collector, file, null);
+        }
+
+        if (Format == InstalledFormat.EggInfoFile) AddInstalledFile(collector, MetadataPath, null);
+        else foreach (string file in Walk(MetadataPath)) AddInstalledFile(collector, file, null);
+
+        if (record is not null) collector.ReplaceRecord($"{PythonImageLayout.SitePackages}/{Path.GetFileName(MetadataPath)}/RECORD");
+        collector.WriteNotes();
+        return collector.Entries;
+    }
+
+    private void AddInstalledFile(Collector collector, string absolute, RecordEntry? row)
+    {
+        foreach (var site in _environment.Sites.Prepend(Site))
+        {
+            if (!IsInside(absolute, site.Path, out string relative)) continue;
+            if (!IsBytecodeCache(relative)) collector.AddPath(absolute, $"{PythonImageLayout.SitePackages}/{relative}", row, isScript: false);
+            return;
+        }
+        if (Site.Prefix is { } prefix && IsInside(absolute, prefix, out string prefixRelative))
+        {
+            if (prefixRelative.StartsWith("bin/", StringComparison.Ordinal))
+            {
+                string name = prefixRelative["bin/".Length..];
+                if (EntryPoints.ConsoleScripts.Concat(EntryPoints.GuiScripts).Any(e => e.Name == name))
+                    collector.Wrappers.Add(prefixRelative);
+                else
+                    collector.AddPath(absolute, $"{PythonImageLayout.Scripts}/{name}", row, isScript: true);
+                return;
+            }
+            var header = HeaderPath().Match(prefixRelative);
+            string target = header.Success ? $"{PythonImageLayout.Headers}/{header.Groups[1].Value}"
+                : prefixRelative.StartsWith("include/", StringComparison.Ordinal) ? prefixRelative
+                : $"{PythonImageLayout.Data}/{prefixRelative}";
+            collector.AddPath(absolute, target, row, isScript: false);
+            return;
+        }
+        collector.Outside.Add(absolute);
+    }
+
+    private CondaPackage? CondaPackageFiles()
+    {
+        if (_environment.CondaMeta is not { } conda) return null;
+        string metadataFile = Format switch
+        {
+            InstalledFormat.DistInfo => Path.Combine(MetadataPath, "METADATA"),
+            InstalledFormat.EggInfo => Path.Combine(MetadataPath, "PKG-INFO"),
+            _ => MetadataPath,
+        };
+        return conda.OwnerOf(Path.GetRelativePath(_environment.Path, metadataFile).Replace('\\', '/'));
+    }
+
+    private List<string> GuessedFiles()
+    {
+        var topLevel = EggMetadata.Lines(ReadAuxiliary("top_level.txt") ?? "");
+        if (topLevel.Count == 0)
+        {
+            topLevel = [Name.Replace('-', '_')];
+            _notes.Add($"no file list and no top_level.txt; guessed the top-level module '{topLevel[0]}'");
+        }
+        else
+        {
+            _notes.Add($"no file list; took the files of its top-level names {string.Join(", ", topLevel)} (top_level.txt)");
+        }
+        var guess = new TopLevelGuess(
+            this,
+            EggMetadata.Lines(ReadAuxiliary("namespace_packages.txt") ?? "").ToHashSet(StringComparer.Ordinal),
+            EggMetadata.Lines(ReadAuxiliary("SOURCES.txt") ?? ""));
+        foreach (string name in topLevel)
+        {
+            string[] nameParts = Name.Split('.');
+            var remaining = nameParts.Length > 1 && string.Equals(nameParts[0], name, StringComparison.OrdinalIgnoreCase)
+                ? nameParts[1..].Select(p => p.Replace('-', '_')).ToArray()
+                : [];
+            if (!guess.Include(name.Replace('.', '/'), name, remaining))
+                _notes.Add($"top-level name '{name}' matches no file in {Site.Path}");
+        }
+        return guess.Files;
+    }
+
+    private List<ImageEntry> EggDirectoryEntries()
+    {
+        var collector = new Collector(this);
+        string eggInfo = EggInfoDirectoryName();
+        var installedFiles = new List<string>();
+        foreach (string file in Walk(MetadataPath))
+        {
+            string relative = Path.GetRelativePath(MetadataPath, file).Replace('\\', '/');
+            if (PlaceEggMember(relative, eggInfo, installedFiles) is not var (target, isScript)) continue;
+            collector.AddPath(file, target, null, isScript);
+        }
+        AddInstalledFilesList(collector, eggInfo, installedFiles, Directory.GetLastWriteTimeUtc(MetadataPath));
+        collector.WriteNotes();
+        return collector.Entries;
+    }
+
+    private List<ImageEntry> ZippedEggEntries()
+    {
+        var collector = new Collector(this);
+        string eggInfo = EggInfoDirectoryName();
+        var installedFiles = new List<string>();
+        var zip = Zip();
+        foreach (var member in zip.Members)
+        {
+            if (ArchiveMemberName.FindProblem(member.Name) is { } problem)
+                throw new InstalledDistributionException(MetadataPath, $"member '{member.Name}' is refused: {problem}");
+            if (member.IsDirectory || PlaceEggMember(member.Name, eggInfo, installedFiles) is not var (target, isScript)) continue;
+            string name = member.Name;
+            Func<string, Exception> fail = problem => new InstalledDistributionException(MetadataPath, $"{name}: {problem}");
+            FileContent content;
+            if (isScript)
+            {
+                byte[] script = zip.ReadAll(name);
+                content = FileContent.FromBytes(ScriptShebang.MakePortable(script) ?? script);
+            }
+            else
+            {
+                content = FileContent.FromStream(() => new VerifyingStream(Zip().OpenRead(name), null, member.Length, fail), member.Length, $"{MetadataPath}: {name}");
+            }
+            collector.AddContent(target, content, isScript || member.IsExecutable ? ExecutableMode : RegularMode, member.ModificationTime, null);
+        }
+        long time = zip.Members.FirstOrDefault(m => m.Name == "EGG-INFO/PKG-INFO")?.ModificationTime ?? 0;
+        AddInstalledFilesList(collector, eggInfo, installedFiles, DateTimeOffset.FromUnixTimeSeconds(time).UtcDateTime);
+        collector.WriteNotes();
+        return collector.Entries;
+    }
+
+    // foo-1.0-py3.11.egg → foo-1.0-py3.11.egg-info: the name setuptools gives an egg's metadata
+    // when installed unzipped, and one importlib.metadata finds by project name.
+    private string EggInfoDirectoryName() => Path.GetFileName(MetadataPath)[..^".egg".Length] + ".egg-info";
+
+    private static (string Target, bool IsScript)? PlaceEggMember(string relative, string eggInfo, List<string> installedFiles)
+    {
+        if (IsBytecodeCache(relative)) return null;
+        if (relative.StartsWith("EGG-INFO/scripts/", StringComparison.Ordinal))
+            return ($"{PythonImageLayout.Scripts}/{relative["EGG-INFO/scripts/".Length..]}", true);
+        if (relative.StartsWith("EGG-INFO/", StringComparison.Ordinal))
+        {
+            string inside = relative["EGG-INFO/".Length..];
+            installedFiles.Add(inside);
+            return ($"{PythonImageLayout.SitePackages}/{eggInfo}/{inside}", false);
+        }
+        installedFiles.Add("../" + relative);
+        return ($"{PythonImageLayout.SitePackages}/{relative}", false);
+    }
+
+    private static void AddInstalledFilesList(Collector collector, string eggInfo, List<string> installedFiles, DateTime time)
+    {
+        if (installedFiles.Contains("installed-files.txt")) return;
+        installedFiles.Add("installed-files.txt");
+        byte[] text = Encoding.UTF8.GetBytes(string.Join("\n", installedFiles) + "\n");
+        collector.AddContent($"{PythonImageLayout.SitePackages}/{eggInfo}/installed-files.txt", FileContent.FromBytes(text), RegularMode,
+            new DateTimeOffset(time, TimeSpan.Zero).ToUnixTimeSeconds(), null);
+    }
+
+    private static bool IsInside(string path, string directory, out string relative)
+    {
+        relative = "";
+        if (!path.StartsWith(directory + "/", StringComparison.Ordinal)) return false;
+        relative = path[(directory.Length + 1)..];
+        return true;
+    }
+
+    private static bool IsBytecodeCache(string relative) => relative.Split('/').Contains("__pycache__");
+
+    /// <summary>The files and symlinks under a directory, without following symlinked directories or entering <c>__pycache__</c>.</summary>
+    private static IEnumerable<string> Walk(string directory)
+    {
+        if (!Directory.Exists(directory)) yield break;
+        foreach (string entry in Directory.EnumerateFileSystemEntries(directory).Order(StringComparer.Ordinal))
+        {
+            var info = new FileInfo(entry);
+            if (info.LinkTarget is null && Directory.Exists(entry))
+            {
+                if (Path.GetFileName(entry) == "__pycache__") continue;
+                foreach (string inner in Walk(entry)) yield return inner;
+            }
+            else
+            {
+                yield return entry;
+            }
+        }
+    }
+
+    /// <summary>The entries of one distribution: one per image path, with the rows of its rewritten RECORD and what it skipped.</summary>
+    private sealed class Collector(InstalledDistribution distribution)
+    {
+        private readonly Dictionary<string, int> _index = new(StringComparer.Ordinal);
+        private readonly List<RecordEntry?> _rows = [];
+        private readonly List<string> _missing = [];
+        private readonly List<string> _absoluteLinks = [];
+
+        public List<ImageEntry> Entries { get; } = [];
+        public List<string> Wrappers { get; } = [];
+        public List<string> Outside { get; } = [];
+
+        public void AddPath(string absolute, string target, RecordEntry? row, bool isScript)
+        {
+            if (_index.ContainsKey(target)) return;
+            var info = new FileInfo(absolute);
+            if (info.LinkTarget is { } linkTarget)
+            {
+                string directory = Path.GetDirectoryName(absolute)!;
+                if (Path.IsPathRooted(linkTarget))
+                {
+                    if (IsInside(linkTarget, distribution.Site.Path, out _)) linkTarget = Path.GetRelativePath(directory, linkTarget);
+                    else _absoluteLinks.Add($"{target} -> {linkTarget}");
+                }
+                Add(ImageEntry.Symlink(target, linkTarget, Seconds(info.LastWriteTimeUtc)), row is null ? null : row with { Hash = null, Size = null });
+                return;
+            }
+            if (Directory.Exists(absolute)) return;
+            if (!info.Exists)
+            {
+                _missing.Add(absolute);
+                return;
+            }
+            int mode = (int)info.UnixFileMode & PermissionBits;
+            long time = Seconds(info.LastWriteTimeUtc);
+            if (isScript && ScriptShebang.MakePortable(File.ReadAllBytes(absolute)) is { } script)
+            {
+                Add(ImageEntry.File(target, FileContent.FromBytes(script), mode | ExecutableMode, time), new RecordEntry("", RecordHash.Sha256(script), script.Length));
+                return;
+            }
+            Add(ImageEntry.File(target, FileContent.FromFile(absolute), isScript ? mode | ExecutableMode : mode, time), row);
+        }
+
+        public void AddContent(string target, FileContent content, int mode, long time, RecordEntry? row)
+        {
+            if (!_index.ContainsKey(target)) Add(ImageEntry.File(target, content, mode, time), row);
+        }
+
+        /// <summary>Replaces the RECORD entry with one that lists the image's paths.</summary>
+        public void ReplaceRecord(string recordTarget)
+        {
+            if (!_index.TryGetValue(recordTarget, out int recordIndex)) return;
+            var rows = new List<RecordEntry>();
+            for (int i = 0; i < Entries.Count; i++)
+            {
+                if (i == recordIndex) continue;
+                var row = _rows[i];
+                rows.Add(new RecordEntry(PythonImageLayout.FromSitePackages(Entries[i].Path), row?.Hash, row?.Size));
+            }
+            rows.Add(new RecordEntry(PythonImageLayout.FromSitePackages(recordTarget), null, null));
+            byte[] text = Encoding.UTF8.GetBytes(RecordFile.Format(rows));
+            var old = Entries[recordIndex];
+            Entries[recordIndex] = ImageEntry.File(recordTarget, FileContent.FromBytes(text), old.Permissions, old.ModificationTime);
+        }
+
+        public void WriteNotes()
+        {
+            Note(Wrappers, "skipped console-script wrappers made for the build machine (the archive runs entry points itself)");
+            Note(Outside, "skipped files outside the environment");
+            Note(_missing, "skipped files its file list names but that do not exist");
+            Note(_absoluteLinks, "kept absolute symlinks pointing outside the site directory");
+        }
+
+        private void Note(List<string> items, string what)
+        {
+            if (items.Count == 0) return;
+            string examples = string.Join(", ", items.Take(NoteExamples)) + (items.Count > NoteExamples ? $", and {items.Count - NoteExamples} more" : "");
+            distribution._notes.Add($"{what}: {examples}");
+        }
+
+        private void Add(ImageEntry entry, RecordEntry? row)
+        {
+            _index[entry.Path] = Entries.Count;
+            Entries.Add(entry);
+            _rows.Add(row);
+        }
+
+        private static long Seconds(DateTime utc) => new DateTimeOffset(utc, TimeSpan.Zero).ToUnixTimeSeconds();
+    }
+
+    /// <summary>The files top_level.txt points to (see the class summary).</summary>
+    private sealed class TopLevelGuess(InstalledDistribution distribution, HashSet<string> namespaces, IReadOnlyList<string> sources)
+    {
+        public List<string> Files { get; } = [];
+
+        /// <param name="relative">The package's path under the site directory (<c>lazr</c>, <c>lazr/uri</c>).</param>
+        /// <param name="dotted">Its dotted name (<c>lazr.uri</c>).</param>
+        /// <param name="remainingName">What the project name says below it (<c>lazr.uri</c> under <c>lazr</c>: <c>uri</c>).</param>
+        /// <returns>Whether anything was found.</returns>
+        public bool Include(string relative, string dotted, IReadOnlyList<string> remainingName)
+        {
+            string site = distribution.Site.Path;
+            string directory = Path.Combine(site, relative);
+            bool found = false;
+            if (Directory.Exists(directory))
+            {
+                bool isNamespace = namespaces.Contains(dotted) || (!File.Exists(Path.Combine(directory, "__init__.py")) && remainingName.Count > 0);
+                if (isNamespace && IncludePortions(relative, dotted, remainingName)) return true;
+                if (isNamespace)
+                    distribution._notes.Add($"cannot tell which part of the namespace package '{dotted}' is its own; took all of {directory}");
+                Files.AddRange(Walk(directory));
+                found = true;
+            }
+            var modules = ModuleFiles(Path.GetDirectoryName(directory)!, Path.GetFileName(directory)).ToList();
+            Files.AddRange(modules);
+            return found || modules.Count > 0;
+        }
+
+        private bool IncludePortions(string relative, string dotted, IReadOnlyList<string> remainingName)
+        {
+            string directory = Path.Combine(distribution.Site.Path, relative);
+            var portions = PortionsFromSources(relative);
+            if (portions.Count == 0 && remainingName.Count > 0) portions = [remainingName[0]];
+            portions = portions.Where(p => Directory.Exists(Path.Combine(directory, p)) || ModuleFiles(directory, p).Any()).ToList();
+            if (portions.Count == 0) return false;
+            // A pkg_resources-style namespace has an __init__.py every portion ships identically.
+            string init = Path.Combine(directory, "__init__.py");
+            if (File.Exists(init)) Files.Add(init);
+            foreach (string portion in portions)
+            {
+                var below = remainingName.Count > 0 && remainingName[0] == portion ? remainingName.Skip(1).ToArray() : [];
+                Include(relative + "/" + portion, dotted + "." + portion, below);
+            }
+            return true;
+        }
+
+        // SOURCES.txt paths are relative to the project (src/lazr/uri/_uri.py): the component after
+        // the namespace's own components names a portion.
+        private List<string> PortionsFromSources(string relative)
+        {
+            string[] namespaceParts = relative.Split('/');
+            var portions = new List<string>();
+            foreach (string source in sources)
+            {
+                string[] parts = source.Split('/');
+                for (int i = 0; i + namespaceParts.Length < parts.Length; i++)
+                {
+                    if (!parts.AsSpan(i, namespaceParts.Length).SequenceEqual(namespaceParts)) continue;
+                    string next = parts[i + namespaceParts.Length];
+                    bool isLast = i + namespaceParts.Length == parts.Length - 1;
+                    string? portion = !isLast ? next : next.EndsWith(".py", StringComparison.Ordinal) ? next[..^3] : null;
+                    if (portion is not null && portion != "__init__" && !portions.Contains(portion)) portions.Add(portion);
+                    break;
+                }
+            }
+            return portions;
+        }
+
+        // A module's files: name.py, and extension modules name.so / name.<tag>.so.
+        private static IEnumerable<string> ModuleFiles(string directory, string name)
+        {
+            if (!Directory.Exists(directory)) return [];
+            return Directory.EnumerateFiles(directory, name + ".*")
+                .Where(f =>
+                {
+                    string file = Path.GetFileName(f);
+                    return file == name + ".py" || file.EndsWith(".so", StringComparison.Ordinal);
+                })
+                .Order(StringComparer.Ordinal);
+        }
+    }
+}

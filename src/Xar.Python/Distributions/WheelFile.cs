@@ -1,0 +1,353 @@
+using System.Text;
+using Xar.Python.Standards;
+using Xar.SquashFs.Writing;
+
+namespace Xar.Python.Distributions;
+
+/// <summary>
+/// A wheel (PEP 427, PEP 491) installed into the image straight from the zip, without extraction.
+/// <para>
+/// <see cref="Open"/> checks the structure: the file name, exactly one <c>.dist-info</c> whose name
+/// and version match it, WHEEL with Wheel-Version 1.x, METADATA naming the same project and version,
+/// and a RECORD that lists every member (except RECORD and its signatures) with a sha256/384/512
+/// hash and a size equal to the zip's; no member may escape its target directory. Each file's
+/// hash is verified while the image writer streams it: a mismatch fails that read, naming the
+/// wheel and the file.
+/// </para>
+/// <para>
+/// Layout: root files and <c>.data/purelib</c>, <c>.data/platlib</c> → <c>lib/python/</c>;
+/// <c>.data/scripts</c> → <c>bin/</c> (mode 0755, <c>#!python</c> becomes
+/// <c>#!/usr/bin/env python3</c>); <c>.data/headers</c> → <c>include/&lt;Name&gt;/</c>;
+/// <c>.data/data</c> → <c>data/</c>. Files the zip marks executable get 0755, others 0644. The
+/// <c>.dist-info</c> gets a new RECORD describing the installed paths and <c>INSTALLER</c> = xar;
+/// signatures of the old RECORD are dropped.
+/// </para>
+/// </summary>
+public sealed class WheelFile : Distribution
+{
+    private const int ExecutableMode = 0b111_101_101;
+    private const int RegularMode = 0b110_100_100;
+    private static readonly string[] RecordSignatures = ["RECORD.jws", "RECORD.p7s"];
+    private static readonly string[] Schemes = ["purelib", "platlib", "scripts", "headers", "data"];
+
+    private readonly ZipMembers _zip;
+    private readonly Dictionary<string, ZipMember> _members;
+    private readonly Dictionary<string, RecordEntry> _record;
+    private readonly Lazy<EntryPointsFile> _entryPoints;
+    private IReadOnlyList<ImageEntry>? _entries;
+
+    private WheelFile(string path, WheelFilename filename, ZipMembers zip, Dictionary<string, ZipMember> members,
+        string distInfo, DistributionMetadata metadata, DistributionMetadata wheelInfo, Dictionary<string, RecordEntry> record)
+    {
+        Path = path;
+        Filename = filename;
+        _zip = zip;
+        _members = members;
+        DistInfoDirectory = distInfo;
+        Metadata = metadata;
+        WheelVersion = wheelInfo.Get("Wheel-Version")!;
+        RootIsPurelib = string.Equals(wheelInfo.Get("Root-Is-Purelib")?.Trim(), "true", StringComparison.OrdinalIgnoreCase);
+        _record = record;
+        _entryPoints = new(ReadEntryPoints);
+    }
+
+    /// <summary>The wheel file.</summary>
+    public string Path { get; }
+
+    public WheelFilename Filename { get; }
+
+    /// <summary>The name of the wheel's <c>.dist-info</c> directory.</summary>
+    public string DistInfoDirectory { get; }
+
+    /// <summary>The WHEEL file's Wheel-Version ("1.0").</summary>
+    public string WheelVersion { get; }
+
+    /// <summary>Whether root files are purelib; both purelib and platlib go to <c>lib/python/</c>, so it changes nothing here.</summary>
+    public bool RootIsPurelib { get; }
+
+    public override string Name => Metadata.Name!;
+
+    public override string VersionText => Metadata.VersionText!;
+
+    public override DistributionMetadata Metadata { get; }
+
+    public override EntryPointsFile EntryPoints => _entryPoints.Value;
+
+    public override string Origin => Path;
+
+    public override IReadOnlyList<string> Notes { get; } = [];
+
+    /// <summary>Opens and checks a wheel; throws <see cref="InvalidWheelException"/> naming the wheel and the problem.</summary>
+    public static WheelFile Open(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        path = System.IO.Path.GetFullPath(path);
+        WheelFilename filename;
+        try
+        {
+            filename = WheelFilename.Parse(System.IO.Path.GetFileName(path));
+        }
+        catch (InvalidWheelFilenameException e)
+        {
+            throw new InvalidWheelException(path, e.Message, e);
+        }
+
+        ZipMembers zip;
+        try
+        {
+            zip = ZipMembers.Open(path);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
+        {
+            throw new InvalidWheelException(path, $"not a readable zip file: {e.Message}", e);
+        }
+
+        try
+        {
+            return Check(path, filename, zip);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException)
+        {
+            zip.Dispose();
+            throw new InvalidWheelException(path, $"the zip file is corrupt: {e.Message}", e);
+        }
+        catch
+        {
+            zip.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Throws <see cref="IncompatibleWheelException"/> unless the target supports one of the wheel's tags.</summary>
+    public void EnsureCompatible(TargetInterpreter target)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        if (!target.Tags.IsCompatible(Filename)) throw new IncompatibleWheelException(Path, target.Description);
+    }
+
+    public override IReadOnlyList<ImageEntry> GetImageEntries() => _entries ??= BuildEntries();
+
+    protected override IEnumerable<string> ReadRequirements() => Metadata.RequiresDist;
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _zip.Dispose();
+        base.Dispose(disposing);
+    }
+
+    private static WheelFile Check(string path, WheelFilename filename, ZipMembers zip)
+    {
+        InvalidWheelException Invalid(string problem) => new(path, problem);
+
+        var members = new Dictionary<string, ZipMember>(StringComparer.Ordinal);
+        foreach (var member in zip.Members)
+        {
+            if (ArchiveMemberName.FindProblem(member.Name) is { } problem)
+                throw Invalid($"member '{member.Name}' is refused: {problem}");
+            if (!members.TryAdd(member.Name, member))
+                throw Invalid($"member '{member.Name}' appears twice");
+        }
+
+        var distInfos = members.Keys
+            .Where(name => name.Contains('/'))
+            .Select(name => name[..name.IndexOf('/')])
+            .Where(top => top.EndsWith(".dist-info", StringComparison.Ordinal))
+            .Distinct()
+            .ToList();
+        if (distInfos.Count != 1)
+            throw Invalid(distInfos.Count == 0 ? "no .dist-info directory" : $"several .dist-info directories: {string.Join(", ", distInfos)}");
+        string distInfo = distInfos[0];
+        string stem = distInfo[..^".dist-info".Length];
+        int dash = stem.LastIndexOf('-');
+        if (dash <= 0
+            || !DistributionName.AreEquivalent(stem[..dash], filename.Name)
+            || !PythonVersion.TryParse(stem[(dash + 1)..], out var distInfoVersion)
+            || distInfoVersion != filename.Version)
+            throw Invalid($"the .dist-info directory {distInfo} does not match the file name (expected {filename.Name}-{filename.Version}.dist-info)");
+
+        var wheelInfo = DistributionMetadata.Parse(ReadText(zip, members, distInfo + "/WHEEL", Invalid));
+        string wheelVersion = wheelInfo.Get("Wheel-Version")?.Trim() ?? throw Invalid($"{distInfo}/WHEEL has no Wheel-Version");
+        if (wheelVersion.Split('.')[0] != "1")
+            throw Invalid($"Wheel-Version {wheelVersion} is not supported (only 1.x)");
+
+        var metadata = DistributionMetadata.Parse(ReadText(zip, members, distInfo + "/METADATA", Invalid));
+        if (metadata.Name is not { } metadataName || !DistributionName.AreEquivalent(metadataName, filename.Name))
+            throw Invalid($"{distInfo}/METADATA names project '{metadata.Name}', the file name says '{filename.Name}'");
+        if (metadata.VersionText is not { } metadataVersion
+            || !PythonVersion.TryParse(metadataVersion, out var version) || version != filename.Version)
+            throw Invalid($"{distInfo}/METADATA says version '{metadata.VersionText}', the file name says '{filename.Version}'");
+
+        string recordPath = distInfo + "/RECORD";
+        IReadOnlyList<RecordEntry> rows;
+        try
+        {
+            rows = RecordFile.Parse(ReadText(zip, members, recordPath, Invalid));
+        }
+        catch (FormatException e)
+        {
+            throw Invalid($"{recordPath}: {e.Message}");
+        }
+
+        var record = new Dictionary<string, RecordEntry>(StringComparer.Ordinal);
+        foreach (var row in rows)
+        {
+            if (ArchiveMemberName.FindProblem(row.Path) is { } problem)
+                throw Invalid($"RECORD lists '{row.Path}', which is refused: {problem}");
+            if (row.Path == recordPath || IsRecordSignature(distInfo, row.Path)) continue;
+            if (!members.TryGetValue(row.Path, out var member) || member.IsDirectory)
+                throw Invalid($"RECORD lists {row.Path}, which is not in the wheel");
+            if (row.Hash is null)
+                throw Invalid($"RECORD has no hash for {row.Path}");
+            if (!row.Hash.IsAccepted)
+                throw Invalid($"RECORD hashes {row.Path} with {row.Hash.Algorithm}; only {string.Join(", ", RecordHash.AcceptedAlgorithms)} are accepted");
+            if (row.Size is { } size && size != member.Length)
+                throw Invalid($"{row.Path} is {member.Length} bytes, RECORD says {size}");
+            if (record.TryGetValue(row.Path, out var earlier) && earlier.Hash != row.Hash)
+                throw Invalid($"RECORD lists {row.Path} twice with different hashes");
+            // An empty member is never streamed, so its hash is checked here.
+            if (member.Length == 0 && row.Hash.Value != EmptyHash(row.Hash))
+                throw Invalid($"{row.Path} is empty, but RECORD's {row.Hash.Algorithm} is {row.Hash.Value}");
+            record[row.Path] = row;
+        }
+        foreach (var member in members.Values)
+        {
+            if (member.IsDirectory || member.Name == recordPath || IsRecordSignature(distInfo, member.Name)) continue;
+            if (!record.ContainsKey(member.Name))
+                throw Invalid($"{member.Name} is not listed in RECORD");
+        }
+
+        return new WheelFile(path, filename, zip, members, distInfo, metadata, wheelInfo, record);
+    }
+
+    private static bool IsRecordSignature(string distInfo, string name) =>
+        RecordSignatures.Any(s => name == distInfo + "/" + s);
+
+    private static string EmptyHash(RecordHash hash)
+    {
+        using var hasher = hash.CreateHasher();
+        return RecordHash.Encode(hasher.GetHashAndReset());
+    }
+
+    private static string ReadText(ZipMembers zip, Dictionary<string, ZipMember> members, string name, Func<string, InvalidWheelException> invalid)
+    {
+        if (!members.TryGetValue(name, out var member) || member.IsDirectory) throw invalid($"{name} is missing");
+        return Encoding.UTF8.GetString(zip.ReadAll(name));
+    }
+
+    private EntryPointsFile ReadEntryPoints()
+    {
+        string name = DistInfoDirectory + "/entry_points.txt";
+        if (!_record.ContainsKey(name)) return EntryPointsFile.Parse("");
+        try
+        {
+            return EntryPointsFile.Parse(Encoding.UTF8.GetString(ReadVerified(name)));
+        }
+        catch (InvalidEntryPointException e)
+        {
+            throw new InvalidWheelException(Path, $"{name}: {e.Message}", e);
+        }
+    }
+
+    private List<ImageEntry> BuildEntries()
+    {
+        string stem = DistInfoDirectory[..^".dist-info".Length];
+        string dataDirectory = stem + ".data/";
+        string installerPath = DistInfoDirectory + "/INSTALLER";
+        var entries = new List<ImageEntry>();
+        var installed = new List<RecordEntry>();
+        var targets = new Dictionary<string, string>(StringComparer.Ordinal);
+
+        foreach (var (name, row) in _record.OrderBy(r => r.Key, StringComparer.Ordinal))
+        {
+            if (name == installerPath) continue;
+            var member = _members[name];
+            string target;
+            bool isScript = false;
+            if (name.StartsWith(dataDirectory, StringComparison.Ordinal))
+            {
+                string[] parts = name[dataDirectory.Length..].Split('/', 2);
+                if (parts.Length < 2 || !Schemes.Contains(parts[0]))
+                    throw new InvalidWheelException(Path, $"{name}: '{parts[0]}' is not a wheel data scheme ({string.Join(", ", Schemes)})");
+                (target, isScript) = parts[0] switch
+                {
+                    "purelib" or "platlib" => ($"{PythonImageLayout.SitePackages}/{parts[1]}", false),
+                    "scripts" => ($"{PythonImageLayout.Scripts}/{parts[1]}", true),
+                    "headers" => ($"{PythonImageLayout.Headers}/{Name}/{parts[1]}", false),
+                    _ => ($"{PythonImageLayout.Data}/{parts[1]}", false),
+                };
+            }
+            else
+            {
+                target = $"{PythonImageLayout.SitePackages}/{name}";
+            }
+            if (targets.TryGetValue(target, out string? other))
+                throw new InvalidWheelException(Path, $"{name} and {other} both install to {target}");
+            targets[target] = name;
+
+            FileContent content;
+            var hash = row.Hash!;
+            long length = member.Length;
+            if (isScript && StartsWithWheelMarker(name, member))
+            {
+                byte[] script = ScriptShebang.ReplaceFirstLine(ReadVerified(name));
+                content = FileContent.FromBytes(script);
+                hash = RecordHash.Sha256(script);
+                length = script.Length;
+            }
+            else
+            {
+                content = StreamedContent(name, member);
+            }
+            int mode = isScript || member.IsExecutable ? ExecutableMode : RegularMode;
+            entries.Add(ImageEntry.File(target, content, mode, member.ModificationTime));
+            installed.Add(new RecordEntry(PythonImageLayout.FromSitePackages(target), hash, length));
+        }
+
+        long metadataTime = _members[DistInfoDirectory + "/METADATA"].ModificationTime;
+        byte[] installer = "xar\n"u8.ToArray();
+        string distInfoTarget = $"{PythonImageLayout.SitePackages}/{DistInfoDirectory}";
+        entries.Add(ImageEntry.File($"{distInfoTarget}/INSTALLER", FileContent.FromBytes(installer), RegularMode, metadataTime));
+        installed.Add(new RecordEntry($"{DistInfoDirectory}/INSTALLER", RecordHash.Sha256(installer), installer.Length));
+        installed.Add(new RecordEntry($"{DistInfoDirectory}/RECORD", null, null));
+        byte[] record = Encoding.UTF8.GetBytes(RecordFile.Format(installed));
+        entries.Add(ImageEntry.File($"{distInfoTarget}/RECORD", FileContent.FromBytes(record), RegularMode, metadataTime));
+        return entries;
+    }
+
+    private bool StartsWithWheelMarker(string name, ZipMember member)
+    {
+        if (member.Length < ScriptShebang.WheelMarkerLength) return false;
+        Span<byte> start = stackalloc byte[ScriptShebang.WheelMarkerLength];
+        using (var stream = OpenMember(name))
+            stream.ReadExactly(start);
+        return ScriptShebang.IsWheelMarker(start);
+    }
+
+    private FileContent StreamedContent(string name, ZipMember member) =>
+        FileContent.FromStream(() => OpenVerified(name, member), member.Length, $"{Path}: {name}");
+
+    private Stream OpenVerified(string name, ZipMember member) =>
+        new VerifyingStream(OpenMember(name), _record[name].Hash!, member.Length,
+            problem => new InvalidWheelException(Path, $"{name}: {problem}"));
+
+    private Stream OpenMember(string name)
+    {
+        try
+        {
+            return _zip.OpenRead(name);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException)
+        {
+            throw new InvalidWheelException(Path, $"{name}: cannot be read: {e.Message}", e);
+        }
+    }
+
+    private byte[] ReadVerified(string name)
+    {
+        var member = _members[name];
+        using var stream = OpenVerified(name, member);
+        var bytes = new byte[member.Length];
+        stream.ReadExactly(bytes);
+        return bytes;
+    }
+}

@@ -42,6 +42,9 @@ public static class XarHeaderKeys
     /// <summary>The interpreter a Python archive was built with, tried first at run time.</summary>
     public const string PythonInterpreter = "XAR_PYTHON_INTERPRETER";
 
+    /// <summary>"1" when a Python archive was built to see the host's site-packages and PYTHON* variables (not isolated).</summary>
+    public const string PythonInheritSite = "XAR_PYTHON_INHERIT_SITE";
+
     /// <summary>What the target host needs: a platform tag such as <c>manylinux_2_28_x86_64</c> (an extra key).</summary>
     public const string RequiresPlatform = "XAR_REQUIRES_PLATFORM";
 

@@ -36,8 +36,9 @@ internal static class PythonStart
             throw new XarRuntimeException(XarExitCode.TargetNotFound, archivePath, $"needs {python}{abi}; tried {tried}");
         }
 
-        // Python 2 has no -I: -E -s is its equivalent.
-        string[] isolation = major >= 3 ? ["-I", "-S"] : ["-E", "-s", "-S"];
+        // Python 2 has no -I: -E -s is its equivalent. An archive built with --inherit-site opts out.
+        string[] isolation = header[XarHeaderKeys.PythonInheritSite] == "1" ? []
+            : major >= 3 ? ["-I", "-S"] : ["-E", "-s", "-S"];
         return (interpreter, [interpreter, .. isolation, "-c", BootCommand, .. arguments]);
     }
 

@@ -16,7 +16,15 @@ def _main():
     del sys.path[0]  # the __xar__ directory: nothing else there is for the application
     import site  # with -S this only defines addsitedir; it adds nothing of the host's
 
+    # The archive's packages go after the standard library and before any host site-packages
+    # (present only in archives built with --inherit-site), so the archive's versions win.
+    before = list(sys.path)
     site.addsitedir(root + "/lib/python")
+    added = [p for p in sys.path if p not in before]
+    hosts = [i for i, p in enumerate(before) if p.endswith(("site-packages", "dist-packages"))]
+    if added and hosts:
+        rest = [p for p in sys.path if p not in added]
+        sys.path[:] = rest[: hosts[0]] + added + rest[hosts[0] :]
 
     invoked = os.environ.get("XAR_INVOKED_NAME") or sys.argv[0]
     name = os.environ.get("XAR_ENTRY") or os.path.basename(invoked)

@@ -52,6 +52,8 @@ public static class PythonArchiveBuilder
         header.Extra[XarHeaderKeys.Python] = PythonKey(facts);
         header.Extra[XarHeaderKeys.PythonAbi] = abi;
         header.Extra[XarHeaderKeys.PythonInterpreter] = probe.Executable;
+        if (options.InheritSite)
+            header.Extra[XarHeaderKeys.PythonInheritSite] = "1";
         if (application.RequiresPython is { Length: > 0 } requires)
             header.Extra[XarHeaderKeys.RequiresPython] = requires;
         return XarArchiveWriter.Write(outputPath, new XarWriteOptions { Header = header, Layout = options.Layout, Launcher = options.Launcher },
@@ -167,7 +169,6 @@ public static class PythonArchiveBuilder
         foreach (var (name, (target, kind)) in scripts)
             table.Append($"    {PythonLiteral(name)}: ({PythonLiteral(target)}, {PythonLiteral(kind)}),\n");
         table.Append("}\n");
-        table.Append($"INHERIT_SITE = {(options.InheritSite ? "True" : "False")}\n");
         var app = Encoding.UTF8.GetBytes(table.ToString());
 
         string versioned = $"python{facts.MajorVersion}.{facts.MinorVersion}";

@@ -47,12 +47,12 @@ public sealed class PythonArchiveBuilderTests : IDisposable
     private static ImageEntry File(string path, string text) =>
         ImageEntry.File(path, FileContent.FromBytes(Encoding.UTF8.GetBytes(text.Replace("\r", ""))), 0b110_100_100, 1_700_000_000);
 
-    private (string Archive, string Tree) Build(PythonApplication app, string? entry = null, BytecodeMode bytecode = BytecodeMode.Compiled)
+    private (string Archive, string Tree) Build(PythonApplication app, string? entry = null, BytecodeMode bytecode = BytecodeMode.Compiled, bool inheritSite = false)
     {
         string archive = Path.Combine(_temp, "app.xar");
         PythonArchiveBuilder.Build(app, new PythonArchiveOptions
         {
-            Interpreter = Probe.Value, Entry = entry, Bytecode = bytecode, Layout = XarLayout.Xarexec,
+            Interpreter = Probe.Value, Entry = entry, Bytecode = bytecode, Layout = XarLayout.Xarexec, InheritSite = inheritSite,
         }, archive);
         string tree = Path.Combine(_temp, "tree");
         using var opened = XarArchive.Open(archive);
@@ -106,6 +106,19 @@ public sealed class PythonArchiveBuilderTests : IDisposable
 
         trace.Should().Contain($"code object from '{tree}/lib/python/hello_app/__pycache__/cli.cpython-311.pyc'");
         trace.Should().NotMatchRegex("code object from [^']");
+    }
+
+    [Fact]
+    public void InheritSiteOptsIntoTheHostsSitePackagesAfterTheArchivesOwn()
+    {
+        var (archive, tree) = Build(HelloApplication(), entry: "hello", inheritSite: true);
+
+        var (status, output, _) = RunOriginalWay(tree, archive, []);
+
+        status.Should().Be(0);
+        output.Should().Contain("isolated: ['/root/.pyenv/versions/3.11.7/lib/python3.11/site-packages']");
+        using var opened = XarArchive.Open(archive);
+        opened.Header[XarHeaderKeys.PythonInheritSite].Should().Be("1", "the launcher reads the choice from the header");
     }
 
     [Fact]

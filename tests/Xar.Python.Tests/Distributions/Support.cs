@@ -196,10 +196,12 @@ internal static class EntryContents
 /// <summary>Runs programs the tests compare with.</summary>
 internal static class Run
 {
-    public static string Program(string file, IEnumerable<string> arguments, string? workingDirectory = null, IDictionary<string, string>? environment = null)
+    public static string Program(string file, IEnumerable<string> arguments, string? workingDirectory = null, IDictionary<string, string>? environment = null, string? stdin = null)
     {
         var start = new ProcessStartInfo(file)
         {
+            RedirectStandardInput = true,
+            StandardInputEncoding = new UTF8Encoding(false),
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
@@ -215,6 +217,8 @@ internal static class Run
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
+        process.StandardInput.Write(stdin ?? "");
+        process.StandardInput.Close();
         process.WaitForExit();
         if (process.ExitCode != 0)
             throw new InvalidOperationException($"{file} {string.Join(' ', arguments)} exited with {process.ExitCode}:\n{stderr.Result}\n{stdout.Result}");

@@ -244,20 +244,7 @@ public sealed partial class InstalledEnvironment
         return settings;
     }
 
-    internal static bool SameDirectory(string a, string b)
-    {
-        if (a == b) return true;
-        try
-        {
-            var left = new DirectoryInfo(a);
-            var right = new DirectoryInfo(b);
-            return (left.ResolveLinkTarget(true)?.FullName ?? left.FullName) == (right.ResolveLinkTarget(true)?.FullName ?? right.FullName);
-        }
-        catch (IOException)
-        {
-            return false;
-        }
-    }
+    private static bool SameDirectory(string a, string b) => a == b || RealPath.Of(a) == RealPath.Of(b);
 }
 
 /// <summary>

@@ -101,6 +101,48 @@ public sealed class InstalledEnvironmentOracleTests : IDisposable
     }
 
     /// <summary>
+    /// The Google Cloud SDK's bundled Python 3.12 has manylinux wheels installed with their
+    /// auditwheel-bundled libraries (cffi.libs, google_crc32c.libs): the extensions find them
+    /// through $ORIGIN-relative RPATHs, which must keep working from the image's tree.
+    /// </summary>
+    [Fact]
+    public void Bundled_libraries_of_manylinux_wheels_load_from_an_image()
+    {
+        const string Prefix = "/usr/lib/google-cloud-sdk/platform/bundledpythonunix";
+        var environment = InstalledEnvironment.Open(Prefix);
+        string python = environment.Interpreter!;
+        using var bundle = environment.Resolve(new[] { "google-crc32c", "cryptography" }.Select(Requirement.Parse), TargetInterpreter.Probe(python));
+        bundle.Distributions.Select(d => d.NormalizedName).Should().Contain(["google-crc32c", "cryptography", "cffi", "pycparser"]);
+        bundle.Entries.Should().Contain(e => e.Path.StartsWith("lib/python/cffi.libs/libffi-", StringComparison.Ordinal))
+            .And.Contain(e => e.Path.StartsWith("lib/python/google_crc32c.libs/libcrc32c-", StringComparison.Ordinal));
+
+        string root = _scratch.Combine("root");
+        ImageRoundTrip.Extract(bundle.Entries, _scratch.Combine("app.img"), root);
+        string output = ImageRoundTrip.RunPython(python, root, """
+            import sys, google_crc32c, _cffi_backend
+            from cryptography.fernet import Fernet
+            f = Fernet(Fernet.generate_key())
+            print(google_crc32c.implementation, google_crc32c.value(b"xar"), f.decrypt(f.encrypt(b"ok")).decode())
+            maps = open("/proc/self/maps").read()
+            print(sorted({line.split()[-1] for line in maps.splitlines() if ".libs/" in line}))
+            """);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        lines[0].Should().Be($"c {Crc32C("xar")} ok");
+        lines[1].Should().Contain(root + "/lib/python/cffi.libs/").And.Contain(root + "/lib/python/google_crc32c.libs/").And.NotContain(Prefix);
+    }
+
+    private static uint Crc32C(string text)
+    {
+        uint crc = 0xFFFFFFFF;
+        foreach (byte b in System.Text.Encoding.ASCII.GetBytes(text))
+        {
+            crc ^= b;
+            for (int i = 0; i < 8; i++) crc = (crc & 1) != 0 ? (crc >> 1) ^ 0x82F63B78 : crc >> 1;
+        }
+        return ~crc;
+    }
+
+    /// <summary>
     /// Debian splits one Python distribution into several binary packages (setuptools' pkg_resources
     /// is python3-pkg-resources), so a distribution's files are those of every binary package built
     /// from the source package that owns its metadata. The one file the top_level.txt guess cannot

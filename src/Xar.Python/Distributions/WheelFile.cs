@@ -34,7 +34,7 @@ public sealed class WheelFile : Distribution
     private readonly Dictionary<string, ZipMember> _members;
     private readonly Dictionary<string, RecordEntry> _record;
     private readonly Lazy<EntryPointsFile> _entryPoints;
-    private IReadOnlyList<ImageEntry>? _entries;
+    private readonly Lazy<IReadOnlyList<ImageEntry>> _entries;
 
     private WheelFile(string path, WheelFilename filename, ZipMembers zip, Dictionary<string, ZipMember> members,
         string distInfo, DistributionMetadata metadata, DistributionMetadata wheelInfo, Dictionary<string, RecordEntry> record)
@@ -49,6 +49,7 @@ public sealed class WheelFile : Distribution
         RootIsPurelib = string.Equals(wheelInfo.Get("Root-Is-Purelib")?.Trim(), "true", StringComparison.OrdinalIgnoreCase);
         _record = record;
         _entryPoints = new(ReadEntryPoints);
+        _entries = new(BuildEntries);
     }
 
     /// <summary>The wheel file.</summary>
@@ -125,7 +126,7 @@ public sealed class WheelFile : Distribution
         if (!target.Tags.IsCompatible(Filename)) throw new IncompatibleWheelException(Path, target.Description);
     }
 
-    public override IReadOnlyList<ImageEntry> GetImageEntries() => _entries ??= BuildEntries();
+    public override IReadOnlyList<ImageEntry> GetImageEntries() => _entries.Value;
 
     protected override IEnumerable<string> ReadRequirements() => Metadata.RequiresDist;
 

@@ -9,9 +9,11 @@ namespace Xar.Python.Distributions;
 /// <list type="bullet">
 /// <item>Files: RECORD (.dist-info); installed-files.txt (.egg-info installed by pip); in a conda
 /// environment, the conda-meta record of the package that installed the metadata; otherwise a
-/// guess from top_level.txt (each top-level package directory and module, and for a namespace
-/// package — namespace_packages.txt, or a directory without <c>__init__.py</c> that the project
-/// name extends — only the portions SOURCES.txt or the project name point to). The metadata
+/// guess from top_level.txt (each top-level package directory, module and <c>-stubs</c>
+/// directory, and for a namespace package — namespace_packages.txt, or a directory without
+/// <c>__init__.py</c> that the project name extends — only the portions SOURCES.txt or the
+/// project name point to; plus the <c>-nspkg.pth</c> named after the .egg-info). Other .pth files
+/// of such a distribution cannot be told from anyone else's and are left out. The metadata
 /// directory itself always goes in.</item>
 /// <item>Paths inside a site directory go to <c>lib/python/</c>, except <c>__pycache__</c> (the
 /// builder compiles its own bytecode). Outside, relative to the environment prefix:
@@ -145,6 +147,9 @@ public sealed partial class InstalledDistribution
             this,
             EggMetadata.Lines(ReadAuxiliary("namespace_packages.txt") ?? "").ToHashSet(StringComparer.Ordinal),
             EggMetadata.Lines(ReadAuxiliary("SOURCES.txt") ?? ""));
+        // setuptools names the .pth of an old-style namespace package after the .egg-info.
+        string namespacePth = MetadataPath[..^".egg-info".Length] + "-nspkg.pth";
+        if (Format == InstalledFormat.EggInfo && File.Exists(namespacePth)) guess.Files.Add(namespacePth);
         foreach (string name in topLevel)
         {
             string[] nameParts = Name.Split('.');
@@ -376,6 +381,9 @@ public sealed partial class InstalledDistribution
             }
             var modules = ModuleFiles(Path.GetDirectoryName(directory)!, Path.GetFileName(directory)).ToList();
             Files.AddRange(modules);
+            // PEP 561 stubs shipped beside the package (apt_pkg-stubs/ for apt_pkg).
+            string stubs = directory + "-stubs";
+            if (Directory.Exists(stubs)) Files.AddRange(Walk(stubs));
             return found || modules.Count > 0;
         }
 

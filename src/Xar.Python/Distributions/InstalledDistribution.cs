@@ -38,6 +38,7 @@ public sealed partial class InstalledDistribution : Distribution
     private readonly Lazy<EntryPointsFile> _entryPoints;
     private readonly List<string> _notes = [];
     private readonly Lock _zipLock = new();
+    private readonly Lock _entriesLock = new();
     private ZipMembers? _zip;
     private IReadOnlyList<ImageEntry>? _entries;
 
@@ -115,7 +116,7 @@ public sealed partial class InstalledDistribution : Distribution
     {
         if (EditableSource is not null)
             throw new InvalidOperationException($"{this} is an editable install of {EditableSource}; its files are not in {Site.Path}");
-        lock (_notes)
+        lock (_entriesLock)
             return _entries ??= Format switch
             {
                 InstalledFormat.EggDirectory => EggDirectoryEntries(),

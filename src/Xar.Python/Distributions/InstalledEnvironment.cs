@@ -32,7 +32,7 @@ public sealed partial class InstalledEnvironment
     [GeneratedRegex(@"^python(\d+)\.(\d+)t?$")]
     private static partial Regex VersionedLibDirectory();
 
-    private readonly Lazy<(IReadOnlyList<InstalledDistribution> All, IReadOnlyList<string> Notes)> _distributions;
+    private readonly Lazy<(IReadOnlyList<InstalledDistribution> All, Dictionary<string, InstalledDistribution> ByName, IReadOnlyList<string> Notes)> _distributions;
     private readonly Lazy<CondaMeta?> _condaMeta;
 
     private InstalledEnvironment(string path, EnvironmentKind kind, IReadOnlyList<SiteDirectory> siteDirectories, string? interpreter)
@@ -107,11 +107,7 @@ public sealed partial class InstalledEnvironment
     }
 
     /// <summary>The first distribution of that name (any spelling), or null.</summary>
-    public InstalledDistribution? Find(string name)
-    {
-        string normalized = DistributionName.Normalize(name);
-        return Distributions.FirstOrDefault(d => d.NormalizedName == normalized);
-    }
+    public InstalledDistribution? Find(string name) => _distributions.Value.ByName.GetValueOrDefault(DistributionName.Normalize(name));
 
     /// <summary>
     /// The distributions <paramref name="requirements"/> need, with the closure of their
@@ -145,20 +141,25 @@ public sealed partial class InstalledEnvironment
         return new Choice(distribution, null);
     }
 
-    private (IReadOnlyList<InstalledDistribution>, IReadOnlyList<string>) FindDistributions()
+    private (IReadOnlyList<InstalledDistribution>, Dictionary<string, InstalledDistribution>, IReadOnlyList<string>) FindDistributions()
     {
         var found = new List<InstalledDistribution>();
+        var byName = new Dictionary<string, InstalledDistribution>(StringComparer.Ordinal);
         var notes = new List<string>();
         foreach (var site in Sites)
         {
             foreach (var distribution in InstalledDistribution.FindIn(this, site, notes))
             {
-                var earlier = found.FirstOrDefault(d => d.NormalizedName == distribution.NormalizedName);
-                if (earlier is null) found.Add(distribution);
-                else notes.Add($"{distribution.Origin}: {distribution} is shadowed by {earlier.Origin}");
+                if (byName.TryGetValue(distribution.NormalizedName, out var earlier))
+                {
+                    notes.Add($"{distribution.Origin}: {distribution} is shadowed by {earlier.Origin}");
+                    continue;
+                }
+                byName[distribution.NormalizedName] = distribution;
+                found.Add(distribution);
             }
         }
-        return (found, notes);
+        return (found, byName, notes);
     }
 
     private static bool LooksLikeSiteDirectory(string path)
@@ -244,20 +245,7 @@ public sealed partial class InstalledEnvironment
         return settings;
     }
 
-    internal static bool SameDirectory(string a, string b)
-    {
-        if (a == b) return true;
-        try
-        {
-            var left = new DirectoryInfo(a);
-            var right = new DirectoryInfo(b);
-            return (left.ResolveLinkTarget(true)?.FullName ?? left.FullName) == (right.ResolveLinkTarget(true)?.FullName ?? right.FullName);
-        }
-        catch (IOException)
-        {
-            return false;
-        }
-    }
+    private static bool SameDirectory(string a, string b) => a == b || RealPath.Of(a) == RealPath.Of(b);
 }
 
 /// <summary>

@@ -34,7 +34,7 @@ public sealed class WheelFile : Distribution
     private readonly Dictionary<string, ZipMember> _members;
     private readonly Dictionary<string, RecordEntry> _record;
     private readonly Lazy<EntryPointsFile> _entryPoints;
-    private IReadOnlyList<ImageEntry>? _entries;
+    private readonly Lazy<IReadOnlyList<ImageEntry>> _entries;
 
     private WheelFile(string path, WheelFilename filename, ZipMembers zip, Dictionary<string, ZipMember> members,
         string distInfo, DistributionMetadata metadata, DistributionMetadata wheelInfo, Dictionary<string, RecordEntry> record)
@@ -49,6 +49,7 @@ public sealed class WheelFile : Distribution
         RootIsPurelib = string.Equals(wheelInfo.Get("Root-Is-Purelib")?.Trim(), "true", StringComparison.OrdinalIgnoreCase);
         _record = record;
         _entryPoints = new(ReadEntryPoints);
+        _entries = new(BuildEntries);
     }
 
     /// <summary>The wheel file.</summary>
@@ -125,7 +126,7 @@ public sealed class WheelFile : Distribution
         if (!target.Tags.IsCompatible(Filename)) throw new IncompatibleWheelException(Path, target.Description);
     }
 
-    public override IReadOnlyList<ImageEntry> GetImageEntries() => _entries ??= BuildEntries();
+    public override IReadOnlyList<ImageEntry> GetImageEntries() => _entries.Value;
 
     protected override IEnumerable<string> ReadRequirements() => Metadata.RequiresDist;
 
@@ -164,18 +165,6 @@ public sealed class WheelFile : Distribution
             || !PythonVersion.TryParse(stem[(dash + 1)..], out var distInfoVersion)
             || distInfoVersion != filename.Version)
             throw Invalid($"the .dist-info directory {distInfo} does not match the file name (expected {filename.Name}-{filename.Version}.dist-info)");
-
-        var wheelInfo = DistributionMetadata.Parse(ReadText(zip, members, distInfo + "/WHEEL", Invalid));
-        string wheelVersion = wheelInfo.Get("Wheel-Version")?.Trim() ?? throw Invalid($"{distInfo}/WHEEL has no Wheel-Version");
-        if (wheelVersion.Split('.')[0] != "1")
-            throw Invalid($"Wheel-Version {wheelVersion} is not supported (only 1.x)");
-
-        var metadata = DistributionMetadata.Parse(ReadText(zip, members, distInfo + "/METADATA", Invalid));
-        if (metadata.Name is not { } metadataName || !DistributionName.AreEquivalent(metadataName, filename.Name))
-            throw Invalid($"{distInfo}/METADATA names project '{metadata.Name}', the file name says '{filename.Name}'");
-        if (metadata.VersionText is not { } metadataVersion
-            || !PythonVersion.TryParse(metadataVersion, out var version) || version != filename.Version)
-            throw Invalid($"{distInfo}/METADATA says version '{metadata.VersionText}', the file name says '{filename.Version}'");
 
         string recordPath = distInfo + "/RECORD";
         IReadOnlyList<RecordEntry> rows;
@@ -216,6 +205,25 @@ public sealed class WheelFile : Distribution
                 throw Invalid($"{member.Name} is not listed in RECORD");
         }
 
+        // WHEEL and METADATA decide what happens next, so they are verified before they are believed.
+        string ReadListed(string name)
+        {
+            if (!record.TryGetValue(name, out var row)) throw Invalid($"{name} is missing");
+            return Encoding.UTF8.GetString(ReadVerified(path, zip, members[name], row));
+        }
+
+        var wheelInfo = DistributionMetadata.Parse(ReadListed(distInfo + "/WHEEL"));
+        string wheelVersion = wheelInfo.Get("Wheel-Version")?.Trim() ?? throw Invalid($"{distInfo}/WHEEL has no Wheel-Version");
+        if (wheelVersion.Split('.')[0] != "1")
+            throw Invalid($"Wheel-Version {wheelVersion} is not supported (only 1.x)");
+
+        var metadata = DistributionMetadata.Parse(ReadListed(distInfo + "/METADATA"));
+        if (metadata.Name is not { } metadataName || !DistributionName.AreEquivalent(metadataName, filename.Name))
+            throw Invalid($"{distInfo}/METADATA names project '{metadata.Name}', the file name says '{filename.Name}'");
+        if (metadata.VersionText is not { } metadataVersion
+            || !PythonVersion.TryParse(metadataVersion, out var version) || version != filename.Version)
+            throw Invalid($"{distInfo}/METADATA says version '{metadata.VersionText}', the file name says '{filename.Version}'");
+
         return new WheelFile(path, filename, zip, members, distInfo, metadata, wheelInfo, record);
     }
 
@@ -232,6 +240,17 @@ public sealed class WheelFile : Distribution
     {
         if (!members.TryGetValue(name, out var member) || member.IsDirectory) throw invalid($"{name} is missing");
         return Encoding.UTF8.GetString(zip.ReadAll(name));
+    }
+
+    private static VerifyingStream OpenVerified(string path, ZipMembers zip, ZipMember member, RecordEntry row) =>
+        new(zip.OpenRead(member.Name), row.Hash!, member.Length, problem => new InvalidWheelException(path, $"{member.Name}: {problem}"));
+
+    private static byte[] ReadVerified(string path, ZipMembers zip, ZipMember member, RecordEntry row)
+    {
+        using var stream = OpenVerified(path, zip, member, row);
+        var bytes = new byte[member.Length];
+        stream.ReadExactly(bytes);
+        return bytes;
     }
 
     private EntryPointsFile ReadEntryPoints()
@@ -318,23 +337,19 @@ public sealed class WheelFile : Distribution
     {
         if (member.Length < ScriptShebang.WheelMarkerLength) return false;
         Span<byte> start = stackalloc byte[ScriptShebang.WheelMarkerLength];
-        using (var stream = OpenMember(name))
+        using (var stream = OpenVerified(name))
             stream.ReadExactly(start);
         return ScriptShebang.IsWheelMarker(start);
     }
 
     private FileContent StreamedContent(string name, ZipMember member) =>
-        FileContent.FromStream(() => OpenVerified(name, member), member.Length, $"{Path}: {name}");
+        FileContent.FromStream(() => OpenVerified(name), member.Length, $"{Path}: {name}");
 
-    private Stream OpenVerified(string name, ZipMember member) =>
-        new VerifyingStream(OpenMember(name), _record[name].Hash!, member.Length,
-            problem => new InvalidWheelException(Path, $"{name}: {problem}"));
-
-    private Stream OpenMember(string name)
+    private Stream OpenVerified(string name)
     {
         try
         {
-            return _zip.OpenRead(name);
+            return OpenVerified(Path, _zip, _members[name], _record[name]);
         }
         catch (Exception e) when (e is InvalidDataException or IOException)
         {
@@ -344,9 +359,8 @@ public sealed class WheelFile : Distribution
 
     private byte[] ReadVerified(string name)
     {
-        var member = _members[name];
-        using var stream = OpenVerified(name, member);
-        var bytes = new byte[member.Length];
+        using var stream = OpenVerified(name);
+        var bytes = new byte[_members[name].Length];
         stream.ReadExactly(bytes);
         return bytes;
     }

@@ -9,6 +9,8 @@ namespace Xar.Python.Distributions;
 /// version satisfies every specifier known for that name at that point and whose Requires-Python
 /// admits the target, the newest version, then the most specific tag, then the highest build tag.
 /// There is no backtracking; a later demand the pick does not satisfy is reported as a conflict.
+/// A direct reference (<c>name @ file:///…/name-1.0-py3-none-any.whl</c>) accepts only the wheel
+/// of that file name.
 /// </summary>
 public sealed class Wheelhouse
 {
@@ -89,6 +91,18 @@ public sealed class Wheelhouse
     {
         var candidates = _wheels.Where(w => w.Name.NormalizedName == name).ToList();
         if (candidates.Count == 0) return Choice.Unavailable($"no wheel of {name} is available");
+
+        // A direct reference (name @ url) names one wheel: only a wheel of that file name will do,
+        // wherever the wheelhouse got it from; there is no download.
+        foreach (var demand in demands.Where(d => d.Requirement.Url is not null))
+        {
+            string fileName = Uri.TryCreate(demand.Requirement.Url, UriKind.Absolute, out var uri)
+                ? Uri.UnescapeDataString(uri.Segments[^1])
+                : Path.GetFileName(demand.Requirement.Url!);
+            candidates = candidates.Where(c => c.Name.FileName == fileName).ToList();
+            if (candidates.Count == 0)
+                return Choice.Unavailable($"{demand.Requirement.Url} (from {demand.RequiredBy}) is not among the wheels given");
+        }
 
         var specifier = demands.Select(d => d.Requirement.Specifier).Aggregate((a, b) => a.Intersect(b));
         var rejected = new List<string>();

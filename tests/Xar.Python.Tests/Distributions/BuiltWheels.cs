@@ -3,14 +3,16 @@ using Xar.Python.Tests.Oracle;
 namespace Xar.Python.Tests.Distributions;
 
 /// <summary>
-/// Real wheels, built once per test run by pip (PEP 517, setuptools) with Python 3.11, offline:
-/// setuptools and wheel come from the wheels CPython's test suite ships (Python 3.13's
-/// test/wheeldata). The projects cover console scripts, a legacy script, data files, a C
-/// extension, a PEP 420 namespace package and two versions of one library.
+/// Real wheels built by pip (PEP 517, setuptools) with Python 3.11, offline: setuptools and wheel
+/// come from the wheels CPython's test suite ships (Python 3.13's test/wheeldata). The projects
+/// cover console scripts, a legacy script, data files, a C extension, a PEP 420 namespace package
+/// and two versions of one library. Built once and cached (<see cref="BuildCache"/>).
 /// </summary>
 internal static class BuiltWheels
 {
-    private static readonly Lazy<string> Built = new(Build);
+    private const string BuildSystem = "[build-system]\nrequires = [\"setuptools>=61\", \"wheel\"]\nbuild-backend = \"setuptools.build_meta\"\n";
+
+    private static readonly Lazy<string> Built = new(() => BuildCache.For("wheels", Projects().Append(new("python", Pyenv.Python("3.11"))), Build));
 
     /// <summary>demo_app 1.2.0, demo_lib 1.0, demo_native 0.1 (cp311), nsdemo_one 1.0, nsdemo_two 1.0.</summary>
     public static string Directory => Path.Combine(Built.Value, "wheels");
@@ -24,23 +26,9 @@ internal static class BuiltWheels
     public static string File(string prefix) =>
         System.IO.Directory.EnumerateFiles(Directory, prefix + "*.whl").Concat(System.IO.Directory.EnumerateFiles(NewerDirectory, prefix + "*.whl")).Single();
 
-    private static string Build()
+    private static IEnumerable<KeyValuePair<string, string>> Projects()
     {
-        string root = System.IO.Directory.CreateTempSubdirectory("xar-pydist-wheels-").FullName;
-        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
-        {
-            try { System.IO.Directory.Delete(root, true); } catch (IOException) { }
-        };
-        string projects = Path.Combine(root, "projects");
-        void Write(string relative, string text)
-        {
-            string path = Path.Combine(projects, relative);
-            System.IO.Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            System.IO.File.WriteAllText(path, text);
-        }
-        const string BuildSystem = "[build-system]\nrequires = [\"setuptools>=61\", \"wheel\"]\nbuild-backend = \"setuptools.build_meta\"\n";
-
-        Write("app/pyproject.toml", BuildSystem + """
+        yield return new("app/pyproject.toml", BuildSystem + """
             [project]
             name = "demo-app"
             version = "1.2.0"
@@ -56,17 +44,17 @@ internal static class BuiltWheels
             [tool.setuptools.data-files]
             "share/demo" = ["data/readme.txt"]
             """);
-        Write("app/src/demo_app/__init__.py", "");
-        Write("app/src/demo_app/cli.py", "def main():\n    print('demo')\n\ndef exit_code():\n    return 3\n");
-        Write("app/scripts/demo-legacy", "#!/usr/bin/env python\nprint('legacy')\n");
-        Write("app/data/readme.txt", "readme\n");
+        yield return new("app/src/demo_app/__init__.py", "");
+        yield return new("app/src/demo_app/cli.py", "def main():\n    print('demo')\n\ndef exit_code():\n    return 3\n");
+        yield return new("app/scripts/demo-legacy", "#!/usr/bin/env python\nprint('legacy')\n");
+        yield return new("app/data/readme.txt", "readme\n");
         foreach (string version in new[] { "1.0", "2.0" })
         {
-            Write($"lib{version}/pyproject.toml", BuildSystem + $"[project]\nname = \"demo-lib\"\nversion = \"{version}\"\n");
-            Write($"lib{version}/demo_lib/__init__.py", $"VERSION = '{version}'\n");
+            yield return new($"lib{version}/pyproject.toml", BuildSystem + $"[project]\nname = \"demo-lib\"\nversion = \"{version}\"\n");
+            yield return new($"lib{version}/demo_lib/__init__.py", $"VERSION = '{version}'\n");
         }
-        Write("native/setup.py", "from setuptools import setup, Extension\nsetup(name='demo-native', version='0.1', ext_modules=[Extension('demo_native', ['demo_native.c'])])\n");
-        Write("native/demo_native.c", """
+        yield return new("native/setup.py", "from setuptools import setup, Extension\nsetup(name='demo-native', version='0.1', ext_modules=[Extension('demo_native', ['demo_native.c'])])\n");
+        yield return new("native/demo_native.c", """
             #include <Python.h>
             static PyObject *answer(PyObject *self, PyObject *args) { return PyLong_FromLong(42); }
             static PyMethodDef methods[] = {{"answer", answer, METH_NOARGS, NULL}, {NULL, NULL, 0, NULL}};
@@ -75,14 +63,23 @@ internal static class BuiltWheels
             """);
         foreach (string part in new[] { "one", "two" })
         {
-            Write($"ns{part}/pyproject.toml", BuildSystem + $"[project]\nname = \"nsdemo-{part}\"\nversion = \"1.0\"\n[tool.setuptools.packages.find]\ninclude = [\"nsdemo*\"]\nnamespaces = true\n");
-            Write($"ns{part}/nsdemo/{part}/__init__.py", $"NAME = '{part}'\n");
+            yield return new($"ns{part}/pyproject.toml", BuildSystem + $"[project]\nname = \"nsdemo-{part}\"\nversion = \"1.0\"\n[tool.setuptools.packages.find]\ninclude = [\"nsdemo*\"]\nnamespaces = true\n");
+            yield return new($"ns{part}/nsdemo/{part}/__init__.py", $"NAME = '{part}'\n");
         }
+    }
 
+    private static void Build(string root)
+    {
+        string projects = Path.Combine(root, "projects");
+        foreach (var (relative, text) in Projects())
+        {
+            string path = Path.Combine(projects, relative);
+            System.IO.Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            System.IO.File.WriteAllText(path, text);
+        }
         string python = Pyenv.Python("3.11");
         string[] common = ["-m", "pip", "wheel", "--no-index", "--find-links", ThirdPartyDirectory, "--no-deps", "--no-cache-dir", "--quiet"];
         Run.Program(python, [.. common, "-w", Path.Combine(root, "wheels"), "./app", "./lib1.0", "./native", "./nsone", "./nstwo"], projects);
         Run.Program(python, [.. common, "-w", Path.Combine(root, "newer"), "./lib2.0"], projects);
-        return root;
     }
 }

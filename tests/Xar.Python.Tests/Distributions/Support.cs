@@ -196,10 +196,12 @@ internal static class EntryContents
 /// <summary>Runs programs the tests compare with.</summary>
 internal static class Run
 {
-    public static string Program(string file, IEnumerable<string> arguments, string? workingDirectory = null, IDictionary<string, string>? environment = null)
+    public static string Program(string file, IEnumerable<string> arguments, string? workingDirectory = null, IDictionary<string, string>? environment = null, string? stdin = null)
     {
         var start = new ProcessStartInfo(file)
         {
+            RedirectStandardInput = true,
+            StandardInputEncoding = new UTF8Encoding(false),
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
@@ -215,6 +217,8 @@ internal static class Run
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
+        process.StandardInput.Write(stdin ?? "");
+        process.StandardInput.Close();
         process.WaitForExit();
         if (process.ExitCode != 0)
             throw new InvalidOperationException($"{file} {string.Join(' ', arguments)} exited with {process.ExitCode}:\n{stderr.Result}\n{stdout.Result}");
@@ -240,4 +244,35 @@ internal static class ImageRoundTrip
     /// </summary>
     public static string RunPython(string python, string root, string program) =>
         Run.Program(python, ["-I", "-S", "-c", $"import site, sys; site.addsitedir(sys.argv[1] + '/lib/python')\n{program}", root]);
+}
+
+/// <summary>
+/// Build outputs (wheels, eggs) kept in the temporary directory under a name derived from
+/// everything that went into them, so later test runs reuse them instead of leaving one copy per
+/// run behind. A run builds into a directory of its own and renames it into place when complete.
+/// </summary>
+internal static class BuildCache
+{
+    public static string For(string kind, IEnumerable<KeyValuePair<string, string>> inputs, Action<string> build)
+    {
+        var key = new StringBuilder();
+        foreach (var (name, value) in inputs.OrderBy(i => i.Key, StringComparer.Ordinal)) key.Append(name).Append('\0').Append(value).Append('\0');
+        string hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(key.ToString())))[..16].ToLowerInvariant();
+        string final = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"xar-pydist-{kind}-{hash}");
+        if (File.Exists(System.IO.Path.Combine(final, ".complete"))) return final;
+
+        string work = Directory.CreateTempSubdirectory($"xar-pydist-{kind}-building-").FullName;
+        try
+        {
+            build(work);
+            File.WriteAllText(System.IO.Path.Combine(work, ".complete"), "");
+            if (Directory.Exists(final)) Directory.Delete(final, recursive: true);
+            Directory.Move(work, final);
+        }
+        finally
+        {
+            if (Directory.Exists(work)) Directory.Delete(work, recursive: true);
+        }
+        return final;
+    }
 }

@@ -176,6 +176,16 @@ public sealed class WheelFileTests : IDisposable
     }
 
     [Fact]
+    public void METADATA_that_differs_from_RECORD_is_refused_at_open_before_it_is_believed()
+    {
+        var tampered = new TestWheel
+        {
+            EditRecord = rows => rows.Select(r => r[0].EndsWith("/METADATA", StringComparison.Ordinal) ? [r[0], "sha256=" + TestWheel.Hash("Name: demo\nVersion: 1.0\n"u8.ToArray()), r[2]] : r).ToList(),
+        };
+        Open(tampered).Should().Throw<InvalidWheelException>().Which.Message.Should().Contain("demo-1.0.dist-info/METADATA: its sha256 is");
+    }
+
+    [Fact]
     public void A_size_that_differs_from_RECORD_is_refused_at_open()
     {
         var wheel = Demo();

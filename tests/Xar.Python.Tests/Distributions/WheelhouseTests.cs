@@ -198,6 +198,19 @@ public sealed class WheelhouseTests : IDisposable
     }
 
     [Fact]
+    public void A_direct_reference_accepts_only_the_wheel_it_names()
+    {
+        Put(Lib("lib", "1.0"));
+        Put(Lib("lib", "2.0"));
+        Put(Lib("app", "1.0", "py3-none-any", "lib @ https://example.org/wheels/lib-1.0-py3-none-any.whl"));
+        Picked(Resolve("app")).Should().Equal("app-1.0-py3-none-any.whl", "lib-1.0-py3-none-any.whl");
+
+        Put(Lib("other", "1.0", "py3-none-any", "lib @ file:///elsewhere/lib-3.0-py3-none-any.whl"));
+        Resolving("other").Should().Throw<DistributionResolutionException>().Which.Problems.Should().ContainSingle()
+            .Which.Reason.Should().Be("file:///elsewhere/lib-3.0-py3-none-any.whl (from other 1.0) is not among the wheels given");
+    }
+
+    [Fact]
     public void Two_wheels_writing_different_bytes_to_one_path_conflict_identical_ones_do_not()
     {
         Put(new TestWheel { Name = "nsa", RequiresDist = ["nsb"] }.With("ns/__init__.py", "# shared\n").With("ns/a.py", "A = 1\n").With("shared.txt", "a\n"));

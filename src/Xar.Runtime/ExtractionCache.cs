@@ -1,6 +1,8 @@
 using System.Globalization;
 using Xar.Runtime.Native;
 
+using StatX = Xar.SquashFs.Native.StatX;
+
 namespace Xar.Runtime;
 
 /// <summary>

@@ -1,5 +1,7 @@
 using Xar.Runtime.Native;
 
+using StatX = Xar.SquashFs.Native.StatX;
+
 namespace Xar.Runtime;
 
 /// <summary>statx of an open descriptor.</summary>

@@ -3,6 +3,8 @@ using System.Text;
 using Xar.Archive;
 using Xar.Runtime.Native;
 
+using StatX = Xar.SquashFs.Native.StatX;
+
 namespace Xar.Runtime;
 
 /// <summary>

@@ -2,6 +2,8 @@ using System.Runtime.InteropServices;
 using System.Text;
 using Xar.Runtime.Native;
 
+using StatX = Xar.SquashFs.Native.StatX;
+
 namespace Xar.Runtime;
 
 /// <summary>How a helper program ended.</summary>

@@ -1,5 +1,7 @@
 using Xar.Runtime.Native;
 
+using StatX = Xar.SquashFs.Native.StatX;
+
 namespace Xar.Runtime;
 
 /// <summary>The effective user and groups, for the original's ownership checks.</summary>

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Xar.Cli;
+using static Xar.Cli.Tests.CliRunner;
 
 namespace Xar.Cli.Tests;
 
@@ -10,14 +11,6 @@ public sealed class RawBuildCommandTests : IDisposable
     private readonly string _temp = Directory.CreateTempSubdirectory("xar-raw-").FullName;
 
     public void Dispose() => Directory.Delete(_temp, recursive: true);
-
-    private static (int Status, string Output, string Errors) Xar(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int status = XarCommandLine.Run(args, stdout, stderr);
-        return (status, stdout.ToString(), stderr.ToString());
-    }
 
     private string App()
     {
@@ -35,10 +28,10 @@ public sealed class RawBuildCommandTests : IDisposable
     public void ARawArchiveRunsItsTargetWithArgumentsAndStatus(string layout)
     {
         string archive = Path.Combine(_temp, "app.xar");
-        var (status, output, errors) = Xar("build", "--raw", App(), "--exec", "run.sh", "-o", archive, "--layout", layout, "--launcher", Launcher.Value);
+        var (status, output, errors) = RunXar("build", "--raw", App(), "--exec", "run.sh", "-o", archive, "--layout", layout, "--launcher", Launcher.Value);
         (status, errors).Should().Be((0, ""));
         output.Should().StartWith($"{archive}: ").And.Contain($"{layout} layout");
-        Xar("verify", archive).Output.Should().StartWith($"{archive}: ok");
+        RunXar("verify", archive).Output.Should().StartWith($"{archive}: ok");
 
         var run = layout == "self" ? Run(archive, ["a b", "c"]) : Run(Launcher.Value, [archive, "a b", "c"]);
         run.Should().Be((0, "from the image: a b c\n"));
@@ -49,8 +42,8 @@ public sealed class RawBuildCommandTests : IDisposable
     public void AnArchiveOfTheSameDirectoryIsByteIdentical()
     {
         string app = App();
-        Xar("build", "--raw", app, "--exec", "run.sh", "-o", Path.Combine(_temp, "1.xar"), "--launcher", Launcher.Value);
-        Xar("build", "--raw", app, "--exec", "run.sh", "-o", Path.Combine(_temp, "2.xar"), "--launcher", Launcher.Value);
+        RunXar("build", "--raw", app, "--exec", "run.sh", "-o", Path.Combine(_temp, "1.xar"), "--launcher", Launcher.Value);
+        RunXar("build", "--raw", app, "--exec", "run.sh", "-o", Path.Combine(_temp, "2.xar"), "--launcher", Launcher.Value);
         File.ReadAllBytes(Path.Combine(_temp, "1.xar")).Should().Equal(File.ReadAllBytes(Path.Combine(_temp, "2.xar")));
     }
 
@@ -61,7 +54,7 @@ public sealed class RawBuildCommandTests : IDisposable
     public void ABadTargetIsRefusedAndNothingIsWritten(string exec, string expected)
     {
         string archive = Path.Combine(_temp, "bad.xar");
-        var (status, _, errors) = Xar("build", "--raw", App(), "--exec", exec, "-o", archive, "--layout", "xarexec");
+        var (status, _, errors) = RunXar("build", "--raw", App(), "--exec", exec, "-o", archive, "--layout", "xarexec");
         status.Should().Be(XarCommandLine.ExitFailure);
         errors.Should().StartWith(expected);
         Directory.GetFiles(_temp).Should().BeEmpty();

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Xar.Cli;
+using static Xar.Cli.Tests.CliRunner;
 
 namespace Xar.Cli.Tests;
 
@@ -9,14 +10,6 @@ public sealed class SquashFsCommandTests : IDisposable
     private readonly string _temp = Directory.CreateTempSubdirectory("xar-cli-").FullName;
 
     public void Dispose() => Directory.Delete(_temp, recursive: true);
-
-    private static (int Status, string Output, string Errors) Xar(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int status = XarCommandLine.Run(args, stdout, stderr);
-        return (status, stdout.ToString(), stderr.ToString());
-    }
 
     private string Tree()
     {
@@ -37,18 +30,18 @@ public sealed class SquashFsCommandTests : IDisposable
     public void CreateThenInspectEveryCodec(string codec)
     {
         string image = Path.Combine(_temp, "img.sqfs");
-        Xar("squashfs", "create", Tree(), image, "--compression", codec, "--block-size", "64K", "--mtime", "1600000000", "-q")
+        RunXar("squashfs", "create", Tree(), image, "--compression", codec, "--block-size", "64K", "--mtime", "1600000000", "-q")
             .Should().Be((0, "", ""));
 
-        var (status, info, _) = Xar("squashfs", "info", image);
+        var (status, info, _) = RunXar("squashfs", "info", image);
         status.Should().Be(0);
         info.Should().Contain($"compression:   {codec}").And.Contain("block size:    65,536").And.Contain("created 2020-09-13 12:26:40 UTC");
 
-        Xar("squashfs", "ls", image, "pkg", "-R").Output.Should().Be("pkg/a.txt\npkg/sub\npkg/sub/b.txt\n");
-        Xar("ls", image, "-l").Output.Should().Contain("lrwxrwxrwx 0/0          9 2020-09-13 12:26 link -> pkg/a.txt");
+        RunXar("squashfs", "ls", image, "pkg", "-R").Output.Should().Be("pkg/a.txt\npkg/sub\npkg/sub/b.txt\n");
+        RunXar("ls", image, "-l").Output.Should().Contain("lrwxrwxrwx 0/0          9 2020-09-13 12:26 link -> pkg/a.txt");
 
         string destination = Path.Combine(_temp, "out");
-        Xar("squashfs", "extract", image, destination, "pkg/sub").Status.Should().Be(0);
+        RunXar("squashfs", "extract", image, destination, "pkg/sub").Status.Should().Be(0);
         File.ReadAllText(Path.Combine(destination, "pkg/sub/b.txt")).Should().Be("beta\n");
         File.Exists(Path.Combine(destination, "pkg/a.txt")).Should().BeFalse("only the named subtree is extracted");
     }
@@ -57,7 +50,7 @@ public sealed class SquashFsCommandTests : IDisposable
     public void CatFollowsSymlinksInsideTheImage()
     {
         string image = Path.Combine(_temp, "img.sqfs");
-        Xar("squashfs", "create", Tree(), image, "-q");
+        RunXar("squashfs", "create", Tree(), image, "-q");
         var cat = new Process { StartInfo = new ProcessStartInfo(typeof(XarCommandLine).Assembly.Location.Replace(".dll", ""), ["cat", image, "link", "pkg/sub/b.txt"]) { RedirectStandardOutput = true } };
         cat.Start();
         string output = cat.StandardOutput.ReadToEnd();
@@ -69,8 +62,8 @@ public sealed class SquashFsCommandTests : IDisposable
     public void TheSameTreeGivesTheSameBytes()
     {
         string source = Tree();
-        Xar("squashfs", "create", source, Path.Combine(_temp, "1.sqfs"), "-q", "--threads", "1");
-        Xar("squashfs", "create", source, Path.Combine(_temp, "2.sqfs"), "-q", "--threads", "3");
+        RunXar("squashfs", "create", source, Path.Combine(_temp, "1.sqfs"), "-q", "--threads", "1");
+        RunXar("squashfs", "create", source, Path.Combine(_temp, "2.sqfs"), "-q", "--threads", "3");
         File.ReadAllBytes(Path.Combine(_temp, "1.sqfs")).Should().Equal(File.ReadAllBytes(Path.Combine(_temp, "2.sqfs")));
     }
 
@@ -91,7 +84,7 @@ public sealed class SquashFsCommandTests : IDisposable
         string image = Path.Combine(_temp, "img.sqfs");
         var resolved = args.Select(a => a == "SRC" ? source : a == "IMG" ? image : a).ToArray();
 
-        var (status, _, errors) = Xar(resolved);
+        var (status, _, errors) = RunXar(resolved);
 
         status.Should().Be(XarCommandLine.ExitFailure);
         errors.Should().Be(expected);
@@ -102,11 +95,11 @@ public sealed class SquashFsCommandTests : IDisposable
     public void ACorruptImageIsOneLineNamingTheFile()
     {
         string image = Path.Combine(_temp, "img.sqfs");
-        Xar("squashfs", "create", Tree(), image, "-q");
+        RunXar("squashfs", "create", Tree(), image, "-q");
         var bytes = File.ReadAllBytes(image);
         File.WriteAllBytes(image, bytes[..200]);
 
-        var (status, _, errors) = Xar("squashfs", "ls", image);
+        var (status, _, errors) = RunXar("squashfs", "ls", image);
 
         status.Should().Be(XarCommandLine.ExitFailure);
         errors.Should().StartWith($"xar: {image}: ").And.Contain("truncated").And.EndWith("\n");

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text;
+using StatX = Xar.SquashFs.Native.StatX;
 
 namespace Xar.Runtime.Native;
 
@@ -200,51 +201,6 @@ internal static unsafe partial class LibC
         nint length = readlink(path, buffer, 4096);
         return length <= 0 || length >= 4096 ? null : Encoding.UTF8.GetString(buffer, (int)length);
     }
-}
-
-/// <summary>struct statx (linux/stat.h): one layout on every architecture, unlike struct stat.</summary>
-[StructLayout(LayoutKind.Sequential)]
-internal struct StatX
-{
-    public uint Mask;
-    public uint BlockSize;
-    public ulong Attributes;
-    public uint Nlink;
-    public uint Uid;
-    public uint Gid;
-    public ushort Mode;
-    private ushort _spare0;
-    public ulong Ino;
-    public ulong Size;
-    public ulong Blocks;
-    public ulong AttributesMask;
-    public StatXTimestamp Atime;
-    public StatXTimestamp Btime;
-    public StatXTimestamp Ctime;
-    public StatXTimestamp Mtime;
-    public uint RdevMajor;
-    public uint RdevMinor;
-    public uint DevMajor;
-    public uint DevMinor;
-    private unsafe fixed ulong _spare2[14];
-
-    /// <summary>STATX_BASIC_STATS: type, mode, nlink, uid, gid, atime, mtime, ctime, ino, size, blocks.</summary>
-    public const uint BasicStats = 0x7ff;
-
-    public readonly bool IsDirectory => (Mode & LibC.S_IFMT) == LibC.S_IFDIR;
-
-    public readonly bool IsRegularFile => (Mode & LibC.S_IFMT) == LibC.S_IFREG;
-
-    /// <summary>Permission bits including set-id and sticky (mode &amp; 07777).</summary>
-    public readonly int Permissions => Mode & 0xFFF;
-}
-
-[StructLayout(LayoutKind.Sequential)]
-internal struct StatXTimestamp
-{
-    public long Seconds;
-    public uint Nanoseconds;
-    private int _reserved;
 }
 
 /// <summary>struct statfs of 64-bit Linux.</summary>

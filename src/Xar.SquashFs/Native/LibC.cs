@@ -117,6 +117,13 @@ internal struct StatX
 
     /// <summary>STATX_BASIC_STATS: type, mode, nlink, uid, gid, atime, mtime, ctime, ino, size, blocks.</summary>
     public const uint BasicStats = 0x7ff;
+
+    public readonly bool IsDirectory => (Mode & 0xF000) == 0x4000;
+
+    public readonly bool IsRegularFile => (Mode & 0xF000) == 0x8000;
+
+    /// <summary>Permission bits including set-id and sticky (mode &amp; 07777).</summary>
+    public readonly int Permissions => Mode & 0xFFF;
 }
 
 [StructLayout(LayoutKind.Sequential)]

@@ -10,8 +10,7 @@ public sealed class ExampleArchives : IDisposable
     public ExampleArchives()
     {
         Directory.CreateDirectory(Workspace.Combine("bin"));
-        Hello = Build("py-hello", "hello.xar");
-        Extension = Build("py-ext", "fib.xar");
+        (Hello, Extension) = Workspace.DisposeIfThrows(() => (Build("py-hello", "hello.xar"), Build("py-ext", "fib.xar")));
     }
 
     /// <summary>py-hello: console scripts `hello` (the [tool.xar] entry) and `hello-exit`.</summary>

@@ -81,6 +81,20 @@ internal sealed class Workspace : IDisposable
     public static bool IsMountPoint(string directory) =>
         File.ReadLines("/proc/self/mountinfo").Any(line => line.Split(' ')[4].Replace("\\040", " ") == directory);
 
+    /// <summary>Runs a fixture's set-up; when it throws, the workspace is disposed (xunit does not dispose a fixture whose constructor failed).</summary>
+    public T DisposeIfThrows<T>(Func<T> setUp)
+    {
+        try
+        {
+            return setUp();
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
     public void Dispose()
     {
         List<string> launched;

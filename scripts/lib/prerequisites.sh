@@ -8,6 +8,7 @@ XAR_TEST_PACKAGES=(
   attr             # setfattr/getfattr for xattr tests
   python3          # Debian's interpreter, used by the Python tests as a second target
   hyperfine        # benchmarks
+  strace           # Xar.Cli.Tests: proves imports from an archive compile nothing
 )
 
 ensure_test_prerequisites() {

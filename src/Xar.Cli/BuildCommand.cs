@@ -78,6 +78,9 @@ internal static class BuildCommand
     {
         string output = parse.GetValue(Output)!;
         string[] inputs = parse.GetValue(Inputs) ?? [];
+        // Checked first: otherwise a typo in -o shows only after pip and the compiler ran, naming the temporary file.
+        string outputDirectory = Path.GetDirectoryName(Path.GetFullPath(output))!;
+        if (!Directory.Exists(outputDirectory)) throw new IOException($"-o {output}: no such directory {outputDirectory}");
         void Warn(string message) => stderr.WriteLine($"xar: warning: {message}");
 
         if (parse.GetValue(Raw) is { } raw)

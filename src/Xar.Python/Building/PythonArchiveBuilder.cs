@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.ExceptionServices;
 using System.Text;
 using Xar.Archive;
 using Xar.Python.Standards;
@@ -116,7 +117,18 @@ public static class PythonArchiveBuilder
         var sources = files.Where(IsLibrarySource).ToList();
         using var compiler = new BytecodeCompiler(options.Interpreter.Executable);
         var compiled = new ConcurrentDictionary<string, ImageEntry>(StringComparer.Ordinal);
-        Parallel.ForEach(sources, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, source =>
+        try
+        {
+            Parallel.ForEach(sources, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, CompileOne);
+        }
+        catch (AggregateException e)
+        {
+            // Reading a source is where a wheel member fails its RECORD hash: callers get that
+            // InvalidWheelException (a one-line user error), not the parallel loop's wrapper.
+            ExceptionDispatchInfo.Capture(e.Flatten().InnerExceptions[0]).Throw();
+        }
+
+        void CompileOne(ImageEntry source)
         {
             byte[] bytes = ReadAll(source.Content!);
             byte[]? pyc = compiler.Compile(source.Path, bytes, out string? error);
@@ -134,7 +146,8 @@ public static class PythonArchiveBuilder
                 Permissions = 0b110_100_100,
                 ModificationTime = source.ModificationTime,
             };
-        });
+        }
+
         var result = new List<ImageEntry>(files.Count + compiled.Count);
         foreach (var file in files)
         {

@@ -150,11 +150,19 @@ internal static class ImageInspection
     private static List<(string Name, ulong Start, ulong Length)> TableRegions(OpenedImage opened)
     {
         var sb = opened.Image.Superblock;
-        ulong FirstBlock(ulong indexStart, ulong count) => count == 0 ? indexStart : ReadU64(opened, indexStart);
+        using var file = new FileStream(opened.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1);
+        ulong ReadU64(ulong position)
+        {
+            Span<byte> value = stackalloc byte[8];
+            file.Position = opened.Image.ImageOffset + (long)position;
+            file.ReadExactly(value);
+            return BinaryPrimitives.ReadUInt64LittleEndian(value);
+        }
+        ulong FirstBlock(ulong indexStart, ulong count) => count == 0 ? indexStart : ReadU64(indexStart);
         ulong fragmentBlocks = FirstBlock(sb.FragmentTableStart, sb.FragmentCount);
         ulong exportBlocks = sb.HasExportTable ? FirstBlock(sb.ExportTableStart, sb.InodeCount) : ulong.MaxValue;
         ulong idBlocks = FirstBlock(sb.IdTableStart, sb.IdCount);
-        ulong xattrStart = sb.HasXattrs ? ReadU64(opened, sb.XattrIdTableStart) : ulong.MaxValue;
+        ulong xattrStart = sb.HasXattrs ? ReadU64(sb.XattrIdTableStart) : ulong.MaxValue;
         ulong afterFragments = Math.Min(exportBlocks, idBlocks);
         var regions = new List<(string, ulong, ulong)>
         {
@@ -167,14 +175,5 @@ internal static class ImageInspection
         regions.Add(("id table", idBlocks, Math.Min(xattrStart, sb.BytesUsed) - idBlocks));
         if (sb.HasXattrs) regions.Add(("xattrs", xattrStart, sb.BytesUsed - xattrStart));
         return regions;
-    }
-
-    private static ulong ReadU64(OpenedImage opened, ulong position)
-    {
-        Span<byte> value = stackalloc byte[8];
-        using var stream = new FileStream(opened.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1);
-        stream.Position = opened.Image.ImageOffset + (long)position;
-        stream.ReadExactly(value);
-        return BinaryPrimitives.ReadUInt64LittleEndian(value);
     }
 }

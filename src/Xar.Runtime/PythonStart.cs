@@ -11,9 +11,6 @@ namespace Xar.Runtime;
 /// </summary>
 internal static class PythonStart
 {
-    /// <summary>The <c>-c</c> program; must stay identical to PythonArchiveBuilder.BootCommand (src/Xar.Python).</summary>
-    public const string BootCommand = "import sys;sys.path[:0]=[__import__('os').environ['XAR_MOUNT']+'/__xar__'];import xar_bootstrap";
-
     /// <summary>
     /// The interpreter and its argv for <paramref name="arguments"/>, or null when the archive is
     /// not a Python archive.
@@ -36,10 +33,8 @@ internal static class PythonStart
             throw new XarRuntimeException(XarExitCode.TargetNotFound, archivePath, $"needs {python}{abi}; tried {tried}");
         }
 
-        // Python 2 has no -I: -E -s is its equivalent. An archive built with --inherit-site opts out.
-        string[] isolation = header[XarHeaderKeys.PythonInheritSite] == "1" ? []
-            : major >= 3 ? ["-I", "-S"] : ["-E", "-s", "-S"];
-        return (interpreter, [interpreter, .. isolation, "-c", BootCommand, .. arguments]);
+        string[] isolation = PythonLaunch.IsolationFlags(major, inheritSite: header[XarHeaderKeys.PythonInheritSite] == "1");
+        return (interpreter, [interpreter, .. isolation, "-c", PythonLaunch.BootCommand, .. arguments]);
     }
 
     /// <summary>"cpython-3.11" → (3, 11).</summary>

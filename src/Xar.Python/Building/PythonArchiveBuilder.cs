@@ -43,9 +43,11 @@ public static class PythonArchiveBuilder
         var (defaultEntry, scripts) = ResolveEntries(application, options.Entry);
 
         var writer = new SquashFsWriter(options.Image);
-        foreach (var entry in WithBytecode(application.Files, options))
+        // One set of compile servers for the library and the bootstrap: each costs an interpreter start.
+        using var compiler = options.Bytecode == BytecodeMode.None ? null : new BytecodeCompiler(probe.Executable);
+        foreach (var entry in WithBytecode(application.Files, options, compiler))
             writer.Add(entry);
-        foreach (var entry in BootstrapEntries(probe, defaultEntry, scripts, options))
+        foreach (var entry in BootstrapEntries(probe, defaultEntry, scripts, options, compiler))
             writer.Add(entry);
 
         string abi = CompatibilityTags.ForInterpreter(facts)[0].Abi;
@@ -111,11 +113,10 @@ public static class PythonArchiveBuilder
         s.Length > 0 && (char.IsLetter(s[0]) || s[0] == '_') && s.All(c => char.IsLetterOrDigit(c) || c == '_');
 
     /// <summary>Adds the pycs (or replaces sources by them) for the library's .py files, compiling on every core.</summary>
-    private static IEnumerable<ImageEntry> WithBytecode(IReadOnlyList<ImageEntry> files, PythonArchiveOptions options)
+    private static IEnumerable<ImageEntry> WithBytecode(IReadOnlyList<ImageEntry> files, PythonArchiveOptions options, BytecodeCompiler? compiler)
     {
-        if (options.Bytecode == BytecodeMode.None) return files;
+        if (compiler is null) return files;
         var sources = files.Where(IsLibrarySource).ToList();
-        using var compiler = new BytecodeCompiler(options.Interpreter.Executable);
         var compiled = new ConcurrentDictionary<string, ImageEntry>(StringComparer.Ordinal);
         try
         {
@@ -171,7 +172,7 @@ public static class PythonArchiveBuilder
     }
 
     private static IEnumerable<ImageEntry> BootstrapEntries(InterpreterProbe probe, string defaultEntry,
-        SortedDictionary<string, (string Target, string Kind)> scripts, PythonArchiveOptions options)
+        SortedDictionary<string, (string Target, string Kind)> scripts, PythonArchiveOptions options, BytecodeCompiler? compiler)
     {
         var facts = probe.Facts;
         var bootstrap = Encoding.UTF8.GetBytes(PythonResources.Read("xar_bootstrap.py"));
@@ -188,28 +189,20 @@ public static class PythonArchiveBuilder
         string run = PythonResources.Read("run.sh")
             .Replace("@INTERPRETER@", ShellQuote(probe.Executable))
             .Replace("@VERSIONED_NAME@", versioned)
-            .Replace("@FLAGS@", InterpreterFlags(facts, options.InheritSite))
-            .Replace("@BOOT@", BootCommand)
+            .Replace("@FLAGS@", string.Join(' ', PythonLaunch.IsolationFlags(facts.MajorVersion, options.InheritSite)))
+            .Replace("@BOOT@", PythonLaunch.BootCommand)
             .Replace("@NEEDS@", $"{PythonKey(facts)}");
 
         long time = options.Image.FixedTime ?? 0;
         yield return ImageEntry.File("__xar__/xar_bootstrap.py", FileContent.FromBytes(bootstrap), 0b110_100_100, time);
         yield return ImageEntry.File("__xar__/xar_app.py", FileContent.FromBytes(app), 0b110_100_100, time);
         yield return ImageEntry.File(RunScript, FileContent.FromBytes(Encoding.UTF8.GetBytes(run)), 0b111_101_101, time);
-        if (options.Bytecode != BytecodeMode.None)
+        if (compiler is not null)
         {
-            using var compiler = new BytecodeCompiler(probe.Executable, servers: 1);
             foreach (var (path, source) in new[] { ("__xar__/xar_bootstrap.py", bootstrap), ("__xar__/xar_app.py", app) })
                 yield return ImageEntry.File(compiler.PycPath(path), FileContent.FromBytes(compiler.Compile(path, source, out _)!), 0b110_100_100, time);
         }
     }
-
-    /// <summary>What the launcher passes before <c>-c</c>: isolated from the host unless the build opted in.</summary>
-    public static string InterpreterFlags(InterpreterFacts facts, bool inheritSite) =>
-        inheritSite ? "" : facts.MajorVersion >= 3 ? "-I -S" : "-E -s -S";
-
-    /// <summary>The <c>-c</c> program that starts the bootstrap (docs/python-apps.md §3).</summary>
-    public const string BootCommand = "import sys;sys.path[:0]=[__import__('os').environ['XAR_MOUNT']+'/__xar__'];import xar_bootstrap";
 
     private static string PythonLiteral(string text)
     {

@@ -152,7 +152,7 @@ public sealed class PythonArchiveBuilderTests : IDisposable
             // -v is a Python flag: run the interpreter the way run.sh would, with it added.
             start.ArgumentList.Add($"XAR_MOUNT={tree}");
             start.ArgumentList.Add($"XAR_INVOKED_NAME={archive}");
-            foreach (var a in new[] { Python311, "-I", "-S", "-v", "-c", PythonArchiveBuilder.BootCommand }) start.ArgumentList.Add(a);
+            foreach (var a in new[] { Python311, "-I", "-S", "-v", "-c", PythonLaunch.BootCommand }) start.ArgumentList.Add(a);
         }
         else
         {

@@ -13,6 +13,7 @@ namespace Xar.Cli;
 ///   xar build PROJECT_DIR -o OUT.xar [--python PY] [--entry E] [pip options]
 ///   xar build --wheels DIR_OR_WHEEL... REQUIREMENT... -o OUT.xar
 ///   xar build --from-env ENV_PATH DISTRIBUTION... -o OUT.xar [--entry E]
+///   (--wheels with --from-env: wheels first, the environment for what they do not provide)
 ///   xar build --raw DIR --exec RELPATH -o OUT.xar
 /// All take the codec and layout options; a project's [tool.xar] table supplies defaults.
 /// </summary>
@@ -27,7 +28,7 @@ internal static class BuildCommand
         AllowMultipleArgumentsPerToken = true,
         Arity = ArgumentArity.OneOrMore,
     };
-    private static readonly Option<string?> FromEnv = new("--from-env") { Description = "An installed environment (venv, site-packages, conda env, pyenv prefix) to take distributions from." };
+    private static readonly Option<string?> FromEnv = new("--from-env") { Description = "An installed environment (venv, site-packages, conda env, pyenv prefix) to take distributions from (with --wheels: what no wheel provides)." };
     private static readonly Argument<string[]> Inputs = new("INPUTS")
     {
         Description = "PROJECT_DIR; with --wheels, requirements; with --from-env, distribution names.",
@@ -94,12 +95,11 @@ internal static class BuildCommand
         var settings = new Settings(parse, null);
         string[]? wheels = parse.GetResult(Wheels) is null ? null : parse.GetValue(Wheels);
         string? environment = parse.GetValue(FromEnv);
-        if (wheels is not null && environment is not null) throw new ArgumentException("--wheels and --from-env cannot be combined");
 
         using var scratch = new ScratchDirectory();
         DistributionBundle bundle;
         InterpreterProbe probe;
-        if (environment is not null)
+        if (environment is not null && wheels is null)
         {
             if (inputs.Length == 0) throw new ArgumentException($"--from-env {environment}: name the distributions to take (e.g. flask)");
             var env = InstalledEnvironment.Open(environment);
@@ -118,8 +118,10 @@ internal static class BuildCommand
             foreach (var link in parse.GetValue(PipFindLinks) ?? []) house.Add(link);
             if (requirements.Count == 0)
                 throw new ArgumentException("--wheels: name the application to build as a requirement (e.g. pygments), after the wheels");
-            probe = InterpreterProbe.Run(settings.Python ?? "python3");
-            bundle = house.Resolve(requirements, TargetInterpreter.FromProbe(probe));
+            // With --from-env too, the wheels come first and the environment provides the rest.
+            var env = environment is null ? null : InstalledEnvironment.Open(environment);
+            probe = InterpreterProbe.Run(settings.Python ?? env?.Interpreter ?? "python3");
+            bundle = house.Resolve(requirements, TargetInterpreter.FromProbe(probe), env);
         }
         else
         {

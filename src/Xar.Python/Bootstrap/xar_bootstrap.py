@@ -8,6 +8,122 @@ environment. This module must stay compatible with every Python the builder supp
 import os
 import sys
 
+BUNDLE_MAGIC = b"XARPYC\x00\x01"
+
+
+def _install_bundle(root, library):
+    """Serves imports from `library` out of __xar__/bytecode.bundle (docs/python-apps.md §5).
+
+    Each file a FileFinder opens on a FUSE mount costs the daemon an open, a read, an ioctl
+    (CPython's isatty) and a release, and each directory a listing, every start. The bundle's
+    index answers the lookups and one open file gives the code, so a start from a mount costs
+    a few requests instead of thousands. Anything the index does not cover falls through to
+    the interpreter's own finders.
+    """
+    try:
+        fd = os.open(root + "/__xar__/bytecode.bundle", os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return  # built with --bytecode none
+    import _imp
+    import marshal
+    import _frozen_importlib as bootstrap
+    import _frozen_importlib_external as external
+
+    head = os.pread(fd, 16, 0)
+    if head[:8] != BUNDLE_MAGIC or head[8:12] != external.MAGIC_NUMBER:
+        os.close(fd)  # compiled for another interpreter: the normal finders compile what they need
+        return
+    index_length = int.from_bytes(head[12:16], "little")
+    directories, code_index = marshal.loads(_read(fd, 16, index_length))
+    code_start = 16 + index_length
+    prefix = len(library) + 1
+
+    bundle = root + "/__xar__/bytecode.bundle"
+
+    def bundled_code(path):
+        entry = code_index.get(path[prefix:])
+        if entry is None:
+            return None
+        bootstrap._verbose_message("code object from {!r}", bundle + ":" + path[prefix:])  # for python -v
+        return marshal.loads(_read(fd, code_start + entry[0], entry[1]))
+
+    class BundledSourceLoader(external.SourceFileLoader):
+        def get_code(self, fullname):
+            code = bundled_code(self.path)
+            if code is None:  # the source did not compile at build: let CPython report it
+                return external.SourceFileLoader.get_code(self, fullname)
+            _imp._fix_co_filename(code, self.path)  # as CPython does for a pyc beside its source
+            return code
+
+    class BundledSourcelessLoader(external.SourcelessFileLoader):
+        def get_code(self, fullname):
+            code = bundled_code(self.path)
+            return external.SourcelessFileLoader.get_code(self, fullname) if code is None else code
+
+    loaders = [
+        (external.ExtensionFileLoader, external.EXTENSION_SUFFIXES),
+        (BundledSourceLoader, external.SOURCE_SUFFIXES),
+        (BundledSourcelessLoader, external.BYTECODE_SUFFIXES),
+    ]
+
+    class BundleFinder(external.FileFinder):
+        """FileFinder's search over the bundle's listing of the directory: no stat, no readdir.
+
+        A FileFinder subclass, so that pkgutil.iter_modules and pkg_resources treat it as one."""
+
+        def __init__(self, path, key):
+            external.FileFinder.__init__(self, path, *loaders)
+            self._key = key
+            self._files, self._subdirectories = directories[key]
+            self._path_cache = self._files | self._subdirectories
+
+        def _fill_cache(self):
+            pass  # the listing came from the bundle
+
+        def find_spec(self, fullname, target=None):
+            tail = fullname.rpartition(".")[2]
+            if tail in self._subdirectories:
+                base = self.path + "/" + tail
+                listing = directories.get(self._key + "/" + tail if self._key else tail)
+                if listing is None:  # not indexed: ask the file system, as FileFinder would
+                    return external.FileFinder.find_spec(self, fullname, target)
+                for suffix, loader in self._loaders:
+                    if "__init__" + suffix in listing[0]:
+                        return self._get_spec(loader, fullname, base + "/__init__" + suffix, [base], target)
+            for suffix, loader in self._loaders:
+                if tail + suffix in self._files:
+                    return self._get_spec(loader, fullname, self.path + "/" + tail + suffix, None, target)
+            if tail in self._subdirectories:
+                spec = bootstrap.ModuleSpec(fullname, None)
+                spec.submodule_search_locations = [base]  # a namespace package portion
+                return spec
+            return None
+
+    def hook(path):
+        if path == library:
+            key = ""
+        elif path.startswith(library + "/"):
+            key = path[prefix:]
+        else:
+            raise ImportError("not in the bundle")
+        if key not in directories:
+            raise ImportError("not in the bundle")
+        return BundleFinder(path, key)
+
+    sys.path_hooks.insert(0, hook)
+    for path in [p for p in sys.path_importer_cache if p == library or p.startswith(library + "/")]:
+        del sys.path_importer_cache[path]
+
+
+def _read(fd, offset, length):
+    data = os.pread(fd, length, offset)
+    while len(data) < length:  # a short read is allowed, if unusual
+        more = os.pread(fd, length - len(data), offset + len(data))
+        if not more:
+            raise ImportError("xar: __xar__/bytecode.bundle is truncated")
+        data += more
+    return data
+
 
 def _main():
     root = os.environ["XAR_MOUNT"]
@@ -16,10 +132,12 @@ def _main():
     del sys.path[0]  # the __xar__ directory: nothing else there is for the application
     import site  # with -S this only defines addsitedir; it adds nothing of the host's
 
+    library = os.path.abspath(root + "/lib/python")  # as addsitedir spells it
+    _install_bundle(root, library)
     # The archive's packages go after the standard library and before any host site-packages
     # (present only in archives built with --inherit-site), so the archive's versions win.
     before = list(sys.path)
-    site.addsitedir(root + "/lib/python")
+    site.addsitedir(library)
     added = [p for p in sys.path if p not in before]
     hosts = [i for i, p in enumerate(before) if p.endswith(("site-packages", "dist-packages"))]
     if added and hosts:

@@ -45,9 +45,11 @@ public static class PythonArchiveBuilder
         var writer = new SquashFsWriter(options.Image);
         // One set of compile servers for the library and the bootstrap: each costs an interpreter start.
         using var compiler = options.Bytecode == BytecodeMode.None ? null : new BytecodeCompiler(probe.Executable);
-        foreach (var entry in WithBytecode(application.Files, options, compiler))
+        // Files the builder makes carry the newest time of the application's own, not 1970.
+        long time = options.Image.FixedTime ?? application.Files.Select(f => f.ModificationTime).DefaultIfEmpty(0).Max();
+        foreach (var entry in WithBytecode(application.Files, options, compiler, time))
             writer.Add(entry);
-        foreach (var entry in BootstrapEntries(probe, defaultEntry, scripts, options, compiler))
+        foreach (var entry in BootstrapEntries(probe, defaultEntry, scripts, options, compiler, time))
             writer.Add(entry);
 
         string abi = CompatibilityTags.ForInterpreter(facts)[0].Abi;
@@ -112,12 +114,16 @@ public static class PythonArchiveBuilder
     private static bool IsIdentifier(string s) =>
         s.Length > 0 && (char.IsLetter(s[0]) || s[0] == '_') && s.All(c => char.IsLetterOrDigit(c) || c == '_');
 
-    /// <summary>Adds the pycs (or replaces sources by them) for the library's .py files, compiling on every core.</summary>
-    private static IEnumerable<ImageEntry> WithBytecode(IReadOnlyList<ImageEntry> files, PythonArchiveOptions options, BytecodeCompiler? compiler)
+    /// <summary>
+    /// Adds the pycs (or replaces sources by them) for the library's .py files, compiling on
+    /// every core, and the bundle of them all (<see cref="BytecodeBundle"/>).
+    /// </summary>
+    private static IEnumerable<ImageEntry> WithBytecode(IReadOnlyList<ImageEntry> files, PythonArchiveOptions options, BytecodeCompiler? compiler, long time)
     {
         if (compiler is null) return files;
         var sources = files.Where(IsLibrarySource).ToList();
         var compiled = new ConcurrentDictionary<string, ImageEntry>(StringComparer.Ordinal);
+        var bundle = new BytecodeBundle();
         try
         {
             Parallel.ForEach(sources, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, CompileOne);
@@ -139,6 +145,7 @@ public static class PythonArchiveBuilder
                 return;
             }
             string path = options.Bytecode == BytecodeMode.Only ? source.Path[..^3] + ".pyc" : compiler.PycPath(source.Path);
+            bundle.Add(options.Bytecode == BytecodeMode.Only ? path : source.Path, pyc);
             compiled[source.Path] = new ImageEntry
             {
                 Path = path,
@@ -156,6 +163,7 @@ public static class PythonArchiveBuilder
             if (!replaced) result.Add(file);
         }
         result.AddRange(compiled.Values.OrderBy(e => e.Path, StringComparer.Ordinal));
+        result.Add(ImageEntry.File(BytecodeBundle.ImagePath, bundle.Build(result), 0b110_100_100, time));
         return result;
     }
 
@@ -172,7 +180,7 @@ public static class PythonArchiveBuilder
     }
 
     private static IEnumerable<ImageEntry> BootstrapEntries(InterpreterProbe probe, string defaultEntry,
-        SortedDictionary<string, (string Target, string Kind)> scripts, PythonArchiveOptions options, BytecodeCompiler? compiler)
+        SortedDictionary<string, (string Target, string Kind)> scripts, PythonArchiveOptions options, BytecodeCompiler? compiler, long time)
     {
         var facts = probe.Facts;
         var bootstrap = Encoding.UTF8.GetBytes(PythonResources.Read("xar_bootstrap.py"));
@@ -193,7 +201,6 @@ public static class PythonArchiveBuilder
             .Replace("@BOOT@", PythonLaunch.BootCommand)
             .Replace("@NEEDS@", $"{PythonKey(facts)}");
 
-        long time = options.Image.FixedTime ?? 0;
         yield return ImageEntry.File("__xar__/xar_bootstrap.py", FileContent.FromBytes(bootstrap), 0b110_100_100, time);
         yield return ImageEntry.File("__xar__/xar_app.py", FileContent.FromBytes(app), 0b110_100_100, time);
         yield return ImageEntry.File(RunScript, FileContent.FromBytes(Encoding.UTF8.GetBytes(run)), 0b111_101_101, time);

@@ -121,14 +121,14 @@ public sealed partial class InstalledEnvironment
     {
         ArgumentNullException.ThrowIfNull(requirements);
         ArgumentNullException.ThrowIfNull(target);
-        string targetSeries = $"{target.Version.Release[0]}.{(target.Version.Release.Count > 1 ? target.Version.Release[1] : 0)}";
-        var resolver = new DependencyResolver($"{Path} for {target.Description}", target.Markers, (name, _) => Choose(name, target, targetSeries), "is installed");
+        var resolver = new DependencyResolver($"{Path} for {target.Description}", target.Markers, (name, _) => Choose(name, target), "is installed");
         var resolution = resolver.Resolve(requirements);
         return DistributionBundle.Create(resolution, []);
     }
 
-    private Choice Choose(string name, TargetInterpreter target, string targetSeries)
+    internal Choice Choose(string name, TargetInterpreter target)
     {
+        string targetSeries = $"{target.Version.Release[0]}.{(target.Version.Release.Count > 1 ? target.Version.Release[1] : 0)}";
         if (Find(name) is not { } distribution)
             return Choice.Unavailable($"not installed in {Path}");
         if (distribution.EditableSource is { } source)

@@ -51,15 +51,23 @@ public sealed class Wheelhouse
     /// <see cref="DistributionResolutionException"/> listing every requirement without a usable
     /// wheel and every conflict, <see cref="InvalidWheelException"/> for a picked wheel that is broken.
     /// </summary>
-    public DistributionBundle Resolve(IEnumerable<Requirement> requirements, TargetInterpreter target)
+    /// <param name="installed">Where to take what no wheel provides, or null: a distribution of
+    /// a name that has wheels always comes from the wheels.</param>
+    public DistributionBundle Resolve(IEnumerable<Requirement> requirements, TargetInterpreter target, InstalledEnvironment? installed = null)
     {
         ArgumentNullException.ThrowIfNull(requirements);
         ArgumentNullException.ThrowIfNull(target);
         var opened = new Dictionary<string, WheelFile>(StringComparer.Ordinal);
         try
         {
-            var resolver = new DependencyResolver($"the wheels for {target.Description}", target.Markers,
-                (name, demands) => Choose(name, demands, target, opened), "was selected");
+            string source = installed is null ? $"the wheels for {target.Description}" : $"the wheels and {installed.Path} for {target.Description}";
+            var resolver = new DependencyResolver(source, target.Markers, (name, demands) =>
+            {
+                var choice = Choose(name, demands, target, opened);
+                if (choice.Distribution is not null || installed is null || _wheels.Any(w => w.Name.NormalizedName == name)) return choice;
+                var fallback = installed.Choose(name, target);
+                return fallback.Distribution is null ? Choice.Unavailable($"{choice.Problem}; {fallback.Problem}") : fallback;
+            }, installed is null ? "was selected" : "was selected or is installed");
             var resolution = resolver.Resolve(requirements);
             var bundle = DistributionBundle.Create(resolution, [.. _notes]);
             foreach (var unused in opened.Values.Except(resolution.Distributions.OfType<WheelFile>())) unused.Dispose();

@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace Xar.SquashFs.Writing;
 
 public enum ImageEntryType
@@ -79,7 +81,10 @@ internal sealed class MemoryFileContent(ReadOnlyMemory<byte> bytes) : FileConten
 {
     public ReadOnlyMemory<byte> Bytes { get; } = bytes;
     public override long Length => Bytes.Length;
-    public override Stream OpenRead() => new MemoryStream(Bytes.ToArray(), writable: false);
+    public override Stream OpenRead() =>
+        MemoryMarshal.TryGetArray(Bytes, out var array)
+            ? new MemoryStream(array.Array!, array.Offset, array.Count, writable: false)
+            : new MemoryStream(Bytes.ToArray(), writable: false);
     public override string Description => "<memory>";
 }
 

@@ -39,7 +39,7 @@ public sealed class SquashFsWriter
     /// The time the image will record (the fixed time, SOURCE_DATE_EPOCH, or the newest entry's
     /// time), so that a container header can carry the same reproducible time.
     /// </summary>
-    public uint ImageTime => new TimePolicy(_options).Newest(_tree.Root);
+    public uint ImageTime => new TimePolicy(_options, _tree.Root).Newest;
 
     /// <summary>Adds everything below <paramref name="sourceDirectory"/>; the directory itself becomes the root.</summary>
     public void AddDirectory(string sourceDirectory) => _tree.AddDirectory(sourceDirectory);
@@ -60,8 +60,8 @@ public sealed class SquashFsWriter
         SortChildren(root);
         var files = new List<TreeNode>();
         uint inodeCount = NumberInodes(root, files);
-        var times = new TimePolicy(_options);
-        uint newest = times.Newest(root);
+        var times = new TimePolicy(_options, root);
+        uint newest = times.Newest;
 
         long imageStart = output.Position;
         var settings = _options.Compression;
@@ -248,26 +248,35 @@ public sealed class SquashFsWriter
         return next;
     }
 
-    /// <summary>Inode and image times: fixed, clamped to SOURCE_DATE_EPOCH, or as found.</summary>
+    /// <summary>
+    /// Inode and image times: fixed, clamped to SOURCE_DATE_EPOCH, or as found. Directories that
+    /// no entry named (parents made on the way) take the image time, not 1970.
+    /// </summary>
     private sealed class TimePolicy
     {
         private readonly long? _fixed;
         private readonly long? _clamp;
 
-        public TimePolicy(SquashFsWriterOptions options)
+        public TimePolicy(SquashFsWriterOptions options, TreeNode root)
         {
             _fixed = options.FixedTime;
             if (_fixed is null && long.TryParse(Environment.GetEnvironmentVariable("SOURCE_DATE_EPOCH"), out long epoch))
                 _clamp = epoch;
+            Newest = FindNewest(root);
         }
 
-        public uint Of(TreeNode node)
+        /// <summary>The image time: the fixed time, else SOURCE_DATE_EPOCH, else the newest entry's.</summary>
+        public uint Newest { get; }
+
+        public uint Of(TreeNode node) => node.Explicit ? Clamped(node) : Newest;
+
+        private uint Clamped(TreeNode node)
         {
             long t = _fixed ?? (_clamp is { } clamp ? Math.Min(node.ModificationTime, clamp) : node.ModificationTime);
             return (uint)Math.Clamp(t, 0, uint.MaxValue);
         }
 
-        public uint Newest(TreeNode root)
+        private uint FindNewest(TreeNode root)
         {
             if (_fixed is { } f) return (uint)Math.Clamp(f, 0, uint.MaxValue);
             if (_clamp is { } c) return (uint)Math.Clamp(c, 0, uint.MaxValue);
@@ -277,7 +286,7 @@ public sealed class SquashFsWriter
             while (pending.Count > 0)
             {
                 var node = pending.Pop();
-                newest = Math.Max(newest, Of(node.Inode));
+                if (node.Inode.Explicit) newest = Math.Max(newest, Clamped(node.Inode));
                 if (node.IsDirectory && node.HardLinkPrimary is null)
                     foreach (var child in node.Children!) pending.Push(child);
             }

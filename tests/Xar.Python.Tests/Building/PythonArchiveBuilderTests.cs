@@ -104,7 +104,7 @@ public sealed class PythonArchiveBuilderTests : IDisposable
 
         var (_, _, trace) = RunOriginalWay(tree, archive, [], ("XAR_VERBOSE_PYTHON", "1"));
 
-        trace.Should().Contain($"code object from '{tree}/lib/python/hello_app/__pycache__/cli.cpython-311.pyc'");
+        trace.Should().Contain($"code object from '{tree}/__xar__/bytecode.bundle:hello_app/cli.py'");
         trace.Should().NotMatchRegex("code object from [^']");
     }
 
@@ -133,6 +133,75 @@ public sealed class PythonArchiveBuilderTests : IDisposable
     {
         var (archive, tree) = Build(HelloApplication(), entry: "hello_app.cli:status");
         RunOriginalWay(tree, archive, ["3"]).Status.Should().Be(3);
+    }
+
+    /// <summary>
+    /// An application that exercises what the bootstrap's bundle finder must do as CPython's own
+    /// FileFinder does: packages, a namespace package, a module that does not compile, a
+    /// directory with a symlink (left to FileFinder), resources, pkgutil, inspect, tracebacks.
+    /// </summary>
+    private static PythonApplication ImportProbeApplication() => new()
+    {
+        RootDistribution = "probe-app",
+        Files =
+        [
+            File("lib/python/probe/__init__.py", ""),
+            File("lib/python/probe/check.py", """
+                import importlib, importlib.resources, inspect, os, pkgutil, sys, traceback
+                def main():
+                    root = os.environ['XAR_MOUNT']
+                    import probe.sub.leaf, nspkg.part, probe.linked, probe.plugins
+                    print(type(probe.sub.leaf.__loader__).__name__)
+                    print(probe.sub.leaf.where().replace(root, 'ROOT'), probe.sub.leaf.__cached__.replace(root, 'ROOT'))
+                    print(importlib.resources.files('probe').joinpath('data.txt').read_text().strip())
+                    print(sorted(m.name for m in pkgutil.iter_modules(probe.plugins.__path__)))
+                    print(inspect.getsource(probe.sub.leaf.where).strip())
+                    print([p.replace(root, 'ROOT') for p in nspkg.__path__], nspkg.part.NAME)
+                    print(probe.linked.where().replace(root, 'ROOT'))
+                    try:
+                        import broken
+                    except SyntaxError as e:
+                        print('SyntaxError in', e.filename.replace(root, 'ROOT'))
+                    try:
+                        probe.sub.leaf.fail()
+                    except ValueError:
+                        print(traceback.format_exc().replace(root, 'ROOT').splitlines()[-3:])
+                    import probe.missing
+                """),
+            File("lib/python/probe/data.txt", "resource text\n"),
+            File("lib/python/probe/sub/__init__.py", "VALUE = 'sub'\n"),
+            File("lib/python/probe/sub/leaf.py", "def where():\n    return __file__\ndef fail():\n    raise ValueError('from the leaf')\n"),
+            File("lib/python/probe/plugins/__init__.py", ""),
+            File("lib/python/probe/plugins/alpha.py", ""),
+            File("lib/python/probe/plugins/beta.py", ""),
+            File("lib/python/probe/plugins/notes.txt", "not a module"),
+            File("lib/python/probe/linked_target.py", "def where():\n    return __file__\n"),
+            ImageEntry.Symlink("lib/python/probe/linked.py", "linked_target.py", 1_700_000_000),
+            File("lib/python/nspkg/part/__init__.py", "NAME = 'part'\n"),
+            File("lib/python/broken.py", "print 'only Python 2'\n"),
+        ],
+    };
+
+    [Fact]
+    public void TheBundleFinderImportsAsCPythonsOwnFinderDoes()
+    {
+        var (archive, tree) = Build(ImportProbeApplication(), entry: "probe.check:main");
+        string bundle = Path.Combine(tree, "__xar__/bytecode.bundle");
+        System.IO.File.Move(bundle, bundle + ".aside");
+        var (_, expected, expectedErrors) = RunOriginalWay(tree, archive, []);
+        System.IO.File.Move(bundle + ".aside", bundle);
+
+        var (status, output, errors) = RunOriginalWay(tree, archive, []);
+
+        expected.Should().StartWith("SourceFileLoader\n", "the control run does not use the bundle");
+        output.Should().StartWith("BundledSourceLoader\n");
+        output.Should().Be(expected.Replace("SourceFileLoader", "BundledSourceLoader"));
+        output.Should().Contain("ROOT/lib/python/probe/sub/leaf.py ROOT/lib/python/probe/sub/__pycache__/leaf.cpython-311.pyc\n")
+            .And.Contain("resource text\n").And.Contain("['alpha', 'beta']\n").And.Contain("def where():\n    return __file__\n")
+            .And.Contain("['ROOT/lib/python/nspkg'] part\n").And.Contain("ROOT/lib/python/probe/linked.py\n")
+            .And.Contain("SyntaxError in ROOT/lib/python/broken.py\n").And.Contain("raise ValueError('from the leaf')");
+        status.Should().Be(1);
+        errors.Should().Be(expectedErrors).And.EndWith("ModuleNotFoundError: No module named 'probe.missing'\n");
     }
 
     /// <summary>Runs like the original xarexec_fuse: /bin/sh -e TREE/__xar__/run.sh ARCHIVE ARGS, under env -i.</summary>

@@ -238,4 +238,26 @@ public sealed class WheelhouseTests : IDisposable
         bundle.Owners["lib/python/ns/b.py"].Name.Should().Be("nsb");
         bundle.Entries.Select(e => e.Path).Should().BeInAscendingOrder(StringComparer.Ordinal);
     }
+
+    [Fact]
+    public void With_an_installed_environment_wheels_come_first_and_the_environment_provides_the_rest()
+    {
+        Put(Lib("app", "1.0", "py3-none-any", "lib>=2", "helper", "absent"));
+        Put(Lib("lib", "2.0"));
+        var env = new FakeEnvironment(_scratch.Combine("env"));
+        env.DistInfo("lib", "1.0", new Dictionary<string, string> { ["lib/__init__.py"] = "VERSION = 'installed'\n" });
+        env.DistInfo("helper", "3.0", new Dictionary<string, string> { ["helper.py"] = "" });
+        var house = new Wheelhouse();
+        house.Add(House);
+        var installed = InstalledEnvironment.Open(env.Prefix);
+
+        var error = FluentActions.Invoking(() => house.Resolve([Requirement.Parse("app")], _target, installed))
+            .Should().Throw<DistributionResolutionException>().Which;
+        error.Message.Should().Contain("absent").And.Contain("no wheel of absent is available; not installed in");
+
+        env.DistInfo("absent", "1.0", new Dictionary<string, string> { ["absent.py"] = "" });
+        using var bundle = house.Resolve([Requirement.Parse("app")], _target, InstalledEnvironment.Open(env.Prefix));
+        Picked(bundle).Should().Equal("app-1.0-py3-none-any.whl", "lib-2.0-py3-none-any.whl", "helper 3.0", "absent 1.0");
+        bundle.Owners["lib/python/helper.py"].Should().BeOfType<InstalledDistribution>();
+    }
 }

@@ -1,0 +1,180 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using Xar.SquashFs.Writing;
+
+namespace Xar.Python.Building;
+
+/// <summary>
+/// <c>__xar__/bytecode.bundle</c> (docs/python-apps.md §5): the code of every compiled module of
+/// <c>lib/python</c> in one file, with the listing of each directory there, so the bootstrap's
+/// finder resolves and loads imports without a stat, a readdir or an open per module.
+/// <code>
+/// "XARPYC\0\x01" | importlib MAGIC_NUMBER (4) | u32 LE index length | index | code...
+/// index = marshal((directories, code))
+///   directories: {dir relative to lib/python ("" for itself): (frozenset(files), frozenset(subdirectories))}
+///   code:        {module file relative to lib/python: (offset after the index, length)}
+///   code...:     each module's marshalled code object (its pyc without the 16-byte header)
+/// </code>
+/// Directories whose listing cannot be told from the image alone (a symlink or a special file in
+/// them, a name that is not UTF-8) are left out; the interpreter's own finder serves them.
+/// </summary>
+internal sealed class BytecodeBundle
+{
+    public const string ImagePath = "__xar__/bytecode.bundle";
+    private const string LibraryPrefix = PythonArchiveBuilder.LibraryDirectory + "/";
+    private const int PycHeaderLength = 16;
+    private static ReadOnlySpan<byte> Magic => "XARPYC\0\x01"u8;
+
+    private readonly ConcurrentDictionary<string, ReadOnlyMemory<byte>> _code = new(StringComparer.Ordinal);
+    private byte[]? _interpreterMagic;
+
+    /// <summary>Adds the pyc of a module file (a source, or a sourceless pyc) of lib/python. Thread-safe.</summary>
+    public void Add(string modulePath, byte[] pyc)
+    {
+        if (!modulePath.StartsWith(LibraryPrefix, StringComparison.Ordinal) || pyc.Length < PycHeaderLength)
+            throw new ArgumentException($"{modulePath}: not a pyc of {PythonArchiveBuilder.LibraryDirectory}");
+        Interlocked.CompareExchange(ref _interpreterMagic, pyc[..4], null);
+        _code[modulePath[LibraryPrefix.Length..]] = pyc.AsMemory(PycHeaderLength);
+    }
+
+    /// <summary>The bundle for the image's entries (every entry under lib/python, the pycs among them).</summary>
+    public FileContent Build(IEnumerable<ImageEntry> entries)
+    {
+        var index = new PythonMarshal();
+        index.Tuple(2);
+        WriteDirectories(index, entries);
+
+        var modules = _code.OrderBy(pair => pair.Key, StringComparer.Ordinal).ToList();
+        index.Dict();
+        long offset = 0;
+        foreach (var (path, code) in modules)
+        {
+            index.String(path);
+            index.Tuple(2);
+            index.Integer(offset);
+            index.Integer(code.Length);
+            offset += code.Length;
+        }
+        index.EndDict();
+        byte[] indexBytes = index.ToArray();
+
+        var header = new byte[Magic.Length + 8];
+        Magic.CopyTo(header);
+        (_interpreterMagic ?? new byte[4]).CopyTo(header, Magic.Length);
+        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(Magic.Length + 4), checked((uint)indexBytes.Length));
+
+        var segments = new List<ReadOnlyMemory<byte>>(modules.Count + 2) { header, indexBytes };
+        segments.AddRange(modules.Select(m => m.Value));
+        long length = segments.Sum(s => (long)s.Length);
+        return FileContent.FromStream(() => new SegmentStream(segments, length), length, ImagePath);
+    }
+
+    private static void WriteDirectories(PythonMarshal index, IEnumerable<ImageEntry> entries)
+    {
+        var listings = new SortedDictionary<string, (SortedSet<string> Files, SortedSet<string> Subdirectories)>(StringComparer.Ordinal);
+        var unlisted = new HashSet<string>(StringComparer.Ordinal);
+
+        (SortedSet<string> Files, SortedSet<string> Subdirectories) Listing(string directory)
+        {
+            if (!listings.TryGetValue(directory, out var listing))
+            {
+                listings[directory] = listing = (new(StringComparer.Ordinal), new(StringComparer.Ordinal));
+                if (directory.Length > 0)
+                {
+                    var (parent, name) = Split(directory);
+                    Listing(parent).Subdirectories.Add(name);
+                    if (!IsPlainName(name)) unlisted.Add(parent);
+                }
+            }
+            return listing;
+        }
+
+        foreach (var entry in entries)
+        {
+            if (!entry.Path.StartsWith(LibraryPrefix, StringComparison.Ordinal))
+                continue;
+            string path = entry.Path[LibraryPrefix.Length..].TrimEnd('/');
+            if (entry.Type == ImageEntryType.Directory)
+            {
+                Listing(path);
+                continue;
+            }
+            var (directory, name) = Split(path);
+            Listing(directory).Files.Add(name);
+            if (entry.Type is not (ImageEntryType.File or ImageEntryType.HardLink) || !IsPlainName(name))
+                unlisted.Add(directory);
+        }
+
+        var kept = listings.Where(l => !unlisted.Contains(l.Key) && !IsPycache(l.Key)).ToList();
+        index.Dict();
+        foreach (var (directory, (files, subdirectories)) in kept)
+        {
+            index.String(directory);
+            index.Tuple(2);
+            index.FrozenSet(files);
+            index.FrozenSet(subdirectories);
+        }
+        index.EndDict();
+    }
+
+    private static (string Directory, string Name) Split(string path)
+    {
+        int slash = path.LastIndexOf('/');
+        return slash < 0 ? ("", path) : (path[..slash], path[(slash + 1)..]);
+    }
+
+    /// <summary>Nobody imports from a __pycache__ directory: its listing would only make the index longer.</summary>
+    private static bool IsPycache(string directory) => directory == "__pycache__" || directory.EndsWith("/__pycache__", StringComparison.Ordinal);
+
+    /// <summary>A name Python spells the same as the image does (it reads undecodable bytes as lone surrogates).</summary>
+    private static bool IsPlainName(string name)
+    {
+        for (int i = 0; i < name.Length; i++)
+        {
+            char c = name[i];
+            if (c == '\uFFFD') return false;
+            if (char.IsHighSurrogate(c) && i + 1 < name.Length && char.IsLowSurrogate(name[i + 1])) i++;
+            else if (char.IsSurrogate(c)) return false;
+        }
+        return true;
+    }
+
+    /// <summary>Reads the segments one after another, without copying them into one buffer.</summary>
+    private sealed class SegmentStream(List<ReadOnlyMemory<byte>> segments, long length) : Stream
+    {
+        private int _segment;
+        private int _offset;
+        private long _position;
+
+        public override int Read(Span<byte> buffer)
+        {
+            int done = 0;
+            while (done < buffer.Length && _segment < segments.Count)
+            {
+                var rest = segments[_segment].Span[_offset..];
+                int count = Math.Min(rest.Length, buffer.Length - done);
+                rest[..count].CopyTo(buffer[done..]);
+                done += count;
+                _offset += count;
+                if (_offset == segments[_segment].Length)
+                {
+                    _segment++;
+                    _offset = 0;
+                }
+            }
+            _position += done;
+            return done;
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => length;
+        public override long Position { get => _position; set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+}

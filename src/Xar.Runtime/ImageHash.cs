@@ -2,7 +2,11 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Numerics;
 using System.Security.Cryptography;
+using System.Globalization;
 using Xar.Archive;
+using Xar.Runtime.Native;
+
+using StatX = Xar.SquashFs.Native.StatX;
 
 namespace Xar.Runtime;
 
@@ -56,6 +60,61 @@ internal static class ImageHash
         if (actual != expected)
             throw new XarRuntimeException(XarExitCode.BadArchive, archive.Path,
                 $"image SHA-256 mismatch: the header records {expected}, the {archive.ImageLength} bytes at OFFSET {archive.ImageOffset} hash to {actual}");
+    }
+
+    /// <summary>
+    /// <see cref="Verify"/>, skipped when this very file was verified before. Mounting again after
+    /// an idle unmount is the common cold start, and hashing is most of the launcher's share of
+    /// it. <paramref name="stampPath"/> (in the caller's own mount directory) records the file's
+    /// identity — device, inode, size, modification and change times — with the hash it matched;
+    /// any write to the file changes its change time, a copy or download is another inode, so a
+    /// stamp that still matches means the same bytes as when they were hashed.
+    /// </summary>
+    public static void VerifyUnlessStamped(XarArchive archive, string stampPath)
+    {
+        if (archive.Header.ImageSha256 is null)
+            return;
+        string? identity = Identity(archive);
+        if (identity is not null && ReadStamp(stampPath) == identity)
+            return;
+        Verify(archive);
+        if (identity is not null)
+            WriteStamp(stampPath, identity);
+    }
+
+    private static string? Identity(XarArchive archive)
+    {
+        if (LibC.Stat((int)archive.Image.Handle.DangerousGetHandle(), out StatX stat) != 0)
+            return null;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{stat.DevMajor}:{stat.DevMinor} {stat.Ino} {stat.Size} {stat.Mtime.Seconds}.{stat.Mtime.Nanoseconds:D9} {stat.Ctime.Seconds}.{stat.Ctime.Nanoseconds:D9} {archive.ImageOffset} {archive.Header.ImageSha256}\n");
+    }
+
+    private static string? ReadStamp(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Best effort: without a stamp the next cold start hashes again.</summary>
+    private static void WriteStamp(string path, string identity)
+    {
+        string temporary = $"{path}.{Environment.ProcessId}.tmp";
+        try
+        {
+            File.WriteAllText(temporary, identity);
+            File.Move(temporary, path, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            LibC.unlink(temporary);
+        }
     }
 
     private static void ReadExactly(XarArchive archive, Span<byte> destination, long offset)

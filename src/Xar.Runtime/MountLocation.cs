@@ -31,6 +31,9 @@ public sealed record MountLocation(string Root, string UserDirectory, string Nam
 
     public string LockPath => UserDirectory + "/lockfile." + Name;
 
+    /// <summary>Records which file was last verified for this mount (<see cref="ImageHash.VerifyUnlessStamped"/>).</summary>
+    public string VerifiedStampPath => UserDirectory + "/verified." + Name;
+
     /// <summary>
     /// Computes the location without creating anything (<c>xarexec -n</c> has no side effect,
     /// unlike the original, xar-format.md R17).

@@ -109,7 +109,7 @@ public static class RunLadder
             }
             if (state == MountState.Stale)
                 FuseMount.DetachStale(location.MountPath, settings, archivePath);
-            ImageHash.Verify(archive);
+            ImageHash.VerifyUnlessStamped(archive, location.VerifiedStampPath);
             bool createdDirectory = EnsureOwnedDirectory(location.MountPath, archivePath);
             try
             {

@@ -10,9 +10,10 @@ namespace Xar.Python.Building;
 /// finder resolves and loads imports without a stat, a readdir or an open per module.
 /// <code>
 /// "XARPYC\0\x01" | importlib MAGIC_NUMBER (4) | u32 LE index length | index | code...
-/// index = marshal((directories, code))
+/// index = marshal((directories, code, native))
 ///   directories: {dir relative to lib/python ("" for itself): (frozenset(files), frozenset(subdirectories))}
 ///   code:        {module file relative to lib/python: (offset after the index, length)}
+///   native:      ((shared library relative to lib/python, size), ...) in path order
 ///   code...:     each module's marshalled code object (its pyc without the 16-byte header)
 /// </code>
 /// Directories whose listing cannot be told from the image alone (a symlink or a special file in
@@ -40,9 +41,10 @@ internal sealed class BytecodeBundle
     /// <summary>The bundle for the image's entries (every entry under lib/python, the pycs among them).</summary>
     public FileContent Build(IEnumerable<ImageEntry> entries)
     {
+        var library = entries.Where(e => e.Path.StartsWith(LibraryPrefix, StringComparison.Ordinal)).ToList();
         var index = new PythonMarshal();
-        index.Tuple(2);
-        WriteDirectories(index, entries);
+        index.Tuple(3);
+        WriteDirectories(index, library);
 
         var modules = _code.OrderBy(pair => pair.Key, StringComparer.Ordinal).ToList();
         index.Dict();
@@ -56,6 +58,7 @@ internal sealed class BytecodeBundle
             offset += code.Length;
         }
         index.EndDict();
+        WriteNativeLibraries(index, library);
         byte[] indexBytes = index.ToArray();
 
         var header = new byte[Magic.Length + 8];
@@ -69,7 +72,25 @@ internal sealed class BytecodeBundle
         return FileContent.FromStream(() => new SegmentStream(segments, length), length, ImagePath);
     }
 
-    private static void WriteDirectories(PythonMarshal index, IEnumerable<ImageEntry> entries)
+    /// <summary>Extension modules and the shared libraries they load (<c>*.so</c>, <c>*.so.N</c>), with sizes, for prefetching.</summary>
+    private static void WriteNativeLibraries(PythonMarshal index, List<ImageEntry> library)
+    {
+        var native = library
+            .Where(e => e.Type == ImageEntryType.File && e.Content is not null && IsSharedLibrary(e.Path[(e.Path.LastIndexOf('/') + 1)..]))
+            .OrderBy(e => e.Path, StringComparer.Ordinal)
+            .ToList();
+        index.Tuple(native.Count);
+        foreach (var entry in native)
+        {
+            index.Tuple(2);
+            index.String(entry.Path[LibraryPrefix.Length..]);
+            index.Integer(entry.Content!.Length);
+        }
+    }
+
+    private static bool IsSharedLibrary(string name) => name.EndsWith(".so", StringComparison.Ordinal) || name.Contains(".so.", StringComparison.Ordinal);
+
+    private static void WriteDirectories(PythonMarshal index, List<ImageEntry> entries)
     {
         var listings = new SortedDictionary<string, (SortedSet<string> Files, SortedSet<string> Subdirectories)>(StringComparer.Ordinal);
         var unlisted = new HashSet<string>(StringComparer.Ordinal);
@@ -91,8 +112,6 @@ internal sealed class BytecodeBundle
 
         foreach (var entry in entries)
         {
-            if (!entry.Path.StartsWith(LibraryPrefix, StringComparison.Ordinal))
-                continue;
             string path = entry.Path[LibraryPrefix.Length..].TrimEnd('/');
             if (entry.Type == ImageEntryType.Directory)
             {

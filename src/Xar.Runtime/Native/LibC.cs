@@ -42,6 +42,7 @@ internal static unsafe partial class LibC
 
     public const int AT_FDCWD = -100;
     public const int AT_SYMLINK_NOFOLLOW = 0x100;
+    public const int AT_EMPTY_PATH = 0x1000;
 
     public const int SIGPIPE = 13;
     public const int ENOEXEC = 8;
@@ -83,6 +84,9 @@ internal static unsafe partial class LibC
 
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int rename(string from, string to);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int unlink(string path);
 
     [LibraryImport("libc")]
     public static partial uint umask(uint mask);
@@ -190,6 +194,15 @@ internal static unsafe partial class LibC
     {
         StatX result;
         int rc = statx(AT_FDCWD, path, followSymlinks ? 0 : AT_SYMLINK_NOFOLLOW, StatX.BasicStats, &result);
+        stat = result;
+        return rc == 0 ? 0 : LastError;
+    }
+
+    /// <summary>statx of an open descriptor; errno or 0.</summary>
+    public static int Stat(int fd, out StatX stat)
+    {
+        StatX result;
+        int rc = statx(fd, "", AT_EMPTY_PATH, StatX.BasicStats, &result);
         stat = result;
         return rc == 0 ? 0 : LastError;
     }

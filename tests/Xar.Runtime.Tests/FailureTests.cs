@@ -47,6 +47,52 @@ public sealed class FailureTests : IDisposable
     }
 
     [Fact]
+    public void A_file_changed_after_its_last_verified_mount_is_hashed_again_before_the_next()
+    {
+        string archive = _sandbox.Archive(TargetKind.Elf);
+        _sandbox.Launch(archive).ExitCode.Should().Be(0);
+        string mount = _sandbox.Mounts().Should().ContainSingle().Subject.MountPoint;
+        File.Exists(VerifiedStamp(mount)).Should().BeTrue("the first mount records the file it verified");
+        Run.Program("fusermount3", ["-u", mount]).ExitCode.Should().Be(0);
+        Corrupt(archive);
+
+        RunResult result = _sandbox.Launch(archive);
+
+        result.ExitCode.Should().Be((int)XarExitCode.BadArchive, result.ToString());
+        result.Stderr.Should().StartWith($"xarexec: {archive}: image SHA-256 mismatch");
+        _sandbox.Mounts().Should().BeEmpty();
+    }
+
+    [Fact]
+    public void A_stamp_that_matches_the_file_spares_the_hash()
+    {
+        // The stamp is what a verified mount of this very file would have left; the bytes were
+        // changed before it was written, so only a launch that skips the hash mounts the image.
+        string archive = _sandbox.Archive(TargetKind.Elf);
+        string mount = _sandbox.Xarexec("-n", archive).Stdout.Trim();
+        Corrupt(archive);
+        string identity = Run.Program("stat", ["-c", "%Hd:%Ld %i %s %.9Y %.9Z", archive]).Stdout.Trim();
+        using (var opened = Xar.Archive.XarArchive.Open(archive))
+            File.WriteAllText(VerifiedStamp(mount), $"{identity} {opened.ImageOffset} {opened.Header.ImageSha256}\n");
+
+        RunResult result = _sandbox.Launch(archive);
+
+        result.Stderr.Should().NotContain("SHA-256");
+        _sandbox.Mounts().Should().ContainSingle();
+    }
+
+    private static string VerifiedStamp(string mount) => Path.Combine(Path.GetDirectoryName(mount)!, "verified." + Path.GetFileName(mount));
+
+    private static void Corrupt(string archive, long offset = 4096 + 200)
+    {
+        using var stream = new FileStream(archive, FileMode.Open);
+        stream.Position = offset;
+        int value = stream.ReadByte();
+        stream.Position--;
+        stream.WriteByte((byte)(value ^ 0xFF));
+    }
+
+    [Fact]
     public void A_file_that_is_not_an_archive_is_refused()
     {
         string archive = Path.Combine(_sandbox.Root, "garbage.xar");

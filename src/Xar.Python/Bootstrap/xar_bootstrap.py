@@ -113,65 +113,71 @@ def _install_bundle(root, library):
     # A mount this launch made has nothing in the page cache: every first read waits for the
     # daemon to decompress. Read ahead on another core what every start needs.
     if os.environ.get("XARFUSE_NEW_MOUNT") == "1" and os.environ.get("XAR_RUN_MODE") != "extract":
-        _start_prefetch([(fd, os.fstat(fd).st_size)], [(library + "/" + path, size) for path, size in native])
+        _start_read_ahead(fd, os.fstat(fd).st_size, [(library + "/" + path, size) for path, size in native])
 
     sys.path_hooks.insert(0, hook)
     for path in [p for p in sys.path_importer_cache if p == library or p.startswith(library + "/")]:
         del sys.path_importer_cache[path]
 
 
-PREFETCH_BUDGET = 64 << 20
+READ_AHEAD_BUDGET = 64 << 20
 
 
-def _start_prefetch(opened, paths):
-    """Reads the bundle, then the extension modules and their libraries (up to PREFETCH_BUDGET
-    bytes), in a background thread, so that the FUSE daemon decompresses them on another core
-    while the application starts. It reads into one buffer and keeps nothing. Before a fork it
-    is stopped and waited for (one read at most), so the child starts single-threaded."""
+def _start_read_ahead(bundle_fd, bundle_size, paths):
+    """Reads the bundle, then the extension modules and their libraries (up to READ_AHEAD_BUDGET
+    bytes in all), in a detached process, so that squashfuse_ll decompresses them on another core
+    while the application starts and its own reads find the pages cached.
+
+    A process rather than a thread: the application's process stays single-threaded (forking a
+    threaded process is unsafe, and CPython 3.12+ warns about it). It is a grandchild, so it is
+    never the application's child to reap; it holds /dev/null as stdin, stdout and stderr and no
+    other descriptor of the application's, so nobody waiting for the application's output waits
+    for it; it reads each file only as far as the size the index gives, then exits."""
     if len(os.sched_getaffinity(0)) < 2:
         return  # one core: it would only compete with the application
-    import _thread
+    try:
+        pid = os.fork()
+    except OSError:
+        return
+    if pid:
+        os.waitpid(pid, 0)  # the intermediate process exits at once
+        return
+    try:
+        if os.fork() == 0:
+            _read_ahead(bundle_fd, bundle_size, paths)
+    finally:
+        os._exit(0)
 
-    stopped = []
-    running = _thread.allocate_lock()
-    running.acquire()
 
-    def read_through(fd, buffer):
-        offset = 0
-        while not stopped:
-            count = os.preadv(fd, [buffer], offset)
-            if count <= 0:
-                return
-            offset += count
+def _read_ahead(bundle_fd, bundle_size, paths):
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    for name in os.listdir("/proc/self/fd"):
+        if int(name) not in (0, 1, 2, bundle_fd):
+            try:
+                os.close(int(name))
+            except OSError:
+                pass  # the descriptor listdir itself used
+    buffer = bytearray(1 << 20)
+    budget = READ_AHEAD_BUDGET - bundle_size
+    _read_up_to(bundle_fd, min(bundle_size, READ_AHEAD_BUDGET), buffer)
+    for path, size in paths:
+        if size > budget:
+            continue
+        budget -= size
+        fd = os.open(path, os.O_RDONLY)
+        _read_up_to(fd, size, buffer)
+        os.close(fd)
 
-    def prefetch():
-        try:
-            buffer = bytearray(1 << 20)
-            budget = PREFETCH_BUDGET
-            for fd, size in opened:
-                budget -= size
-                read_through(fd, buffer)
-            for path, size in paths:
-                if stopped or size > budget:
-                    continue
-                budget -= size
-                fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-                try:
-                    read_through(fd, buffer)
-                finally:
-                    os.close(fd)
-        except BaseException:
-            pass  # a hint only: the application reads what it needs anyway
-        finally:
-            running.release()
 
-    def before_fork():
-        stopped.append(True)
-        with running:
-            pass
-
-    os.register_at_fork(before=before_fork)
-    _thread.start_new_thread(prefetch, ())
+def _read_up_to(fd, size, buffer):
+    offset = 0
+    while offset < size:
+        count = os.preadv(fd, [buffer], offset)
+        if count <= 0:
+            return
+        offset += count
 
 
 def _read(fd, offset, length):

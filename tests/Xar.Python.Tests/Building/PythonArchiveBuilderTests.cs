@@ -3,6 +3,7 @@ using System.Text;
 using Xar.Archive;
 using Xar.Python.Building;
 using Xar.Python.Standards;
+using Xar.Python.Tests.Distributions;
 using Xar.SquashFs.Reading;
 using Xar.SquashFs.Writing;
 
@@ -47,12 +48,13 @@ public sealed class PythonArchiveBuilderTests : IDisposable
     private static ImageEntry File(string path, string text) =>
         ImageEntry.File(path, FileContent.FromBytes(Encoding.UTF8.GetBytes(text.Replace("\r", ""))), 0b110_100_100, 1_700_000_000);
 
-    private (string Archive, string Tree) Build(PythonApplication app, string? entry = null, BytecodeMode bytecode = BytecodeMode.Compiled, bool inheritSite = false)
+    private (string Archive, string Tree) Build(PythonApplication app, string? entry = null, BytecodeMode bytecode = BytecodeMode.Compiled, bool inheritSite = false,
+        InterpreterProbe? interpreter = null)
     {
         string archive = Path.Combine(_temp, "app.xar");
         PythonArchiveBuilder.Build(app, new PythonArchiveOptions
         {
-            Interpreter = Probe.Value, Entry = entry, Bytecode = bytecode, Layout = XarLayout.Xarexec, InheritSite = inheritSite,
+            Interpreter = interpreter ?? Probe.Value, Entry = entry, Bytecode = bytecode, Layout = XarLayout.Xarexec, InheritSite = inheritSite,
         }, archive);
         string tree = Path.Combine(_temp, "tree");
         using var opened = XarArchive.Open(archive);
@@ -153,7 +155,10 @@ public sealed class PythonArchiveBuilderTests : IDisposable
                     import probe.sub.leaf, nspkg.part, probe.linked, probe.plugins
                     print(type(probe.sub.leaf.__loader__).__name__)
                     print(probe.sub.leaf.where().replace(root, 'ROOT'), probe.sub.leaf.__cached__.replace(root, 'ROOT'))
-                    print(importlib.resources.files('probe').joinpath('data.txt').read_text().strip())
+                    if hasattr(importlib.resources, 'files'):
+                        print(importlib.resources.files('probe').joinpath('data.txt').read_text().strip())
+                    else:
+                        print(importlib.resources.read_text('probe', 'data.txt').strip())
                     print(sorted(m.name for m in pkgutil.iter_modules(probe.plugins.__path__)))
                     print(inspect.getsource(probe.sub.leaf.where).strip())
                     print([p.replace(root, 'ROOT') for p in nspkg.__path__], nspkg.part.NAME)
@@ -169,6 +174,19 @@ public sealed class PythonArchiveBuilderTests : IDisposable
                     import probe.missing
                 """),
             File("lib/python/probe/data.txt", "resource text\n"),
+            File("lib/python/probe/idle.py", "import time\ndef main():\n    time.sleep(0.5)\n"),
+            File("lib/python/probe/shape.py", """
+                import os
+                def main():
+                    with open('/proc/self/status') as status:
+                        print([line.strip().replace('\t', ' ') for line in status if line.startswith('Threads:')][0])
+                    try:
+                        os.waitpid(-1, os.WNOHANG)
+                    except ChildProcessError:
+                        print('no children')
+                """),
+            File("lib/python/probe/_speedups.cpython-311-x86_64-linux-gnu.so", "not loaded: only read ahead"),
+            File("lib/python/probe.libs/libhelper.so.1", "not loaded: only read ahead"),
             File("lib/python/probe/sub/__init__.py", "VALUE = 'sub'\n"),
             File("lib/python/probe/sub/leaf.py", "def where():\n    return __file__\ndef fail():\n    raise ValueError('from the leaf')\n"),
             File("lib/python/probe/plugins/__init__.py", ""),
@@ -182,10 +200,16 @@ public sealed class PythonArchiveBuilderTests : IDisposable
         ],
     };
 
-    [Fact]
-    public void TheBundleFinderImportsAsCPythonsOwnFinderDoes()
+    /// <summary>Every pyenv CPython the builder compiles for (3.7 and newer: unchecked-hash pycs).</summary>
+    public static TheoryData<string> BytecodeInterpreters => new(Directory.GetDirectories("/root/.pyenv/versions")
+        .Select(Path.GetFileName).Where(v => Version.TryParse(v, out var version) && version >= new Version(3, 7))!);
+
+    [Theory]
+    [MemberData(nameof(BytecodeInterpreters))]
+    public void TheBundleFinderImportsAsCPythonsOwnFinderDoes(string version)
     {
-        var (archive, tree) = Build(ImportProbeApplication(), entry: "probe.check:main");
+        var probe = InterpreterProbe.Run($"/root/.pyenv/versions/{version}/bin/python3");
+        var (archive, tree) = Build(ImportProbeApplication(), entry: "probe.check:main", interpreter: probe);
         string bundle = Path.Combine(tree, "__xar__/bytecode.bundle");
         System.IO.File.Move(bundle, bundle + ".aside");
         var (_, expected, expectedErrors) = RunOriginalWay(tree, archive, []);
@@ -196,12 +220,49 @@ public sealed class PythonArchiveBuilderTests : IDisposable
         expected.Should().StartWith("SourceFileLoader\n", "the control run does not use the bundle");
         output.Should().StartWith("BundledSourceLoader\n");
         output.Should().Be(expected.Replace("SourceFileLoader", "BundledSourceLoader"));
-        output.Should().Contain("ROOT/lib/python/probe/sub/leaf.py ROOT/lib/python/probe/sub/__pycache__/leaf.cpython-311.pyc\n")
+        string tag = $"cpython-{probe.Facts.MajorVersion}{probe.Facts.MinorVersion}";
+        output.Should().Contain($"ROOT/lib/python/probe/sub/leaf.py ROOT/lib/python/probe/sub/__pycache__/leaf.{tag}.pyc\n")
             .And.Contain("resource text\n").And.Contain("['alpha', 'beta']\n").And.Contain("def where():\n    return __file__\n")
             .And.Contain("['ROOT/lib/python/nspkg'] part\n").And.Contain("ROOT/lib/python/probe/linked.py\n")
             .And.Contain("SyntaxError in ROOT/lib/python/broken.py\n").And.Contain("raise ValueError('from the leaf')");
         status.Should().Be(1);
         errors.Should().Be(expectedErrors).And.EndWith("ModuleNotFoundError: No module named 'probe.missing'\n");
+    }
+
+    [Fact]
+    public void AFreshMountHasTheBundleAndTheNativeLibrariesReadAhead()
+    {
+        var (archive, tree) = Build(ImportProbeApplication(), entry: "probe.idle:main");
+
+        string Trace(params (string, string)[] environment)
+        {
+            string log = Path.Combine(_temp, $"strace-{Guid.NewGuid():N}");
+            RunOriginalWay(tree, archive, [], [("XAR_STRACE", log), .. environment]).Status.Should().Be(0);
+            return System.IO.File.ReadAllText(log);
+        }
+
+        Trace(("XARFUSE_NEW_MOUNT", "1")).Should().Contain("lib/python/probe/_speedups.cpython-311-x86_64-linux-gnu.so")
+            .And.Contain("lib/python/probe.libs/libhelper.so.1");
+        Trace().Should().NotContain("_speedups", "a mount that was there already has its pages cached")
+            .And.Contain("__xar__/bytecode.bundle");
+        Trace(("XARFUSE_NEW_MOUNT", "1"), ("XAR_RUN_MODE", "extract")).Should().NotContain("_speedups", "an extraction was just written");
+    }
+
+    [Fact]
+    public void TheReadAheadIsNeitherAThreadNorAChildOfTheApplicationAndHoldsNoneOfItsOutput()
+    {
+        var (archive, tree) = Build(ImportProbeApplication(), entry: "probe.shape:main");
+        // A FIFO without a writer: the read-ahead blocks opening it, as on a daemon that never answers.
+        string native = Path.Combine(tree, "lib/python/probe/_speedups.cpython-311-x86_64-linux-gnu.so");
+        System.IO.File.Delete(native);
+        Run.Program("mkfifo", [native]);
+
+        var (status, output, errors) = RunOriginalWay(tree, archive, [], ("XARFUSE_NEW_MOUNT", "1"));
+
+        (status, output, errors).Should().Be((0, "Threads: 1\nno children\n", ""), "the output ends when the application does");
+        // Opening the FIFO for writing without blocking succeeds only while someone reads it.
+        var opening = () => Run.Program("timeout", ["5", "sh", "-c", $"exec 3>'{native}'"]);
+        opening.Should().NotThrow("the read-ahead was waiting on it");
     }
 
     /// <summary>Runs like the original xarexec_fuse: /bin/sh -e TREE/__xar__/run.sh ARCHIVE ARGS, under env -i.</summary>
@@ -211,11 +272,16 @@ public sealed class PythonArchiveBuilderTests : IDisposable
         start.ArgumentList.Add("-i");
         start.ArgumentList.Add("PATH=/usr/bin:/bin");
         bool verbose = false;
+        string? straceLog = null;
         foreach (var (name, value) in environment)
         {
-            if (name == "XAR_VERBOSE_PYTHON") { verbose = true; continue; }
-            start.ArgumentList.Add($"{name}={value}");
+            if (name == "XAR_VERBOSE_PYTHON") verbose = true;
+            else if (name == "XAR_STRACE") straceLog = value;
+            else start.ArgumentList.Add($"{name}={value}");
         }
+        // strace -f: the read-ahead happens in a thread of the interpreter.
+        if (straceLog is not null)
+            foreach (var a in new[] { "/usr/bin/strace", "-f", "-qq", "-e", "trace=openat", "-o", straceLog }) start.ArgumentList.Add(a);
         if (verbose)
         {
             // -v is a Python flag: run the interpreter the way run.sh would, with it added.
@@ -230,8 +296,14 @@ public sealed class PythonArchiveBuilderTests : IDisposable
         foreach (var a in arguments) start.ArgumentList.Add(a);
         using var process = Process.Start(start)!;
         var errors = process.StandardError.ReadToEndAsync();
-        string output = process.StandardOutput.ReadToEnd();
+        var output = process.StandardOutput.ReadToEndAsync();
+        // Output ends when every holder of the pipes exits: a process left holding them fails the test, not hangs it.
+        if (!Task.WaitAll([output, errors], TimeSpan.FromSeconds(60)))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{archive}: output still open after 60 s");
+        }
         process.WaitForExit();
-        return (process.ExitCode, output, errors.Result);
+        return (process.ExitCode, output.Result, errors.Result);
     }
 }

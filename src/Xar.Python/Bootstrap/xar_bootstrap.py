@@ -113,7 +113,9 @@ def _install_bundle(root, library):
     # A mount this launch made has nothing in the page cache: every first read waits for the
     # daemon to decompress. Read ahead on another core what every start needs.
     if os.environ.get("XARFUSE_NEW_MOUNT") == "1" and os.environ.get("XAR_RUN_MODE") != "extract":
-        _start_read_ahead(fd, os.fstat(fd).st_size, [(library + "/" + path, size) for path, size in native])
+        bundle_size = os.fstat(fd).st_size
+        if bundle_size + sum(size for _, size in native) >= READ_AHEAD_MINIMUM:
+            _start_read_ahead(fd, bundle_size, [(library + "/" + path, size) for path, size in native])
 
     sys.path_hooks.insert(0, hook)
     for path in [p for p in sys.path_importer_cache if p == library or p.startswith(library + "/")]:
@@ -121,6 +123,8 @@ def _install_bundle(root, library):
 
 
 READ_AHEAD_BUDGET = 64 << 20
+# Below this, starting the reader (two forks, ~1 ms) costs more than the reads it would overlap.
+READ_AHEAD_MINIMUM = 1 << 20
 
 
 def _start_read_ahead(bundle_fd, bundle_size, paths):

@@ -186,7 +186,8 @@ public sealed class PythonArchiveBuilderTests : IDisposable
                         print('no children')
                 """),
             File("lib/python/probe/_speedups.cpython-311-x86_64-linux-gnu.so", "not loaded: only read ahead"),
-            File("lib/python/probe.libs/libhelper.so.1", "not loaded: only read ahead"),
+            // Big enough to be worth reading ahead (a megabyte and more), small in the image.
+            ImageEntry.File("lib/python/probe.libs/libhelper.so.1", FileContent.FromBytes(new byte[1 << 20]), 0b110_100_100, 1_700_000_000),
             File("lib/python/probe/sub/__init__.py", "VALUE = 'sub'\n"),
             File("lib/python/probe/sub/leaf.py", "def where():\n    return __file__\ndef fail():\n    raise ValueError('from the leaf')\n"),
             File("lib/python/probe/plugins/__init__.py", ""),

@@ -72,6 +72,8 @@ public sealed class FailureTests : IDisposable
         string mount = _sandbox.Xarexec("-n", archive).Stdout.Trim();
         Corrupt(archive);
         string identity = Run.Program("stat", ["-c", "%Hd:%Ld %i %s %.9Y %.9Z", archive]).Stdout.Trim();
+        Directory.CreateDirectory(Path.GetDirectoryName(mount)!, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+            | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute); // -n creates nothing
         using (var opened = Xar.Archive.XarArchive.Open(archive))
             File.WriteAllText(VerifiedStamp(mount), $"{identity} {opened.ImageOffset} {opened.Header.ImageSha256}\n");
 

@@ -20,8 +20,9 @@ def _install_bundle(root, library):
     a few requests instead of thousands. Anything the index does not cover falls through to
     the interpreter's own finders.
     """
+    bundle = root + "/__xar__/bytecode.bundle"
     try:
-        fd = os.open(root + "/__xar__/bytecode.bundle", os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(bundle, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
     except OSError:
         return  # built with --bytecode none
     import _imp
@@ -37,8 +38,6 @@ def _install_bundle(root, library):
     directories, code_index, native = marshal.loads(_read(fd, 16, index_length))
     code_start = 16 + index_length
     prefix = len(library) + 1
-
-    bundle = root + "/__xar__/bytecode.bundle"
 
     def bundled_code(path):
         entry = code_index.get(path[prefix:])

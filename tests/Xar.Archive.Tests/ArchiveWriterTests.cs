@@ -20,7 +20,7 @@ public sealed class ArchiveWriterTests : IClassFixture<SquashFsImageFixture>, ID
     [Fact]
     public void Round_trip_of_every_field()
     {
-        string path = _directory.File("round.xar");
+        string path = _directory.Combine("round.xar");
         var fields = new XarHeaderFields
         {
             Shebang = "#!/usr/local/bin/xarexec_fuse",
@@ -59,7 +59,7 @@ public sealed class ArchiveWriterTests : IClassFixture<SquashFsImageFixture>, ID
     [Fact]
     public void The_image_region_hands_the_SquashFS_reader_the_image_bytes()
     {
-        string path = _directory.File("region.xar");
+        string path = _directory.Combine("region.xar");
         XarArchiveWriter.Write(path, Xarexec(new XarHeaderFields { Version = 1 }), new MemoryStream(_image.Image));
         using XarArchive archive = XarArchive.Open(path);
 
@@ -75,7 +75,7 @@ public sealed class ArchiveWriterTests : IClassFixture<SquashFsImageFixture>, ID
     [Fact]
     public void A_callback_that_seeks_back_to_write_the_superblock_last_still_gets_the_right_hash()
     {
-        string path = _directory.File("seek.xar");
+        string path = _directory.Combine("seek.xar");
         XarWriteResult written = XarArchiveWriter.Write(path, Xarexec(new XarHeaderFields { Version = 1 }), image =>
         {
             image.Position.Should().Be(0, "the stream starts at the image's first byte");
@@ -93,7 +93,7 @@ public sealed class ArchiveWriterTests : IClassFixture<SquashFsImageFixture>, ID
     [Fact]
     public void A_callback_may_dispose_the_image_stream_it_was_given()
     {
-        string path = _directory.File("disposed.xar");
+        string path = _directory.Combine("disposed.xar");
         XarWriteResult written = XarArchiveWriter.Write(path, Xarexec(new XarHeaderFields { Version = 1 }), image =>
         {
             using var writer = new BinaryWriter(image);
@@ -108,7 +108,7 @@ public sealed class ArchiveWriterTests : IClassFixture<SquashFsImageFixture>, ID
     [Fact]
     public void Writes_in_small_appends_hash_as_they_go()
     {
-        string path = _directory.File("small.xar");
+        string path = _directory.Combine("small.xar");
         XarWriteResult written = XarArchiveWriter.Write(path, Xarexec(new XarHeaderFields { Version = 1 }), image =>
         {
             foreach (byte b in _image.Image)
@@ -122,8 +122,8 @@ public sealed class ArchiveWriterTests : IClassFixture<SquashFsImageFixture>, ID
     [Fact]
     public void The_archive_is_executable_0755_by_default_and_takes_another_mode_on_request()
     {
-        string executable = _directory.File("exec.xar");
-        string plain = _directory.File("plain.xar");
+        string executable = _directory.Combine("exec.xar");
+        string plain = _directory.Combine("plain.xar");
         XarArchiveWriter.Write(executable, Xarexec(new XarHeaderFields { Version = 1 }), new MemoryStream(_image.Image));
         XarArchiveWriter.Write(plain, new XarWriteOptions
         {
@@ -139,7 +139,7 @@ public sealed class ArchiveWriterTests : IClassFixture<SquashFsImageFixture>, ID
     [Fact]
     public void An_existing_destination_is_replaced_whole_and_no_temporary_file_is_left()
     {
-        string path = _directory.File("replace.xar");
+        string path = _directory.Combine("replace.xar");
         File.WriteAllText(path, "old contents");
 
         XarArchiveWriter.Write(path, Xarexec(new XarHeaderFields { Version = 2 }), new MemoryStream(_image.Image));
@@ -152,7 +152,7 @@ public sealed class ArchiveWriterTests : IClassFixture<SquashFsImageFixture>, ID
     [Fact]
     public void A_failing_image_callback_leaves_the_destination_untouched_and_removes_the_temporary_file()
     {
-        string path = _directory.File("keep.xar");
+        string path = _directory.Combine("keep.xar");
         File.WriteAllText(path, "previous archive");
 
         Action write = () => XarArchiveWriter.Write(path, Xarexec(new XarHeaderFields { Version = 1 }), image =>
@@ -169,7 +169,7 @@ public sealed class ArchiveWriterTests : IClassFixture<SquashFsImageFixture>, ID
     [Fact]
     public void An_image_that_is_not_SquashFS_is_refused()
     {
-        string path = _directory.File("garbage.xar");
+        string path = _directory.Combine("garbage.xar");
 
         Action write = () => XarArchiveWriter.Write(path, Xarexec(new XarHeaderFields { Version = 1 }), new MemoryStream(new byte[4096]));
 
@@ -181,7 +181,7 @@ public sealed class ArchiveWriterTests : IClassFixture<SquashFsImageFixture>, ID
     [Fact]
     public void A_header_that_overflows_4096_bytes_is_refused_before_anything_is_written()
     {
-        string path = _directory.File("overflow.xar");
+        string path = _directory.Combine("overflow.xar");
         bool imageWritten = false;
         var fields = new XarHeaderFields { Version = 1, Extra = { ["BIG"] = new string('x', 4000) } };
 
@@ -264,7 +264,7 @@ public sealed class ArchiveWriterTests : IClassFixture<SquashFsImageFixture>, ID
     [Fact]
     public void Trampoline_names_in_the_XarParser_format_are_written()
     {
-        string path = _directory.File("tramp.xar");
+        string path = _directory.Combine("tramp.xar");
         var fields = new XarHeaderFields { Version = 1, Extra = { [XarHeaderKeys.XarexecTrampolineNames] = "'main' 'invoke_xar_via_trampoline'" } };
 
         XarArchiveWriter.Write(path, Xarexec(fields), new MemoryStream(_image.Image));
@@ -276,7 +276,7 @@ public sealed class ArchiveWriterTests : IClassFixture<SquashFsImageFixture>, ID
     [Fact]
     public void Layout_and_launcher_must_agree()
     {
-        string path = _directory.File("layout.xar");
+        string path = _directory.Combine("layout.xar");
         var fields = new XarHeaderFields { Version = 1 };
 
         Action selfWithoutLauncher = () => XarArchiveWriter.Write(path, new XarWriteOptions { Header = fields }, new MemoryStream(_image.Image));
@@ -292,7 +292,7 @@ public sealed class ArchiveWriterTests : IClassFixture<SquashFsImageFixture>, ID
     [Fact]
     public void Reading_keeps_the_file_open_only_while_the_archive_is()
     {
-        string path = _directory.File("handle.xar");
+        string path = _directory.Combine("handle.xar");
         XarArchiveWriter.Write(path, Xarexec(new XarHeaderFields { Version = 1 }), new MemoryStream(_image.Image));
 
         SafeFileHandle handle;

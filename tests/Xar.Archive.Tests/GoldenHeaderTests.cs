@@ -18,7 +18,7 @@ public sealed class GoldenHeaderTests : IClassFixture<SquashFsImageFixture>, IDi
 
     private byte[] WriteXarexec(XarHeaderFields fields)
     {
-        string path = _directory.File("golden.xar");
+        string path = _directory.Combine("golden.xar");
         XarArchiveWriter.Write(path, new XarWriteOptions { Layout = XarLayout.Xarexec, Header = fields }, new MemoryStream(_image.Image));
         return File.ReadAllBytes(path);
     }
@@ -119,11 +119,11 @@ public sealed class GoldenHeaderTests : IClassFixture<SquashFsImageFixture>, IDi
     [Fact]
     public void The_header_is_a_shell_script_that_refuses_to_run_like_the_original()
     {
-        string path = _directory.File("sh.xar");
+        string path = _directory.Combine("sh.xar");
         XarArchiveWriter.Write(path, new XarWriteOptions { Layout = XarLayout.Xarexec, Header = new XarHeaderFields { Version = 1, XarexecTarget = "echo.sh" } },
             new MemoryStream(_image.Image));
 
-        var (exitCode, stdout, _) = Processes.Run("/bin/sh", path);
+        var (exitCode, stdout, _) = Run.Program("/bin/sh", [path]);
 
         exitCode.Should().Be(1);
         stdout.Should().Be("This XAR file should not be executed by sh\n");
@@ -132,11 +132,11 @@ public sealed class GoldenHeaderTests : IClassFixture<SquashFsImageFixture>, IDi
     [Fact]
     public void Unsquashfs_with_the_OFFSET_from_the_header_lists_the_image()
     {
-        string path = _directory.File("list.xar");
+        string path = _directory.Combine("list.xar");
         XarArchiveWriter.Write(path, new XarWriteOptions { Layout = XarLayout.Xarexec, Header = new XarHeaderFields { Version = 1 } },
             new MemoryStream(_image.Image));
 
-        var (exitCode, stdout, stderr) = Processes.Run("unsquashfs", "-offset", "4096", "-ls", path);
+        var (exitCode, stdout, stderr) = Run.Program("unsquashfs", ["-offset", "4096", "-ls", path]);
 
         exitCode.Should().Be(0, stderr);
         stdout.Should().Contain("squashfs-root/echo.sh").And.Contain("squashfs-root/pkg/__init__.py");

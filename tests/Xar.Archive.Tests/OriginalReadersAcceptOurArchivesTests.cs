@@ -16,7 +16,7 @@ public sealed class OriginalReadersAcceptOurArchivesTests : IClassFixture<Squash
 
     private byte[] Write(XarHeaderFields fields, XarLayout layout = XarLayout.Xarexec)
     {
-        string path = _directory.File($"{Guid.NewGuid():N}.xar");
+        string path = _directory.Combine($"{Guid.NewGuid():N}.xar");
         XarArchiveWriter.Write(path, new XarWriteOptions
         {
             Layout = layout,
@@ -58,7 +58,7 @@ public sealed class OriginalReadersAcceptOurArchivesTests : IClassFixture<Squash
     public void The_runtime_XarParser_and_mount_xar_read_what_we_read(string name)
     {
         byte[] file = Write(Fields(name));
-        string path = _directory.File("check.xar");
+        string path = _directory.Combine("check.xar");
         File.WriteAllBytes(path, file);
         using XarArchive ours = XarArchive.Open(path);
 

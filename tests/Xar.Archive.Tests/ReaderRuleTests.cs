@@ -17,7 +17,7 @@ public sealed class ReaderRuleTests : IClassFixture<SquashFsImageFixture>, IDisp
 
     private XarArchive OpenRaw(string headerText, int headerSize = 4096)
     {
-        string path = _directory.File($"raw-{Guid.NewGuid():N}.xar");
+        string path = _directory.Combine($"raw-{Guid.NewGuid():N}.xar");
         File.WriteAllBytes(path, RawXar.Build(headerText, headerSize, _image.Image));
         return XarArchive.Open(path);
     }

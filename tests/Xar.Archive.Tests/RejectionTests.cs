@@ -12,7 +12,7 @@ public sealed class RejectionTests : IClassFixture<SquashFsImageFixture>, IDispo
 
     private string Save(byte[] bytes)
     {
-        string path = _directory.File($"bad-{Guid.NewGuid():N}.xar");
+        string path = _directory.Combine($"bad-{Guid.NewGuid():N}.xar");
         File.WriteAllBytes(path, bytes);
         return path;
     }
@@ -78,7 +78,7 @@ public sealed class RejectionTests : IClassFixture<SquashFsImageFixture>, IDispo
     [Fact]
     public void Hash_mismatch_after_flipping_a_byte_of_the_image()
     {
-        string path = _directory.File("flipped.xar");
+        string path = _directory.Combine("flipped.xar");
         XarArchiveWriter.Write(path, new XarWriteOptions { Layout = XarLayout.Xarexec, Header = new XarHeaderFields { Version = 1 } },
             new MemoryStream(_image.Image));
         string recorded;

@@ -21,7 +21,7 @@ public sealed class SelfLayoutTests : IClassFixture<SquashFsImageFixture>, IDisp
     public void A_real_executable_as_launcher_is_read_back_and_still_runs()
     {
         byte[] launcher = File.ReadAllBytes("/bin/true");
-        string path = _directory.File("true.xar");
+        string path = _directory.Combine("true.xar");
         long headerOffset = (launcher.Length + 4095) / 4096 * 4096;
 
         XarWriteResult written = WriteSelf(path, launcher);
@@ -42,13 +42,13 @@ public sealed class SelfLayoutTests : IClassFixture<SquashFsImageFixture>, IDisp
         archive.Header.XarexecTarget.Should().Be("echo.sh");
         archive.Verify().Should().Be(XarVerification.Verified);
 
-        Processes.Run(path).ExitCode.Should().Be(0, "the file is still /bin/true to the kernel");
+        Run.Program(path, []).ExitCode.Should().Be(0, "the file is still /bin/true to the kernel");
     }
 
     [Fact]
     public void The_header_of_a_self_archive_is_the_original_header_with_OFFSET_counted_from_the_file_start()
     {
-        string path = _directory.File("text.xar");
+        string path = _directory.Combine("text.xar");
         XarWriteResult written = WriteSelf(path, FakeElf.MinimalElf64(), new XarHeaderFields { Uuid = "5ea3a17c", Version = 1795279275, XarexecTarget = "echo.sh" });
 
         string header = Encoding.UTF8.GetString(File.ReadAllBytes(path), 4096, 4096);
@@ -62,10 +62,10 @@ public sealed class SelfLayoutTests : IClassFixture<SquashFsImageFixture>, IDisp
     [Fact]
     public void Unsquashfs_lists_a_self_archive_with_the_OFFSET_of_its_header()
     {
-        string path = _directory.File("list.xar");
+        string path = _directory.Combine("list.xar");
         XarWriteResult written = WriteSelf(path, File.ReadAllBytes("/bin/true"));
 
-        var (exitCode, stdout, stderr) = Processes.Run("unsquashfs", "-offset", written.ImageOffset.ToString(), "-ls", path);
+        var (exitCode, stdout, stderr) = Run.Program("unsquashfs", ["-offset", written.ImageOffset.ToString(), "-ls", path]);
 
         exitCode.Should().Be(0, stderr);
         stdout.Should().Contain("squashfs-root/echo.sh");
@@ -74,7 +74,7 @@ public sealed class SelfLayoutTests : IClassFixture<SquashFsImageFixture>, IDisp
     [Fact]
     public void A_big_endian_32_bit_launcher_whose_segment_sets_the_extent_is_read_back()
     {
-        string path = _directory.File("elf32.xar");
+        string path = _directory.Combine("elf32.xar");
         byte[] launcher = FakeElf.Elf32BigEndianWithSegment(5000);
 
         XarWriteResult written = WriteSelf(path, launcher);
@@ -97,7 +97,7 @@ public sealed class SelfLayoutTests : IClassFixture<SquashFsImageFixture>, IDisp
     [Fact]
     public void A_launcher_with_bytes_after_its_ELF_image_is_refused()
     {
-        string path = _directory.File("trailing.xar");
+        string path = _directory.Combine("trailing.xar");
         byte[] launcher = [.. FakeElf.MinimalElf64(), .. new byte[5000]];
 
         Action write = () => WriteSelf(path, launcher);
@@ -110,7 +110,7 @@ public sealed class SelfLayoutTests : IClassFixture<SquashFsImageFixture>, IDisp
     [Fact]
     public void A_launcher_that_is_not_ELF_is_refused()
     {
-        string path = _directory.File("notelf.xar");
+        string path = _directory.Combine("notelf.xar");
 
         Action write = () => WriteSelf(path, Encoding.ASCII.GetBytes("#!/bin/sh\necho launcher\n"));
 
@@ -120,7 +120,7 @@ public sealed class SelfLayoutTests : IClassFixture<SquashFsImageFixture>, IDisp
     [Fact]
     public void An_ELF_file_with_nothing_after_it_is_not_an_archive()
     {
-        string path = _directory.File("plain-elf");
+        string path = _directory.Combine("plain-elf");
         File.Copy("/bin/true", path);
         long length = new FileInfo(path).Length;
 
@@ -132,7 +132,7 @@ public sealed class SelfLayoutTests : IClassFixture<SquashFsImageFixture>, IDisp
     [Fact]
     public void An_ELF_file_followed_by_something_else_than_a_header_is_refused()
     {
-        string path = _directory.File("elf-junk");
+        string path = _directory.Combine("elf-junk");
         File.WriteAllBytes(path, [.. FakeElf.MinimalElf64(), .. new byte[4096 - 64], .. new byte[8192]]);
 
         Action open = () => XarArchive.Open(path).Dispose();
@@ -144,7 +144,7 @@ public sealed class SelfLayoutTests : IClassFixture<SquashFsImageFixture>, IDisp
     [Fact]
     public void A_self_header_cut_short_is_refused()
     {
-        string path = _directory.File("elf-short");
+        string path = _directory.Combine("elf-short");
         File.WriteAllBytes(path, [.. FakeElf.MinimalElf64(), .. new byte[4096 - 64], .. "#!/usr/bin/env xarexec_fuse\n"u8]);
 
         Action open = () => XarArchive.Open(path).Dispose();
@@ -156,7 +156,7 @@ public sealed class SelfLayoutTests : IClassFixture<SquashFsImageFixture>, IDisp
     [Fact]
     public void A_self_header_whose_OFFSET_points_into_the_launcher_is_refused()
     {
-        string path = _directory.File("elf-offset");
+        string path = _directory.Combine("elf-offset");
         byte[] header = RawXar.Build(RawXar.OriginalHeader(), 4096, _image.Image);
         File.WriteAllBytes(path, [.. FakeElf.MinimalElf64(), .. new byte[4096 - 64], .. header]);
 
@@ -169,7 +169,7 @@ public sealed class SelfLayoutTests : IClassFixture<SquashFsImageFixture>, IDisp
     [Fact]
     public void An_ELF_whose_section_table_points_past_the_end_is_refused()
     {
-        string path = _directory.File("elf-bad-sections");
+        string path = _directory.Combine("elf-bad-sections");
         byte[] elf = FakeElf.MinimalElf64();
         elf[0x28 + 2] = 0x01; // e_shoff = 0x10000
         elf[0x3C] = 3;        // e_shnum

@@ -1,22 +1,6 @@
-using System.Diagnostics;
 using System.Text;
 
 namespace Xar.Archive.Tests;
-
-/// <summary>A directory under /tmp removed after the test.</summary>
-public sealed class TempDirectory : IDisposable
-{
-    public TempDirectory()
-    {
-        Path = Directory.CreateTempSubdirectory("xar-archive-tests-").FullName;
-    }
-
-    public string Path { get; }
-
-    public string File(string name) => System.IO.Path.Combine(Path, name);
-
-    public void Dispose() => Directory.Delete(Path, recursive: true);
-}
 
 /// <summary>One real mksquashfs image shared by the tests of a class.</summary>
 public sealed class SquashFsImageFixture : IDisposable
@@ -25,13 +9,13 @@ public sealed class SquashFsImageFixture : IDisposable
 
     public SquashFsImageFixture()
     {
-        string source = _directory.File("tree");
-        Directory.CreateDirectory(System.IO.Path.Combine(source, "pkg"));
-        System.IO.File.WriteAllText(System.IO.Path.Combine(source, "echo.sh"), "echo hello from the image\n");
-        System.IO.File.WriteAllText(System.IO.Path.Combine(source, "pkg", "__init__.py"), "VALUE = 42\n");
-        ImagePath = _directory.File("image.sqfs");
-        Processes.Run("mksquashfs", source, ImagePath, "-noappend", "-quiet", "-no-progress", "-all-root", "-mkfs-time", "0", "-all-time", "0");
-        Image = System.IO.File.ReadAllBytes(ImagePath);
+        string source = _directory.Combine("tree");
+        Directory.CreateDirectory(Path.Combine(source, "pkg"));
+        File.WriteAllText(Path.Combine(source, "echo.sh"), "echo hello from the image\n");
+        File.WriteAllText(Path.Combine(source, "pkg", "__init__.py"), "VALUE = 42\n");
+        ImagePath = _directory.Combine("image.sqfs");
+        Run.Checked("mksquashfs", [source, ImagePath, "-noappend", "-quiet", "-no-progress", "-all-root", "-mkfs-time", "0", "-all-time", "0"]);
+        Image = File.ReadAllBytes(ImagePath);
     }
 
     public string ImagePath { get; }
@@ -39,24 +23,6 @@ public sealed class SquashFsImageFixture : IDisposable
     public byte[] Image { get; }
 
     public void Dispose() => _directory.Dispose();
-}
-
-public static class Processes
-{
-    public static (int ExitCode, string Stdout, string Stderr) Run(string file, params string[] arguments)
-    {
-        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string argument in arguments)
-            start.ArgumentList.Add(argument);
-        using Process process = Process.Start(start)!;
-        Task<string> stdout = process.StandardOutput.ReadToEndAsync();
-        Task<string> stderr = process.StandardError.ReadToEndAsync();
-        process.WaitForExit();
-        var result = (process.ExitCode, stdout.Result, stderr.Result);
-        if (file == "mksquashfs" && result.ExitCode != 0)
-            throw new InvalidOperationException($"mksquashfs failed: {result.Item3}");
-        return result;
-    }
 }
 
 /// <summary>Hand-made archives for the reader's rules: header text padded with '\n', then an image.</summary>

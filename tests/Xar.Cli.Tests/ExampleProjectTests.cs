@@ -103,6 +103,6 @@ public sealed class ExampleProjectTests(ExampleArchives archives) : IClassFixtur
         mounted.Should().Be(new RunResult(0, $"fib(20) = 6765 computed by {module}\n", ""));
         extracted.Should().Be(new RunResult(0, $"fib(30) = 832040 computed by {module}\n", ""));
         File.Exists(Path.Combine(Workspace.ExtractionDirectory(archives.Extension), "lib/python/xar_ext", module)).Should().BeTrue();
-        Workspace.IsMountPoint(Workspace.MountDirectory(archives.Extension)).Should().BeTrue();
+        Mounts.IsMountPoint(Workspace.MountDirectory(archives.Extension)).Should().BeTrue();
     }
 }

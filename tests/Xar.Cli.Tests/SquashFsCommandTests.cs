@@ -1,19 +1,18 @@
-using System.Diagnostics;
 using Xar.Cli;
-using static Xar.Cli.Tests.CliRunner;
+using Xar.Cli.Tests.Support;
 
 namespace Xar.Cli.Tests;
 
 /// <summary>`xar squashfs …` and the inspection commands: outputs, and one clear line plus a non-zero exit on bad input.</summary>
 public sealed class SquashFsCommandTests : IDisposable
 {
-    private readonly string _temp = Directory.CreateTempSubdirectory("xar-cli-").FullName;
+    private readonly TempDirectory _temp = new("squashfs-command");
 
-    public void Dispose() => Directory.Delete(_temp, recursive: true);
+    public void Dispose() => _temp.Dispose();
 
     private string Tree()
     {
-        string source = Path.Combine(_temp, "src");
+        string source = _temp.Combine("src");
         Directory.CreateDirectory(Path.Combine(source, "pkg/sub"));
         File.WriteAllText(Path.Combine(source, "pkg/a.txt"), "alpha\n");
         File.WriteAllText(Path.Combine(source, "pkg/sub/b.txt"), "beta\n");
@@ -29,19 +28,19 @@ public sealed class SquashFsCommandTests : IDisposable
     [InlineData("none")]
     public void CreateThenInspectEveryCodec(string codec)
     {
-        string image = Path.Combine(_temp, "img.sqfs");
-        RunXar("squashfs", "create", Tree(), image, "--compression", codec, "--block-size", "64K", "--mtime", "1600000000", "-q")
-            .Should().Be((0, "", ""));
+        string image = _temp.Combine("img.sqfs");
+        XarTool.Run("squashfs", "create", Tree(), image, "--compression", codec, "--block-size", "64K", "--mtime", "1600000000", "-q")
+            .Should().Be(new RunResult(0, "", ""));
 
-        var (status, info, _) = RunXar("squashfs", "info", image);
+        var (status, info, _) = XarTool.Run("squashfs", "info", image);
         status.Should().Be(0);
         info.Should().Contain($"compression:   {codec}").And.Contain("block size:    65,536").And.Contain("created 2020-09-13 12:26:40 UTC");
 
-        RunXar("squashfs", "ls", image, "pkg", "-R").Output.Should().Be("pkg/a.txt\npkg/sub\npkg/sub/b.txt\n");
-        RunXar("ls", image, "-l").Output.Should().Contain("lrwxrwxrwx 0/0          9 2020-09-13 12:26 link -> pkg/a.txt");
+        XarTool.Run("squashfs", "ls", image, "pkg", "-R").Stdout.Should().Be("pkg/a.txt\npkg/sub\npkg/sub/b.txt\n");
+        XarTool.Run("ls", image, "-l").Stdout.Should().Contain("lrwxrwxrwx 0/0          9 2020-09-13 12:26 link -> pkg/a.txt");
 
-        string destination = Path.Combine(_temp, "out");
-        RunXar("squashfs", "extract", image, destination, "pkg/sub").Status.Should().Be(0);
+        string destination = _temp.Combine("out");
+        XarTool.Run("squashfs", "extract", image, destination, "pkg/sub").ExitCode.Should().Be(0);
         File.ReadAllText(Path.Combine(destination, "pkg/sub/b.txt")).Should().Be("beta\n");
         File.Exists(Path.Combine(destination, "pkg/a.txt")).Should().BeFalse("only the named subtree is extracted");
     }
@@ -49,22 +48,19 @@ public sealed class SquashFsCommandTests : IDisposable
     [Fact]
     public void CatFollowsSymlinksInsideTheImage()
     {
-        string image = Path.Combine(_temp, "img.sqfs");
-        RunXar("squashfs", "create", Tree(), image, "-q");
-        var cat = new Process { StartInfo = new ProcessStartInfo(typeof(XarCommandLine).Assembly.Location.Replace(".dll", ""), ["cat", image, "link", "pkg/sub/b.txt"]) { RedirectStandardOutput = true } };
-        cat.Start();
-        string output = cat.StandardOutput.ReadToEnd();
-        cat.WaitForExit();
-        (cat.ExitCode, output).Should().Be((0, "alpha\nbeta\n"));
+        string image = _temp.Combine("img.sqfs");
+        XarTool.Run("squashfs", "create", Tree(), image, "-q");
+        var cat = Run.Program(typeof(XarCommandLine).Assembly.Location.Replace(".dll", ""), ["cat", image, "link", "pkg/sub/b.txt"]);
+        (cat.ExitCode, cat.Stdout).Should().Be((0, "alpha\nbeta\n"));
     }
 
     [Fact]
     public void TheSameTreeGivesTheSameBytes()
     {
         string source = Tree();
-        RunXar("squashfs", "create", source, Path.Combine(_temp, "1.sqfs"), "-q", "--threads", "1");
-        RunXar("squashfs", "create", source, Path.Combine(_temp, "2.sqfs"), "-q", "--threads", "3");
-        File.ReadAllBytes(Path.Combine(_temp, "1.sqfs")).Should().Equal(File.ReadAllBytes(Path.Combine(_temp, "2.sqfs")));
+        XarTool.Run("squashfs", "create", source, _temp.Combine("1.sqfs"), "-q", "--threads", "1");
+        XarTool.Run("squashfs", "create", source, _temp.Combine("2.sqfs"), "-q", "--threads", "3");
+        File.ReadAllBytes(_temp.Combine("1.sqfs")).Should().Equal(File.ReadAllBytes(_temp.Combine("2.sqfs")));
     }
 
     public static TheoryData<string[], string> BadInvocations() => new()
@@ -81,25 +77,25 @@ public sealed class SquashFsCommandTests : IDisposable
     public void BadArgumentsAreOneLineAndNothingIsWritten(string[] args, string expected)
     {
         string source = Tree();
-        string image = Path.Combine(_temp, "img.sqfs");
+        string image = _temp.Combine("img.sqfs");
         var resolved = args.Select(a => a == "SRC" ? source : a == "IMG" ? image : a).ToArray();
 
-        var (status, _, errors) = RunXar(resolved);
+        var (status, _, errors) = XarTool.Run(resolved);
 
         status.Should().Be(XarCommandLine.ExitFailure);
         errors.Should().Be(expected);
-        Directory.GetFiles(_temp).Should().BeEmpty("no output, not even a temporary file, is left behind");
+        Directory.GetFiles(_temp.Path).Should().BeEmpty("no output, not even a temporary file, is left behind");
     }
 
     [Fact]
     public void ACorruptImageIsOneLineNamingTheFile()
     {
-        string image = Path.Combine(_temp, "img.sqfs");
-        RunXar("squashfs", "create", Tree(), image, "-q");
+        string image = _temp.Combine("img.sqfs");
+        XarTool.Run("squashfs", "create", Tree(), image, "-q");
         var bytes = File.ReadAllBytes(image);
         File.WriteAllBytes(image, bytes[..200]);
 
-        var (status, _, errors) = RunXar("squashfs", "ls", image);
+        var (status, _, errors) = XarTool.Run("squashfs", "ls", image);
 
         status.Should().Be(XarCommandLine.ExitFailure);
         errors.Should().StartWith($"xar: {image}: ").And.Contain("truncated").And.EndWith("\n");

@@ -4,20 +4,16 @@ namespace Xar.Runtime.Tests;
 
 /// <summary>
 /// One test's world: its own mount root (mode 01777, named in the archives' MOUNT_ROOT), cache
-/// (XDG_CACHE_HOME) and HOME under a temporary directory. Disposing lazily unmounts every mount
-/// under it — also after a failed assertion — stops their squashfuse_ll and deletes it all.
+/// (XDG_CACHE_HOME) and HOME under a temporary directory. Disposing stops the squashfuse_ll of
+/// every mount under it — also after a failed assertion — and deletes it all, mounts detached.
 /// </summary>
 public sealed class Sandbox : IDisposable
 {
-    private const string Prefix = "xar-runtime-tests-";
-
-    /// <summary>Sandboxes of test runs that were killed before they could clean up, removed once per run.</summary>
-    private static readonly Lazy<bool> s_abandonedRemoved = new(RemoveAbandoned);
+    private readonly TempDirectory _directory = new("sandbox");
 
     public Sandbox()
     {
-        _ = s_abandonedRemoved.Value;
-        Root = Directory.CreateTempSubdirectory(Prefix).FullName;
+        Root = _directory.Path;
         MountRoot = Path.Combine(Root, "mnt");
         Directory.CreateDirectory(MountRoot);
         File.SetUnixFileMode(MountRoot, (UnixFileMode)0x3FF); // 01777
@@ -84,28 +80,11 @@ public sealed class Sandbox : IDisposable
         return environment;
     }
 
-    /// <summary>Mount points under <see cref="Root"/>, from /proc/self/mountinfo, deepest first.</summary>
-    public List<(string MountPoint, string FsType)> Mounts() => MountsUnder(Root);
+    /// <summary>Mount points under <see cref="Root"/>, deepest first.</summary>
+    public List<(string MountPoint, string FsType)> Mounts() => Xar.Testing.Mounts.Under(Root);
 
-    private static List<(string MountPoint, string FsType)> MountsUnder(string root)
-    {
-        var mounts = new List<(string, string)>();
-        foreach (string line in File.ReadLines("/proc/self/mountinfo"))
-        {
-            string[] fields = line.Split(' ');
-            int separator = Array.IndexOf(fields, "-");
-            string mountPoint = fields[4].Replace("\\040", " ");
-            if (mountPoint.StartsWith(root + "/", StringComparison.Ordinal))
-                mounts.Add((mountPoint, fields[separator + 1]));
-        }
-        mounts.Sort((a, b) => b.Item1.Length.CompareTo(a.Item1.Length));
-        return mounts;
-    }
-
-    /// <summary>Pids of squashfuse_ll processes serving a mount point under <see cref="Root"/>.</summary>
-    public List<int> SquashfuseProcesses(string? mountPoint = null) => SquashfuseProcessesUnder(Root, mountPoint);
-
-    private static List<int> SquashfuseProcessesUnder(string root, string? mountPoint)
+    /// <summary>Pids of squashfuse_ll processes serving <paramref name="mountPoint"/>, or any mount point under <see cref="Root"/>.</summary>
+    public List<int> SquashfuseProcesses(string? mountPoint = null)
     {
         var pids = new List<int>();
         foreach (string directory in Directory.EnumerateDirectories("/proc"))
@@ -121,32 +100,15 @@ public sealed class Sandbox : IDisposable
             {
                 continue;
             }
-            if (commandLine.StartsWith("squashfuse_ll ", StringComparison.Ordinal) && commandLine.Contains(mountPoint ?? root + "/"))
+            if (commandLine.StartsWith("squashfuse_ll ", StringComparison.Ordinal) && commandLine.Contains(mountPoint ?? Root + "/"))
                 pids.Add(pid);
         }
         return pids;
     }
 
-    public void Dispose() => Remove(Root);
-
-    private static bool RemoveAbandoned()
+    public void Dispose()
     {
-        foreach (string directory in Directory.EnumerateDirectories(Path.GetTempPath(), Prefix + "*"))
-        {
-            if (Directory.GetLastWriteTimeUtc(directory) < DateTime.UtcNow.AddHours(-1))
-                Remove(directory);
-        }
-        return true;
-    }
-
-    private static void Remove(string root)
-    {
-        foreach (var (mountPoint, _) in MountsUnder(root))
-        {
-            if (Run.Program("fusermount3", ["-u", "-z", "-q", mountPoint]).ExitCode != 0)
-                Run.Program("umount", ["-l", mountPoint]);
-        }
-        foreach (int pid in SquashfuseProcessesUnder(root, null))
+        foreach (int pid in SquashfuseProcesses())
         {
             try
             {
@@ -154,9 +116,9 @@ public sealed class Sandbox : IDisposable
             }
             catch (ArgumentException)
             {
+                // It exited since it was listed.
             }
         }
-        Run.Program("chmod", ["-R", "u+rwX", root]);
-        Directory.Delete(root, recursive: true);
+        _directory.Dispose();
     }
 }

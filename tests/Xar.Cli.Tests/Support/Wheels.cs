@@ -73,7 +73,7 @@ internal static class VirtualEnvironment
     /// </summary>
     public static string CreateOnTopOf(string basePython, string directory, params string[] wheels)
     {
-        Run.Checked(basePython, "-m", "venv", "--system-site-packages", "--without-pip", directory);
+        Run.Checked(basePython, ["-m", "venv", "--system-site-packages", "--without-pip", directory]);
         string python = Path.Combine(directory, "bin", "python");
         // pip comes from the base; run by the venv's interpreter it installs into the venv.
         Run.Checked(python, ["-m", "pip", "install", "--quiet", "--no-index", "--no-deps", "--disable-pip-version-check", .. wheels]);

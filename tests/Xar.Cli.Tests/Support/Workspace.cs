@@ -1,4 +1,3 @@
-using System.Text;
 using Xar.Archive;
 
 namespace Xar.Cli.Tests.Support;
@@ -11,17 +10,17 @@ namespace Xar.Cli.Tests.Support;
 /// </summary>
 internal sealed class Workspace : IDisposable
 {
-    private static readonly Lazy<string> s_uid = new(() => Run.Checked("id", "-u").Trim());
+    private static readonly Lazy<string> s_uid = new(() => Run.Checked("id", ["-u"]).Trim());
 
+    private readonly TempDirectory _directory = new("workspace");
     private readonly List<string> _launched = [];
 
     public Workspace()
     {
-        Root = Directory.CreateTempSubdirectory("xar-cli-tests-").FullName;
         Cache = Combine("cache");
     }
 
-    public string Root { get; }
+    public string Root => _directory.Path;
 
     /// <summary>XDG_CACHE_HOME of extraction runs: extractions land in Cache/xar/&lt;image sha256&gt;.</summary>
     public string Cache { get; }
@@ -29,16 +28,10 @@ internal sealed class Workspace : IDisposable
     /// <summary>The environment (on top of the clean one) that makes the launcher extract into <see cref="Cache"/> instead of mounting.</summary>
     public IReadOnlyDictionary<string, string?> Extraction => new Dictionary<string, string?> { ["XAR_MODE"] = "extract", ["XDG_CACHE_HOME"] = Cache };
 
-    public string Combine(params string[] parts) => Path.Combine([Root, .. parts]);
+    public string Combine(params string[] parts) => _directory.Combine(parts);
 
-    /// <summary>Writes a file, creating its directories, and returns its path.</summary>
-    public string Write(string relative, string text)
-    {
-        string path = Combine(relative);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        File.WriteAllText(path, text, new UTF8Encoding(false));
-        return path;
-    }
+    /// <summary>Writes a UTF-8 file, creating its directories, and returns its path.</summary>
+    public string Write(string relative, string text) => _directory.Write(relative, text);
 
     /// <summary>A symbolic link named <paramref name="name"/> next to the archive, pointing at it (busybox style).</summary>
     public string Link(string archive, string name)
@@ -61,13 +54,8 @@ internal sealed class Workspace : IDisposable
         Run.Program(program, arguments ?? [], cleanEnvironment: true, workingDirectory: "/", stdin: stdin);
 
     /// <summary>Where the launcher mounts <paramref name="archive"/> when run by <see cref="Launch"/> (`xarexec -n`).</summary>
-    public static string MountDirectory(string archive)
-    {
-        var result = Run.Program(Launcher.Path, ["-n", archive], cleanEnvironment: true, workingDirectory: "/");
-        if (result.ExitCode != 0)
-            throw new InvalidOperationException($"xarexec -n {archive}: {result}");
-        return result.Stdout.Trim();
-    }
+    public static string MountDirectory(string archive) =>
+        Run.Checked(Launcher.Path, ["-n", archive], cleanEnvironment: true, workingDirectory: "/").Trim();
 
     /// <summary>The extraction of <paramref name="archive"/> in <see cref="Cache"/>.</summary>
     public string ExtractionDirectory(string archive) => Path.Combine(Cache, "xar", ImageSha256(archive));
@@ -77,9 +65,6 @@ internal sealed class Workspace : IDisposable
         using var opened = XarArchive.Open(archive);
         return opened.Header.ImageSha256 ?? throw new InvalidOperationException($"{archive}: no {XarHeaderKeys.ImageSha256} in the header");
     }
-
-    public static bool IsMountPoint(string directory) =>
-        File.ReadLines("/proc/self/mountinfo").Any(line => line.Split(' ')[4].Replace("\\040", " ") == directory);
 
     /// <summary>Runs a fixture's set-up; when it throws, the workspace is disposed (xunit does not dispose a fixture whose constructor failed).</summary>
     public T DisposeIfThrows<T>(Func<T> setUp)
@@ -102,8 +87,7 @@ internal sealed class Workspace : IDisposable
             launched = _launched.Where(File.Exists).Select(p => Path.GetFullPath(p)).Distinct().ToList();
         foreach (string program in launched)
             Unmount(program);
-        Run.Program("chmod", ["-R", "u+rwX", Root]);
-        Directory.Delete(Root, recursive: true);
+        _directory.Dispose();
     }
 
     /// <summary>
@@ -114,8 +98,8 @@ internal sealed class Workspace : IDisposable
     private static void Unmount(string program)
     {
         string mount = MountDirectory(program);
-        if (IsMountPoint(mount))
-            Run.Program("fusermount3", ["-u", "-z", mount]);
+        if (Mounts.IsMountPoint(mount))
+            Mounts.Detach(mount);
         if (Directory.Exists(mount) && !Directory.EnumerateFileSystemEntries(mount).Any())
             Directory.Delete(mount);
         File.Delete(Path.Combine(Path.GetDirectoryName(mount)!, "lockfile." + Path.GetFileName(mount)));

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using Xar.Python.Building;
 
@@ -22,25 +21,20 @@ public sealed class BytecodeCompilerTests
         BitConverter.ToUInt32(pyc!, 4).Should().Be(1u, "flags: hash-based, source not checked");
 
         // The real interpreter imports it from a read-only directory without touching the source's pyc.
-        string dir = Directory.CreateTempSubdirectory("xar-pyc-").FullName;
-        try
-        {
-            Directory.CreateDirectory(Path.Combine(dir, "pkg/__pycache__"));
-            File.WriteAllBytes(Path.Combine(dir, "pkg/answer.py"), source);
-            File.WriteAllBytes(Path.Combine(dir, "pkg/__pycache__/answer.cpython-311.pyc"), pyc!);
-            File.WriteAllText(Path.Combine(dir, "pkg/__init__.py"), "");
-            File.WriteAllBytes(Path.Combine(dir, "pkg/__pycache__/__init__.cpython-311.pyc"), compiler.Compile("pkg/__init__.py", [], out _)!);
-            var (output, trace) = Run(Python311, "-I", "-v", "-c",
-                $"import sys; sys.path.insert(0, '{dir}'); import pkg.answer; print(pkg.answer.VALUE, pkg.answer.__file__)");
-            output.Should().Be($"42 {dir}/pkg/answer.py\n");
-            // -v says where each code object came from: the pyc, never the source.
-            trace.Should().Contain($"code object from '{dir}/pkg/__pycache__/answer.cpython-311.pyc'")
-                .And.NotContain($"code object from {dir}/pkg/answer.py");
-        }
-        finally
-        {
-            Directory.Delete(dir, true);
-        }
+        using var directory = new TempDirectory("pyc");
+        string dir = directory.Path;
+        Directory.CreateDirectory(Path.Combine(dir, "pkg/__pycache__"));
+        File.WriteAllBytes(Path.Combine(dir, "pkg/answer.py"), source);
+        File.WriteAllBytes(Path.Combine(dir, "pkg/__pycache__/answer.cpython-311.pyc"), pyc!);
+        File.WriteAllText(Path.Combine(dir, "pkg/__init__.py"), "");
+        File.WriteAllBytes(Path.Combine(dir, "pkg/__pycache__/__init__.cpython-311.pyc"), compiler.Compile("pkg/__init__.py", [], out _)!);
+        var (exitCode, output, trace) = Run.Program(Python311, ["-I", "-v", "-c",
+            $"import sys; sys.path.insert(0, '{dir}'); import pkg.answer; print(pkg.answer.VALUE, pkg.answer.__file__)"]);
+        exitCode.Should().Be(0, trace);
+        output.Should().Be($"42 {dir}/pkg/answer.py\n");
+        // -v says where each code object came from: the pyc, never the source.
+        trace.Should().Contain($"code object from '{dir}/pkg/__pycache__/answer.cpython-311.pyc'")
+            .And.NotContain($"code object from {dir}/pkg/answer.py");
     }
 
     [Fact]
@@ -60,17 +54,5 @@ public sealed class BytecodeCompilerTests
     {
         var act = () => new BytecodeCompiler("/nonexistent/python3.99");
         act.Should().Throw<PythonBuildException>().WithMessage("/nonexistent/python3.99: cannot run the target interpreter*");
-    }
-
-    private static (string Output, string Errors) Run(string file, params string[] arguments)
-    {
-        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in arguments) start.ArgumentList.Add(a);
-        using var p = Process.Start(start)!;
-        string output = p.StandardOutput.ReadToEnd();
-        string errors = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        p.ExitCode.Should().Be(0, errors);
-        return (output, errors);
     }
 }

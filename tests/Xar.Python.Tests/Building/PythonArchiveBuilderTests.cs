@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using Xar.Archive;
 using Xar.Python.Building;
@@ -17,9 +16,9 @@ public sealed class PythonArchiveBuilderTests : IDisposable
 {
     private const string Python311 = "/root/.pyenv/versions/3.11.7/bin/python3.11";
     private static readonly Lazy<InterpreterProbe> Probe = new(() => InterpreterProbe.Run(Python311));
-    private readonly string _temp = Directory.CreateTempSubdirectory("xar-pyapp-").FullName;
+    private readonly TempDirectory _temp = new("pyapp");
 
-    public void Dispose() => Directory.Delete(_temp, recursive: true);
+    public void Dispose() => _temp.Dispose();
 
     private static PythonApplication HelloApplication() => new()
     {
@@ -51,12 +50,12 @@ public sealed class PythonArchiveBuilderTests : IDisposable
     private (string Archive, string Tree) Build(PythonApplication app, string? entry = null, BytecodeMode bytecode = BytecodeMode.Compiled, bool inheritSite = false,
         InterpreterProbe? interpreter = null)
     {
-        string archive = Path.Combine(_temp, "app.xar");
+        string archive = _temp.Combine("app.xar");
         PythonArchiveBuilder.Build(app, new PythonArchiveOptions
         {
             Interpreter = interpreter ?? Probe.Value, Entry = entry, Bytecode = bytecode, Layout = XarLayout.Xarexec, InheritSite = inheritSite,
         }, archive);
-        string tree = Path.Combine(_temp, "tree");
+        string tree = _temp.Combine("tree");
         using var opened = XarArchive.Open(archive);
         using var image = SquashFsImage.Open(opened.Image.Handle, opened.Image.Offset, ownsHandle: false);
         image.ExtractTo(tree);
@@ -134,7 +133,7 @@ public sealed class PythonArchiveBuilderTests : IDisposable
     public void ModuleFunctionEntriesWork()
     {
         var (archive, tree) = Build(HelloApplication(), entry: "hello_app.cli:status");
-        RunOriginalWay(tree, archive, ["3"]).Status.Should().Be(3);
+        RunOriginalWay(tree, archive, ["3"]).ExitCode.Should().Be(3);
     }
 
     /// <summary>
@@ -237,8 +236,8 @@ public sealed class PythonArchiveBuilderTests : IDisposable
 
         string Trace(params (string, string)[] environment)
         {
-            string log = Path.Combine(_temp, $"strace-{Guid.NewGuid():N}");
-            RunOriginalWay(tree, archive, [], [("XAR_STRACE", log), .. environment]).Status.Should().Be(0);
+            string log = _temp.Combine($"strace-{Guid.NewGuid():N}");
+            RunOriginalWay(tree, archive, [], [("XAR_STRACE", log), .. environment]).ExitCode.Should().Be(0);
             return System.IO.File.ReadAllText(log);
         }
 
@@ -256,55 +255,45 @@ public sealed class PythonArchiveBuilderTests : IDisposable
         // A FIFO without a writer: the read-ahead blocks opening it, as on a daemon that never answers.
         string native = Path.Combine(tree, "lib/python/probe/_speedups.cpython-311-x86_64-linux-gnu.so");
         System.IO.File.Delete(native);
-        Run.Program("mkfifo", [native]);
+        Run.Checked("mkfifo", [native]);
 
         var (status, output, errors) = RunOriginalWay(tree, archive, [], ("XARFUSE_NEW_MOUNT", "1"));
 
         (status, output, errors).Should().Be((0, "Threads: 1\nno children\n", ""), "the output ends when the application does");
         // Opening the FIFO for writing without blocking succeeds only while someone reads it.
-        var opening = () => Run.Program("timeout", ["5", "sh", "-c", $"exec 3>'{native}'"]);
+        var opening = () => Run.Checked("timeout", ["5", "sh", "-c", $"exec 3>'{native}'"]);
         opening.Should().NotThrow("the read-ahead was waiting on it");
     }
 
     /// <summary>Runs like the original xarexec_fuse: /bin/sh -e TREE/__xar__/run.sh ARCHIVE ARGS, under env -i.</summary>
-    private (int Status, string Output, string Errors) RunOriginalWay(string tree, string archive, string[] arguments, params (string, string)[] environment)
+    private static RunResult RunOriginalWay(string tree, string archive, string[] arguments, params (string, string)[] environment)
     {
-        var start = new ProcessStartInfo("/usr/bin/env") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = "/" };
-        start.ArgumentList.Add("-i");
-        start.ArgumentList.Add("PATH=/usr/bin:/bin");
+        var variables = new Dictionary<string, string?>();
         bool verbose = false;
         string? straceLog = null;
         foreach (var (name, value) in environment)
         {
             if (name == "XAR_VERBOSE_PYTHON") verbose = true;
             else if (name == "XAR_STRACE") straceLog = value;
-            else start.ArgumentList.Add($"{name}={value}");
+            else variables[name] = value;
         }
+        var command = new List<string>();
         // strace -f: the read-ahead happens in a thread of the interpreter.
         if (straceLog is not null)
-            foreach (var a in new[] { "/usr/bin/strace", "-f", "-qq", "-e", "trace=openat", "-o", straceLog }) start.ArgumentList.Add(a);
+            command.AddRange(["/usr/bin/strace", "-f", "-qq", "-e", "trace=openat", "-o", straceLog]);
         if (verbose)
         {
             // -v is a Python flag: run the interpreter the way run.sh would, with it added.
-            start.ArgumentList.Add($"XAR_MOUNT={tree}");
-            start.ArgumentList.Add($"XAR_INVOKED_NAME={archive}");
-            foreach (var a in new[] { Python311, "-I", "-S", "-v", "-c", PythonLaunch.BootCommand }) start.ArgumentList.Add(a);
+            variables["XAR_MOUNT"] = tree;
+            variables["XAR_INVOKED_NAME"] = archive;
+            command.AddRange([Python311, "-I", "-S", "-v", "-c", PythonLaunch.BootCommand]);
         }
         else
         {
-            foreach (var a in new[] { "/bin/sh", "-e", $"{tree}/__xar__/run.sh", archive }) start.ArgumentList.Add(a);
+            command.AddRange(["/bin/sh", "-e", $"{tree}/__xar__/run.sh", archive]);
         }
-        foreach (var a in arguments) start.ArgumentList.Add(a);
-        using var process = Process.Start(start)!;
-        var errors = process.StandardError.ReadToEndAsync();
-        var output = process.StandardOutput.ReadToEndAsync();
+        command.AddRange(arguments);
         // Output ends when every holder of the pipes exits: a process left holding them fails the test, not hangs it.
-        if (!Task.WaitAll([output, errors], TimeSpan.FromSeconds(60)))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{archive}: output still open after 60 s");
-        }
-        process.WaitForExit();
-        return (process.ExitCode, output.Result, errors.Result);
+        return Run.Program(command[0], command[1..], variables, cleanEnvironment: true, workingDirectory: "/", timeout: TimeSpan.FromSeconds(60));
     }
 }

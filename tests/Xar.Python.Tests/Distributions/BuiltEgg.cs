@@ -50,6 +50,6 @@ internal static class BuiltEgg
             Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
             File.WriteAllText(path, text);
         }
-        Run.Program(Pyenv.Python("3.11"), ["setup.py", "-q", "bdist_egg"], root);
+        PythonProcess.Run(Pyenv.Python("3.11"), ["setup.py", "-q", "bdist_egg"], root);
     }
 }

@@ -13,7 +13,7 @@ namespace Xar.Python.Tests.Distributions;
 /// </summary>
 public sealed partial class BuiltWheelTests : IDisposable
 {
-    private readonly Scratch _scratch = new();
+    private readonly TempDirectory _scratch = new("pydist");
 
     public void Dispose() => _scratch.Dispose();
 
@@ -33,8 +33,8 @@ public sealed partial class BuiltWheelTests : IDisposable
     {
         string venv = _scratch.Combine("venv");
         string python = Pyenv.Python("3.11");
-        Run.Program(python, ["-m", "venv", "--without-pip", venv]);
-        Run.Program(python, ["-m", "pip", "--python", Path.Combine(venv, "bin", "python"), "install", "--quiet", "--no-index", "--no-deps", "--no-compile", .. wheels]);
+        PythonProcess.Run(python, ["-m", "venv", "--without-pip", venv]);
+        PythonProcess.Run(python, ["-m", "pip", "--python", Path.Combine(venv, "bin", "python"), "install", "--quiet", "--no-index", "--no-deps", "--no-compile", .. wheels]);
         return venv;
     }
 

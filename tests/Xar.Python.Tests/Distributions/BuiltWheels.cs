@@ -79,7 +79,7 @@ internal static class BuiltWheels
         }
         string python = Pyenv.Python("3.11");
         string[] common = ["-m", "pip", "wheel", "--no-index", "--find-links", ThirdPartyDirectory, "--no-deps", "--no-cache-dir", "--quiet"];
-        Run.Program(python, [.. common, "-w", Path.Combine(root, "wheels"), "./app", "./lib1.0", "./native", "./nsone", "./nstwo"], projects);
-        Run.Program(python, [.. common, "-w", Path.Combine(root, "newer"), "./lib2.0"], projects);
+        PythonProcess.Run(python, [.. common, "-w", Path.Combine(root, "wheels"), "./app", "./lib1.0", "./native", "./nsone", "./nstwo"], projects);
+        PythonProcess.Run(python, [.. common, "-w", Path.Combine(root, "newer"), "./lib2.0"], projects);
     }
 }

@@ -16,12 +16,12 @@ public sealed class InstalledEnvironmentOracleTests : IDisposable
     private const string DebianSite = "/usr/lib/python3/dist-packages";
     private const string DebianPython = "/usr/bin/python3";
 
-    private readonly Scratch _scratch = new();
+    private readonly TempDirectory _scratch = new("pydist");
 
     public void Dispose() => _scratch.Dispose();
 
     private static JsonDocument Oracle(string python, IEnumerable<string> sites, IEnumerable<string> roots) =>
-        JsonDocument.Parse(Run.Program(python, ["-s", Path.Combine(AppContext.BaseDirectory, "Distributions", "installed_closure.py")],
+        JsonDocument.Parse(PythonProcess.Run(python, ["-s", Path.Combine(AppContext.BaseDirectory, "Distributions", "installed_closure.py")],
             stdin: JsonSerializer.Serialize(new { paths = sites, roots })));
 
     private static SortedSet<string> SiteFiles(Distribution distribution) =>
@@ -160,11 +160,11 @@ public sealed class InstalledEnvironmentOracleTests : IDisposable
         var mismatches = new List<string>();
         foreach (var distribution in eggInfos)
         {
-            string package = Run.Program("dpkg", ["-S", distribution.MetadataPath]).Split(':')[0];
-            string source = Run.Program("dpkg-query", ["-W", "-f=${source:Package}", package]);
-            var siblings = Run.Program("dpkg-query", ["-W", "-f=${Package} ${source:Package}\n"]).Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            string package = Run.Checked("dpkg", ["-S", distribution.MetadataPath]).Split(':')[0];
+            string source = Run.Checked("dpkg-query", ["-W", "-f=${source:Package}", package]);
+            var siblings = Run.Checked("dpkg-query", ["-W", "-f=${Package} ${source:Package}\n"]).Split('\n', StringSplitOptions.RemoveEmptyEntries)
                 .Select(line => line.Split(' ')).Where(p => p.Length == 2 && p[1] == source).Select(p => p[0]);
-            var owned = siblings.SelectMany(sibling => Run.Program("dpkg", ["-L", sibling]).Split('\n'))
+            var owned = siblings.SelectMany(sibling => Run.Checked("dpkg", ["-L", sibling]).Split('\n'))
                 .Where(p => p.StartsWith(DebianSite + "/", StringComparison.Ordinal) && !p.Contains("/__pycache__") && (File.Exists(p) || new FileInfo(p).LinkTarget is not null) && !Directory.Exists(p))
                 .Select(p => p[(DebianSite.Length + 1)..]);
             var ours = SiteFiles(distribution);

@@ -10,7 +10,7 @@ namespace Xar.Python.Tests.Distributions;
 /// <summary>Environments written by the tests: every layout, every kind of metadata, every placement rule and every refusal.</summary>
 public sealed class InstalledEnvironmentTests : IDisposable
 {
-    private readonly Scratch _scratch = new();
+    private readonly TempDirectory _scratch = new("pydist");
     private readonly TargetInterpreter _target = Targets.CPython(11);
     private readonly List<DistributionBundle> _bundles = [];
 
@@ -37,7 +37,7 @@ public sealed class InstalledEnvironmentTests : IDisposable
     public void A_venv_is_recognized_by_pyvenv_cfg_and_brings_its_interpreter()
     {
         string venv = _scratch.Combine("venv");
-        Run.Program(Pyenv.Python("3.11"), ["-m", "venv", "--without-pip", venv]);
+        PythonProcess.Run(Pyenv.Python("3.11"), ["-m", "venv", "--without-pip", venv]);
         var environment = InstalledEnvironment.Open(venv);
         environment.Kind.Should().Be(EnvironmentKind.VirtualEnvironment);
         environment.SiteDirectories.Should().Equal(Path.Combine(venv, "lib", "python3.11", "site-packages"));
@@ -49,7 +49,7 @@ public sealed class InstalledEnvironmentTests : IDisposable
     public void A_venv_with_system_site_packages_also_searches_its_base_interpreters()
     {
         string venv = _scratch.Combine("venv");
-        Run.Program(Pyenv.Python("3.11"), ["-m", "venv", "--without-pip", "--system-site-packages", venv]);
+        PythonProcess.Run(Pyenv.Python("3.11"), ["-m", "venv", "--without-pip", "--system-site-packages", venv]);
         var environment = InstalledEnvironment.Open(venv);
         environment.SiteDirectories.Should().Equal(
             Path.Combine(venv, "lib", "python3.11", "site-packages"),

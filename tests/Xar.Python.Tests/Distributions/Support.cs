@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text;
@@ -8,42 +7,6 @@ using Xar.Python.Tests.Oracle;
 using Xar.SquashFs.Writing;
 
 namespace Xar.Python.Tests.Distributions;
-
-/// <summary>A temporary directory deleted when disposed.</summary>
-internal sealed class Scratch : IDisposable
-{
-    public Scratch()
-    {
-        Path = Directory.CreateTempSubdirectory("xar-pydist-").FullName;
-    }
-
-    public string Path { get; }
-
-    public string Combine(params string[] parts) => System.IO.Path.Combine([Path, .. parts]);
-
-    /// <summary>Writes a file (creating its directories) and returns its path.</summary>
-    public string Write(string relative, string text, UnixFileMode? mode = null) => Write(relative, Encoding.UTF8.GetBytes(text), mode);
-
-    public string Write(string relative, byte[] bytes, UnixFileMode? mode = null)
-    {
-        string path = Combine(relative);
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
-        File.WriteAllBytes(path, bytes);
-        if (mode is { } m) File.SetUnixFileMode(path, m);
-        return path;
-    }
-
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(Path, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
-}
 
 /// <summary>Targets described by hand (no interpreter runs) and real pyenv ones.</summary>
 internal static class Targets
@@ -193,39 +156,6 @@ internal static class EntryContents
         entries.SingleOrDefault(e => e.Path == path) ?? throw new KeyNotFoundException($"no entry {path} among: {string.Join(", ", entries.Select(e => e.Path))}");
 }
 
-/// <summary>Runs programs the tests compare with.</summary>
-internal static class Run
-{
-    public static string Program(string file, IEnumerable<string> arguments, string? workingDirectory = null, IDictionary<string, string>? environment = null, string? stdin = null)
-    {
-        var start = new ProcessStartInfo(file)
-        {
-            RedirectStandardInput = true,
-            StandardInputEncoding = new UTF8Encoding(false),
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            StandardOutputEncoding = Encoding.UTF8,
-            WorkingDirectory = workingDirectory ?? "",
-        };
-        foreach (string argument in arguments) start.ArgumentList.Add(argument);
-        start.Environment["PYTHONIOENCODING"] = "utf-8";
-        start.Environment["PIP_DISABLE_PIP_VERSION_CHECK"] = "1";
-        start.Environment["PIP_NO_INPUT"] = "1";
-        if (environment is not null)
-            foreach (var (key, value) in environment) start.Environment[key] = value;
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        process.StandardInput.Write(stdin ?? "");
-        process.StandardInput.Close();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-            throw new InvalidOperationException($"{file} {string.Join(' ', arguments)} exited with {process.ExitCode}:\n{stderr.Result}\n{stdout.Result}");
-        return stdout.Result;
-    }
-}
-
 /// <summary>Writes entries into a SquashFS image with the real writer and extracts it with the real reader.</summary>
 internal static class ImageRoundTrip
 {
@@ -243,7 +173,7 @@ internal static class ImageRoundTrip
     /// only site directory, as the archive bootstrap does, and returns what the program prints.
     /// </summary>
     public static string RunPython(string python, string root, string program) =>
-        Run.Program(python, ["-I", "-S", "-c", $"import site, sys; site.addsitedir(sys.argv[1] + '/lib/python')\n{program}", root]);
+        PythonProcess.Run(python, ["-I", "-S", "-c", $"import site, sys; site.addsitedir(sys.argv[1] + '/lib/python')\n{program}", root]);
 }
 
 /// <summary>

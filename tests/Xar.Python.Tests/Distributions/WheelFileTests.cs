@@ -7,7 +7,7 @@ namespace Xar.Python.Tests.Distributions;
 /// <summary>Wheels written by the tests: the layout of every scheme, and every way a wheel can be broken.</summary>
 public sealed class WheelFileTests : IDisposable
 {
-    private readonly Scratch _scratch = new();
+    private readonly TempDirectory _scratch = new("pydist");
     private readonly List<WheelFile> _opened = [];
 
     public void Dispose()

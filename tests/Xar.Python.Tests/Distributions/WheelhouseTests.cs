@@ -6,7 +6,7 @@ namespace Xar.Python.Tests.Distributions;
 /// <summary>Choosing wheels for requirements, with wheels written by the tests and a target described by hand.</summary>
 public sealed class WheelhouseTests : IDisposable
 {
-    private readonly Scratch _scratch = new();
+    private readonly TempDirectory _scratch = new("pydist");
     private readonly TargetInterpreter _target = Targets.CPython(11);
     private readonly List<DistributionBundle> _bundles = [];
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 
@@ -18,11 +17,11 @@ internal static class PackagingOracle
 
     /// <summary>Runs Oracle/<paramref name="script"/> with the input the writer produces.</summary>
     public static JsonDocument Run(string script, Action<Utf8JsonWriter> writeInput) =>
-        JsonDocument.Parse(RunPython(Python, ["-E", "-s", Path.Combine(AppContext.BaseDirectory, "Oracle", script)], Json(writeInput)));
+        JsonDocument.Parse(PythonProcess.Run(Python, ["-E", "-s", Path.Combine(AppContext.BaseDirectory, "Oracle", script)], stdin: Json(writeInput)));
 
     /// <summary>Runs any interpreter with a -c program and returns its standard output.</summary>
     public static string RunProgram(string python, string program, string? stdin = null) =>
-        RunPython(python, ["-E", "-s", "-c", program], stdin);
+        PythonProcess.Run(python, ["-E", "-s", "-c", program], stdin: stdin);
 
     public static string Json(Action<Utf8JsonWriter> write)
     {
@@ -30,30 +29,6 @@ internal static class PackagingOracle
         using (var writer = new Utf8JsonWriter(buffer))
             write(writer);
         return Encoding.UTF8.GetString(buffer.ToArray());
-    }
-
-    private static string RunPython(string python, IEnumerable<string> arguments, string? stdin)
-    {
-        var start = new ProcessStartInfo(python)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            StandardInputEncoding = new UTF8Encoding(false),
-            StandardOutputEncoding = Encoding.UTF8,
-        };
-        start.Environment["PYTHONIOENCODING"] = "utf-8";
-        foreach (string argument in arguments) start.ArgumentList.Add(argument);
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        process.StandardInput.Write(stdin ?? "");
-        process.StandardInput.Close();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-            throw new InvalidOperationException($"{python} exited with {process.ExitCode}: {stderr.Result}");
-        return stdout.Result;
     }
 
     private static string FindPython()

@@ -33,7 +33,7 @@ public class CliOracleTests
 
     private static string[] XzListing(TempDirectory temp, byte[] xz)
     {
-        string file = temp.File("block.xz");
+        string file = temp.Combine("block.xz");
         File.WriteAllBytes(file, xz);
         return Encoding.UTF8.GetString(ExternalTool.Run("xz", "xz-utils", ["--robot", "--list", "-vv", file])).Split('\n');
     }

@@ -19,14 +19,14 @@ public class MksquashfsImageTests
     private static Image Build(string compressor, params string[] options)
     {
         using var temp = new TempDirectory();
-        string source = temp.File("src");
+        string source = temp.Combine("src");
         Directory.CreateDirectory(source);
         byte[] bigFile = TestData.Text(BigFileSize, seed: 7);
         File.WriteAllBytes(Path.Combine(source, "big"), bigFile);
         // Enough small files that even xz (about 60 bytes of container per block) shrinks the inode table.
         for (int i = 0; i < 40; i++)
             File.WriteAllBytes(Path.Combine(source, $"small{i:d2}.txt"), TestData.Text(100 + i, seed: 100 + i));
-        string image = temp.File("image.sqfs");
+        string image = temp.Combine("image.sqfs");
         ExternalTool.Run("mksquashfs", "squashfs-tools",
             [source, image, "-comp", compressor, .. options, "-noappend", "-no-xattrs", "-quiet", "-processors", "1"]);
 

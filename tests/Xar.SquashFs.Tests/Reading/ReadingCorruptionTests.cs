@@ -65,7 +65,7 @@ public class ReadingCorruptionTests(ITestOutputHelper output)
                 else if (outcome.Failed) failures++;
                 else successes++;
                 File.Delete(path);
-                scratch.Clear($"{iteration}-out");
+                scratch.Delete($"{iteration}-out");
             }
         }
 

@@ -75,7 +75,7 @@ public class ReadingImageTests
     public void Describes_the_image_and_its_entries()
     {
         using var reader = SquashFsImage.Open(ImageOptions.RichImage(""));
-        string summary = SquashFsTools.Run("unsquashfs", ["-s", ImageOptions.RichImage("")]);
+        string summary = Run.Checked("unsquashfs", ["-s", ImageOptions.RichImage("")]);
 
         summary.Should().Contain($"Number of inodes {reader.InodeCount}");
         summary.Should().Contain($"Number of fragments {reader.FragmentCount}");

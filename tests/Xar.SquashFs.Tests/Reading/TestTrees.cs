@@ -151,7 +151,7 @@ internal static partial class TestTrees
     public const string CraftedTreeName = "crafted";
 
     /// <summary>Where the crafted tree's escape symlink points: extraction must never write there.</summary>
-    public static readonly string EscapeTarget = Path.Combine(Path.GetTempPath(), $"xar-reader-tests-{Environment.ProcessId}", "escape-target");
+    public static readonly string EscapeTarget = ImageCache.Combine("escape-target");
 
     /// <summary>
     /// A small tree with every structure (for many fuzzing iterations): multi-block, sparse and

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 
 namespace Xar.SquashFs.Tests.Support;
@@ -80,8 +79,8 @@ internal static class TreeGenerator
         Link(Path.Combine(root, "hard-a"), Path.Combine(directories[3], "hard-b"));
         Link(Path.Combine(root, "hard-a"), Path.Combine(root, "hard-c"));
 
-        Run("mkfifo", Path.Combine(root, "fifo"));
-        Run("mknod", Path.Combine(root, "null-device"), "c", "1", "3");
+        Run.Checked("mkfifo", [Path.Combine(root, "fifo")]);
+        Run.Checked("mknod", [Path.Combine(root, "null-device"), "c", "1", "3"]);
 
         File.SetUnixFileMode(files[7], UnixFileMode.UserRead | UnixFileMode.UserExecute | UnixFileMode.SetUser);
         File.SetUnixFileMode(directories[4], (UnixFileMode)Convert.ToInt32("1777", 8));
@@ -95,15 +94,5 @@ internal static class TreeGenerator
     private static string Name(Random random, int i) =>
         NameParts[random.Next(NameParts.Length)] + NameParts[random.Next(NameParts.Length)] + i;
 
-    private static void Link(string existing, string newName) => Run("ln", existing, newName);
-
-    public static void Run(string tool, params string[] arguments)
-    {
-        var start = new ProcessStartInfo(tool) { UseShellExecute = false, RedirectStandardError = true };
-        foreach (var a in arguments) start.ArgumentList.Add(a);
-        using var p = Process.Start(start)!;
-        string err = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0) throw new InvalidOperationException($"{tool} {string.Join(' ', arguments)}: {err}");
-    }
+    private static void Link(string existing, string newName) => Run.Checked("ln", [existing, newName]);
 }

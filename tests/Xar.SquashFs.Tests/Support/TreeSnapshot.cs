@@ -6,18 +6,21 @@ using Xar.SquashFs.Native;
 namespace Xar.SquashFs.Tests.Support;
 
 /// <summary>What one path looks like on disk, as far as a SquashFS image can preserve it.</summary>
-internal sealed record EntryState(char Type, int Permissions, long Size, string? ContentHash, string? LinkTarget, long ModificationTime, uint RdevMajor, uint RdevMinor, string? HardLinkGroup, uint Uid, uint Gid);
+internal sealed record EntryState(char Type, int Permissions, long Size, string? ContentHash, string? LinkTarget, long ModificationTime,
+    uint RdevMajor, uint RdevMinor, int LinkCount, string? HardLinkGroup, uint Uid, uint Gid);
 
 /// <summary>
-/// A comparable description of a directory tree: every path with its type, mode, content hash,
-/// link target, mtime, device number, owner and hard-link group (the first path, in ordinal order,
-/// of the set of names sharing an inode).
+/// A comparable description of a directory tree: the root (".") and every path below it with its
+/// type, mode (with the set-id and sticky bits), size, content hash, link target, mtime (of a
+/// symlink itself), device number, link count, owner (when asked) and hard-link group (the first
+/// path, in ordinal order, of the set of names sharing an inode). Directories have no size, link
+/// count or group: those are the file system's bookkeeping, not the image's.
 /// </summary>
 internal static class TreeSnapshot
 {
-    public static SortedDictionary<string, EntryState> Capture(string root, bool withMtimes = true, bool withOwners = false)
+    public static SortedDictionary<string, EntryState> Capture(string root, bool withOwners = false)
     {
-        var raw = new List<(string Path, StatX Stat)>();
+        var raw = new List<(string Path, StatX Stat)> { (".", Stat(root)) };
         Walk(root, "", raw);
         var groups = raw.Where(e => (e.Stat.Mode & 0xF000) != 0x4000 && e.Stat.Nlink > 1)
             .GroupBy(e => (e.Stat.DevMajor, e.Stat.DevMinor, e.Stat.Ino))
@@ -33,25 +36,28 @@ internal static class TreeSnapshot
             string? hash = type == 'f' ? Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(full))) : null;
             string? target = type == 'l' ? new FileInfo(full).LinkTarget : null;
             groups.TryGetValue((st.DevMajor, st.DevMinor, st.Ino), out string? group);
+            bool directory = type == 'd';
             bool device = type is 'c' or 'b';
-            result[path] = new EntryState(type, st.Mode & 0xFFF, type == 'f' ? (long)st.Size : 0, hash, target,
-                withMtimes ? st.Mtime.Seconds : 0, device ? st.RdevMajor : 0, device ? st.RdevMinor : 0,
-                type == 'd' ? null : group, withOwners ? st.Uid : 0, withOwners ? st.Gid : 0);
+            result[path] = new EntryState(type, st.Mode & 0xFFF, directory ? 0 : (long)st.Size, hash, target, st.Mtime.Seconds,
+                device ? st.RdevMajor : 0, device ? st.RdevMinor : 0, directory ? 0 : (int)st.Nlink, directory ? null : group,
+                withOwners ? st.Uid : 0, withOwners ? st.Gid : 0);
         }
         return result;
     }
 
-    /// <summary>Fails with the first differing paths, so a failure says what differs.</summary>
-    public static void ShouldMatch(this SortedDictionary<string, EntryState> actual, SortedDictionary<string, EntryState> expected)
+    /// <summary>Fails with the differing paths (the first 20, and how many), so a failure says what differs.</summary>
+    /// <param name="compareRoot">False where the root existed before the tree was written into it.</param>
+    public static void ShouldMatch(this SortedDictionary<string, EntryState> actual, SortedDictionary<string, EntryState> expected, bool compareRoot = true)
     {
         var problems = new List<string>();
         foreach (var (path, state) in expected)
         {
+            if (!compareRoot && path == ".") continue;
             if (!actual.TryGetValue(path, out var got)) problems.Add($"missing {path}");
             else if (got != state) problems.Add($"{path}: expected {state}, got {got}");
         }
         foreach (var path in actual.Keys.Except(expected.Keys)) problems.Add($"unexpected {path}");
-        problems.Should().BeEmpty();
+        problems.Take(20).Should().BeEmpty($"{problems.Count} paths differ");
     }
 
     private static unsafe void Walk(string root, string relative, List<(string, StatX)> into)

@@ -27,10 +27,10 @@ public sealed class EntrySourceTests : IDisposable
         writer.Add(new ImageEntry { Path = "dev/big-minor", Type = ImageEntryType.BlockDevice, DeviceMajor = 259, DeviceMinor = 70000 });
         writer.Add(new ImageEntry { Path = "run/pipe", Type = ImageEntryType.Fifo, Permissions = 0b110_000_000, Uid = 1000, Gid = 100 });
         writer.Add(ImageEntry.File("empty", FileContent.FromBytes(Array.Empty<byte>())));
-        string image = _temp.File("entries.sqfs");
+        string image = _temp.Combine("entries.sqfs");
         writer.WriteToFile(image);
 
-        string output = _temp.File("out");
+        string output = _temp.Combine("out");
         ExternalTool.Run("unsquashfs", "squashfs-tools", ["-no-progress", "-d", output, image]);
         var tree = TreeSnapshot.Capture(output, withOwners: true);
         File.ReadAllText(Path.Combine(output, "pkg/__init__.py")).Should().Be("print('hi')\n");
@@ -51,7 +51,7 @@ public sealed class EntrySourceTests : IDisposable
     {
         var writer = new SquashFsWriter();
         writer.Add(ImageEntry.File("liar", FileContent.FromStream(() => new MemoryStream(new byte[10]), 5_000_000, "wheel:liar.py")));
-        string image = _temp.File("bad.sqfs");
+        string image = _temp.Combine("bad.sqfs");
 
         var act = () => writer.WriteToFile(image);
 
@@ -62,17 +62,17 @@ public sealed class EntrySourceTests : IDisposable
     [Fact]
     public void AFileThatDisappearsDuringTheBuildIsNamed()
     {
-        string source = _temp.File("src");
+        string source = _temp.Combine("src");
         Directory.CreateDirectory(source);
         for (int i = 0; i < 50; i++) File.WriteAllText(Path.Combine(source, $"f{i}"), new string('x', i));
         var writer = new SquashFsWriter();
         writer.AddDirectory(source);
         File.Delete(Path.Combine(source, "f17"));
 
-        var act = () => writer.WriteToFile(_temp.File("gone.sqfs"));
+        var act = () => writer.WriteToFile(_temp.Combine("gone.sqfs"));
 
         act.Should().Throw<SquashFsException>().WithMessage($"*{source}/f17*cannot open*");
-        File.Exists(_temp.File("gone.sqfs")).Should().BeFalse();
+        File.Exists(_temp.Combine("gone.sqfs")).Should().BeFalse();
     }
 
     [Theory]
@@ -107,13 +107,13 @@ public sealed class EntrySourceTests : IDisposable
     [Fact]
     public void NamesThatAreNotUtf8SurviveFromADirectory()
     {
-        string source = _temp.File("src");
+        string source = _temp.Combine("src");
         Directory.CreateDirectory(source);
         // A Latin-1 name: bytes that are not valid UTF-8. Created through the shell to bypass .NET's UTF-16 names.
-        TreeGenerator.Run("sh", "-c", $"printf latin1 > \"{source}/$(printf 'caf\\351')\"");
-        SquashFsWriter.CreateImage(source, _temp.File("latin1.sqfs"));
+        Run.Checked("sh", ["-c", $"printf latin1 > \"{source}/$(printf 'caf\\351')\""]);
+        SquashFsWriter.CreateImage(source, _temp.Combine("latin1.sqfs"));
 
-        string listing = Encoding.Latin1.GetString(ExternalTool.Run("unsquashfs", "squashfs-tools", ["-ls", "-d", "", _temp.File("latin1.sqfs")]));
+        string listing = Encoding.Latin1.GetString(ExternalTool.Run("unsquashfs", "squashfs-tools", ["-ls", "-d", "", _temp.Combine("latin1.sqfs")]));
         listing.Should().Contain("/caf\u00e9");
     }
 }

@@ -1,0 +1,108 @@
+using System.Text;
+
+namespace Xar.Testing;
+
+/// <summary>
+/// A scratch directory, removed with everything in it on Dispose: also directories without write
+/// permission, names that are not UTF-8 and mounts left inside. The scratch directories of a test
+/// process are kept together in one directory named after the process, so those of a run that
+/// was killed before it could clean up (images take hundreds of megabytes) are removed by the
+/// next run.
+/// </summary>
+public sealed class TempDirectory : IDisposable
+{
+    private const string ProcessPrefix = "xar-tests-";
+    private const string MemoryFileSystem = "/dev/shm";
+
+    static TempDirectory()
+    {
+        foreach (string parent in (string[])[System.IO.Path.GetTempPath(), MemoryFileSystem])
+        {
+            if (!Directory.Exists(parent))
+                continue;
+            foreach (string abandoned in Directory.EnumerateDirectories(parent, ProcessPrefix + "*"))
+            {
+                if (int.TryParse(System.IO.Path.GetFileName(abandoned)[ProcessPrefix.Length..], out int pid)
+                    && pid != Environment.ProcessId && !Directory.Exists($"/proc/{pid}"))
+                    DeleteIfPossible(abandoned);
+            }
+        }
+        // Also what a test did not dispose; the test host runs exit handlers when it ends normally.
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            DeleteIfPossible(ProcessDirectory(System.IO.Path.GetTempPath()));
+            DeleteIfPossible(ProcessDirectory(MemoryFileSystem));
+        };
+    }
+
+    /// <param name="label">The start of the directory's name, saying what it is for.</param>
+    /// <param name="inMemory">On /dev/shm when it exists: for tests that create and delete many trees.</param>
+    public TempDirectory(string label = "scratch", bool inMemory = false)
+    {
+        string parent = inMemory && Directory.Exists(MemoryFileSystem) ? MemoryFileSystem : System.IO.Path.GetTempPath();
+        Path = System.IO.Path.Combine(ProcessDirectory(parent), $"{label}-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(Path);
+    }
+
+    public string Path { get; }
+
+    public string Combine(params string[] parts) => System.IO.Path.Combine([Path, .. parts]);
+
+    /// <summary>Writes a UTF-8 file (creating its directories) and returns its path.</summary>
+    public string Write(string relative, string text, UnixFileMode? mode = null) =>
+        Write(relative, Encoding.UTF8.GetBytes(text), mode);
+
+    /// <summary>Writes a file (creating its directories) and returns its path.</summary>
+    public string Write(string relative, byte[] bytes, UnixFileMode? mode = null)
+    {
+        string path = Combine(relative);
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
+        File.WriteAllBytes(path, bytes);
+        if (mode is { } unixMode)
+            File.SetUnixFileMode(path, unixMode);
+        return path;
+    }
+
+    /// <summary>Removes a directory below this one, the same way as the whole, if it is there.</summary>
+    public void Delete(string relative)
+    {
+        string path = Combine(relative);
+        if (Directory.Exists(path))
+            DeleteTree(path);
+    }
+
+    public void Dispose() => DeleteTree(Path);
+
+    private static string ProcessDirectory(string parent) => System.IO.Path.Combine(parent, ProcessPrefix + Environment.ProcessId);
+
+    private static void DeleteIfPossible(string path)
+    {
+        if (!Directory.Exists(path))
+            return;
+        try
+        {
+            DeleteTree(path);
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException or UnauthorizedAccessException)
+        {
+            // Left for the next run to retry: a leftover is never a test's failure.
+        }
+    }
+
+    private static void DeleteTree(string path)
+    {
+        foreach (var (mountPoint, _) in Mounts.Under(path))
+            Mounts.Detach(mountPoint);
+        try
+        {
+            Directory.Delete(path, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Extracted trees hold directories without write permission, and names that are not
+            // UTF-8, which .NET's string paths cannot address.
+            Run.Program("chmod", ["-R", "u+rwX", path]);
+            Run.Checked("rm", ["-rf", path]);
+        }
+    }
+}

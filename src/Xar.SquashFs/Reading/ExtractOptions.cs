@@ -26,6 +26,13 @@ public sealed record ExtractOptions
     public int MaxDegreeOfParallelism { get; init; }
 
     /// <summary>
+    /// Files created and not yet written, at most: the descriptors an extraction holds open
+    /// (one thread creates files ahead of the threads that fill them). 0 means 256, well under
+    /// the usual limit of 1,024.
+    /// </summary>
+    public int MaxOpenFiles { get; init; }
+
+    /// <summary>
     /// Called (from any thread, possibly concurrently) for entries that are skipped or only
     /// partly restored: devices when not root, owners when not root, refused xattrs.
     /// </summary>

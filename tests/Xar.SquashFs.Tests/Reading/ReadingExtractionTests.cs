@@ -46,6 +46,48 @@ public class ReadingExtractionTests
     }
 
     [Fact]
+    public async Task Files_created_ahead_of_the_writers_stay_within_the_open_file_limit()
+    {
+        using var scratch = new TempDirectory("open-files");
+        var random = new Random(7);
+        var tree = Directory.CreateDirectory(scratch.Combine("tree")).FullName;
+        for (int i = 0; i < 1000; i++)
+        {
+            var bytes = new byte[32 * 1024]; // incompressible: every file costs its writer real work
+            random.NextBytes(bytes);
+            File.WriteAllBytes(Path.Combine(tree, $"f{i:D4}.bin"), bytes);
+        }
+        string image = scratch.Combine("tree.sqfs");
+        var writer = new Xar.SquashFs.Writing.SquashFsWriter(new Xar.SquashFs.Writing.SquashFsWriterOptions());
+        writer.AddDirectory(tree);
+        using (var output = File.Create(image)) writer.WriteTo(output);
+        string destination = scratch.Combine("out");
+        using var reader = SquashFsImage.Open(image);
+
+        int peak = 0;
+        using var done = new ManualResetEventSlim();
+        using var watching = new ManualResetEventSlim();
+        var monitor = Task.Factory.StartNew(() =>
+        {
+            while (!done.IsSet)
+            {
+                peak = Math.Max(peak, Directory.EnumerateFiles("/proc/self/fd").Count(fd => Posix(fd)?.StartsWith(destination + "/f", StringComparison.Ordinal) == true));
+                watching.Set();
+            }
+        }, TaskCreationOptions.LongRunning);
+        watching.Wait();
+        reader.ExtractTo(destination, new ExtractOptions { MaxOpenFiles = 3, MaxDegreeOfParallelism = 2 });
+        done.Set();
+        await monitor;
+
+        peak.Should().BeInRange(1, 3);
+        Directory.EnumerateFiles(destination).Should().HaveCount(1000);
+        File.ReadAllBytes(Path.Combine(destination, "f0999.bin")).Should().Equal(File.ReadAllBytes(Path.Combine(tree, "f0999.bin")));
+
+        static string? Posix(string fd) => new FileInfo(fd).LinkTarget; // null once the descriptor is closed
+    }
+
+    [Fact]
     public void Extraction_matches_the_source_tree_including_holes()
     {
         using var scratch = new TempDirectory("extract-source");

@@ -38,7 +38,7 @@ public sealed class InstalledDistributionArchives : IDisposable
     public InstalledDistributionArchives()
     {
         string prefix = Interpreters.Pyenv311;
-        (Pygments, Flask, NativeVenv, Native) = Workspace.DisposeIfThrows(() =>
+        (Pygments, Flask, NativeVenv, Native, NativeFromWheel) = Workspace.DisposeIfThrows(() =>
         {
             string pygments = XarTool.Build(Workspace.Combine("pygments.xar"), "--from-env", prefix, "pygments");
             string flask = XarTool.Build(Workspace.Combine("flask.xar"), "--from-env", prefix, "flask", "--entry", "flask");
@@ -51,7 +51,9 @@ public sealed class InstalledDistributionArchives : IDisposable
             }.WriteTo(Workspace.Combine("wheels"));
             string venv = VirtualEnvironment.CreateOnTopOf(Path.Combine(prefix, "bin", "python3.11"), Workspace.Combine("venv"), wheel);
             string native = XarTool.Build(Workspace.Combine("yamlsign.xar"), "--from-env", venv, "yamlsign");
-            return (pygments, flask, venv, native);
+            // The application as a wheel, its dependencies from the installed prefix.
+            string fromWheel = XarTool.Build(Workspace.Combine("yamlsign-wheel.xar"), "--wheels", wheel, "--from-env", prefix, "yamlsign");
+            return (pygments, flask, venv, native, fromWheel);
         });
     }
 
@@ -63,6 +65,9 @@ public sealed class InstalledDistributionArchives : IDisposable
     public string NativeVenv { get; }
 
     public string Native { get; }
+
+    /// <summary>The same script built from its wheel with `--wheels`, its dependencies taken `--from-env` the prefix.</summary>
+    public string NativeFromWheel { get; }
 
     public void Dispose() => Workspace.Dispose();
 }
@@ -170,6 +175,22 @@ public sealed class InstalledDistributionTests(InstalledDistributionArchives arc
         ShouldMatchNative(archives.Native, native, [], document);
         ShouldMatchNative(archives.Native, native, [], "fail: true\n", exitCode: 3);
         Workspace.Launch(archives.Native, [], stdin: document).Stdout.Should().Contain("libyaml True");
+    }
+
+    [Fact]
+    public void The_script_built_from_its_wheel_with_dependencies_from_the_environment_behaves_as_installed()
+    {
+        const string document = "list: [3, 1, 2]\nname: wheel and environment\n";
+        ShouldMatchNative(archives.NativeFromWheel, Path.Combine(archives.NativeVenv, "bin", "yamlsign"), [], document);
+        var listing = XarTool.Run("ls", archives.NativeFromWheel, "lib/python");
+        listing.Stdout.Should().Contain("yamlsign-1.0.dist-info").And.Contain("cryptography").And.Contain("yaml");
+        // `xar cat` writes raw bytes to the process's standard output: run the CLI as a program.
+        var installer = Run.Program(typeof(XarCommandLine).Assembly.Location.Replace(".dll", ""), ["cat", archives.NativeFromWheel, "lib/python/yamlsign-1.0.dist-info/INSTALLER"]);
+        installer.Stdout.Should().Be("xar\n", "the application's wheel was installed by xar");
+        string pyyamlDistInfo = listing.Stdout.Split('\n', StringSplitOptions.TrimEntries)
+            .Single(name => name.StartsWith("pyyaml-", StringComparison.OrdinalIgnoreCase) && name.EndsWith(".dist-info", StringComparison.Ordinal));
+        var pyyaml = Run.Program(typeof(XarCommandLine).Assembly.Location.Replace(".dll", ""), ["cat", archives.NativeFromWheel, $"lib/python/{pyyamlDistInfo}/INSTALLER"]);
+        pyyaml.Stdout.Should().Be("pip\n", "PyYAML came from the environment, as pip installed it there");
     }
 
     [Fact]

@@ -44,6 +44,20 @@ internal static unsafe partial class Posix
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);
 
+    [LibraryImport("libc", EntryPoint = "fstatfs", SetLastError = true)]
+    private static partial int FStatFsNative(int fd, long* buffer);
+
+    /// <summary>statfs f_type of tmpfs and ramfs (linux/magic.h): file systems without a journal.</summary>
+    public const long TmpfsMagic = 0x01021994;
+    public const long RamfsMagic = 0x858458f6;
+
+    /// <summary>The f_type of the file system <paramref name="fd"/> is on, or 0 when unknown.</summary>
+    public static long FileSystemType(int fd)
+    {
+        long* buffer = stackalloc long[16]; // struct statfs is 120 bytes on 64-bit Linux; f_type comes first
+        return FStatFsNative(fd, buffer) == 0 ? buffer[0] : 0;
+    }
+
     [LibraryImport("libc", EntryPoint = "pwrite", SetLastError = true)]
     private static partial nint PWriteNative(int fd, byte* buffer, nuint count, long offset);
 

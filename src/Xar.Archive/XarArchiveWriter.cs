@@ -118,12 +118,10 @@ public static class XarArchiveWriter
 
     private static (long Length, string Sha256) WriteImage(FileStream output, long imageOffset, Action<Stream> writeImage, string destinationPath)
     {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var image = new ImageWriteStream(output, imageOffset, hash);
+        var image = new ImageWriteStream(output, imageOffset);
         writeImage(image);
         output.Flush();
         long length = image.Length;
-        string? sha256 = image.AppendOnlySha256();
         Span<byte> superblockBytes = stackalloc byte[SquashFsConstants.SuperblockSize];
         int read = FileRegion.ReadFull(output.SafeFileHandle, superblockBytes, imageOffset);
         try
@@ -134,6 +132,6 @@ public static class XarArchiveWriter
         {
             throw new XarFormatException(destinationPath, $"the image written is not a SquashFS image ({length} bytes): {e.Message}", e);
         }
-        return (length, sha256 ?? FileRegion.Sha256(output.SafeFileHandle, imageOffset, length, destinationPath, CancellationToken.None));
+        return (length, FileRegion.Sha256(output.SafeFileHandle, imageOffset, length, destinationPath, CancellationToken.None));
     }
 }

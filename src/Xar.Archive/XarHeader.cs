@@ -80,18 +80,7 @@ public sealed class XarHeader
     public IReadOnlyList<KeyValuePair<string, string>> Entries => _entries;
 
     /// <summary>The value of <paramref name="key"/>; the last one when the key is repeated, as in the original runtime.</summary>
-    public string? this[string key]
-    {
-        get
-        {
-            for (int i = _entries.Length - 1; i >= 0; i--)
-            {
-                if (string.Equals(_entries[i].Key, key, StringComparison.Ordinal))
-                    return _entries[i].Value;
-            }
-            return null;
-        }
-    }
+    public string? this[string key] => FindLast(_entries, key);
 
     /// <summary>
     /// Parses a whole header: the bytes from its start up to OFFSET, or at least up to its

@@ -24,7 +24,7 @@ while True:
     try:
         code = compile(source, path, "exec", dont_inherit=True)
         payload, status = external._code_to_hash_pyc(code, importlib.util.source_hash(source), False), 0
-    except (SyntaxError, ValueError) as error:
+    except Exception as error:  # as pip and py_compile: a file that does not compile is skipped (RecursionError, MemoryError...)
         payload, status = ("%s: %s" % (type(error).__name__, error)).encode("utf-8", "replace"), 1
     stdout.write(struct.pack("<II", status, len(payload)))
     stdout.write(payload)

@@ -233,9 +233,7 @@ def _main():
     if kind == "module":
         runpy.run_module(target, run_name="__main__", alter_sys=True)
     else:
-        path = root + "/" + target
-        sys.argv[0] = invoked
-        runpy.run_path(path, run_name="__main__")
+        runpy.run_path(root + "/" + target, run_name="__main__")
 
 
 _main()

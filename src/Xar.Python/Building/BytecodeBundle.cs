@@ -29,6 +29,8 @@ internal sealed class BytecodeBundle
     private readonly ConcurrentDictionary<string, ReadOnlyMemory<byte>> _code = new(StringComparer.Ordinal);
     private byte[]? _interpreterMagic;
 
+    public bool IsEmpty => _code.IsEmpty;
+
     /// <summary>Adds the pyc of a module file (a source, or a sourceless pyc) of lib/python. Thread-safe.</summary>
     public void Add(string modulePath, byte[] pyc)
     {
@@ -38,7 +40,7 @@ internal sealed class BytecodeBundle
         _code[modulePath[LibraryPrefix.Length..]] = pyc.AsMemory(PycHeaderLength);
     }
 
-    /// <summary>The bundle for the image's entries (every entry under lib/python, the pycs among them).</summary>
+    /// <summary>The bundle for the image's entries (every entry under lib/python, the pycs among them); not when <see cref="IsEmpty"/>.</summary>
     public FileContent Build(IEnumerable<ImageEntry> entries)
     {
         var library = entries.Where(e => e.Path.StartsWith(LibraryPrefix, StringComparison.Ordinal)).ToList();
@@ -63,7 +65,7 @@ internal sealed class BytecodeBundle
 
         var header = new byte[Magic.Length + 8];
         Magic.CopyTo(header);
-        (_interpreterMagic ?? new byte[4]).CopyTo(header, Magic.Length);
+        _interpreterMagic!.CopyTo(header, Magic.Length);
         BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(Magic.Length + 4), checked((uint)indexBytes.Length));
 
         var segments = new List<ReadOnlyMemory<byte>>(modules.Count + 2) { header, indexBytes };
@@ -76,7 +78,7 @@ internal sealed class BytecodeBundle
     private static void WriteNativeLibraries(PythonMarshal index, List<ImageEntry> library)
     {
         var native = library
-            .Where(e => e.Type == ImageEntryType.File && e.Content is not null && IsSharedLibrary(e.Path[(e.Path.LastIndexOf('/') + 1)..]))
+            .Where(e => e.Type == ImageEntryType.File && e.Content is not null && IsSharedLibrary(Split(e.Path).Name))
             .OrderBy(e => e.Path, StringComparer.Ordinal)
             .ToList();
         index.Tuple(native.Count);

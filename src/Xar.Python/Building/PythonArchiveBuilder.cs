@@ -44,9 +44,10 @@ public static class PythonArchiveBuilder
 
         var writer = new SquashFsWriter(options.Image);
         // One set of compile servers for the library and the bootstrap: each costs an interpreter start.
-        using var compiler = options.Bytecode == BytecodeMode.None ? null : new BytecodeCompiler(probe.Executable);
-        // Files the builder makes carry the newest time of the application's own, not 1970.
-        long time = options.Image.FixedTime ?? application.Files.Select(f => f.ModificationTime).DefaultIfEmpty(0).Max();
+        using var compiler = options.Bytecode == BytecodeMode.None ? null : new BytecodeCompiler(probe.Executable, options.Image.Threads);
+        // Files the builder makes carry the newest time of the application's own, not 1970 (a
+        // fixed --mtime or SOURCE_DATE_EPOCH applies to them anyway, in the writer).
+        long time = application.Files.Select(f => f.ModificationTime).DefaultIfEmpty(0).Max();
         foreach (var entry in WithBytecode(application.Files, options, compiler, time))
             writer.Add(entry);
         foreach (var entry in BootstrapEntries(probe, defaultEntry, scripts, options, compiler, time))
@@ -123,10 +124,13 @@ public static class PythonArchiveBuilder
         if (compiler is null) return files;
         var sources = files.Where(IsLibrarySource).ToList();
         var compiled = new ConcurrentDictionary<string, ImageEntry>(StringComparer.Ordinal);
+        // Sources are read once, here: the writer gets the same bytes (a wheel member would
+        // otherwise be inflated and checked against RECORD a second time).
+        var read = new ConcurrentDictionary<string, byte[]>(StringComparer.Ordinal);
         var bundle = new BytecodeBundle();
         try
         {
-            Parallel.ForEach(sources, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, CompileOne);
+            Parallel.ForEach(sources, new ParallelOptions { MaxDegreeOfParallelism = compiler.ServerCount }, CompileOne);
         }
         catch (AggregateException e)
         {
@@ -138,6 +142,7 @@ public static class PythonArchiveBuilder
         void CompileOne(ImageEntry source)
         {
             byte[] bytes = ReadAll(source.Content!);
+            read[source.Path] = bytes;
             byte[]? pyc = compiler.Compile(source.Path, bytes, out string? error);
             if (pyc is null)
             {
@@ -159,11 +164,19 @@ public static class PythonArchiveBuilder
         var result = new List<ImageEntry>(files.Count + compiled.Count);
         foreach (var file in files)
         {
-            bool replaced = options.Bytecode == BytecodeMode.Only && compiled.ContainsKey(file.Path);
-            if (!replaced) result.Add(file);
+            if (options.Bytecode == BytecodeMode.Only && compiled.ContainsKey(file.Path))
+                continue; // replaced by its pyc
+            result.Add(read.TryGetValue(file.Path, out byte[]? bytes)
+                ? new ImageEntry
+                {
+                    Path = file.Path, Type = file.Type, Content = FileContent.FromBytes(bytes), Permissions = file.Permissions,
+                    Uid = file.Uid, Gid = file.Gid, ModificationTime = file.ModificationTime, Xattrs = file.Xattrs,
+                }
+                : file);
         }
         result.AddRange(compiled.Values.OrderBy(e => e.Path, StringComparer.Ordinal));
-        result.Add(ImageEntry.File(BytecodeBundle.ImagePath, bundle.Build(result), 0b110_100_100, time));
+        if (!bundle.IsEmpty) // nothing compiled: the bootstrap would have nothing to serve from it
+            result.Add(ImageEntry.File(BytecodeBundle.ImagePath, bundle.Build(result), 0b110_100_100, time));
         return result;
     }
 

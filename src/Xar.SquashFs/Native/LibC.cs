@@ -11,11 +11,9 @@ internal static unsafe partial class LibC
     public const int O_RDONLY = 0;
     public const int O_NOFOLLOW = 0x20000;
     public const int O_CLOEXEC = 0x80000;
-    public const int O_NOATIME = 0x40000;
     public const int AT_FDCWD = -100;
     public const int AT_SYMLINK_NOFOLLOW = 0x100;
     public const int EINTR = 4;
-    public const int EPERM = 1;
     public const int ENODATA = 61;
     public const int ERANGE = 34;
     public const int ENOTSUP = 95;

@@ -86,7 +86,6 @@ internal sealed class Extractor
         /// <summary>Created by the walking thread (or by the first worker, on tmpfs); closed by whoever finishes the file.</summary>
         public int Fd = -1;
         public int PendingParts;
-        public bool Sized;
     }
 
     private readonly record struct WorkItem(FileTask Task, int FirstBlock, int EndBlock, bool WithTail, bool Whole);
@@ -108,12 +107,11 @@ internal sealed class Extractor
         bool createdDestination = !Directory.Exists(full);
         if (createdDestination) Directory.CreateDirectory(full);
         _destinationPrefix = Encoding.UTF8.GetBytes(full.EndsWith('/') ? full : full + "/");
-        _rootFd = Posix.OpenAt(Posix.AtFdCwd, Terminate(Encoding.UTF8.GetBytes(full)), Posix.OReadOnly | Posix.ODirectory, 0);
-        if (_rootFd < 0) throw Posix.Failure("open destination", full, Posix.LastError);
-        long fileSystem = Posix.FileSystemType(_rootFd);
-        _walkerCreates = fileSystem is not (Posix.TmpfsMagic or Posix.RamfsMagic);
         try
         {
+            _rootFd = Posix.OpenAt(Posix.AtFdCwd, Terminate(Encoding.UTF8.GetBytes(full)), Posix.OReadOnly | Posix.ODirectory, 0);
+            if (_rootFd < 0) throw Posix.Failure("open destination", full, Posix.LastError);
+            _walkerCreates = Posix.FileSystemType(_rootFd) is not (Posix.TmpfsMagic or Posix.RamfsMagic);
             if (_options.RestoreOwners && !_restoreOwners)
                 Warn(_image.Root, "owners not restored: not running as root");
             WalkAndWriteFiles(selections, createdDestination);
@@ -137,7 +135,7 @@ internal sealed class Extractor
             _abort.Dispose();
             _queue.Dispose();
             _openFiles.Dispose();
-            Posix.Close(_rootFd);
+            if (_rootFd >= 0) Posix.Close(_rootFd);
             _rootFd = -1;
         }
     }
@@ -378,6 +376,8 @@ internal sealed class Extractor
         var entry = task.Entry;
         _files++;
         _fileBytes += entry.Size;
+        bool large = entry.BlockCount > PartBlocks;
+        if (large) task.Layout = _image.ReadLayout(entry); // before the file exists: it can throw
         if (_walkerCreates)
         {
             if (!_openFiles.Wait(0))
@@ -395,12 +395,11 @@ internal sealed class Extractor
                 throw;
             }
         }
-        if (entry.BlockCount <= PartBlocks)
+        if (!large)
         {
             AddToBatch(new WorkItem(task, 0, entry.BlockCount, true, Whole: true));
             return;
         }
-        task.Layout = _image.ReadLayout(entry);
         int parts = (entry.BlockCount + PartBlocks - 1) / PartBlocks;
         task.PendingParts = parts;
         _largeFiles.Add(task);
@@ -501,11 +500,6 @@ internal sealed class Extractor
         lock (task)
         {
             if (task.Fd < 0) task.Fd = CreateFile(task);
-            if (!task.Sized)
-            {
-                MakeHoles(task.Fd, task, task.Layout!);
-                task.Sized = true;
-            }
             shared = task.Fd;
         }
         WriteBlocks(shared, task, task.Layout!, item.FirstBlock, item.EndBlock, buffer);
@@ -514,6 +508,7 @@ internal sealed class Extractor
         {
             lock (task)
             {
+                MakeHoles(shared, task, task.Layout!); // sizing after the writes gives the same file
                 FinishFile(shared, task);
                 Posix.Close(shared);
                 task.Fd = -1;

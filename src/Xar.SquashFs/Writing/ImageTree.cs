@@ -12,6 +12,8 @@ internal sealed class ImageTree
 
     public TreeNode Root { get; }
 
+    private bool _scanned;
+
     public ImageTree(SquashFsWriterOptions options)
     {
         _options = options;
@@ -21,6 +23,9 @@ internal sealed class ImageTree
 
     public void Add(ImageEntry entry)
     {
+        // The scan fills Children only, not the by-name index that Add merges through.
+        if (_scanned)
+            throw new InvalidOperationException("entries cannot be added to a tree scanned from a directory");
         var components = SplitPath(entry.Path);
         if (components.Count == 0)
         {
@@ -178,6 +183,9 @@ internal sealed class ImageTree
     /// </summary>
     public unsafe void AddDirectory(string sourceDirectory)
     {
+        if (_scanned || Root.Children!.Count > 0 || Root.Explicit)
+            throw new InvalidOperationException("a directory can only be scanned into an empty tree, once");
+        _scanned = true;
         var rootText = Path.GetFullPath(sourceDirectory).TrimEnd('/');
         if (rootText.Length == 0) rootText = "/";
         var rootPath = Encoding.UTF8.GetBytes(rootText + "\0");
@@ -185,7 +193,7 @@ internal sealed class ImageTree
         StatX root;
         if (!TryStat(buffer, out root, out int errno))
             throw new SquashFsException($"{sourceDirectory}: {LibC.ErrorText(errno)}");
-        if ((root.Mode & 0xF000) != 0x4000)
+        if (!root.IsDirectory)
             throw new SquashFsException($"{sourceDirectory}: not a directory");
         ApplyStat(Root, root);
         Root.Explicit = true;

@@ -16,7 +16,7 @@ public sealed record SquashFsWriteResult(
     Superblock Superblock);
 
 /// <summary>
-/// Builds a SquashFS 4.0 image from a directory tree and/or entries added one by one. Entries are
+/// Builds a SquashFS 4.0 image from a directory tree or from entries added one by one. Entries are
 /// only recorded when added (file contents are read while writing), so a source can hand over
 /// thousands of streams without a staging directory.
 /// </summary>

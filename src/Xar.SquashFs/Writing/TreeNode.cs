@@ -38,7 +38,6 @@ internal sealed class TreeNode(byte[] name, InodeType type)
 
     public bool IsDirectory => Type == InodeType.Directory;
     public TreeNode Inode => HardLinkPrimary ?? this;
-    public string DisplayPath => Parent is null ? "/" : Parent.Parent is null ? System.Text.Encoding.UTF8.GetString(Name) : Parent.DisplayPath + "/" + System.Text.Encoding.UTF8.GetString(Name);
 }
 
 /// <summary>Where a regular file's bytes ended up; shared by files with identical content.</summary>

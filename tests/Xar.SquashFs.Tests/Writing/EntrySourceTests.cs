@@ -60,6 +60,23 @@ public sealed class EntrySourceTests : IDisposable
     }
 
     [Fact]
+    public void AScannedDirectoryAndAddedEntriesDoNotMix()
+    {
+        string source = _temp.Combine("mix");
+        Directory.CreateDirectory(source);
+        File.WriteAllText(Path.Combine(source, "x"), "scanned");
+        var scanned = new SquashFsWriter();
+        scanned.AddDirectory(source);
+        var added = new SquashFsWriter();
+        added.Add(ImageEntry.File("x", FileContent.FromBytes("added"u8.ToArray())));
+
+        // Merging them would give two entries named "x" (the scan does not index names).
+        FluentActions.Invoking(() => scanned.Add(ImageEntry.File("x", FileContent.FromBytes(Array.Empty<byte>())))).Should().Throw<InvalidOperationException>();
+        FluentActions.Invoking(() => scanned.AddDirectory(source)).Should().Throw<InvalidOperationException>();
+        FluentActions.Invoking(() => added.AddDirectory(source)).Should().Throw<InvalidOperationException>();
+    }
+
+    [Fact]
     public void AFileThatDisappearsDuringTheBuildIsNamed()
     {
         string source = _temp.Combine("src");

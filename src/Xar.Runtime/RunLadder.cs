@@ -49,7 +49,7 @@ public static class RunLadder
         var cache = new ExtractionCache(settings, archivePath);
         // Original archives carry no hash; computing one reads the whole image, which only pays
         // when extraction is the plan anyway.
-        string? key = archive.Header.ImageSha256 ?? (settings.Mode == RunMode.Extract ? ImageHash.Compute(archive) : null);
+        string? key = archive.Header.ImageSha256 ?? (settings.Mode == RunMode.Extract ? archive.ComputeImageSha256() : null);
         if (settings.Mode != RunMode.Mount)
         {
             string? existing = key is null ? null : cache.FindExisting(key);
@@ -71,8 +71,8 @@ public static class RunLadder
 
         try
         {
-            ImageHash.Verify(archive);
-            key ??= ImageHash.Compute(archive);
+            archive.Verify();
+            key ??= archive.ComputeImageSha256();
             (string tree, bool created) = cache.GetOrCreate(key, destination => ImageExtraction.Extract(archive, destination, archivePath));
             return new PreparedTree(tree, TreeKind.Extraction, created, pinDescriptor: -1);
         }

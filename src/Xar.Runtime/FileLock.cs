@@ -38,7 +38,7 @@ internal sealed class FileLock : IDisposable
         {
             if (requireOwnedMode)
             {
-                int error = FileStatus.OfDescriptor(fd, out StatX stat);
+                int error = LibC.Stat(fd, out StatX stat);
                 if (error != 0)
                     throw new XarRuntimeException(XarExitCode.SystemError, archivePath, $"cannot stat the lock file {path}: {LibC.ErrorText(error)}");
                 string? problem = UserIdentity.CheckOwnedEntry(stat, directory: false, mode);

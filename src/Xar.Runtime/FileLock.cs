@@ -17,8 +17,6 @@ internal sealed class FileLock : IDisposable
 
     private FileLock(int fd) => _fd = fd;
 
-    public int Descriptor => _fd;
-
     /// <summary>
     /// Opens (creating with <paramref name="mode"/>) and locks <paramref name="path"/>. When
     /// <paramref name="requireOwnedMode"/> is set, the file must be the caller's own regular file

@@ -81,7 +81,7 @@ public static class RunLadder
             {
                 if (!verified)
                     archive.Verify();
-                ImageExtraction.Extract(archive, destination, archivePath);
+                ImageExtraction.Extract(archive, destination);
             });
             return new PreparedTree(tree, TreeKind.Extraction, created, pinDescriptor: -1);
         }

@@ -167,12 +167,10 @@ public static class RunLadder
                 throw new XarRuntimeException(errno is LibC.EACCES or LibC.EROFS or LibC.EPERM ? XarExitCode.CannotCreate : XarExitCode.SystemError,
                     archivePath, $"cannot create {path}: {LibC.ErrorText(errno)}");
         }
-        int error = LibC.Stat(path, followSymlinks: false, out StatX stat);
-        if (error != 0)
-            throw new XarRuntimeException(XarExitCode.SystemError, archivePath, $"cannot stat {path}: {LibC.ErrorText(error)}");
-        string? problem = UserIdentity.CheckOwnedEntry(stat, directory: true, MountLocation.DirectoryMode);
-        if (problem is not null)
-            throw new XarRuntimeException(XarExitCode.UnsafePermissions, archivePath, $"{path} {problem}");
+        // IsOwnedDirectory's checks; only if the directory vanished since mkdir does it return
+        // false, which was a failed stat (SystemError) before it was shared and stays one.
+        if (!IsOwnedDirectory(path, archivePath))
+            throw new XarRuntimeException(XarExitCode.SystemError, archivePath, $"cannot stat {path}: {LibC.ErrorText(LibC.ENOENT)}");
         return created;
     }
 }

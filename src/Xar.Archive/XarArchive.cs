@@ -94,12 +94,20 @@ public sealed class XarArchive : IDisposable
         string? expected = Header.ImageSha256;
         if (expected is null)
             return XarVerification.NoHashRecorded;
-        string actual = FileRegion.Sha256(_handle, ImageOffset, ImageLength, Path, cancellationToken);
+        string actual = ComputeImageSha256(cancellationToken);
         if (!string.Equals(actual, expected, StringComparison.Ordinal))
             throw new XarFormatException(Path,
                 $"image SHA-256 mismatch: the header records {expected}, the {ImageLength} bytes at OFFSET {ImageOffset} hash to {actual}");
         return XarVerification.Verified;
     }
+
+    /// <summary>
+    /// Lowercase hex SHA-256 of the image (OFFSET to the end of the file), whether or not the
+    /// header records one: the launcher keys its extraction cache by it.
+    /// </summary>
+    /// <exception cref="XarFormatException">The file ends inside the image.</exception>
+    public string ComputeImageSha256(CancellationToken cancellationToken = default) =>
+        FileRegion.Sha256(_handle, ImageOffset, ImageLength, Path, cancellationToken);
 
     public void Dispose() => _handle.Dispose();
 

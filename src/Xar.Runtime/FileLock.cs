@@ -17,8 +17,6 @@ internal sealed class FileLock : IDisposable
 
     private FileLock(int fd) => _fd = fd;
 
-    public int Descriptor => _fd;
-
     /// <summary>
     /// Opens (creating with <paramref name="mode"/>) and locks <paramref name="path"/>. When
     /// <paramref name="requireOwnedMode"/> is set, the file must be the caller's own regular file
@@ -38,7 +36,7 @@ internal sealed class FileLock : IDisposable
         {
             if (requireOwnedMode)
             {
-                int error = FileStatus.OfDescriptor(fd, out StatX stat);
+                int error = LibC.Stat(fd, out StatX stat);
                 if (error != 0)
                     throw new XarRuntimeException(XarExitCode.SystemError, archivePath, $"cannot stat the lock file {path}: {LibC.ErrorText(error)}");
                 string? problem = UserIdentity.CheckOwnedEntry(stat, directory: false, mode);

@@ -9,8 +9,9 @@ internal static class ImageExtraction
 {
     /// <summary>Extracts the whole image into <paramref name="destination"/>, which must not exist yet.</summary>
     /// <exception cref="XarRuntimeException">The image is corrupt (<see cref="XarExitCode.BadArchive"/>) or the destination refused a write (<see cref="XarExitCode.CannotCreate"/>).</exception>
-    public static void Extract(XarArchive archive, string destination, string archivePath)
+    public static void Extract(XarArchive archive, string destination)
     {
+        string archivePath = archive.Path;
         XarImageRegion region = archive.Image;
         try
         {

@@ -49,7 +49,7 @@ public static class RunLadder
         var cache = new ExtractionCache(settings, archivePath);
         // Original archives carry no hash; computing one reads the whole image, which only pays
         // when extraction is the plan anyway.
-        string? key = archive.Header.ImageSha256 ?? (settings.Mode == RunMode.Extract ? ImageHash.Compute(archive) : null);
+        string? key = archive.Header.ImageSha256 ?? (settings.Mode == RunMode.Extract ? archive.ComputeImageSha256() : null);
         if (settings.Mode != RunMode.Mount)
         {
             string? existing = key is null ? null : cache.FindExisting(key);
@@ -57,11 +57,14 @@ public static class RunLadder
                 return new PreparedTree(existing, TreeKind.Extraction, created: false, pinDescriptor: -1);
         }
 
+        // Set once MountNew has verified the image (or found it stamped as verified) in this
+        // launch, so a failed mount is not followed by hashing the image again.
+        bool verified = false;
         if (location is not null)
         {
             try
             {
-                return MountNew(archive, imagePath, location, settings);
+                return MountNew(archive, imagePath, location, settings, ref verified);
             }
             catch (XarRuntimeException e) when (settings.Mode == RunMode.Auto && e.ExitCode != XarExitCode.BadArchive)
             {
@@ -71,9 +74,15 @@ public static class RunLadder
 
         try
         {
-            ImageHash.Verify(archive);
-            key ??= ImageHash.Compute(archive);
-            (string tree, bool created) = cache.GetOrCreate(key, destination => ImageExtraction.Extract(archive, destination, archivePath));
+            key ??= archive.ComputeImageSha256();
+            // Verified under GetOrCreate's per-key lock, by the one launch that creates the tree:
+            // simultaneous first launches then hash the image once, not each.
+            (string tree, bool created) = cache.GetOrCreate(key, destination =>
+            {
+                if (!verified)
+                    archive.Verify();
+                ImageExtraction.Extract(archive, destination);
+            });
             return new PreparedTree(tree, TreeKind.Extraction, created, pinDescriptor: -1);
         }
         catch (XarRuntimeException e) when (mountProblem is not null && e.ExitCode != XarExitCode.BadArchive)
@@ -87,7 +96,8 @@ public static class RunLadder
     public static string MountPath(XarArchive archive, RuntimeSettings settings) =>
         MountLocation.Resolve(archive.Header, settings, archive.Path).MountPath;
 
-    private static PreparedTree MountNew(XarArchive archive, string imagePath, MountLocation location, RuntimeSettings settings)
+    /// <param name="verified">Set when the image has been verified (or was stamped as verified), even if mounting then fails.</param>
+    private static PreparedTree MountNew(XarArchive archive, string imagePath, MountLocation location, RuntimeSettings settings, ref bool verified)
     {
         string archivePath = archive.Path;
         string? unavailable = FuseMount.Unavailability(settings, out string? squashfuse);
@@ -110,6 +120,7 @@ public static class RunLadder
             if (state == MountState.Stale)
                 FuseMount.DetachStale(location.MountPath, settings, archivePath);
             ImageHash.VerifyUnlessStamped(archive, location.VerifiedStampPath);
+            verified = true;
             bool createdDirectory = EnsureOwnedDirectory(location.MountPath, archivePath);
             try
             {
@@ -156,12 +167,10 @@ public static class RunLadder
                 throw new XarRuntimeException(errno is LibC.EACCES or LibC.EROFS or LibC.EPERM ? XarExitCode.CannotCreate : XarExitCode.SystemError,
                     archivePath, $"cannot create {path}: {LibC.ErrorText(errno)}");
         }
-        int error = LibC.Stat(path, followSymlinks: false, out StatX stat);
-        if (error != 0)
-            throw new XarRuntimeException(XarExitCode.SystemError, archivePath, $"cannot stat {path}: {LibC.ErrorText(error)}");
-        string? problem = UserIdentity.CheckOwnedEntry(stat, directory: true, MountLocation.DirectoryMode);
-        if (problem is not null)
-            throw new XarRuntimeException(XarExitCode.UnsafePermissions, archivePath, $"{path} {problem}");
+        // IsOwnedDirectory's checks; only if the directory vanished since mkdir does it return
+        // false, which was a failed stat (SystemError) before it was shared and stays one.
+        if (!IsOwnedDirectory(path, archivePath))
+            throw new XarRuntimeException(XarExitCode.SystemError, archivePath, $"cannot stat {path}: {LibC.ErrorText(LibC.ENOENT)}");
         return created;
     }
 }

@@ -17,8 +17,16 @@ public sealed record RuntimeSettings
 
     public RunMode Mode { get; init; } = RunMode.Auto;
 
-    /// <summary>squashfuse_ll's idle timeout in seconds; 0 keeps the mount until it is unmounted.</summary>
-    public int MountTimeoutSeconds { get; init; } = DefaultMountTimeoutSeconds;
+    /// <summary>XAR_MOUNT_TIMEOUT in seconds, validated when the settings are read; null when it is not set.</summary>
+    public int? MountTimeoutVariable { get; init; }
+
+    /// <summary>
+    /// squashfuse_ll's idle timeout in seconds; 0 keeps the mount until it is unmounted.
+    /// XAR_MOUNT_TIMEOUT, else the override file, else <see cref="DefaultMountTimeoutSeconds"/>.
+    /// The file is read here rather than with the environment: only a launch that mounts needs
+    /// it, and warm launches and extractions should not pay for the file access.
+    /// </summary>
+    public int MountTimeoutSeconds => MountTimeoutVariable ?? ReadTimeoutOverride() ?? DefaultMountTimeoutSeconds;
 
     /// <summary>XAR_MOUNT_SEED: replaces the pid-namespace/cgroup part of the mount directory name.</summary>
     public string? MountSeed { get; init; }
@@ -43,7 +51,7 @@ public sealed record RuntimeSettings
     public static RuntimeSettings FromEnvironment(string archivePath) => new()
     {
         Mode = ParseMode(Environment.GetEnvironmentVariable("XAR_MODE"), archivePath),
-        MountTimeoutSeconds = ReadMountTimeout(Environment.GetEnvironmentVariable("XAR_MOUNT_TIMEOUT"), archivePath),
+        MountTimeoutVariable = ReadMountTimeout(Environment.GetEnvironmentVariable("XAR_MOUNT_TIMEOUT"), archivePath),
         MountSeed = Environment.GetEnvironmentVariable("XAR_MOUNT_SEED"),
         SearchPath = Environment.GetEnvironmentVariable("PATH"),
         XdgCacheHome = Environment.GetEnvironmentVariable("XDG_CACHE_HOME"),
@@ -63,19 +71,18 @@ public sealed record RuntimeSettings
     /// <summary>
     /// XAR_MOUNT_TIMEOUT as the original reads it, except that a value that is not a number is an
     /// error instead of silently meaning "never unmount" (xar-format.md R15). Empty still means 0.
+    /// Null when unset: <see cref="MountTimeoutSeconds"/> then consults the override file.
     /// </summary>
-    internal static int ReadMountTimeout(string? value, string archivePath)
+    internal static int? ReadMountTimeout(string? value, string archivePath)
     {
-        if (value is not null)
-        {
-            if (value.Length == 0)
-                return 0;
-            if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int seconds))
-                throw new XarRuntimeException(XarExitCode.BadConfiguration, archivePath,
-                    $"XAR_MOUNT_TIMEOUT \"{value}\" is not a whole number of seconds (0 = never unmount)");
-            return seconds;
-        }
-        return ReadTimeoutOverride() ?? DefaultMountTimeoutSeconds;
+        if (value is null)
+            return null;
+        if (value.Length == 0)
+            return 0;
+        if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int seconds))
+            throw new XarRuntimeException(XarExitCode.BadConfiguration, archivePath,
+                $"XAR_MOUNT_TIMEOUT \"{value}\" is not a whole number of seconds (0 = never unmount)");
+        return seconds;
     }
 
     /// <summary>The first run of digits in the override file, as the original reads it; null when the file is absent or has none.</summary>
@@ -84,8 +91,7 @@ public sealed record RuntimeSettings
         string text;
         try
         {
-            if (!File.Exists(TimeoutOverrideFile))
-                return null;
+            // No File.Exists first: a missing file is a FileNotFoundException (an IOException) below.
             text = File.ReadAllText(TimeoutOverrideFile);
         }
         catch (IOException)

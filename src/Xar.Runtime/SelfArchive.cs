@@ -21,7 +21,7 @@ internal static unsafe class SelfArchive
         try
         {
             byte* header = stackalloc byte[64];
-            if (LibC.read(fd, header, 64) != 64 || FileStatus.OfDescriptor(fd, out StatX stat) != 0)
+            if (LibC.read(fd, header, 64) != 64 || LibC.Stat(fd, out StatX stat) != 0)
                 return false;
             var bytes = new ReadOnlySpan<byte>(header, 64);
             // ELFCLASS64, little-endian: the launcher is published for linux-x64 and linux-arm64 only.

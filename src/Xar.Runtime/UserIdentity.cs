@@ -9,8 +9,6 @@ internal static unsafe class UserIdentity
 {
     public static uint EffectiveUid => LibC.geteuid();
 
-    public static uint EffectiveGid => LibC.getegid();
-
     /// <summary>Whether a file of group <paramref name="gid"/> belongs to the caller: the effective group or a supplementary one.</summary>
     public static bool IsOwnGroup(uint gid)
     {

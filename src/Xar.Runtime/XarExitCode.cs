@@ -55,13 +55,10 @@ public sealed class XarRuntimeException : Exception
         : base($"{archivePath}: {cause}")
     {
         ExitCode = exitCode;
-        ArchivePath = archivePath;
         Cause = cause;
     }
 
     public XarExitCode ExitCode { get; }
-
-    public string ArchivePath { get; }
 
     public string Cause { get; }
 }

@@ -137,7 +137,7 @@ public static unsafe class XarexecCommand
             int fd = LibC.Open(path, LibC.O_RDONLY, 0, out int errno);
             if (fd < 0)
                 throw new XarRuntimeException(XarExitCode.CannotOpen, path, $"cannot open: {LibC.ErrorText(errno)}");
-            bool isDirectory = FileStatus.OfDescriptor(fd, out StatX stat) == 0 && stat.IsDirectory;
+            bool isDirectory = LibC.Stat(fd, out StatX stat) == 0 && stat.IsDirectory;
             LibC.close(fd);
             throw new XarRuntimeException(XarExitCode.CannotOpen, path, isDirectory ? "cannot open: is a directory" : $"cannot read: {e.Message}");
         }

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Xar.Archive;
 using Xar.SquashFs.Writing;
 
@@ -63,12 +62,5 @@ public static class TestArchives
         string output = directory.Combine("target");
         Run.Checked("cc", ["-O2", "-o", output, System.IO.Path.Combine(AppContext.BaseDirectory, "Targets", "target.c")]);
         return File.ReadAllBytes(output);
-    }
-
-    public static string Sha256(string path, long offset)
-    {
-        using FileStream stream = File.OpenRead(path);
-        stream.Position = offset;
-        return Convert.ToHexStringLower(SHA256.HashData(stream));
     }
 }

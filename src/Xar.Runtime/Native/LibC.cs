@@ -25,11 +25,8 @@ internal static unsafe partial class LibC
     public const int EINTR = 4;
     public const int EACCES = 13;
     public const int EEXIST = 17;
-    public const int ENOTDIR = 20;
-    public const int EINVAL = 22;
     public const int EROFS = 30;
     public const int EWOULDBLOCK = 11;
-    public const int ENOTEMPTY = 39;
     public const int ECONNABORTED = 103;
     public const int ENOTCONN = 107;
 
@@ -57,9 +54,6 @@ internal static unsafe partial class LibC
     /// <summary>statfs f_flags bit: the filesystem is mounted noexec.</summary>
     public const long ST_NOEXEC = 8;
 
-    public const uint S_IFMT = 0xF000;
-    public const uint S_IFDIR = 0x4000;
-    public const uint S_IFREG = 0x8000;
 
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int open(string path, int flags, uint mode);

@@ -1,6 +1,6 @@
-namespace Xar.Runtime.Tests;
+namespace Xar.Archive.Tests;
 
-public sealed class Sha256Tests
+public sealed class ManagedSha256Tests
 {
     [Theory]
     [InlineData(0)]
@@ -18,6 +18,6 @@ public sealed class Sha256Tests
         byte[] data = new byte[length];
         new Random(length).NextBytes(data);
 
-        Sha256.Hash(data).Should().Equal(System.Security.Cryptography.SHA256.HashData(data));
+        ManagedSha256.Hash(data).Should().Equal(System.Security.Cryptography.SHA256.HashData(data));
     }
 }

@@ -112,6 +112,8 @@ internal sealed class DataPipeline
         }
         writer.Join();
         foreach (var t in threads) t.Join();
+        // After a failure the compressors stop early: what they did not take still holds its inputs.
+        while (_toCompress.TryTake(out var pending)) ReleaseInputs(pending);
         ReleaseUnconsumedLoads();
         ArrayPool<byte>.Shared.Return(_fragment);
         if (_failure is not null)
@@ -343,11 +345,7 @@ internal sealed class DataPipeline
             {
                 ref var loaded = ref chunk.Files[i - chunk.Start];
                 if (loaded.Error is { } error)
-                {
-                    ReleaseRemaining(chunk, i);
-                    _packedChunks++;
-                    throw error;
-                }
+                    throw error; // ReleaseUnconsumedLoads releases this chunk's remaining loads
                 var node = _files[i];
                 if (loaded.Key is { } key && _byContent.TryGetValue(key, out var original))
                 {
@@ -357,24 +355,18 @@ internal sealed class DataPipeline
                 }
                 else
                 {
-                    var data = Pack(node.Content!, loaded);
+                    // Taken out first: Pack releases what it is given, even when it throws.
+                    var current = loaded;
+                    loaded = default;
+                    var data = Pack(node.Content!, current);
                     node.Data = data;
-                    if (loaded.Key is { } newKey) _byContent.Add(newKey, data);
+                    if (current.Key is { } newKey) _byContent.Add(newKey, data);
                 }
                 loaded = default;
             }
             _loadWindow.Release();
         }
         CloseFragment();
-    }
-
-    private static void ReleaseRemaining(LoadChunk chunk, int from)
-    {
-        for (int i = from; i < chunk.End; i++)
-        {
-            chunk.Files[i - chunk.Start].Buffer?.Release();
-            chunk.Files[i - chunk.Start].Fd?.Release();
-        }
     }
 
     private FileData Pack(FileContent content, LoadedFile loaded)
@@ -412,8 +404,16 @@ internal sealed class DataPipeline
                 else
                 {
                     var block = ArrayPool<byte>.Shared.Rent(_blockSize);
+                    try
+                    {
+                        ReadExactly(stream!, block.AsSpan(0, length), content);
+                    }
+                    catch
+                    {
+                        ArrayPool<byte>.Shared.Return(block);
+                        throw;
+                    }
                     job.Input = new SharedBuffer(block);
-                    ReadExactly(stream!, block.AsSpan(0, length), content);
                 }
                 Submit(job);
             }
@@ -464,9 +464,25 @@ internal sealed class DataPipeline
 
     private void Submit(BlockJob job)
     {
-        _inFlight.Wait(_cancel.Token);
-        _toWrite.Add(job, _cancel.Token);
-        _toCompress.Add(job, _cancel.Token);
+        try
+        {
+            _inFlight.Wait(_cancel.Token);
+            _toWrite.Add(job, _cancel.Token);
+            _toCompress.Add(job, _cancel.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            ReleaseInputs(job); // it never reached a compressor
+            throw;
+        }
+    }
+
+    private static void ReleaseInputs(BlockJob job)
+    {
+        job.Input?.Release();
+        job.Input = null;
+        job.Fd?.Release();
+        job.Fd = null;
     }
 
     // ---------------------------------------------------------------- compressors
@@ -482,10 +498,7 @@ internal sealed class DataPipeline
             }
             finally
             {
-                job.Input?.Release();
-                job.Input = null;
-                job.Fd?.Release();
-                job.Fd = null;
+                ReleaseInputs(job);
             }
             lock (job)
             {

@@ -46,6 +46,7 @@ public sealed class XarHeader
         Version = this[XarHeaderKeys.Version];
         MountRoot = this[XarHeaderKeys.MountRoot];
         XarexecTarget = this[XarHeaderKeys.XarexecTarget];
+        Target = this[XarHeaderKeys.Target];
         ImageSha256 = this[XarHeaderKeys.ImageSha256]?.ToLowerInvariant();
         string? dependencies = this[XarHeaderKeys.Dependencies];
         Dependencies = dependencies is null ? [] : dependencies.Split(' ', StringSplitOptions.RemoveEmptyEntries);
@@ -69,6 +70,9 @@ public sealed class XarHeader
     public string? MountRoot { get; }
 
     public string? XarexecTarget { get; }
+
+    /// <summary>XAR_TARGET: what our launcher executes instead of XAREXEC_TARGET (a raw archive's real target behind its wrapper), or null.</summary>
+    public string? Target { get; }
 
     /// <summary>XAR_FORMAT, or null for an archive written by the original builder.</summary>
     public int? Format { get; }
@@ -231,6 +235,7 @@ public sealed class XarHeader
         if (name.SequenceEqual("DEPENDENCIES"u8)) return XarHeaderKeys.Dependencies;
         if (name.SequenceEqual("MOUNT_ROOT"u8)) return XarHeaderKeys.MountRoot;
         if (name.SequenceEqual("XAREXEC_TARGET"u8)) return XarHeaderKeys.XarexecTarget;
+        if (name.SequenceEqual("XAR_TARGET"u8)) return XarHeaderKeys.Target;
         if (name.SequenceEqual("XAR_FORMAT"u8)) return XarHeaderKeys.Format;
         if (name.SequenceEqual("XAR_IMAGE_SHA256"u8)) return XarHeaderKeys.ImageSha256;
         return null;

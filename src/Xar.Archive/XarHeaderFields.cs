@@ -44,6 +44,12 @@ public sealed class XarHeaderFields
     public string? XarexecTarget { get; init; }
 
     /// <summary>
+    /// Path, relative to the image root, of what our launcher executes instead of
+    /// <see cref="XarexecTarget"/> (<see cref="XarHeaderKeys.Target"/>); omitted when null.
+    /// </summary>
+    public string? Target { get; init; }
+
+    /// <summary>
     /// Further KEY="value" lines, in insertion order, for facts of our own such as
     /// <see cref="XarHeaderKeys.RequiresPython"/>. Every original reader ignores keys it does not know.
     /// </summary>
@@ -69,13 +75,11 @@ public sealed class XarHeaderFields
             if (!MountRoot.StartsWith('/'))
                 throw new ArgumentException($"MOUNT_ROOT \"{MountRoot}\" is not an absolute path", nameof(MountRoot));
         }
+        // The original runtime joins XAREXEC_TARGET to the mount directory unchecked (xar-format.md R13).
         if (XarexecTarget is not null)
-        {
-            ValidateValue(XarHeaderKeys.XarexecTarget, XarexecTarget);
-            // The original runtime joins it to the mount directory unchecked (xar-format.md R13).
-            if (XarexecTarget.Length == 0 || XarexecTarget.StartsWith('/') || XarexecTarget.Split('/').Contains(".."))
-                throw new ArgumentException($"XAREXEC_TARGET \"{XarexecTarget}\" is not a path inside the image (empty, absolute, or with a '..' segment)", nameof(XarexecTarget));
-        }
+            ValidateImagePath(XarHeaderKeys.XarexecTarget, XarexecTarget, nameof(XarexecTarget));
+        if (Target is not null)
+            ValidateImagePath(XarHeaderKeys.Target, Target, nameof(Target));
         foreach (var (key, value) in Extra)
         {
             ValidateKey(key);
@@ -85,6 +89,13 @@ public sealed class XarHeaderFields
             if (key == XarHeaderKeys.XarexecTrampolineNames)
                 ValidateTrampolineNames(value);
         }
+    }
+
+    private static void ValidateImagePath(string key, string path, string parameter)
+    {
+        ValidateValue(key, path);
+        if (path.Length == 0 || path.StartsWith('/') || path.Split('/').Contains(".."))
+            throw new ArgumentException($"{key} \"{path}\" is not a path inside the image (empty, absolute, or with a '..' segment)", parameter);
     }
 
     private static bool IsOriginalUuid(string uuid) => uuid.Length == 8 && uuid.All(char.IsAsciiHexDigitLower);

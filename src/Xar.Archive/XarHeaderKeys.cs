@@ -21,6 +21,14 @@ public static class XarHeaderKeys
     /// <summary>Path, relative to the image root, of the <c>/bin/sh</c> script the original runtime executes.</summary>
     public const string XarexecTarget = "XAREXEC_TARGET";
 
+    /// <summary>
+    /// Path, relative to the image root, of the program our launcher executes when it differs from
+    /// <see cref="XarexecTarget"/>: a raw archive in the xarexec layout records its real target here
+    /// and a generated <c>/bin/sh</c> wrapper as XAREXEC_TARGET, so that the original runtime
+    /// (<c>/bin/sh -e TARGET ARCHIVE ARGS…</c>) and ours give the target the same argv (an extra key).
+    /// </summary>
+    public const string Target = "XAR_TARGET";
+
     /// <summary>Facebook-internal list <c>'name1' 'name2'</c>; validated by the original XarParser only.</summary>
     public const string XarexecTrampolineNames = "XAREXEC_TRAMPOLINE_NAMES";
 
@@ -50,5 +58,5 @@ public static class XarHeaderKeys
 
     /// <summary>Keys the writer emits itself, so they cannot be passed as extra keys.</summary>
     internal static bool IsWrittenByWriter(string key) => key is Offset or Uuid or Version or Dependencies
-        or MountRoot or XarexecTarget or Format or ImageSha256;
+        or MountRoot or XarexecTarget or Target or Format or ImageSha256;
 }

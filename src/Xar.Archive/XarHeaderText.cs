@@ -56,6 +56,8 @@ internal static class XarHeaderText
             AppendLine(text, XarHeaderKeys.XarexecTarget, fields.XarexecTarget);
         AppendLine(text, XarHeaderKeys.Format, XarHeader.SupportedFormat.ToString(System.Globalization.CultureInfo.InvariantCulture));
         AppendLine(text, XarHeaderKeys.ImageSha256, imageSha256);
+        if (fields.Target is not null)
+            AppendLine(text, XarHeaderKeys.Target, fields.Target);
         foreach (var (key, value) in fields.Extra)
             AppendLine(text, key, value);
         text.Append("#xar_stop\n");

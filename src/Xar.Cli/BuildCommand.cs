@@ -216,6 +216,14 @@ internal static class BuildCommand
         var writer = new SquashFsWriter(options);
         writer.AddDirectory(directory);
         var header = new XarHeaderFields { Version = writer.ImageTime, XarexecTarget = target };
+        if (layout == XarLayout.Xarexec)
+        {
+            // The original runtime runs XAREXEC_TARGET through /bin/sh with the archive as first argument; a wrapper makes it run the target as ours does.
+            if (Path.Exists(Path.Combine(directory, OriginalRuntimeWrapper.Path)) || File.Exists(Path.Combine(directory, Path.GetDirectoryName(OriginalRuntimeWrapper.Path)!)))
+                throw new ArgumentException($"--raw {directory}: {OriginalRuntimeWrapper.Path} is taken; the xarexec layout puts its wrapper for the original runtime there");
+            writer.Add(ImageEntry.File(OriginalRuntimeWrapper.Path, FileContent.FromBytes(OriginalRuntimeWrapper.Script(target)), OriginalRuntimeWrapper.Permissions, header.Version));
+            header = new XarHeaderFields { Version = header.Version, XarexecTarget = OriginalRuntimeWrapper.Path, Target = target };
+        }
         using var launcherStream = launcher is null ? null : File.OpenRead(launcher);
         return XarArchiveWriter.Write(output, new XarWriteOptions { Header = header, Layout = layout, Launcher = launcherStream },
             image => writer.WriteTo(image));

@@ -33,7 +33,7 @@ public static unsafe class TargetExecutor
     private const nint SignalDefault = 0;
 
     /// <summary>
-    /// Executes XAREXEC_TARGET from <paramref name="tree"/>. Archives of this xar (they carry
+    /// Executes XAR_TARGET (else XAREXEC_TARGET) from <paramref name="tree"/>. Archives of this xar (they carry
     /// XAR_FORMAT) run the target itself with argv = [target path, arguments…]; archives of the
     /// original builder keep its convention, <c>/bin/sh -e &lt;target&gt; &lt;archive as typed&gt; arguments…</c>,
     /// which their bootstrap scripts expect; Python archives (XAR_PYTHON) run the interpreter as
@@ -44,7 +44,8 @@ public static unsafe class TargetExecutor
     {
         string archivePath = archive.Path;
         (string Program, string[] Argv)? python = PythonStart.Command(archive.Header, arguments, Environment.GetEnvironmentVariable("PATH"), archivePath);
-        string target = python is null ? ValidTarget(archive.Header.XarexecTarget, archivePath) : "";
+        // XAR_TARGET, where present, is the real target behind a wrapper meant for the original runtime.
+        string target = python is null ? ValidTarget(archive.Header.Format is null ? archive.Header.XarexecTarget : archive.Header.Target ?? archive.Header.XarexecTarget, archivePath) : "";
         string targetPath = tree.Directory + "/" + target;
 
         string[] argv;

@@ -245,6 +245,8 @@ public sealed class ArchiveWriterTests : IClassFixture<SquashFsImageFixture>, ID
         { new XarHeaderFields { Version = 1, MountRoot = "mnt/xarfuse" }, "MOUNT_ROOT \"mnt/xarfuse\" is not an absolute path" },
         { new XarHeaderFields { Version = 1, XarexecTarget = "../../bin/sh" }, "XAREXEC_TARGET \"../../bin/sh\" is not a path inside the image (empty, absolute, or with a '..' segment)" },
         { new XarHeaderFields { Version = 1, XarexecTarget = "/bin/sh" }, "XAREXEC_TARGET \"/bin/sh\" is not a path inside the image (empty, absolute, or with a '..' segment)" },
+        { new XarHeaderFields { Version = 1, Target = "a/../../x" }, "XAR_TARGET \"a/../../x\" is not a path inside the image (empty, absolute, or with a '..' segment)" },
+        { new XarHeaderFields { Version = 1, Extra = { ["XAR_TARGET"] = "x" } }, "extra key XAR_TARGET is written by the archive writer itself" },
         { new XarHeaderFields { Version = 1, Extra = { ["UUID"] = "abc" } }, "extra key UUID is written by the archive writer itself" },
         { new XarHeaderFields { Version = 1, Extra = { ["XAR_IMAGE_SHA256"] = "abc" } }, "extra key XAR_IMAGE_SHA256 is written by the archive writer itself" },
         { new XarHeaderFields { Version = 1, Extra = { ["BAD-KEY"] = "x" } }, "header key \"BAD-KEY\" is not a shell variable name ([A-Za-z_][A-Za-z0-9_]*)" },

@@ -12,7 +12,12 @@ internal sealed class ImageTree
 
     public TreeNode Root { get; }
 
-    private bool _scanned;
+    /// <summary>
+    /// Null until a directory is scanned. The scan fills <see cref="TreeNode.Children"/> only (an
+    /// index would cost a string and a dictionary entry per file), so <see cref="Add"/> indexes a
+    /// directory the first time it passes through it after a scan; this set holds those.
+    /// </summary>
+    private HashSet<TreeNode>? _indexedAfterScan;
 
     public ImageTree(SquashFsWriterOptions options)
     {
@@ -23,9 +28,6 @@ internal sealed class ImageTree
 
     public void Add(ImageEntry entry)
     {
-        // The scan fills Children only, not the by-name index that Add merges through.
-        if (_scanned)
-            throw new InvalidOperationException("entries cannot be added to a tree scanned from a directory");
         var components = SplitPath(entry.Path);
         if (components.Count == 0)
         {
@@ -41,7 +43,7 @@ internal sealed class ImageTree
             parent = GetOrCreateDirectory(parent, components[i], entry.Path);
         string name = components[^1];
 
-        if (parent.ChildrenByName!.TryGetValue(name, out var existing))
+        if (Index(parent).TryGetValue(name, out var existing))
         {
             if (existing.IsDirectory && entry.Type == ImageEntryType.Directory && !existing.Explicit)
             {
@@ -128,7 +130,7 @@ internal sealed class ImageTree
         TreeNode node = Root;
         foreach (var component in SplitPath(path))
         {
-            if (node.ChildrenByName is null || !node.ChildrenByName.TryGetValue(component, out var child))
+            if (!node.IsDirectory || !Index(node).TryGetValue(component, out var child))
                 return null;
             node = child;
         }
@@ -137,7 +139,7 @@ internal sealed class ImageTree
 
     private TreeNode GetOrCreateDirectory(TreeNode parent, string name, string fullPath)
     {
-        if (parent.ChildrenByName!.TryGetValue(name, out var existing))
+        if (Index(parent).TryGetValue(name, out var existing))
         {
             if (!existing.IsDirectory)
                 throw new SquashFsException($"'{fullPath}': '{name}' is not a directory");
@@ -147,6 +149,18 @@ internal sealed class ImageTree
         dir.Permissions = 0b111_101_101;
         AttachChild(parent, dir, name);
         return dir;
+    }
+
+    /// <summary>The by-name index of <paramref name="directory"/>, built from its children if a scan made them.</summary>
+    private Dictionary<string, TreeNode> Index(TreeNode directory)
+    {
+        if (_indexedAfterScan is not null && _indexedAfterScan.Add(directory))
+        {
+            directory.ChildrenByName ??= new(directory.Children!.Count, StringComparer.Ordinal);
+            foreach (var child in directory.Children!)
+                directory.ChildrenByName.TryAdd(Encoding.UTF8.GetString(child.Name), child);
+        }
+        return directory.ChildrenByName!;
     }
 
     private static TreeNode NewDirectory(byte[] name, TreeNode? parent) =>
@@ -183,9 +197,9 @@ internal sealed class ImageTree
     /// </summary>
     public unsafe void AddDirectory(string sourceDirectory)
     {
-        if (_scanned || Root.Children!.Count > 0 || Root.Explicit)
+        if (_indexedAfterScan is not null || Root.Children!.Count > 0 || Root.Explicit)
             throw new InvalidOperationException("a directory can only be scanned into an empty tree, once");
-        _scanned = true;
+        _indexedAfterScan = [];
         var rootText = Path.GetFullPath(sourceDirectory).TrimEnd('/');
         if (rootText.Length == 0) rootText = "/";
         var rootPath = Encoding.UTF8.GetBytes(rootText + "\0");
@@ -355,8 +369,7 @@ internal sealed class ImageTree
         switch (fileType)
         {
             case 0x4000:
-                node = NewDirectory(name, null);
-                node.ChildrenByName = null; // scanned trees are never looked up by name
+                node = new TreeNode(name, InodeType.Directory) { Children = [] }; // indexed by name only if Add needs it
                 break;
             case 0x8000:
                 node = new TreeNode(name, InodeType.File) { Content = new DiskFileContent(path.CopyTerminated(), (long)st.Size) };

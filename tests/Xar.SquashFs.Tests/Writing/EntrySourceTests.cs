@@ -60,19 +60,33 @@ public sealed class EntrySourceTests : IDisposable
     }
 
     [Fact]
-    public void AScannedDirectoryAndAddedEntriesDoNotMix()
+    public void EntriesAddedAfterAScanMergeWithTheScannedNames()
     {
         string source = _temp.Combine("mix");
-        Directory.CreateDirectory(source);
+        Directory.CreateDirectory(Path.Combine(source, "sub"));
         File.WriteAllText(Path.Combine(source, "x"), "scanned");
-        var scanned = new SquashFsWriter();
-        scanned.AddDirectory(source);
+        File.WriteAllText(Path.Combine(source, "sub/y"), "scanned too");
+        var writer = new SquashFsWriter();
+        writer.AddDirectory(source);
+        writer.Add(ImageEntry.File("sub/z", FileContent.FromBytes("added into a scanned directory"u8.ToArray())));
+        writer.Add(ImageEntry.File("new/w", FileContent.FromBytes("added into a new directory"u8.ToArray())));
+
+        // The scan does not index names; Add must still find them rather than write a second "x".
+        FluentActions.Invoking(() => writer.Add(ImageEntry.File("x", FileContent.FromBytes(Array.Empty<byte>())))).Should().Throw<SquashFsException>().WithMessage("*added twice*");
+        FluentActions.Invoking(() => writer.Add(ImageEntry.File("sub/y", FileContent.FromBytes(Array.Empty<byte>())))).Should().Throw<SquashFsException>().WithMessage("*added twice*");
+        FluentActions.Invoking(() => writer.Add(ImageEntry.File("x/v", FileContent.FromBytes(Array.Empty<byte>())))).Should().Throw<SquashFsException>().WithMessage("*not a directory*");
+        FluentActions.Invoking(() => writer.AddDirectory(source)).Should().Throw<InvalidOperationException>();
+        string image = _temp.Combine("mix.sqfs");
+        writer.WriteToFile(image);
+
+        string output = _temp.Combine("out");
+        ExternalTool.Run("unsquashfs", "squashfs-tools", ["-no-progress", "-d", output, image]);
+        TreeSnapshot.Capture(output).Keys.Should().BeEquivalentTo([".", "x", "sub", "sub/y", "sub/z", "new", "new/w"]);
+        File.ReadAllText(Path.Combine(output, "sub/z")).Should().Be("added into a scanned directory");
+        File.ReadAllText(Path.Combine(output, "x")).Should().Be("scanned");
+
         var added = new SquashFsWriter();
         added.Add(ImageEntry.File("x", FileContent.FromBytes("added"u8.ToArray())));
-
-        // Merging them would give two entries named "x" (the scan does not index names).
-        FluentActions.Invoking(() => scanned.Add(ImageEntry.File("x", FileContent.FromBytes(Array.Empty<byte>())))).Should().Throw<InvalidOperationException>();
-        FluentActions.Invoking(() => scanned.AddDirectory(source)).Should().Throw<InvalidOperationException>();
         FluentActions.Invoking(() => added.AddDirectory(source)).Should().Throw<InvalidOperationException>();
     }
 

@@ -102,6 +102,9 @@ internal static class BuildCommand
         if (environment is not null && wheels is null)
         {
             if (inputs.Length == 0) throw new ArgumentException($"--from-env {environment}: name the distributions to take (e.g. flask)");
+            if (inputs.FirstOrDefault(PythonProject.IsProjectDirectory) is { } projectDirectory)
+                throw new ArgumentException($"--from-env {environment}: {projectDirectory} is a project directory, but --from-env takes the names of distributions installed there; "
+                    + $"build the project's wheel (pip wheel --no-deps {projectDirectory}) and give it with --wheels WHEEL NAME --from-env {environment}");
             var env = InstalledEnvironment.Open(environment);
             probe = InterpreterProbe.Run(settings.Python ?? env.Interpreter ?? "python3");
             bundle = env.Resolve(inputs.Select(Requirement.Parse), TargetInterpreter.FromProbe(probe));
@@ -110,11 +113,17 @@ internal static class BuildCommand
         {
             var house = new Wheelhouse();
             var requirements = new List<Requirement>();
-            foreach (var item in wheels.Concat(inputs))
+            // --wheels takes several values, so "--wheels DIR NAME" hands it the requirement too:
+            // its first value and anything path-like are wheel sources, a bare name is a
+            // requirement even when a directory of that name happens to be in the current one,
+            // unless that directory holds wheels.
+            for (int i = 0; i < wheels.Length; i++)
             {
-                if (Directory.Exists(item) || (item.EndsWith(".whl", StringComparison.OrdinalIgnoreCase) && File.Exists(item))) house.Add(item);
+                string item = wheels[i];
+                if (i == 0 || IsWheelSource(item)) house.Add(item);
                 else requirements.Add(Requirement.Parse(item));
             }
+            requirements.AddRange(inputs.Select(Requirement.Parse));
             foreach (var link in parse.GetValue(PipFindLinks) ?? []) house.Add(link);
             if (requirements.Count == 0)
                 throw new ArgumentException("--wheels: name the application to build as a requirement (e.g. pygments), after the wheels");
@@ -162,6 +171,10 @@ internal static class BuildCommand
             }, output);
         }
     }
+
+    private static bool IsWheelSource(string item) =>
+        item.Contains('/') || item.EndsWith(".whl", StringComparison.OrdinalIgnoreCase)
+        || (Directory.Exists(item) && Directory.EnumerateFiles(item, "*.whl").Any());
 
     private static List<string> PipArguments(ParseResult parse)
     {

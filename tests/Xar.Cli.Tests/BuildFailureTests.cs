@@ -115,6 +115,57 @@ public sealed class BuildFailureTests : IDisposable
     }
 
     /// <summary>
+    /// "--wheels DIR NAME" hands NAME to --wheels too; a directory of that name in the current
+    /// directory (a checkout of the application, say) must not turn the requirement into a wheel source.
+    /// </summary>
+    [Fact]
+    public void A_requirement_named_like_a_directory_in_the_current_one_is_still_a_requirement()
+    {
+        string wheels = _workspace.Combine("wheels");
+        Tiny.WriteTo(wheels);
+        Directory.CreateDirectory(_workspace.Combine("tiny"));
+
+        var result = XarTool.RunIn(_workspace.Root, "build", "--wheels", "wheels", "tiny", "--python", Python311, "-o", Output, "--launcher", Launcher.Path);
+
+        (result.ExitCode, result.Stderr).Should().Be((0, ""));
+        _workspace.Launch(Output).Should().Be(new RunResult(0, "tiny\n", ""));
+    }
+
+    /// <summary>Offline without --find-links, pip cannot install the build backend; its last line is only "note: This error originates from a subprocess".</summary>
+    [Fact]
+    public void A_project_whose_build_fails_in_pip_shows_pips_cause_in_one_line()
+    {
+        string project = Project("needs-backend", "dependencies = []");
+
+        string message = BuildShouldFail(1, project, "--python", Python311, "--no-index");
+
+        message.Should().StartWith($"xar: {project}: pip wheel failed (exit 1) in: pip subprocess to install build dependencies did not run successfully: ");
+        message.Should().Contain("ERROR: No matching distribution found for setuptools").And.NotContain("note:");
+    }
+
+    [Fact]
+    public void A_project_directory_given_with_from_env_is_named_as_such()
+    {
+        string project = Project("app", "dependencies = []");
+        string site = _workspace.Combine("env", "site-packages");
+        Directory.CreateDirectory(site);
+
+        string message = BuildShouldFail(1, project, "--from-env", site, "--python", Python311);
+
+        message.Should().StartWith($"xar: --from-env {site}: {project} is a project directory, but --from-env takes the names of distributions installed there; ");
+    }
+
+    private string Project(string name, string dependencies)
+    {
+        string directory = _workspace.Combine("projects", name);
+        Directory.CreateDirectory(Path.Combine(directory, name.Replace('-', '_')));
+        File.WriteAllText(Path.Combine(directory, name.Replace('-', '_'), "__init__.py"), "");
+        File.WriteAllText(Path.Combine(directory, "pyproject.toml"),
+            $"[build-system]\nrequires = [\"setuptools>=61\"]\nbuild-backend = \"setuptools.build_meta\"\n[project]\nname = \"{name}\"\nversion = \"1.0\"\n{dependencies}\n");
+        return directory;
+    }
+
+    /// <summary>
     /// Built for CPython 3.12 through a link that is then removed, as on a host with another
     /// Python: the recorded interpreter is gone and PATH (/usr/bin:/bin) has python3.11 but no
     /// python3.12. The launcher names what the archive needs and every place it looked.

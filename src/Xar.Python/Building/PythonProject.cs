@@ -24,10 +24,15 @@ public sealed class PythonProject
     /// <summary>The <c>[tool.xar]</c> table: option name (as on the command line, without dashes) → value.</summary>
     public IReadOnlyDictionary<string, JsonElement> Settings { get; }
 
+    private static readonly string[] ProjectFiles = ["pyproject.toml", "setup.py", "setup.cfg"];
+
+    /// <summary>Whether <paramref name="path"/> is a directory with a pyproject.toml, setup.py or setup.cfg.</summary>
+    public static bool IsProjectDirectory(string path) => ProjectFiles.Any(f => File.Exists(Path.Combine(path, f)));
+
     public static PythonProject Read(string directory, string interpreter)
     {
         string full = Path.GetFullPath(directory);
-        if (!new[] { "pyproject.toml", "setup.py", "setup.cfg" }.Any(f => File.Exists(Path.Combine(full, f))))
+        if (!IsProjectDirectory(full))
             throw new PythonBuildException($"{directory}: not a Python project (no pyproject.toml, setup.py or setup.cfg)");
         var (status, output, errors) = RunPython(interpreter, ["-I", "-c", PythonResources.Read("project_info.py"), full], full);
         if (status != 0)
@@ -54,14 +59,49 @@ public sealed class PythonProject
         arguments.Add(Directory);
         var (status, output, errors) = RunPython(interpreter, arguments, Directory, progress);
         if (status != 0)
+            throw new PythonBuildException($"{Directory}: pip wheel failed (exit {status}){PipFailureCause(errors, output)}");
+    }
+
+    /// <summary>
+    /// The lines that say why pip failed, on one line. pip ends a failed build with its own
+    /// boilerplate ("note: This error originates from a subprocess…", "╰─> See above for output."),
+    /// the real cause being the ERROR:/error: lines of the subprocess it quotes above; the stage
+    /// ("× pip subprocess to install build dependencies did not run successfully.") says where.
+    /// </summary>
+    internal static string PipFailureCause(string errors, string output)
+    {
+        const int MaxCauses = 3;
+        string[] lines = (errors + "\n" + output).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        string? stage = lines.Where(l => l.StartsWith("× ", StringComparison.Ordinal)).Select(l => l[2..].TrimEnd('.')).LastOrDefault();
+        var causes = lines
+            .Where(l => (l.StartsWith("ERROR:", StringComparison.Ordinal) || l.StartsWith("error:", StringComparison.Ordinal))
+                        && l != "error: subprocess-exited-with-error")
+            .Distinct(StringComparer.Ordinal)
+            .ToList();
+        var text = new StringBuilder();
+        if (stage is not null)
+            text.Append(" in: ").Append(stage);
+        if (causes.Count > 0)
         {
-            string detail = LastLine(errors.Length > 0 ? errors : output);
-            throw new PythonBuildException($"{Directory}: pip wheel failed (exit {status}): {detail}");
+            text.Append(": ").AppendJoin("; ", causes.TakeLast(MaxCauses));
         }
+        else
+        {
+            string? last = lines.LastOrDefault(l => !IsPipBoilerplate(l));
+            text.Append(": ").Append(last ?? "(no output)");
+        }
+        if (lines.Any(l => l.Contains("(from versions: none)", StringComparison.Ordinal) || l.Contains("NewConnectionError", StringComparison.Ordinal)))
+            text.Append(" (no package index reachable? give the wheels with --find-links DIR, and --no-index)");
+        return text.ToString();
     }
 
     private static string LastLine(string text) =>
         text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? "(no output)";
+
+    private static bool IsPipBoilerplate(string line) =>
+        line.StartsWith("note:", StringComparison.Ordinal) || line.StartsWith("hint:", StringComparison.Ordinal)
+        || line.StartsWith('×') || line.StartsWith('│') || line.StartsWith('╰') || line == "[end of output]"
+        || line == "error: subprocess-exited-with-error";
 
     private static (int Status, string Output, string Errors) RunPython(string interpreter, IEnumerable<string> arguments, string workingDirectory, Action<string>? progress = null)
     {

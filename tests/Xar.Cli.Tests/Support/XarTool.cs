@@ -7,13 +7,27 @@ internal static class XarTool
     // built, which is not safe from several threads at once; builds are CPU-bound anyway.
     private static readonly Lock s_oneAtATime = new();
 
-    public static RunResult Run(params string[] arguments)
+    public static RunResult Run(params string[] arguments) => RunIn(Environment.CurrentDirectory, arguments);
+
+    /// <summary>Runs `xar` with <paramref name="directory"/> as the process's working directory meanwhile.</summary>
+    public static RunResult RunIn(string directory, params string[] arguments)
     {
         var stdout = new StringWriter();
         var stderr = new StringWriter();
         int exitCode;
         lock (s_oneAtATime)
-            exitCode = XarCommandLine.Run(arguments, stdout, stderr);
+        {
+            string previous = Environment.CurrentDirectory;
+            Environment.CurrentDirectory = directory;
+            try
+            {
+                exitCode = XarCommandLine.Run(arguments, stdout, stderr);
+            }
+            finally
+            {
+                Environment.CurrentDirectory = previous;
+            }
+        }
         return new RunResult(exitCode, stdout.ToString(), stderr.ToString());
     }
 

@@ -256,9 +256,9 @@ internal sealed class ExtractionCache
                 return null;
             byte* buffer = stackalloc byte[8192];
             int length = 0;
-            while (length < 8192)
+            while (length < (int)stat.Size)
             {
-                nint read = LibC.read(fd, buffer + length, 8192 - length);
+                nint read = LibC.read(fd, buffer + length, (int)stat.Size - length);
                 if (read > 0)
                     length += (int)read;
                 else if (read < 0 && LibC.LastError == LibC.EINTR)

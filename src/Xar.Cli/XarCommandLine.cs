@@ -16,7 +16,7 @@ public static class XarCommandLine
     private static bool IsUserError(Exception e) => e is SquashFsException or IOException or UnauthorizedAccessException
         or ArgumentException or InvalidOperationException or FormatException or PythonBuildException or InterpreterProbeException
         or InvalidWheelException or IncompatibleWheelException or InstalledDistributionException or DistributionResolutionException
-        or ConflictingFilesException;
+        or ConflictingFilesException or Xar.Runtime.XarRuntimeException;
 
     public static int Run(string[] args, TextWriter? stdout = null, TextWriter? stderr = null)
     {
@@ -25,6 +25,7 @@ public static class XarCommandLine
         var root = new RootCommand("xar: build Python applications and directories into single executable files (SquashFS images).");
         root.Subcommands.Add(BuildCommand.Create(stdout, stderr));
         root.Subcommands.Add(VerifyCommand.Create(stdout));
+        root.Subcommands.Add(CacheCommand.Create(stdout, stderr));
         root.Subcommands.Add(SquashFsCommands.Create(stdout, stderr));
         foreach (var command in InspectionCommands.All(stdout, stderr, "FILE", "XAR archive (or bare SquashFS image)"))
             root.Subcommands.Add(command);

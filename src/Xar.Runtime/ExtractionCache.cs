@@ -1,6 +1,9 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
 using Xar.Runtime.Native;
 
+using DirEnt64 = Xar.SquashFs.Native.DirEnt64;
 using StatX = Xar.SquashFs.Native.StatX;
 
 namespace Xar.Runtime;
@@ -8,16 +11,34 @@ namespace Xar.Runtime;
 /// <summary>
 /// The extraction rung: complete trees under <c>&lt;cache root&gt;/&lt;image SHA-256&gt;</c>, created
 /// under a per-image lock in a temporary directory that is renamed into place only when
-/// complete, so a directory with the final name is always whole. Cache roots on a filesystem
-/// mounted noexec are skipped (the target could not run there; PyInstaller's most reported
-/// failure, peers.md §4).
+/// complete, then stamped (<c>&lt;key&gt;.stamp</c>) by the process that extracted it. A tree is
+/// used only from a trusted root (the caller's, in directories nobody else can write), only if it
+/// is the caller's and its stamp names it, and only under a shared lock on it that
+/// <see cref="CacheInventory"/> must break to delete it. Cache roots on a filesystem mounted noexec
+/// are skipped (the target could not run there; PyInstaller's most reported failure, peers.md §4).
 /// </summary>
 internal sealed class ExtractionCache
 {
     /// <summary>Cache roots are private to their user.</summary>
     public const int RootMode = 0x1C0; // 0700
 
-    private const string TemporarySuffix = ".tmp";
+    public const string TemporarySuffix = ".tmp";
+
+    public const string LockSuffix = ".lock";
+
+    /// <summary>Beside the tree: written only by the process that extracted it; its mtime is the tree's last use.</summary>
+    public const string StampSuffix = ".stamp";
+
+    public const int LockFileMode = 0x180; // 0600
+
+    /// <summary>Group- or other-writable permission bits.</summary>
+    public const int WritableByOthers = 0x12; // 022
+
+    private const int Sticky = 0x200; // 01000
+
+    private const string StampMagic = "xar extraction 1\n";
+
+    private const string ArchiveLine = "archive ";
 
     private readonly RuntimeSettings _settings;
     private readonly string _archivePath;
@@ -46,14 +67,24 @@ internal sealed class ExtractionCache
         yield return ("/tmp/" + user, true);
     }
 
-    /// <summary>A complete extraction of <paramref name="key"/> in a usable root, or null.</summary>
-    public string? FindExisting(string key)
+    /// <summary>
+    /// The trusted, complete extraction of <paramref name="key"/> in the first usable root, opened
+    /// and share-locked (the descriptor the target inherits), or null. A tree found in a root
+    /// that is not trusted costs one line on stderr; absent trees cost nothing.
+    /// </summary>
+    public PreparedTree? OpenExisting(string key)
     {
-        foreach ((string root, bool shared) in Roots())
+        foreach ((string candidate, bool shared) in Roots())
         {
-            string tree = root + "/" + key;
-            if (LibC.Stat(tree, followSymlinks: false, out StatX stat) == 0 && stat.IsDirectory
-                && RootProblem(root, shared, create: false) is null)
+            string? root = TrustedRoot(candidate, shared, create: false, out string? problem);
+            if (root is null)
+            {
+                if (LibC.Stat(candidate + "/" + key, followSymlinks: false, out _) == 0)
+                    XarexecCommand.WriteOut(2, $"xarexec: {_archivePath}: skipping cache {problem}\n");
+                continue;
+            }
+            PreparedTree? tree = OpenTrusted(root, key, created: false);
+            if (tree is not null)
                 return tree;
         }
         return null;
@@ -61,29 +92,35 @@ internal sealed class ExtractionCache
 
     /// <summary>
     /// The extraction of <paramref name="key"/>, made by <paramref name="extract"/> (which must
-    /// create the directory it is given) in the first usable root unless one exists already.
+    /// create the directory it is given) in the first usable root unless a trusted one exists already.
     /// </summary>
     /// <exception cref="XarRuntimeException">No root is usable, the lock wait timed out, or extraction failed.</exception>
-    public (string Tree, bool Created) GetOrCreate(string key, Action<string> extract)
+    public PreparedTree GetOrCreate(string key, Action<string> extract)
     {
         var problems = new List<string>();
-        foreach ((string root, bool shared) in Roots())
+        foreach ((string candidate, bool shared) in Roots())
         {
-            string? problem = RootProblem(root, shared, create: true);
-            if (problem is not null)
+            string? root = TrustedRoot(candidate, shared, create: true, out string? problem);
+            if (root is null)
             {
-                problems.Add(problem);
+                problems.Add(problem!);
                 continue;
             }
             string tree = root + "/" + key;
-            using FileLock held = FileLock.Acquire(tree + ".lock", 0x180, requireOwnedMode: false, _settings.ExtractionLockTimeout, _archivePath, "extracting");
-            if (LibC.Stat(tree, followSymlinks: false, out StatX existing) == 0 && existing.IsDirectory)
-                return (tree, false);
-            RemoveAbandoned(root, key);
+            using FileLock held = FileLock.Acquire(tree + LockSuffix, LockFileMode, requireOwnedMode: false, _settings.ExtractionLockTimeout, _archivePath, "extracting");
+            PreparedTree? existing = OpenTrusted(root, key, created: false);
+            if (existing is not null)
+                return existing;
+            // Whatever has the tree's name without a stamp naming it was not finished by an
+            // extraction of ours (a launch died before stamping, or someone put it there): set
+            // aside with the temporary trees and extracted anew.
             string temporary = $"{root}/.{key}.{Guid.NewGuid():N}{TemporarySuffix}";
+            LibC.rename(tree, temporary);
+            RemoveAbandoned(root, key);
             try
             {
                 extract(temporary);
+                DenyWritesByOthers(temporary);
                 if (LibC.rename(temporary, tree) != 0)
                     throw new XarRuntimeException(XarExitCode.CannotCreate, _archivePath, $"cannot rename {temporary} to {tree}: {LibC.ErrorText(LibC.LastError)}");
             }
@@ -92,41 +129,207 @@ internal sealed class ExtractionCache
                 TreeRemoval.Remove(temporary);
                 throw;
             }
-            return (tree, true);
+            WriteStamp(root, key);
+            return OpenTrusted(root, key, created: true)
+                ?? throw new XarRuntimeException(XarExitCode.SystemError, _archivePath, $"{tree} changed while it was being extracted");
         }
         throw new XarRuntimeException(XarExitCode.CannotCreate, _archivePath,
             "no cache directory to extract to: " + string.Join("; ", problems));
     }
 
-    /// <summary>Null when <paramref name="root"/> exists (or was created), is writable and not on a noexec mount; else why not.</summary>
-    private static unsafe string? RootProblem(string root, bool shared, bool create)
+    /// <summary>
+    /// The canonical path of <paramref name="root"/> when it is usable: a directory of the caller
+    /// (exactly 0700 when <paramref name="shared"/>, else not writable by others) whose every
+    /// ancestor is the caller's or root's and not writable by others unless sticky (/tmp), not on
+    /// a noexec filesystem, and writable when <paramref name="create"/>; else null with why not.
+    /// Nothing is created under a directory another user controls (root with <c>sudo -E</c> has
+    /// that user's HOME).
+    /// </summary>
+    internal static unsafe string? TrustedRoot(string root, bool shared, bool create, out string? problem)
     {
+        problem = null;
         if (create)
         {
+            string nearest = NearestExisting(root);
             // Decided before anything is created there: a noexec filesystem gets no cache directory.
             StatFs ancestor;
-            if (LibC.statfs(NearestExisting(root), &ancestor) == 0 && (ancestor.Flags & LibC.ST_NOEXEC) != 0)
-                return $"{root} is on a filesystem mounted noexec";
-            string? created = CreateDirectories(root);
-            if (created is not null)
-                return created;
+            if (LibC.statfs(nearest, &ancestor) == 0 && (ancestor.Flags & LibC.ST_NOEXEC) != 0)
+            {
+                problem = $"{root}: it is on a filesystem mounted noexec";
+                return null;
+            }
+            string? nearestProblem = AncestryProblem(LibC.RealPath(nearest) ?? nearest);
+            problem = nearestProblem is null ? CreateDirectories(root) : $"{root}: {nearestProblem}";
+            if (problem is not null)
+                return null;
         }
-        if (LibC.Stat(root, followSymlinks: false, out StatX stat) != 0)
-            return $"{root} does not exist";
-        if (!stat.IsDirectory)
-            return $"{root} is not a directory";
-        if (shared)
+        string? canonical = LibC.RealPath(root);
+        if (canonical is null)
         {
-            string? ownership = UserIdentity.CheckOwnedEntry(stat, directory: true, RootMode);
-            if (ownership is not null)
-                return $"{root} {ownership}";
+            problem = $"{root}: {LibC.ErrorText(LibC.LastError)}";
+            return null;
         }
+        problem = RootProblem(canonical, shared, create);
+        if (problem is not null)
+        {
+            problem = $"{root}: {problem}";
+            return null;
+        }
+        return canonical;
+    }
+
+    private static unsafe string? RootProblem(string canonical, bool shared, bool create)
+    {
+        if (LibC.Stat(canonical, followSymlinks: false, out StatX stat) != 0)
+            return LibC.ErrorText(LibC.LastError);
+        string? ownership = shared
+            ? UserIdentity.CheckOwnedEntry(stat, directory: true, RootMode)
+            : !stat.IsDirectory ? "is not a directory"
+            : stat.Uid != UserIdentity.EffectiveUid ? $"is owned by uid {stat.Uid}, not {UserIdentity.EffectiveUid}"
+            : (stat.Permissions & WritableByOthers) != 0 ? $"has mode {UserIdentity.Octal(stat.Permissions)}, writable by others"
+            : null;
+        if (ownership is not null)
+            return $"{canonical} {ownership}";
+        string? parent = Path.GetDirectoryName(canonical);
+        string? ancestry = parent is null ? null : AncestryProblem(parent);
+        if (ancestry is not null)
+            return ancestry;
         StatFs fs;
-        if (LibC.statfs(root, &fs) == 0 && (fs.Flags & LibC.ST_NOEXEC) != 0)
-            return $"{root} is on a filesystem mounted noexec";
-        if (create && LibC.access(root, LibC.W_OK | LibC.X_OK) != 0)
-            return $"{root} is not writable: {LibC.ErrorText(LibC.LastError)}";
+        if (LibC.statfs(canonical, &fs) == 0 && (fs.Flags & LibC.ST_NOEXEC) != 0)
+            return "it is on a filesystem mounted noexec";
+        if (create && LibC.access(canonical, LibC.W_OK | LibC.X_OK) != 0)
+            return $"not writable: {LibC.ErrorText(LibC.LastError)}";
         return null;
+    }
+
+    /// <summary>Null when <paramref name="canonical"/> and its ancestors belong to the caller or root and only sticky ones are writable by others.</summary>
+    private static string? AncestryProblem(string canonical)
+    {
+        for (string? directory = canonical; directory is not null; directory = Path.GetDirectoryName(directory))
+        {
+            if (LibC.Stat(directory, followSymlinks: false, out StatX stat) != 0)
+                return $"cannot stat {directory}: {LibC.ErrorText(LibC.LastError)}";
+            if (stat.Uid != 0 && stat.Uid != UserIdentity.EffectiveUid)
+                return $"{directory} is owned by uid {stat.Uid}";
+            if ((stat.Permissions & WritableByOthers) != 0 && (stat.Permissions & Sticky) == 0)
+                return $"{directory} has mode {UserIdentity.Octal(stat.Permissions)}, writable by others";
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// Opens <c>root/key</c> and takes a shared lock on it, then checks that it is still at that
+    /// path (a prune may have moved it away while the lock was awaited), is the caller's, not
+    /// writable by others, and named by its stamp — whose mtime is set to now (the last use).
+    /// </summary>
+    private PreparedTree? OpenTrusted(string root, string key, bool created)
+    {
+        string path = root + "/" + key;
+        int fd = LibC.Open(path, LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_NOFOLLOW, 0, out _);
+        if (fd < 0)
+            return null;
+        if (LibC.Stat(fd, out StatX tree) == 0 && tree.Uid == UserIdentity.EffectiveUid && (tree.Permissions & WritableByOthers) == 0
+            && LibC.Flock(fd, LibC.LOCK_SH) == 0
+            && LibC.Stat(path, followSymlinks: false, out StatX current) == 0 && LibC.SameFile(tree, current)
+            && ReadStamp(root, key, touch: true) is { } stamp && StampNames(stamp, key, tree))
+            return new PreparedTree(path, TreeKind.Extraction, created, fd);
+        LibC.close(fd);
+        return null;
+    }
+
+    private static string StampPrefix(string key, in StatX tree) =>
+        string.Create(CultureInfo.InvariantCulture, $"{StampMagic}key {key}\ntree {tree.DevMajor}:{tree.DevMinor} {tree.Ino}\n");
+
+    /// <summary>
+    /// The stamp of <c>root/key</c> when it is the caller's regular file not writable by others,
+    /// else null; <paramref name="touch"/> sets its mtime to now.
+    /// </summary>
+    internal static unsafe string? ReadStamp(string root, string key, bool touch)
+    {
+        int fd = LibC.Open(root + "/" + key + StampSuffix, LibC.O_RDONLY | LibC.O_NOFOLLOW, 0, out _);
+        if (fd < 0)
+            return null;
+        try
+        {
+            if (LibC.Stat(fd, out StatX stat) != 0 || !stat.IsRegularFile || stat.Uid != UserIdentity.EffectiveUid
+                || (stat.Permissions & WritableByOthers) != 0 || stat.Size > 8192)
+                return null;
+            byte* buffer = stackalloc byte[8192];
+            int length = 0;
+            while (length < (int)stat.Size)
+            {
+                nint read = LibC.read(fd, buffer + length, (int)stat.Size - length);
+                if (read > 0)
+                    length += (int)read;
+                else if (read < 0 && LibC.LastError == LibC.EINTR)
+                    continue;
+                else
+                    break;
+            }
+            if (touch)
+                LibC.futimens(fd, null);
+            return Encoding.UTF8.GetString(buffer, length);
+        }
+        finally
+        {
+            LibC.close(fd);
+        }
+    }
+
+    /// <summary>Whether <paramref name="stamp"/> is a valid stamp of <paramref name="key"/> for the tree <paramref name="tree"/>.</summary>
+    internal static bool StampNames(string stamp, string key, in StatX tree) => stamp.StartsWith(StampPrefix(key, tree), StringComparison.Ordinal);
+
+    /// <summary>The archive the stamp says was extracted (for <c>xar cache list</c>), or null.</summary>
+    internal static string? StampedArchive(string stamp)
+    {
+        int start = stamp.IndexOf("\n" + ArchiveLine, StringComparison.Ordinal);
+        if (start < 0)
+            return null;
+        start += 1 + ArchiveLine.Length;
+        int end = stamp.LastIndexOf('\n');
+        return end > start ? stamp[start..end] : null;
+    }
+
+    /// <summary>
+    /// Records that this process extracted <c>root/key</c>: its device and inode, so that no
+    /// other directory put in its place passes, and the archive. Created O_EXCL|O_NOFOLLOW
+    /// (after removing a stale one) under the key's lock, in a root only the caller can write.
+    /// </summary>
+    private void WriteStamp(string root, string key)
+    {
+        string tree = root + "/" + key;
+        string path = tree + StampSuffix;
+        if (LibC.Stat(tree, followSymlinks: false, out StatX stat) != 0)
+            throw new XarRuntimeException(XarExitCode.SystemError, _archivePath, $"cannot stat {tree}: {LibC.ErrorText(LibC.LastError)}");
+        LibC.unlink(path);
+        int fd = LibC.Open(path, LibC.O_WRONLY | LibC.O_CREAT | LibC.O_EXCL | LibC.O_NOFOLLOW, LockFileMode, out int errno);
+        if (fd >= 0)
+        {
+            errno = LibC.WriteAll(fd, Encoding.UTF8.GetBytes(StampPrefix(key, stat) + ArchiveLine + Path.GetFullPath(_archivePath) + "\n"));
+            LibC.close(fd);
+        }
+        if (errno != 0)
+        {
+            LibC.unlink(path);
+            throw new XarRuntimeException(XarExitCode.CannotCreate, _archivePath, $"cannot write {path}: {LibC.ErrorText(errno)}");
+        }
+    }
+
+    /// <summary>The tree's root gets the image's mode, which may let others write; a tree others can change is never trusted.</summary>
+    private void DenyWritesByOthers(string tree)
+    {
+        int fd = LibC.Open(tree, LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_NOFOLLOW, 0, out int errno);
+        if (fd < 0)
+            throw new XarRuntimeException(XarExitCode.CannotCreate, _archivePath, $"cannot open {tree}: {LibC.ErrorText(errno)}");
+        try
+        {
+            if (LibC.Stat(fd, out StatX stat) == 0 && (stat.Permissions & WritableByOthers) != 0)
+                LibC.fchmod(fd, (uint)(stat.Permissions & ~WritableByOthers));
+        }
+        finally
+        {
+            LibC.close(fd);
+        }
     }
 
     private static string NearestExisting(string path)
@@ -170,38 +373,97 @@ internal sealed class ExtractionCache
     private static bool IsAbsolute(string? path) => !string.IsNullOrEmpty(path) && path[0] == '/';
 }
 
-/// <summary>Deletes a tree even where the image made directories read-only.</summary>
-internal static class TreeRemoval
+/// <summary>
+/// Deletes a tree with <c>*at</c> calls relative to directory descriptors, so that no path
+/// grows with its depth (an image may nest beyond PATH_MAX; its failed extraction must still go),
+/// never following a symbolic link and never descending into another filesystem (a mount
+/// point inside stays, and with it its ancestors). Directories the image made read-only get
+/// u+rwx first. Best effort: returns whether the tree is gone.
+/// </summary>
+internal static unsafe class TreeRemoval
 {
-    public static void Remove(string path)
+    private const int OwnerAll = 0x1C0; // 0700
+
+    public static bool Remove(string path)
     {
+        string trimmed = path.TrimEnd('/');
+        string parent = Path.GetDirectoryName(trimmed) ?? "/";
+        string name = Path.GetFileName(trimmed);
+        if (name.Length == 0)
+            return false;
+        int parentFd = LibC.Open(parent, LibC.O_RDONLY | LibC.O_DIRECTORY, 0, out int errno);
+        if (parentFd < 0)
+            return errno == LibC.ENOENT;
         try
         {
-            if (Directory.Exists(path) && !File.GetAttributes(path).HasFlag(FileAttributes.ReparsePoint))
-            {
-                MakeWritable(path);
-                Directory.Delete(path, recursive: true);
-            }
-            else if (File.Exists(path) || Directory.Exists(path))
-            {
-                File.Delete(path);
-            }
+            return LibC.Stat(parentFd, out StatX parentStat) == 0 && RemoveEntry(parentFd, parentStat, LibC.Utf8Z(name));
         }
-        catch (IOException)
+        finally
         {
-        }
-        catch (UnauthorizedAccessException)
-        {
+            LibC.close(parentFd);
         }
     }
 
-    private static void MakeWritable(string directory)
+    /// <param name="name">NUL-terminated.</param>
+    private static bool RemoveEntry(int parentFd, in StatX parent, byte[] name)
     {
-        File.SetUnixFileMode(directory, File.GetUnixFileMode(directory) | UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        foreach (string child in Directory.EnumerateDirectories(directory))
+        fixed (byte* entryName = name)
         {
-            if (!File.GetAttributes(child).HasFlag(FileAttributes.ReparsePoint))
-                MakeWritable(child);
+            int error = LibC.Stat(parentFd, entryName, out StatX entry);
+            if (error != 0)
+                return error == LibC.ENOENT;
+            if (!entry.IsDirectory)
+                return LibC.unlinkat(parentFd, entryName, 0) == 0 || LibC.LastError == LibC.ENOENT;
+            if (entry.DevMajor != parent.DevMajor || entry.DevMinor != parent.DevMinor)
+                return false; // A mount point: what is mounted there is not ours to delete.
+            if ((entry.Permissions & OwnerAll) != OwnerAll)
+                LibC.fchmodat(parentFd, entryName, (uint)(entry.Permissions | OwnerAll), 0);
+            int fd = LibC.OpenAt(parentFd, entryName, LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_NOFOLLOW, 0, out _);
+            if (fd < 0)
+                return false;
+            try
+            {
+                // The entry checked above must be the directory opened: a swap in between is not followed.
+                if (LibC.Stat(fd, out StatX opened) != 0 || !LibC.SameFile(opened, entry))
+                    return false;
+                foreach (byte[] child in Names(fd))
+                    RemoveEntry(fd, opened, child);
+            }
+            finally
+            {
+                LibC.close(fd);
+            }
+            return LibC.unlinkat(parentFd, entryName, LibC.AT_REMOVEDIR) == 0 || LibC.LastError == LibC.ENOENT;
         }
+    }
+
+    /// <summary>The entries of the open directory <paramref name="fd"/> as NUL-terminated names, read through a duplicate (closedir closes it).</summary>
+    private static List<byte[]> Names(int fd)
+    {
+        var names = new List<byte[]>();
+        int duplicate = LibC.fcntl(fd, LibC.F_DUPFD_CLOEXEC, 0);
+        if (duplicate < 0)
+            return names;
+        nint directory = LibC.fdopendir(duplicate);
+        if (directory == 0)
+        {
+            LibC.close(duplicate);
+            return names;
+        }
+        try
+        {
+            DirEnt64* entry;
+            while ((entry = LibC.readdir64(directory)) != null)
+            {
+                ReadOnlySpan<byte> name = MemoryMarshal.CreateReadOnlySpanFromNullTerminated(entry->Name);
+                if (!name.SequenceEqual("."u8) && !name.SequenceEqual(".."u8))
+                    names.Add([.. name, 0]);
+            }
+        }
+        finally
+        {
+            LibC.closedir(directory);
+        }
+        return names;
     }
 }

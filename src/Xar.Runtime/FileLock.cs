@@ -25,31 +25,38 @@ internal sealed class FileLock : IDisposable
     /// <exception cref="XarRuntimeException">The file cannot be opened, is not safe, or stays locked past <paramref name="timeout"/>.</exception>
     public static FileLock Acquire(string path, int mode, bool requireOwnedMode, TimeSpan timeout, string archivePath, string purpose)
     {
-        int fd = LibC.Open(path, LibC.O_RDWR | LibC.O_CREAT | LibC.O_NOFOLLOW, (uint)mode, out int errno);
-        if (fd < 0)
+        while (true)
         {
-            throw new XarRuntimeException(errno is LibC.EACCES or LibC.EROFS or LibC.EPERM ? XarExitCode.CannotCreate : XarExitCode.SystemError,
-                archivePath, $"cannot open the lock file {path}: {LibC.ErrorText(errno)}");
-        }
-        var fileLock = new FileLock(fd);
-        try
-        {
-            if (requireOwnedMode)
+            int fd = LibC.Open(path, LibC.O_RDWR | LibC.O_CREAT | LibC.O_NOFOLLOW, (uint)mode, out int errno);
+            if (fd < 0)
+            {
+                throw new XarRuntimeException(errno is LibC.EACCES or LibC.EROFS or LibC.EPERM ? XarExitCode.CannotCreate : XarExitCode.SystemError,
+                    archivePath, $"cannot open the lock file {path}: {LibC.ErrorText(errno)}");
+            }
+            var fileLock = new FileLock(fd);
+            try
             {
                 int error = LibC.Stat(fd, out StatX stat);
                 if (error != 0)
                     throw new XarRuntimeException(XarExitCode.SystemError, archivePath, $"cannot stat the lock file {path}: {LibC.ErrorText(error)}");
-                string? problem = UserIdentity.CheckOwnedEntry(stat, directory: false, mode);
-                if (problem is not null)
-                    throw new XarRuntimeException(XarExitCode.UnsafePermissions, archivePath, $"the lock file {path} {problem}");
+                if (requireOwnedMode)
+                {
+                    string? problem = UserIdentity.CheckOwnedEntry(stat, directory: false, mode);
+                    if (problem is not null)
+                        throw new XarRuntimeException(XarExitCode.UnsafePermissions, archivePath, $"the lock file {path} {problem}");
+                }
+                fileLock.Wait(timeout, path, archivePath, purpose);
+                // `xar cache prune` deletes lock files while holding them: a lock on a file no
+                // longer at the path excludes nobody, so open the path again.
+                if (LibC.Stat(path, followSymlinks: false, out StatX current) == 0 && LibC.SameFile(stat, current))
+                    return fileLock;
+                fileLock.Dispose();
             }
-            fileLock.Wait(timeout, path, archivePath, purpose);
-            return fileLock;
-        }
-        catch
-        {
-            fileLock.Dispose();
-            throw;
+            catch
+            {
+                fileLock.Dispose();
+                throw;
+            }
         }
     }
 

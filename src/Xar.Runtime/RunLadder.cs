@@ -14,7 +14,7 @@ namespace Xar.Runtime;
 /// <item>a new extraction into the cache.</item>
 /// </list>
 /// XAR_MODE=mount keeps to rungs 1 and 3, XAR_MODE=extract to 2 and 4. Rungs 1 and 2 take no
-/// lock and read nothing but the header, so warm launches do not serialise.
+/// exclusive lock and read nothing but the header, so warm launches do not serialise.
 /// </summary>
 public static class RunLadder
 {
@@ -52,9 +52,9 @@ public static class RunLadder
         string? key = archive.Header.ImageSha256 ?? (settings.Mode == RunMode.Extract ? archive.ComputeImageSha256() : null);
         if (settings.Mode != RunMode.Mount)
         {
-            string? existing = key is null ? null : cache.FindExisting(key);
+            PreparedTree? existing = key is null ? null : cache.OpenExisting(key);
             if (existing is not null)
-                return new PreparedTree(existing, TreeKind.Extraction, created: false, pinDescriptor: -1);
+                return existing;
         }
 
         // Set once MountNew has verified the image (or found it stamped as verified) in this
@@ -77,13 +77,12 @@ public static class RunLadder
             key ??= archive.ComputeImageSha256();
             // Verified under GetOrCreate's per-key lock, by the one launch that creates the tree:
             // simultaneous first launches then hash the image once, not each.
-            (string tree, bool created) = cache.GetOrCreate(key, destination =>
+            return cache.GetOrCreate(key, destination =>
             {
                 if (!verified)
                     archive.Verify();
                 ImageExtraction.Extract(archive, destination);
             });
-            return new PreparedTree(tree, TreeKind.Extraction, created, pinDescriptor: -1);
         }
         catch (XarRuntimeException e) when (mountProblem is not null && e.ExitCode != XarExitCode.BadArchive)
         {

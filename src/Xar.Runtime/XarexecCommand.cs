@@ -143,22 +143,6 @@ public static unsafe class XarexecCommand
         }
     }
 
-    private static void WriteOut(int fd, string text)
-    {
-        byte[] bytes = Encoding.UTF8.GetBytes(text);
-        fixed (byte* start = bytes)
-        {
-            int done = 0;
-            while (done < bytes.Length)
-            {
-                nint written = LibC.write(fd, start + done, bytes.Length - done);
-                if (written > 0)
-                    done += (int)written;
-                else if (written < 0 && LibC.LastError == LibC.EINTR)
-                    continue;
-                else
-                    return;
-            }
-        }
-    }
+    /// <summary>Writes <paramref name="text"/> to <paramref name="fd"/> (1 or 2) without Console; errors are ignored.</summary>
+    internal static void WriteOut(int fd, string text) => LibC.WriteAll(fd, Encoding.UTF8.GetBytes(text));
 }

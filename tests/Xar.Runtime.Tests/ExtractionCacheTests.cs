@@ -26,14 +26,15 @@ public sealed class ExtractionCacheTests : IDisposable
     {
         var cache = new ExtractionCache(Settings(), "app.xar");
 
-        var (tree, created) = cache.GetOrCreate(Key, WriteTree);
-        var (again, createdAgain) = cache.GetOrCreate(Key, _ => throw new InvalidOperationException("extracted twice"));
+        using PreparedTree tree = cache.GetOrCreate(Key, WriteTree);
+        using PreparedTree again = cache.GetOrCreate(Key, _ => throw new InvalidOperationException("extracted twice"));
+        using PreparedTree? found = cache.OpenExisting(Key);
 
-        tree.Should().Be(Path.Combine(_sandbox.Cache, "xar", Key));
-        created.Should().BeTrue();
-        again.Should().Be(tree);
-        createdAgain.Should().BeFalse();
-        cache.FindExisting(Key).Should().Be(tree);
+        tree.Directory.Should().Be(Path.Combine(_sandbox.Cache, "xar", Key));
+        tree.Created.Should().BeTrue();
+        again.Directory.Should().Be(tree.Directory);
+        again.Created.Should().BeFalse();
+        found!.Directory.Should().Be(tree.Directory);
         File.GetUnixFileMode(Path.Combine(_sandbox.Cache, "xar")).Should().Be(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
     }
 
@@ -50,7 +51,7 @@ public sealed class ExtractionCacheTests : IDisposable
 
         extract.Should().Throw<XarRuntimeException>().Which.Cause.Should().Be("corrupt block");
         Directory.EnumerateFileSystemEntries(Path.Combine(_sandbox.Cache, "xar")).Should().OnlyContain(p => p.EndsWith(".lock"));
-        cache.FindExisting(Key).Should().BeNull();
+        cache.OpenExisting(Key).Should().BeNull();
     }
 
     [Fact]
@@ -61,7 +62,7 @@ public sealed class ExtractionCacheTests : IDisposable
         Directory.CreateDirectory(Path.Combine(abandoned, "readonly"));
         File.SetUnixFileMode(Path.Combine(abandoned, "readonly"), UnixFileMode.UserRead | UnixFileMode.UserExecute);
 
-        new ExtractionCache(Settings(), "app.xar").GetOrCreate(Key, WriteTree);
+        new ExtractionCache(Settings(), "app.xar").GetOrCreate(Key, WriteTree).Dispose();
 
         Directory.Exists(abandoned).Should().BeFalse();
     }
@@ -71,7 +72,7 @@ public sealed class ExtractionCacheTests : IDisposable
     {
         int extractions = 0;
         var cache = new ExtractionCache(Settings(), "app.xar");
-        var results = new (string Tree, bool Created)[32];
+        var results = new PreparedTree[32];
 
         Parallel.For(0, 32, new ParallelOptions { MaxDegreeOfParallelism = 32 }, i =>
             results[i] = cache.GetOrCreate(Key, destination =>
@@ -83,7 +84,9 @@ public sealed class ExtractionCacheTests : IDisposable
 
         extractions.Should().Be(1);
         results.Count(r => r.Created).Should().Be(1);
-        results.Select(r => r.Tree).Distinct().Should().ContainSingle();
+        results.Select(r => r.Directory).Distinct().Should().ContainSingle();
+        foreach (PreparedTree result in results)
+            result.Dispose();
     }
 
     [Fact]
@@ -94,12 +97,13 @@ public sealed class ExtractionCacheTests : IDisposable
         Run.Program("mount", ["-t", "tmpfs", "-o", "noexec,size=16m", "tmpfs", noexec]).ExitCode.Should().Be(0, "the tests run as root");
         var cache = new ExtractionCache(Settings(cacheHome: noexec), "app.xar");
 
-        var (tree, created) = cache.GetOrCreate(Key, WriteTree);
+        using PreparedTree tree = cache.GetOrCreate(Key, WriteTree);
+        using PreparedTree? found = cache.OpenExisting(Key);
 
-        created.Should().BeTrue();
-        tree.Should().Be(Path.Combine(_sandbox.Home, ".cache", "xar", Key));
+        tree.Created.Should().BeTrue();
+        tree.Directory.Should().Be(Path.Combine(_sandbox.Home, ".cache", "xar", Key));
         Directory.EnumerateFileSystemEntries(noexec).Should().BeEmpty("nothing is created on a noexec filesystem");
-        cache.FindExisting(Key).Should().Be(tree);
+        found!.Directory.Should().Be(tree.Directory);
     }
 
     [Fact]
@@ -109,8 +113,64 @@ public sealed class ExtractionCacheTests : IDisposable
         File.WriteAllText(file, "");
         var cache = new ExtractionCache(Settings(cacheHome: file), "app.xar");
 
-        var (tree, _) = cache.GetOrCreate(Key, WriteTree);
+        using PreparedTree tree = cache.GetOrCreate(Key, WriteTree);
 
-        tree.Should().Be(Path.Combine(_sandbox.Home, ".cache", "xar", Key));
+        tree.Directory.Should().Be(Path.Combine(_sandbox.Home, ".cache", "xar", Key));
+    }
+
+    [Fact]
+    public void A_tree_without_the_stamp_of_its_extraction_is_not_trusted_but_extracted_anew()
+    {
+        string planted = Path.Combine(_sandbox.Cache, "xar", Key);
+        Directory.CreateDirectory(planted);
+        File.WriteAllText(Path.Combine(planted, "file"), "planted");
+        File.SetUnixFileMode(Path.Combine(_sandbox.Cache, "xar"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var cache = new ExtractionCache(Settings(), "app.xar");
+
+        cache.OpenExisting(Key).Should().BeNull();
+        using PreparedTree tree = cache.GetOrCreate(Key, WriteTree);
+
+        tree.Created.Should().BeTrue();
+        File.ReadAllText(Path.Combine(tree.Directory, "file")).Should().Be("content");
+        File.ReadAllText(tree.Directory + ".stamp").Should().StartWith($"xar extraction 1\nkey {Key}\n").And.EndWith($"archive {Path.GetFullPath("app.xar")}\n");
+    }
+
+    [Fact]
+    public void A_stamp_does_not_vouch_for_another_directory_put_in_the_trees_place()
+    {
+        var cache = new ExtractionCache(Settings(), "app.xar");
+        string tree;
+        using (PreparedTree first = cache.GetOrCreate(Key, WriteTree))
+            tree = first.Directory;
+        Directory.Move(tree, tree + ".moved");
+        Directory.CreateDirectory(tree);
+
+        cache.OpenExisting(Key).Should().BeNull("the stamp names the extracted directory's inode");
+    }
+
+    [Fact]
+    public void Removal_deletes_a_tree_nested_beyond_PATH_MAX_and_read_only_directories_without_following_symlinks()
+    {
+        string outside = Path.Combine(_sandbox.Root, "outside");
+        Directory.CreateDirectory(outside);
+        File.WriteAllText(Path.Combine(outside, "keep"), "");
+        string tree = Path.Combine(_sandbox.Root, "deep");
+        // 40 levels of 200-character names (8,040 characters): made with relative mkdir/chdir,
+        // as no path can name the bottom; a read-only directory and a symlink out on the way.
+        string name = new('d', 200);
+        Run.Checked("python3", ["-c", """
+            import os, sys
+            os.mkdir(sys.argv[1]); os.chdir(sys.argv[1])
+            os.symlink(sys.argv[3], "link")
+            for i in range(40):
+                os.mkdir(sys.argv[2]); os.chdir(sys.argv[2])
+            open("file", "w").close()
+            os.mkdir("readonly"); open("readonly/f", "w").close(); os.chmod("readonly", 0o500)
+            """, tree, name, outside]);
+
+        TreeRemoval.Remove(tree).Should().BeTrue();
+
+        Directory.Exists(tree).Should().BeFalse();
+        File.Exists(Path.Combine(outside, "keep")).Should().BeTrue();
     }
 }

@@ -1,4 +1,5 @@
 using Xar.Archive;
+using Xar.SquashFs.Writing;
 
 namespace Xar.Runtime.Tests;
 
@@ -139,5 +140,75 @@ public sealed class ExtractionRungTests : IDisposable
         result.Stdout.Should().Be($"mode=extract new=1\nXAR_MOUNT={Path.Combine(_sandbox.Home, ".cache", "xar", ImageKey(archive))}\n",
             "/dev/fuse is root's only, and XDG_CACHE_HOME is not writable for uid 65534, so HOME's cache is used");
         _sandbox.Mounts().Should().BeEmpty();
+    }
+
+    /// <summary>A tree at the archive's key in <paramref name="cache"/> whose bin/app prints "planted" and leaves a marker file.</summary>
+    private string Plant(string cache, string archive)
+    {
+        string planted = Path.Combine(cache, ImageKey(archive));
+        string marker = Path.Combine(_sandbox.Root, "planted-ran");
+        Directory.CreateDirectory(Path.Combine(planted, "bin"));
+        File.WriteAllText(Path.Combine(planted, "bin", "app"), $"#!/bin/sh\ntouch {marker}\necho planted\n");
+        File.SetUnixFileMode(Path.Combine(planted, "bin", "app"), (UnixFileMode)0x1ED);
+        File.SetUnixFileMode(cache, (UnixFileMode)0x1C0);
+        return marker;
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Root_with_another_users_HOME_as_sudo_E_gives_it_does_not_run_a_tree_planted_in_that_cache(bool cacheOfTheUser)
+    {
+        string archive = _sandbox.Archive(TargetKind.Shell);
+        string userCache = Path.Combine(_sandbox.Home, ".cache", "xar");
+        string marker = Plant(userCache, archive);
+        File.WriteAllText(Path.Combine(userCache, ImageKey(archive) + ".stamp"), "forged by the user\n");
+        // The user's home; with cacheOfTheUser, the cache too (planted by the user), else the
+        // cache is root's (left by an earlier sudo -E launch) but the user can rename it away.
+        Run.Checked("chown", cacheOfTheUser ? ["-R", "65534:65534", _sandbox.Home] : ["65534:65534", _sandbox.Home]);
+        string runtime = Path.Combine(_sandbox.Root, "run");
+        Directory.CreateDirectory(runtime);
+        var sudoE = new Dictionary<string, string?>(ForceExtraction) { ["XDG_CACHE_HOME"] = null, ["XDG_RUNTIME_DIR"] = runtime };
+
+        RunResult result = _sandbox.Launch(archive, ["env:XAR_MOUNT"], extraEnvironment: sudoE);
+
+        result.ExitCode.Should().Be(0, result.ToString());
+        File.Exists(marker).Should().BeFalse("root must not run what another user planted");
+        result.Stdout.Should().Be($"mode=extract new=1\nXAR_MOUNT={Path.Combine(runtime, "xar", ImageKey(archive))}\n");
+        result.Stderr.Should().StartWith($"xarexec: {archive}: skipping cache {userCache}: ").And.Contain("owned by uid 65534").And.NotContain("\n\n");
+    }
+
+    [Fact]
+    public void A_tree_in_the_callers_cache_without_the_stamp_of_its_extraction_is_extracted_anew_not_run()
+    {
+        string archive = _sandbox.Archive(TargetKind.Shell);
+        Directory.CreateDirectory(Path.Combine(_sandbox.Cache, "xar"));
+        string marker = Plant(Path.Combine(_sandbox.Cache, "xar"), archive);
+
+        RunResult result = _sandbox.Launch(archive, ["read:data.txt"], extraEnvironment: ForceExtraction);
+
+        result.ExitCode.Should().Be(0, result.ToString());
+        File.Exists(marker).Should().BeFalse();
+        result.Stdout.Should().Be("mode=extract new=1\ndata from the image\n");
+        result.Stderr.Should().BeEmpty();
+    }
+
+    [Fact]
+    public void An_image_nested_beyond_PATH_MAX_fails_to_extract_and_leaves_no_temporary_tree_launch_after_launch()
+    {
+        // 40 levels of 200-character names: 8,040 characters, twice PATH_MAX.
+        string name = new('d', 200);
+        var deep = Enumerable.Range(1, 40).Select(depth => ImageEntry.Directory(string.Join('/', Enumerable.Repeat(name, depth)))).ToList();
+        string archive = TestArchives.Build(_sandbox.Root, TargetKind.Shell, XarLayout.Xarexec, _sandbox.MountRoot, extraEntries: deep);
+        string cache = Path.Combine(_sandbox.Cache, "xar");
+
+        for (int launch = 1; launch <= 2; launch++)
+        {
+            RunResult result = _sandbox.Launch(archive, extraEnvironment: ForceExtraction);
+
+            result.ExitCode.Should().Be((int)XarExitCode.CannotCreate, result.ToString());
+            result.Stderr.Should().StartWith($"xarexec: {archive}: cannot extract into {cache}/.{ImageKey(archive)}.");
+            Directory.GetDirectories(cache).Should().BeEmpty($"launch {launch} deleted its temporary tree");
+        }
     }
 }

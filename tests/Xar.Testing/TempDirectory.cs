@@ -97,10 +97,11 @@ public sealed class TempDirectory : IDisposable
         {
             Directory.Delete(path, recursive: true);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
         {
-            // Extracted trees hold directories without write permission, and names that are not
-            // UTF-8, which .NET's string paths cannot address.
+            // Extracted trees hold directories without write permission, names that are not
+            // UTF-8, which .NET's string paths cannot address, and trees nested beyond PATH_MAX
+            // (a failed extraction's, ArgumentException): rm works through descriptors.
             Run.Program("chmod", ["-R", "u+rwX", path]);
             Run.Checked("rm", ["-rf", path]);
         }

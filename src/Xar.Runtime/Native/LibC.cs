@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text;
+using DirEnt64 = Xar.SquashFs.Native.DirEnt64;
 using StatX = Xar.SquashFs.Native.StatX;
 
 namespace Xar.Runtime.Native;
@@ -14,32 +15,39 @@ namespace Xar.Runtime.Native;
 internal static unsafe partial class LibC
 {
     public const int O_RDONLY = 0;
+    public const int O_WRONLY = 1;
     public const int O_RDWR = 2;
+    public const int O_EXCL = 0x80;
     public const int O_CREAT = 0x40;
     public const int O_NOFOLLOW = 0x20000;
     public const int O_DIRECTORY = 0x10000;
     public const int O_CLOEXEC = 0x80000;
 
     public const int EPERM = 1;
+    public const int EIO = 5;
     public const int ENOENT = 2;
     public const int EINTR = 4;
     public const int EACCES = 13;
     public const int EEXIST = 17;
     public const int EROFS = 30;
+    public const int ENOTEMPTY = 39;
     public const int EWOULDBLOCK = 11;
     public const int ECONNABORTED = 103;
     public const int ENOTCONN = 107;
 
+    public const int LOCK_SH = 1;
     public const int LOCK_EX = 2;
     public const int LOCK_NB = 4;
 
     public const int MNT_DETACH = 2;
 
     public const int F_DUPFD = 0;
+    public const int F_DUPFD_CLOEXEC = 1030;
 
     public const int AT_FDCWD = -100;
     public const int AT_SYMLINK_NOFOLLOW = 0x100;
     public const int AT_EMPTY_PATH = 0x1000;
+    public const int AT_REMOVEDIR = 0x200;
 
     public const int SIGPIPE = 13;
     public const int ENOEXEC = 8;
@@ -66,6 +74,40 @@ internal static unsafe partial class LibC
 
     [LibraryImport("libc", SetLastError = true)]
     public static partial nint write(int fd, byte* buffer, nint count);
+
+    // The *at calls take names as NUL-terminated bytes: names in an image need not be UTF-8.
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int openat(int dirfd, byte* name, int flags, uint mode);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int unlinkat(int dirfd, byte* name, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int fchmodat(int dirfd, byte* name, uint mode, int flags);
+
+    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true)]
+    public static partial int statxAt(int dirfd, byte* name, int flags, uint mask, StatX* buffer);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int fchmod(int fd, uint mode);
+
+    /// <summary>Takes ownership of <paramref name="fd"/>: <see cref="closedir"/> closes it.</summary>
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial nint fdopendir(int fd);
+
+    /// <summary>On 64-bit glibc readdir and readdir64 share the struct dirent64 layout.</summary>
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial DirEnt64* readdir64(nint dir);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int closedir(nint dir);
+
+    /// <summary>With a null <paramref name="resolved"/>, returns a malloc'd buffer to <see cref="free"/>.</summary>
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial byte* realpath(string path, byte* resolved);
+
+    [LibraryImport("libc")]
+    public static partial void free(void* pointer);
 
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int mkdir(string path, uint mode);
@@ -190,6 +232,84 @@ internal static unsafe partial class LibC
         int rc = statx(AT_FDCWD, path, followSymlinks ? 0 : AT_SYMLINK_NOFOLLOW, StatX.BasicStats, &result);
         stat = result;
         return rc == 0 ? 0 : LastError;
+    }
+
+    /// <summary>statx of <paramref name="name"/> in the directory <paramref name="dirfd"/>, symlinks not followed; errno or 0.</summary>
+    public static int Stat(int dirfd, byte* name, out StatX stat)
+    {
+        StatX result;
+        int rc = statxAt(dirfd, name, AT_SYMLINK_NOFOLLOW, StatX.BasicStats, &result);
+        stat = result;
+        return rc == 0 ? 0 : LastError;
+    }
+
+    /// <summary>openat with close-on-exec and EINTR retried; the fd, or -1 with errno in <paramref name="errno"/>.</summary>
+    public static int OpenAt(int dirfd, byte* name, int flags, uint mode, out int errno)
+    {
+        while (true)
+        {
+            int fd = openat(dirfd, name, flags | O_CLOEXEC, mode);
+            if (fd >= 0)
+            {
+                errno = 0;
+                return fd;
+            }
+            errno = LastError;
+            if (errno != EINTR)
+                return -1;
+        }
+    }
+
+    /// <summary>flock with EINTR retried; errno or 0.</summary>
+    public static int Flock(int fd, int operation)
+    {
+        while (flock(fd, operation) != 0)
+        {
+            int errno = LastError;
+            if (errno != EINTR)
+                return errno;
+        }
+        return 0;
+    }
+
+    /// <summary>The canonical path of an existing <paramref name="path"/> (symlinks resolved), or null.</summary>
+    public static string? RealPath(string path)
+    {
+        byte* resolved = realpath(path, null);
+        if (resolved == null)
+            return null;
+        try
+        {
+            return Marshal.PtrToStringUTF8((nint)resolved);
+        }
+        finally
+        {
+            free(resolved);
+        }
+    }
+
+    /// <summary>Whether two stats are of the same file (device and inode).</summary>
+    public static bool SameFile(in StatX a, in StatX b) =>
+        a.Ino == b.Ino && a.DevMajor == b.DevMajor && a.DevMinor == b.DevMinor;
+
+    /// <summary>Writes all of <paramref name="bytes"/>; errno or 0.</summary>
+    public static int WriteAll(int fd, ReadOnlySpan<byte> bytes)
+    {
+        fixed (byte* start = bytes)
+        {
+            int done = 0;
+            while (done < bytes.Length)
+            {
+                nint written = write(fd, start + done, bytes.Length - done);
+                if (written > 0)
+                    done += (int)written;
+                else if (written < 0 && LastError == EINTR)
+                    continue;
+                else
+                    return written < 0 ? LastError : EIO;
+            }
+        }
+        return 0;
     }
 
     /// <summary>statx of an open descriptor; errno or 0.</summary>

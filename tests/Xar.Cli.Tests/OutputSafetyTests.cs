@@ -71,7 +71,7 @@ public sealed class OutputSafetyTests : IDisposable
     }
 
     [Fact]
-    public void An_output_onto_a_fifo_streams_the_image_through_it()
+    public async Task An_output_onto_a_fifo_streams_the_image_through_it()
     {
         string source = Tree();
         byte[] expected = ReferenceImage(source);
@@ -83,8 +83,7 @@ public sealed class OutputSafetyTests : IDisposable
 
         XarTool.Run("squashfs", "create", source, fifo, "--mtime", "1600000000", "-q").Should().Be(new RunResult(0, "", ""));
 
-        reader.Wait(TimeSpan.FromSeconds(90)).Should().BeTrue();
-        reader.Result.ExitCode.Should().Be(0, "the reader got end of file, not a timeout");
+        (await reader.WaitAsync(TimeSpan.FromSeconds(90))).ExitCode.Should().Be(0, "the reader got end of file, not a timeout");
         File.ReadAllBytes(copy).Should().Equal(expected);
         Describe(fifo).Should().StartWith("fifo");
     }
@@ -146,7 +145,7 @@ public sealed class OutputSafetyTests : IDisposable
         var (status, _, stderr) = XarTool.Run("squashfs", "create", source, directory, "-q");
 
         status.Should().Be(1);
-        stderr.Should().Be($"xar: {directory}: is a directory, not a file to write the image to\n");
+        stderr.Should().Be($"xar: {directory}: is a directory, not a file to write to\n");
         Directory.GetFileSystemEntries(directory).Should().BeEmpty();
     }
 
@@ -160,7 +159,7 @@ public sealed class OutputSafetyTests : IDisposable
     [InlineData("create", "HUP", 129)]
     [InlineData("build", "INT", 130)]
     [InlineData("build", "TERM", 143)]
-    public void An_interrupted_write_leaves_no_temporary_file(string command, string signal, int expectedStatus)
+    public async Task An_interrupted_write_leaves_no_temporary_file(string command, string signal, int expectedStatus)
     {
         // Incompressible data under xz on one thread: seconds of work, so the signal lands mid-way.
         string source = _temp.Combine("big");
@@ -183,17 +182,19 @@ public sealed class OutputSafetyTests : IDisposable
         var deadline = Stopwatch.StartNew();
         while (Directory.GetFiles(_temp.Path, ".out.img.*.tmp").Length == 0)
         {
-            process.HasExited.Should().BeFalse($"the temporary file should appear while the image is written ({stderr.Result})");
+            if (process.HasExited)
+                throw new InvalidOperationException($"exited with {process.ExitCode} before its temporary file appeared: {await stderr}");
             deadline.Elapsed.Should().BeLessThan(TimeSpan.FromMinutes(1));
-            Thread.Sleep(10);
+            await Task.Delay(10);
         }
         Run.Checked("kill", [$"-{signal}", process.Id.ToString()]);
-        process.WaitForExit(TimeSpan.FromMinutes(1)).Should().BeTrue();
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1)))
+            await process.WaitForExitAsync(timeout.Token);
 
-        process.ExitCode.Should().Be(expectedStatus, stderr.Result);
+        process.ExitCode.Should().Be(expectedStatus, await stderr);
         Directory.GetFiles(_temp.Path, ".out.img.*").Should().BeEmpty();
         File.Exists(output).Should().BeFalse();
-        stdout.Result.Should().BeEmpty();
+        (await stdout).Should().BeEmpty();
     }
 
     /// <summary>

@@ -83,6 +83,7 @@ public sealed class PythonProject
             throw new PythonBuildException($"{interpreter}: cannot run the target interpreter ({e.Message})");
         }
         using (process)
+        using (ChildProcesses.EndOnInterrupt(process))
         {
             var errors = new StringBuilder();
             process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (errors) errors.AppendLine(e.Data); };

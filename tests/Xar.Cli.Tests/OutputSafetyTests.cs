@@ -198,6 +198,60 @@ public sealed class OutputSafetyTests : IDisposable
     }
 
     /// <summary>
+    /// Interrupted while pip builds the project's wheel, `xar build` ends pip and the build
+    /// backend it runs, and removes its scratch directory with pip's temporary files.
+    /// </summary>
+    [Fact]
+    public async Task An_interrupted_python_build_ends_pip_and_removes_its_scratch_files()
+    {
+        string project = _temp.Combine("slowapp");
+        Directory.CreateDirectory(project);
+        File.WriteAllText(Path.Combine(project, "pyproject.toml"),
+            "[build-system]\nrequires = []\nbuild-backend = \"slowbackend\"\nbackend-path = [\".\"]\n\n[project]\nname = \"slowapp\"\nversion = \"1.0\"\n");
+        // A backend that says it is running, then takes its time.
+        File.WriteAllText(Path.Combine(project, "slowbackend.py"), """
+            import os, time
+            def get_requires_for_build_wheel(config_settings=None):
+                return []
+            def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+                with open(os.environ["SLOW_BACKEND_PID"] + ".part", "w") as f:
+                    f.write(str(os.getpid()))
+                os.rename(os.environ["SLOW_BACKEND_PID"] + ".part", os.environ["SLOW_BACKEND_PID"])
+                time.sleep(120)
+            """);
+        string temporary = _temp.Combine("tmp");
+        Directory.CreateDirectory(temporary);
+        string pidFile = _temp.Combine("backend.pid");
+
+        var start = new ProcessStartInfo("env") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string argument in (string[])["--default-signal", Xar, "build", project, "-o", _temp.Combine("app.xar"), "--layout", "xarexec", "--no-index"])
+            start.ArgumentList.Add(argument);
+        start.Environment["TMPDIR"] = temporary;
+        start.Environment["SLOW_BACKEND_PID"] = pidFile;
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        var deadline = Stopwatch.StartNew();
+        while (!File.Exists(pidFile))
+        {
+            if (process.HasExited)
+                throw new InvalidOperationException($"exited with {process.ExitCode} before the backend ran: {await stderr}");
+            deadline.Elapsed.Should().BeLessThan(TimeSpan.FromMinutes(2));
+            await Task.Delay(50);
+        }
+        int backend = int.Parse(File.ReadAllText(pidFile));
+        Run.Checked("kill", ["-TERM", process.Id.ToString()]);
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1)))
+            await process.WaitForExitAsync(timeout.Token);
+
+        process.ExitCode.Should().Be(143, await stderr);
+        // Gone, or a zombie that no init reaps in this container: not running either way.
+        string? state = File.Exists($"/proc/{backend}/stat") ? File.ReadAllText($"/proc/{backend}/stat").Split(") ")[1][..1] : null;
+        (state is null or "Z").Should().BeTrue($"the build backend {backend} was ended with pip (state {state})");
+        Directory.GetFileSystemEntries(temporary).Where(e => Path.GetFileName(e).StartsWith("xar-build-", StringComparison.Ordinal)
+            || Path.GetFileName(e).StartsWith("pip-", StringComparison.Ordinal)).Should().BeEmpty();
+    }
+
+    /// <summary>
     /// A 5 GiB file with three small data extents: its holes are not read (the child's rchar, all
     /// bytes read by read/pread, stays far below the file's size), and unsquashfs gives it back
     /// byte for byte, as a sparse file.

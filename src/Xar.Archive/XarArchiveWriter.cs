@@ -68,37 +68,19 @@ public static class XarArchiveWriter
             throw new ArgumentException("the xarexec layout starts with the header; it has no launcher", nameof(options));
 
         string fullPath = Path.GetFullPath(destinationPath);
-        string temporaryPath = Path.Combine(Path.GetDirectoryName(fullPath)!,
-            $".{Path.GetFileName(fullPath)}.{Path.GetRandomFileName()}.tmp");
-        // Created outside the try: if this fails there is nothing of ours to delete.
-        var output = new FileStream(temporaryPath, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, bufferSize: 1 << 16);
-        try
-        {
-            XarWriteResult result;
-            using (output)
-            {
-                long headerOffset = options.Launcher is null ? 0 : WriteLauncher(output, options.Launcher, destinationPath);
-                long imageOffset = headerOffset + XarHeaderText.Size;
-                XarHeaderText.Format(options.Header, imageOffset, options.Header.Uuid ?? PlaceholderUuid, PlaceholderSha256);
+        using var file = OutputFile.Create(destinationPath, options.Mode);
+        var output = file.Stream;
+        long headerOffset = options.Launcher is null ? 0 : WriteLauncher(output, options.Launcher, destinationPath);
+        long imageOffset = headerOffset + XarHeaderText.Size;
+        XarHeaderText.Format(options.Header, imageOffset, options.Header.Uuid ?? PlaceholderUuid, PlaceholderSha256);
 
-                (long imageLength, string imageSha256) = WriteImage(output, imageOffset, writeImage, destinationPath);
-                string uuid = options.Header.Uuid ?? imageSha256[..8];
-                byte[] header = XarHeaderText.Format(options.Header, imageOffset, uuid, imageSha256);
-                output.Flush();
-                RandomAccess.Write(output.SafeFileHandle, header, headerOffset);
-                if (!OperatingSystem.IsWindows())
-                    File.SetUnixFileMode(output.SafeFileHandle, options.Mode);
-                output.Flush(flushToDisk: true);
-                result = new XarWriteResult(fullPath, options.Layout, headerOffset, imageOffset, imageLength, imageSha256, uuid);
-            }
-            File.Move(temporaryPath, fullPath, overwrite: true);
-            return result;
-        }
-        catch
-        {
-            File.Delete(temporaryPath);
-            throw;
-        }
+        (long imageLength, string imageSha256) = WriteImage(output, imageOffset, writeImage, destinationPath);
+        string uuid = options.Header.Uuid ?? imageSha256[..8];
+        byte[] header = XarHeaderText.Format(options.Header, imageOffset, uuid, imageSha256);
+        output.Flush();
+        RandomAccess.Write(output.SafeFileHandle, header, headerOffset);
+        file.Commit();
+        return new XarWriteResult(fullPath, options.Layout, headerOffset, imageOffset, imageLength, imageSha256, uuid);
     }
 
     /// <summary>Copies the launcher and pads it to the header's offset, the next multiple of 4096.</summary>

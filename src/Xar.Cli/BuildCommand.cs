@@ -4,6 +4,7 @@ using Xar.Archive;
 using Xar.Python.Building;
 using Xar.Python.Distributions;
 using Xar.Python.Standards;
+using Xar.SquashFs;
 using Xar.SquashFs.Writing;
 
 namespace Xar.Cli;
@@ -69,7 +70,7 @@ internal static class BuildCommand
         command.SetAction(parse =>
         {
             var result = Run(parse, codec, stderr);
-            stdout.WriteLine($"{result.Path}: {new FileInfo(result.Path).Length:N0} bytes, {result.Layout.ToString().ToLowerInvariant()} layout, image sha256 {result.ImageSha256[..16]}…");
+            stdout.WriteLine($"{result.Path}: {result.ImageOffset + result.ImageLength:N0} bytes, {result.Layout.ToString().ToLowerInvariant()} layout, image sha256 {result.ImageSha256[..16]}…");
             return 0;
         });
         return command;
@@ -265,15 +266,34 @@ internal static class BuildCommand
         return relative;
     }
 
-    /// <summary>A temporary directory for pip's wheels, removed afterwards.</summary>
+    /// <summary>A temporary directory for pip's wheels, removed afterwards, or when xar is interrupted.</summary>
     private sealed class ScratchDirectory : IDisposable
     {
         private string? _path;
-        public string Path => _path ??= Directory.CreateTempSubdirectory("xar-build-").FullName;
+        private IDisposable? _interruptCleanup;
+
+        public string Path
+        {
+            get
+            {
+                if (_path is null)
+                {
+                    _path = Directory.CreateTempSubdirectory("xar-build-").FullName;
+                    _interruptCleanup = InterruptCleanup.Register(Delete);
+                }
+                return _path;
+            }
+        }
 
         public void Dispose()
         {
-            if (_path is not null) Directory.Delete(_path, recursive: true);
+            _interruptCleanup?.Dispose();
+            Delete();
+        }
+
+        private void Delete()
+        {
+            if (_path is not null && Directory.Exists(_path)) Directory.Delete(_path, recursive: true);
         }
     }
 }

@@ -1,6 +1,8 @@
 using System.Globalization;
+using System.Text;
 using Xar.Archive;
 using Xar.Runtime.Native;
+using Xar.SquashFs;
 
 using StatX = Xar.SquashFs.Native.StatX;
 
@@ -55,15 +57,15 @@ internal static class ImageHash
     /// <summary>Best effort: without a stamp the next cold start hashes again.</summary>
     private static void WriteStamp(string path, string identity)
     {
-        string temporary = $"{path}.{Environment.ProcessId}.tmp";
         try
         {
-            File.WriteAllText(temporary, identity);
-            File.Move(temporary, path, overwrite: true);
+            using var output = OutputFile.Create(path);
+            output.Stream.Write(Encoding.UTF8.GetBytes(identity));
+            output.Commit();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            LibC.unlink(temporary);
+            // OutputFile removed its temporary file.
         }
     }
 }

@@ -81,12 +81,14 @@ public sealed class BytecodeCompiler : IDisposable
     private sealed class Server : IDisposable
     {
         private readonly Process _process;
+        private readonly IDisposable _endOnInterrupt;
         private readonly Stream _input;
         private readonly Stream _output;
 
-        private Server(Process process, string cacheTag)
+        private Server(Process process, IDisposable endOnInterrupt, string cacheTag)
         {
             _process = process;
+            _endOnInterrupt = endOnInterrupt;
             _input = process.StandardInput.BaseStream;
             _output = process.StandardOutput.BaseStream;
             CacheTag = cacheTag;
@@ -113,15 +115,17 @@ public sealed class BytecodeCompiler : IDisposable
             {
                 throw new PythonBuildException($"{interpreter}: cannot run the target interpreter to compile bytecode ({e.Message})");
             }
+            var endOnInterrupt = ChildProcesses.EndOnInterrupt(process);
             process.ErrorDataReceived += (_, _) => { };
             process.BeginErrorReadLine();
             string? tag = ReadLine(process.StandardOutput.BaseStream);
             if (string.IsNullOrEmpty(tag))
             {
+                endOnInterrupt.Dispose();
                 process.Kill();
                 throw new PythonBuildException($"{interpreter}: cannot compile bytecode (needs Python 3.7 or newer for hash-based pycs)");
             }
-            return new Server(process, tag);
+            return new Server(process, endOnInterrupt, tag);
         }
 
         public byte[]? Compile(string displayPath, ReadOnlySpan<byte> source, out string? error)
@@ -180,6 +184,7 @@ public sealed class BytecodeCompiler : IDisposable
             {
                 // The server already exited; nothing to close.
             }
+            _endOnInterrupt.Dispose();
             _process.Dispose();
         }
     }

@@ -50,14 +50,17 @@ public sealed class PythonProject
     /// <summary>
     /// Runs <c>python -m pip wheel</c> for the project into <paramref name="wheelDirectory"/>, with
     /// pip's own options passed through (--requirement, --constraint, --find-links, --no-index,
-    /// --index-url, --require-hashes …).
+    /// --index-url, --require-hashes …). pip's temporary files (build environments, unpacked
+    /// sources) go to a directory inside <paramref name="wheelDirectory"/>, so that deleting it
+    /// leaves nothing behind, also when xar is interrupted and pip killed before it cleaned up.
     /// </summary>
     public void BuildWheels(string interpreter, string wheelDirectory, IReadOnlyList<string> pipOptions, Action<string>? progress = null)
     {
         var arguments = new List<string> { "-m", "pip", "wheel", "--disable-pip-version-check", "--no-input", "--wheel-dir", wheelDirectory };
         arguments.AddRange(pipOptions);
         arguments.Add(Directory);
-        var (status, output, errors) = RunPython(interpreter, arguments, Directory, progress);
+        string pipTemporary = System.IO.Directory.CreateDirectory(Path.Combine(wheelDirectory, "pip-tmp")).FullName;
+        var (status, output, errors) = RunPython(interpreter, arguments, Directory, progress, pipTemporary);
         if (status != 0)
             throw new PythonBuildException($"{Directory}: pip wheel failed (exit {status}){PipFailureCause(errors, output)}");
     }
@@ -103,7 +106,8 @@ public sealed class PythonProject
         || line.StartsWith('×') || line.StartsWith('│') || line.StartsWith('╰') || line == "[end of output]"
         || line == "error: subprocess-exited-with-error";
 
-    private static (int Status, string Output, string Errors) RunPython(string interpreter, IEnumerable<string> arguments, string workingDirectory, Action<string>? progress = null)
+    private static (int Status, string Output, string Errors) RunPython(string interpreter, IEnumerable<string> arguments, string workingDirectory,
+        Action<string>? progress = null, string? temporaryDirectory = null)
     {
         var start = new ProcessStartInfo(interpreter)
         {
@@ -113,6 +117,7 @@ public sealed class PythonProject
             WorkingDirectory = workingDirectory,
         };
         foreach (var argument in arguments) start.ArgumentList.Add(argument);
+        if (temporaryDirectory is not null) start.Environment["TMPDIR"] = temporaryDirectory;
         Process process;
         try
         {
@@ -123,6 +128,7 @@ public sealed class PythonProject
             throw new PythonBuildException($"{interpreter}: cannot run the target interpreter ({e.Message})");
         }
         using (process)
+        using (ChildProcesses.EndOnInterrupt(process))
         {
             var errors = new StringBuilder();
             process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (errors) errors.AppendLine(e.Data); };

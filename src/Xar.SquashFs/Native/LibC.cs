@@ -120,6 +120,8 @@ internal struct StatX
 
     public readonly bool IsRegularFile => (Mode & 0xF000) == 0x8000;
 
+    public readonly bool IsSymbolicLink => (Mode & 0xF000) == 0xA000;
+
     /// <summary>Permission bits including set-id and sticky (mode &amp; 07777).</summary>
     public readonly int Permissions => Mode & 0xFFF;
 }
@@ -153,4 +155,68 @@ internal unsafe struct DirEnt64
     public ushort RecordLength;
     public byte Type;
     public fixed byte Name[256];
+}
+
+/// <summary>What <see cref="OutputFile"/> needs: files created relative to a directory descriptor, renamed and removed there.</summary>
+internal static unsafe partial class LibC
+{
+    public const int O_WRONLY = 1;
+    public const int O_RDWR = 2;
+    public const int O_CREAT = 0x40;
+    public const int O_EXCL = 0x80;
+    public const int O_NOCTTY = 0x100;
+    public const int O_DIRECTORY = 0x10000;
+    public const int O_PATH = 0x200000;
+    public const int AT_EMPTY_PATH = 0x1000;
+    public const int ENOENT = 2;
+    public const int ENXIO = 6;
+    public const int EEXIST = 17;
+    public const int SEEK_DATA = 3;
+    public const int SEEK_HOLE = 4;
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int open(string path, int flags, uint mode);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int openat(int dirfd, string path, int flags, uint mode);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int renameat(int olddirfd, string oldpath, int newdirfd, string newpath);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int unlinkat(int dirfd, string path, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int fsync(int fd);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int fchmod(int fd, uint mode);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial long lseek(int fd, long offset, int whence);
+
+    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int statx(int dirfd, string path, int flags, uint mask, StatX* buffer);
+
+    [LibraryImport("libc", EntryPoint = "readlink", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial nint readlink(string path, byte* buffer, nint size);
+
+    public static int LastError => Marshal.GetLastPInvokeError();
+
+    /// <summary>statx of <paramref name="path"/> relative to <paramref name="dirfd"/> (or of <paramref name="dirfd"/> itself for ""); errno or 0.</summary>
+    public static int Stat(int dirfd, string path, int flags, out StatX stat)
+    {
+        StatX result;
+        int rc = statx(dirfd, path, flags, StatX.BasicStats, &result);
+        stat = result;
+        return rc == 0 ? 0 : LastError;
+    }
+
+    /// <summary>The target of a symbolic link, or null.</summary>
+    public static string? ReadLink(string path)
+    {
+        byte* buffer = stackalloc byte[4096];
+        nint length = readlink(path, buffer, 4096);
+        return length <= 0 || length >= 4096 ? null : System.Text.Encoding.UTF8.GetString(buffer, (int)length);
+    }
 }

@@ -28,6 +28,9 @@ internal sealed class DataPipeline
     private const int LoadWindowChunks = 32;
     private const int HashChunk = 1 << 20;
 
+    /// <summary>What a hole of a sparse file hashes as, without reading it.</summary>
+    private static readonly byte[] ZeroChunk = new byte[HashChunk];
+
     private readonly Stream _output;
     private readonly SquashFsWriterOptions _options;
     private readonly int _blockSize;
@@ -239,6 +242,7 @@ internal sealed class DataPipeline
         if (content is DiskFileContent disk)
         {
             loaded.Fd = SharedFd.Open(disk);
+            loaded.Fd.Extents = DataExtents.Find(loaded.Fd.Fd, length);
             if (candidate) loaded.Key = HashFd(loaded.Fd, disk);
         }
         else if (candidate)
@@ -283,10 +287,16 @@ internal sealed class DataPipeline
             while (offset < disk.Length)
             {
                 int want = (int)Math.Min(HashChunk, disk.Length - offset);
-                int n = LibC.PReadFully(fd.Fd, chunk.AsSpan(0, want), offset);
-                if (n != want) throw ChangedSize(disk);
-                hash.AppendData(chunk, 0, n);
-                offset += n;
+                if (fd.Extents?.IsHole(offset, want) == true)
+                {
+                    hash.AppendData(ZeroChunk, 0, want);
+                }
+                else
+                {
+                    if (LibC.PReadFully(fd.Fd, chunk.AsSpan(0, want), offset) != want) throw ChangedSize(disk);
+                    hash.AppendData(chunk, 0, want);
+                }
+                offset += want;
             }
         }
         finally
@@ -397,9 +407,17 @@ internal sealed class DataPipeline
                 }
                 else if (loaded.Fd is { } fd)
                 {
-                    fd.AddRef();
-                    job.Fd = fd;
-                    job.FdOffset = (long)b * _blockSize;
+                    long offset = (long)b * _blockSize;
+                    if (fd.Extents?.IsHole(offset, length) == true)
+                    {
+                        job.IsHole = true; // a sparse block, as an all-zero block read would give, without reading it
+                    }
+                    else
+                    {
+                        fd.AddRef();
+                        job.Fd = fd;
+                        job.FdOffset = offset;
+                    }
                 }
                 else
                 {
@@ -510,6 +528,11 @@ internal sealed class DataPipeline
 
     private void Compress(BlockJob job, BlockCompressor compressor)
     {
+        if (job.IsHole)
+        {
+            job.Word = 0;
+            return;
+        }
         byte[]? readBuffer = null;
         ReadOnlySpan<byte> input;
         if (job.Fd is { } fd)
@@ -613,6 +636,7 @@ internal sealed class DataPipeline
     private sealed class BlockJob
     {
         public bool IsFragment;
+        public bool IsHole;
         public FileData? File;
         public int BlockIndex;
         public uint FragmentIndex;
@@ -646,6 +670,9 @@ internal sealed class SharedFd : IDisposable
     private int _references = 1;
     public int Fd { get; }
     public DiskFileContent Content { get; }
+
+    /// <summary>Where the file has data, for a large file that has holes; null when all of it is data.</summary>
+    public DataExtents? Extents { get; set; }
 
     private SharedFd(int fd, DiskFileContent content)
     {

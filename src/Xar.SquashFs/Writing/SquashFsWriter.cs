@@ -161,7 +161,7 @@ public sealed class SquashFsWriter
 
     /// <summary>
     /// Builds an image of <paramref name="sourceDirectory"/> at <paramref name="imagePath"/>,
-    /// through a temporary file that is renamed into place only when complete.
+    /// through a temporary file put in place only when complete (<see cref="OutputFile"/>).
     /// </summary>
     public static SquashFsWriteResult CreateImage(string sourceDirectory, string imagePath, SquashFsWriterOptions? options = null)
     {
@@ -170,24 +170,13 @@ public sealed class SquashFsWriter
         return writer.WriteToFile(imagePath);
     }
 
-    /// <summary>Writes the image to a temporary file beside <paramref name="imagePath"/>, then renames it into place.</summary>
+    /// <summary>Writes the image to <paramref name="imagePath"/> through an <see cref="OutputFile"/>: nothing is in its place until it is complete.</summary>
     public SquashFsWriteResult WriteToFile(string imagePath)
     {
-        string full = Path.GetFullPath(imagePath);
-        string temporary = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.tmp");
-        try
-        {
-            SquashFsWriteResult result;
-            using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 20))
-                result = WriteTo(stream);
-            File.Move(temporary, full, overwrite: true);
-            return result;
-        }
-        catch
-        {
-            File.Delete(temporary);
-            throw;
-        }
+        using var output = OutputFile.Create(imagePath, bufferSize: 1 << 20);
+        var result = WriteTo(output.Stream);
+        output.Commit();
+        return result;
     }
 
     private SquashFsFlags Flags(bool hasCompressorOptions, bool hasXattrs)

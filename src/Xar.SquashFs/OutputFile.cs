@@ -1,0 +1,232 @@
+using Microsoft.Win32.SafeHandles;
+using Xar.SquashFs.Native;
+
+namespace Xar.SquashFs;
+
+/// <summary>
+/// An output being written: the one way xar writes a file it is asked for (images, archives, the
+/// launcher's verified stamp), so that an error or a signal never leaves a half-written file in
+/// its place and a build run as root cannot be turned against another file.
+/// <para>
+/// An output that is a regular file, or does not exist yet: the bytes go to a temporary file
+/// with a random name, created O_EXCL|O_NOFOLLOW in the output's directory (no link planted at
+/// a guessed name is followed); <see cref="Commit"/> fsyncs it and renames it over the output.
+/// A symlink is followed — by the kernel, so fs.protected_symlinks applies — and the file it
+/// leads to is what is replaced; a symlink that leads nowhere is refused rather than created
+/// through. A directory is refused.
+/// </para>
+/// <para>
+/// Any other output — a FIFO, a character or block device, /proc/self/fd/1 or /dev/stdout on a
+/// pipe or terminal — is never renamed over, truncated or chmodded: it is opened for writing as
+/// it is (a FIFO waits for its reader), the bytes go to an unnamed temporary file in $TMPDIR
+/// (the writers seek back to put the superblock and header in front, so they cannot stream),
+/// and <see cref="Commit"/> copies them into it.
+/// </para>
+/// Until committed, the temporary file is removed on <see cref="Dispose"/> and, through
+/// <see cref="InterruptCleanup"/>, when the process is interrupted.
+/// </summary>
+public sealed class OutputFile : IDisposable
+{
+    private const uint PrivateMode = 0x180; // 0600: the mode is set at commit
+    private const uint DefaultMode = 0x1B6; // 0666, less the umask, as any new file
+    private const int MaxNameLength = 200; // leaves room for the temporary name's affixes within NAME_MAX
+
+    private readonly Lock _lock = new();
+    private readonly string _path;
+    private readonly UnixFileMode? _mode;
+    private readonly SafeFileHandle? _directory;
+    private readonly string? _name;
+    private readonly SafeFileHandle? _target;
+    private readonly IDisposable _registration;
+    private string? _temporaryName;
+    private bool _abandoned;
+
+    private OutputFile(string path, UnixFileMode? mode, int bufferSize)
+    {
+        _path = path;
+        _mode = mode;
+        string full = System.IO.Path.GetFullPath(path);
+        (string? directory, _name) = Resolve(path, full);
+        _registration = InterruptCleanup.Register(Abandon);
+        try
+        {
+            int fd;
+            lock (_lock)
+            {
+                if (_abandoned) throw Interrupted();
+                if (directory is null)
+                {
+                    _target = OpenTarget(path, full);
+                    directory = System.IO.Path.GetTempPath();
+                }
+                _directory = OpenDirectory(path, directory);
+                (fd, _temporaryName) = CreateTemporary(_directory, directory, _name ?? "xar-output", _target is null && mode is null ? DefaultMode : PrivateMode);
+                if (_target is not null)
+                {
+                    // Unnamed from the start: nothing to remove however the process ends.
+                    LibC.unlinkat((int)_directory.DangerousGetHandle(), _temporaryName, 0);
+                    _temporaryName = null;
+                }
+            }
+            Stream = new FileStream(new SafeFileHandle(fd, ownsHandle: true), FileAccess.ReadWrite, bufferSize);
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Starts writing <paramref name="path"/>. <paramref name="mode"/> is given to the file at
+    /// commit (exactly, whatever the umask) when it is a regular file; without it the file gets
+    /// 0666 less the umask, as any new file. Other outputs keep their mode.
+    /// </summary>
+    /// <exception cref="IOException">The output is a directory or a symlink to nothing, or cannot be opened or created beside.</exception>
+    public static OutputFile Create(string path, UnixFileMode? mode = null, int bufferSize = 1 << 16)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        return new OutputFile(path, mode, bufferSize);
+    }
+
+    /// <summary>The temporary file: readable, writable and seekable, whatever the output is.</summary>
+    public FileStream Stream { get; } = null!;
+
+    /// <summary>Puts what was written in place: renamed over a regular output, copied into any other.</summary>
+    public void Commit()
+    {
+        Stream.Flush();
+        if (_target is not null)
+        {
+            using var target = new FileStream(_target, FileAccess.Write, bufferSize: 0);
+            Stream.Position = 0;
+            Stream.CopyTo(target, 1 << 20);
+            return;
+        }
+        if (_mode is { } mode)
+            File.SetUnixFileMode(Stream.SafeFileHandle, mode);
+        Stream.Flush(flushToDisk: true);
+        lock (_lock)
+        {
+            if (_abandoned) throw Interrupted();
+            if (LibC.renameat((int)_directory!.DangerousGetHandle(), _temporaryName!, (int)_directory.DangerousGetHandle(), _name!) != 0)
+                throw Error(_path, "cannot rename the finished file into place", LibC.LastError);
+            _temporaryName = null;
+        }
+    }
+
+    /// <summary>Closes the file; a temporary file not committed is removed.</summary>
+    public void Dispose()
+    {
+        Stream?.Dispose();
+        lock (_lock)
+        {
+            RemoveTemporary();
+            _directory?.Dispose();
+            _target?.Dispose();
+        }
+        _registration?.Dispose();
+    }
+
+    /// <summary>The interrupt cleanup: removes the temporary file now, while other threads may still be writing it.</summary>
+    private void Abandon()
+    {
+        lock (_lock)
+        {
+            _abandoned = true;
+            RemoveTemporary();
+        }
+    }
+
+    private void RemoveTemporary()
+    {
+        if (_temporaryName is null || _directory is null) return;
+        LibC.unlinkat((int)_directory.DangerousGetHandle(), _temporaryName, 0);
+        _temporaryName = null;
+    }
+
+    /// <summary>
+    /// The directory and name of the regular file to replace, or (null, null) for an output that
+    /// is not a regular file and is written into.
+    /// </summary>
+    private static (string? Directory, string? Name) Resolve(string path, string full)
+    {
+        string directory = System.IO.Path.GetDirectoryName(full)!;
+        string name = System.IO.Path.GetFileName(full);
+        int errno = LibC.Stat(LibC.AT_FDCWD, full, LibC.AT_SYMLINK_NOFOLLOW, out StatX stat);
+        if (errno == LibC.ENOENT)
+            return name.Length == 0 ? throw IsDirectory(path) : (directory, name);
+        if (errno != 0) throw Error(path, "cannot look up", errno);
+        if (stat.IsRegularFile) return (directory, name);
+        if (stat.IsDirectory) throw IsDirectory(path);
+        if (!stat.IsSymbolicLink) return (null, null);
+
+        // Resolved by the kernel rather than by reading links, so fs.protected_symlinks applies.
+        int fd = LibC.open(full, LibC.O_PATH | LibC.O_CLOEXEC, 0);
+        if (fd < 0)
+        {
+            errno = LibC.LastError;
+            throw errno == LibC.ENOENT
+                ? new IOException($"{path}: a symlink to {LibC.ReadLink(full)}, which does not exist; xar does not create files through symlinks")
+                : Error(path, "cannot follow the symlink", errno);
+        }
+        try
+        {
+            errno = LibC.Stat(fd, "", LibC.AT_EMPTY_PATH, out StatX target);
+            if (errno != 0) throw Error(path, "cannot look up where the symlink leads", errno);
+            if (target.IsDirectory) throw IsDirectory(path);
+            if (!target.IsRegularFile) return (null, null);
+            if (target.Nlink == 0) throw new IOException($"{path}: leads to a deleted file");
+            string real = LibC.ReadLink($"/proc/self/fd/{fd}") ?? throw new IOException($"{path}: cannot tell where the symlink leads");
+            return (System.IO.Path.GetDirectoryName(real)!, System.IO.Path.GetFileName(real));
+        }
+        finally
+        {
+            LibC.close(fd);
+        }
+    }
+
+    private static SafeFileHandle OpenTarget(string path, string full)
+    {
+        while (true)
+        {
+            // No O_CREAT, no O_TRUNC: a device node, FIFO or pipe is written into as it is.
+            int fd = LibC.open(full, LibC.O_WRONLY | LibC.O_NOCTTY | LibC.O_CLOEXEC, 0);
+            if (fd >= 0) return new SafeFileHandle(fd, ownsHandle: true);
+            int errno = LibC.LastError;
+            if (errno != LibC.EINTR) throw Error(path, "cannot open for writing", errno);
+        }
+    }
+
+    private static SafeFileHandle OpenDirectory(string path, string directory)
+    {
+        int fd = LibC.open(directory, LibC.O_PATH | LibC.O_DIRECTORY | LibC.O_CLOEXEC, 0);
+        if (fd < 0)
+        {
+            int errno = LibC.LastError;
+            throw errno == LibC.ENOENT ? new IOException($"{path}: no such directory {directory}") : Error(path, $"cannot open the directory {directory}", errno);
+        }
+        return new SafeFileHandle(fd, ownsHandle: true);
+    }
+
+    private static (int Fd, string Name) CreateTemporary(SafeFileHandle directory, string directoryPath, string name, uint mode)
+    {
+        string stem = name.Length > MaxNameLength ? name[..MaxNameLength] : name;
+        while (true)
+        {
+            string temporary = $".{stem}.{System.IO.Path.GetRandomFileName()}.tmp";
+            int fd = LibC.openat((int)directory.DangerousGetHandle(), temporary,
+                LibC.O_RDWR | LibC.O_CREAT | LibC.O_EXCL | LibC.O_NOFOLLOW | LibC.O_CLOEXEC, mode);
+            if (fd >= 0) return (fd, temporary);
+            int errno = LibC.LastError;
+            if (errno is not (LibC.EEXIST or LibC.EINTR))
+                throw Error(System.IO.Path.Combine(directoryPath, temporary), "cannot create", errno);
+        }
+    }
+
+    private static IOException IsDirectory(string path) => new($"{path}: is a directory, not a file to write to");
+
+    private IOException Interrupted() => new($"{_path}: interrupted");
+
+    private static IOException Error(string path, string what, int errno) => new($"{path}: {what}: {LibC.ErrorText(errno)}");
+}

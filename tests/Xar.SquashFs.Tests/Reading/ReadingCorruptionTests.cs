@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
+using Xar.SquashFs.Format;
 using Xar.SquashFs.Reading;
 using Xunit.Abstractions;
 
@@ -318,6 +319,37 @@ public class ReadingCorruptionTests(ITestOutputHelper output)
         exercise.Should().Throw<SquashFsException>(what).WithMessage($"*{message}*");
         watch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(2));
         (GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore).Should().BeLessThan(64 << 20);
+    }
+
+    /// <summary>
+    /// Issue 8: 2^31 blocks overflowed the int block count (OverflowException), 2^32 truncated it
+    /// to 0 (NullReferenceException on read, an empty file extracted as success). The inode table
+    /// is widened so that a bound on its size alone would let these counts through.
+    /// </summary>
+    [Theory]
+    [InlineData(1L << 31)]
+    [InlineData(1L << 32)]
+    public void An_extended_file_inode_claiming_2_31_or_2_32_blocks_is_rejected(long blocks)
+    {
+        string original = FuzzImage(UncompressedFuzz);
+        byte[] bytes = File.ReadAllBytes(original);
+        var fields = HostileImages.Fields(bytes, original);
+        const string Inode = "inode of '/random.bin' (ExtendedFile)";
+        fields.Single(f => f.Name == $"{Inode} file_size").Write(bytes, (ulong)blocks << 12);
+        fields.Single(f => f.Name == $"{Inode} fragment").Write(bytes, SquashFsConstants.NoFragment);
+        using var scratch = new TempDirectory("huge", inMemory: true);
+        string path = scratch.Combine("huge.sqfs");
+        File.WriteAllBytes(path, HostileImages.WidenInodeTable(bytes, HostileImages.WideInodeTableGap));
+        using var reader = SquashFsImage.Open(path);
+
+        var find = () => reader.Find("random.bin");
+        var walk = () => reader.EnumerateTree().ToList();
+        var extract = () => reader.ExtractTo(scratch.Combine("out"));
+
+        find.Should().Throw<SquashFsException>().WithMessage($"*'/random.bin'*needs {blocks} blocks of 4096 bytes*inode table*");
+        walk.Should().Throw<SquashFsException>().WithMessage("*'/random.bin'*");
+        extract.Should().Throw<SquashFsException>().WithMessage("*'/random.bin'*");
+        File.Exists(scratch.Combine("out", "random.bin")).Should().BeFalse("nothing is created for a file whose inode is rejected");
     }
 
     [Fact]

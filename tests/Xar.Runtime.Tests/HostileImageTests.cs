@@ -24,11 +24,7 @@ public sealed class HostileImageTests : IDisposable
     public void A_file_claiming_2_31_or_2_32_blocks_makes_a_bad_archive(long blocks)
     {
         var (bytes, path) = s_image.Value;
-        byte[] hostile = (byte[])bytes.Clone();
-        var fields = HostileImages.Fields(hostile, path);
-        fields.Single(f => f.Name.EndsWith("(ExtendedFile) file_size", StringComparison.Ordinal)).Write(hostile, (ulong)blocks << 12);
-        fields.Single(f => f.Name.EndsWith("(ExtendedFile) fragment", StringComparison.Ordinal)).Write(hostile, uint.MaxValue);
-        string archive = Archive(HostileImages.WidenInodeTable(hostile, HostileImages.WideInodeTableGap), "huge");
+        string archive = Archive(HostileImages.WithHugeFile(bytes, path, "/blocks.bin", blocks), "huge");
 
         RunResult result = Extract(archive, _sandbox.Cache);
 
@@ -49,7 +45,7 @@ public sealed class HostileImageTests : IDisposable
     {
         var (bytes, path) = s_image.Value;
         int seed = HostileImages.Seed(1);
-        int count = HostileImages.Iterations(40);
+        int count = HostileImages.Iterations(100);
         var cases = HostileImages.Sample(HostileImages.HugeFileCases(bytes, path), 4, seed)
             .Concat(HostileImages.Sample(HostileImages.FieldCases(bytes, path), count, seed))
             .Concat(Enumerable.Range(0, count / 2).Select(i => HostileImages.RandomFlips(seed * 1_000_003 + i)))

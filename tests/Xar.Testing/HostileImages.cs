@@ -143,6 +143,22 @@ public static class HostileImages
         return cases;
     }
 
+    /// <summary>
+    /// Issue 8's overflow cases: the regular file <paramref name="file"/> (an extended inode) claims
+    /// <paramref name="blocks"/> whole blocks and no fragment, in an image whose inode table is
+    /// widened so that a bound on its size alone would let the count through.
+    /// </summary>
+    public static byte[] WithHugeFile(byte[] image, string path, string file, long blocks)
+    {
+        byte[] copy = (byte[])image.Clone();
+        int blockLog = BinaryPrimitives.ReadUInt16LittleEndian(copy.AsSpan(22));
+        string inode = $"inode of '{file}' ({InodeType.ExtendedFile}) ";
+        var fields = Fields(copy, path).Where(f => f.Name.StartsWith(inode, StringComparison.Ordinal)).ToList();
+        fields.Single(f => f.Name == inode + "file_size").Write(copy, (ulong)blocks << blockLog);
+        fields.Single(f => f.Name == inode + "fragment").Write(copy, SquashFsConstants.NoFragment);
+        return WidenInodeTable(copy, WideInodeTableGap);
+    }
+
     /// <summary>The image cut at each table boundary and next to it, bytes_used following the cut (so the cut is not caught by the file length alone).</summary>
     public static List<HostileCase> TruncationCases(byte[] image)
     {

@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
-using Xar.SquashFs.Format;
 using Xar.SquashFs.Reading;
 using Xunit.Abstractions;
 
@@ -332,14 +331,9 @@ public class ReadingCorruptionTests(ITestOutputHelper output)
     public void An_extended_file_inode_claiming_2_31_or_2_32_blocks_is_rejected(long blocks)
     {
         string original = FuzzImage(UncompressedFuzz);
-        byte[] bytes = File.ReadAllBytes(original);
-        var fields = HostileImages.Fields(bytes, original);
-        const string Inode = "inode of '/random.bin' (ExtendedFile)";
-        fields.Single(f => f.Name == $"{Inode} file_size").Write(bytes, (ulong)blocks << 12);
-        fields.Single(f => f.Name == $"{Inode} fragment").Write(bytes, SquashFsConstants.NoFragment);
         using var scratch = new TempDirectory("huge", inMemory: true);
         string path = scratch.Combine("huge.sqfs");
-        File.WriteAllBytes(path, HostileImages.WidenInodeTable(bytes, HostileImages.WideInodeTableGap));
+        File.WriteAllBytes(path, HostileImages.WithHugeFile(File.ReadAllBytes(original), original, "/random.bin", blocks));
         using var reader = SquashFsImage.Open(path);
 
         var find = () => reader.Find("random.bin");

@@ -25,8 +25,8 @@ internal static class InspectionCommands
         var command = new Command("ls", "List a directory of the image.") { file, path, longFormat, recursive };
         command.SetAction(parse =>
         {
-            using var opened = OpenedImage.Open(parse.GetValue(file)!);
-            ImageInspection.List(opened, parse.GetValue(path)!, parse.GetValue(longFormat), parse.GetValue(recursive), stdout);
+            OpenedImage.Inspect(parse.GetValue(file)!,
+                opened => ImageInspection.List(opened, parse.GetValue(path)!, parse.GetValue(longFormat), parse.GetValue(recursive), stdout));
             return 0;
         });
         return command;
@@ -39,9 +39,8 @@ internal static class InspectionCommands
         var command = new Command("cat", "Write files of the image to standard output.") { file, paths };
         command.SetAction(parse =>
         {
-            using var opened = OpenedImage.Open(parse.GetValue(file)!);
             using var output = Console.OpenStandardOutput();
-            ImageInspection.Cat(opened, parse.GetValue(paths)!, output);
+            OpenedImage.Inspect(parse.GetValue(file)!, opened => ImageInspection.Cat(opened, parse.GetValue(paths)!, output));
             return 0;
         });
         return command;
@@ -56,8 +55,8 @@ internal static class InspectionCommands
         var command = new Command("extract", "Extract the image, or parts of it, into a directory.") { file, destination, paths, overwrite };
         command.SetAction(parse =>
         {
-            using var opened = OpenedImage.Open(parse.GetValue(file)!);
-            ImageInspection.Extract(opened, parse.GetValue(destination)!, parse.GetValue(paths) ?? [], parse.GetValue(overwrite), stdout, stderr);
+            OpenedImage.Inspect(parse.GetValue(file)!,
+                opened => ImageInspection.Extract(opened, parse.GetValue(destination)!, parse.GetValue(paths) ?? [], parse.GetValue(overwrite), stdout, stderr));
             return 0;
         });
         return command;
@@ -69,8 +68,7 @@ internal static class InspectionCommands
         var command = new Command("info", "Show the header (archives), superblock, codec, counts and table sizes.") { file };
         command.SetAction(parse =>
         {
-            using var opened = OpenedImage.Open(parse.GetValue(file)!);
-            ImageInspection.Info(opened, stdout);
+            OpenedImage.Inspect(parse.GetValue(file)!, opened => ImageInspection.Info(opened, stdout));
             return 0;
         });
         return command;

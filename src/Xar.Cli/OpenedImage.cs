@@ -22,17 +22,35 @@ internal sealed class OpenedImage : IDisposable
     public SquashFsImage Image { get; }
     public XarArchive? Archive { get; }
 
-    public static OpenedImage Open(string path)
+    /// <summary>
+    /// Opens the image at <paramref name="path"/>, runs <paramref name="inspect"/> on it and closes
+    /// it. Reader errors say what is wrong inside the image, at open or on a later read (a corrupt
+    /// inode is met only when a command reaches it); the user also needs to know which file.
+    /// </summary>
+    public static void Inspect(string path, Action<OpenedImage> inspect)
+    {
+        try
+        {
+            using var opened = Open(path);
+            inspect(opened);
+        }
+        catch (Xar.SquashFs.SquashFsException e) when (!e.Message.Contains(path, StringComparison.Ordinal))
+        {
+            throw new Xar.SquashFs.SquashFsException($"{path}: {e.Message}", e);
+        }
+    }
+
+    private static OpenedImage Open(string path)
     {
         if (!File.Exists(path))
             throw new IOException($"{path}: no such file");
         if (StartsWithSquashFsMagic(path))
-            return new OpenedImage(path, WithPath(path, () => SquashFsImage.Open(path)), null);
+            return new OpenedImage(path, SquashFsImage.Open(path), null);
         var archive = XarArchive.Open(path);
         try
         {
             var region = archive.Image;
-            return new OpenedImage(path, WithPath(path, () => SquashFsImage.Open(region.Handle, region.Offset, ownsHandle: false)), archive);
+            return new OpenedImage(path, SquashFsImage.Open(region.Handle, region.Offset, ownsHandle: false), archive);
         }
         catch
         {
@@ -46,19 +64,6 @@ internal sealed class OpenedImage : IDisposable
         using SafeFileHandle handle = File.OpenHandle(path);
         Span<byte> magic = stackalloc byte[4];
         return RandomAccess.Read(handle, magic, 0) == 4 && BitConverter.ToUInt32(magic) == SquashFsConstants.Magic;
-    }
-
-    /// <summary>Reader errors say what is wrong inside the image; the user also needs to know which file.</summary>
-    private static SquashFsImage WithPath(string path, Func<SquashFsImage> open)
-    {
-        try
-        {
-            return open();
-        }
-        catch (Xar.SquashFs.SquashFsException e) when (!e.Message.Contains(path, StringComparison.Ordinal))
-        {
-            throw new Xar.SquashFs.SquashFsException($"{path}: {e.Message}", e);
-        }
     }
 
     public void Dispose()

@@ -87,6 +87,32 @@ public sealed class SquashFsCommandTests : IDisposable
         Directory.GetFiles(_temp.Path).Should().BeEmpty("no output, not even a temporary file, is left behind");
     }
 
+    /// <summary>Issue 8: 2^31 blocks threw OverflowException; with 2^32, cat threw NullReferenceException and extract wrote an empty file as success.</summary>
+    [Theory]
+    [InlineData(1L << 31)]
+    [InlineData(1L << 32)]
+    public void AFileClaiming2To31Or2To32BlocksIsOneLineForCatAndExtract(long blocks)
+    {
+        string source = Tree();
+        Run.Checked("ln", [Path.Combine(source, "pkg/a.txt"), Path.Combine(source, "pkg/hard.txt")]); // an extended inode
+        string intact = _temp.Combine("intact.sqfs");
+        Run.Checked("mksquashfs", [source, intact, "-b", "4K", "-noI", "-noD", "-noF", "-noX", "-no-xattrs", "-quiet", "-no-progress"]);
+        string image = _temp.Combine("huge.sqfs");
+        File.WriteAllBytes(image, HostileImages.WithHugeFile(File.ReadAllBytes(intact), intact, "/pkg/a.txt", blocks));
+        string destination = _temp.Combine("out");
+
+        var cat = XarTool.Run("cat", image, "pkg/a.txt");
+        var extract = XarTool.Run("extract", image, destination);
+
+        foreach (var (status, _, errors) in new[] { cat, extract })
+        {
+            status.Should().Be(XarCommandLine.ExitFailure, errors);
+            errors.Should().StartWith($"xar: {image}: ").And.Contain($"needs {blocks} blocks").And.EndWith("\n");
+            errors.Count(c => c == '\n').Should().Be(1);
+        }
+        File.Exists(Path.Combine(destination, "pkg/a.txt")).Should().BeFalse("nothing is written for a file whose inode is rejected");
+    }
+
     [Fact]
     public void ACorruptImageIsOneLineNamingTheFile()
     {

@@ -216,7 +216,9 @@ public sealed partial class SquashFsImage
         long size = (long)fileSize;
         long tail = size & (_blockSize - 1);
         bool hasFragment = fragment != SquashFsConstants.NoFragment;
-        long blockCount = hasFragment ? size >> _blockLog : (size + _blockSize - 1) >> _blockLog;
+        // Whole blocks, plus the partial last one unless it is in a fragment (no rounding up:
+        // size + block size - 1 overflows for sizes near 2^63).
+        long blockCount = (size >> _blockLog) + (tail != 0 && !hasFragment ? 1 : 0);
         if (hasFragment)
         {
             if (fragment >= FragmentCount)
@@ -226,10 +228,15 @@ public sealed partial class SquashFsImage
             if (fragmentOffset >= _blockSize || fragmentOffset + tail > _blockSize)
                 throw new SquashFsException($"fragment offset {fragmentOffset} + tail {tail} exceeds the block size {_blockSize}");
         }
-        // Each block needs a 4-byte word in the inode table, so the count is bounded by what the
-        // table could hold once decompressed; anything above is a lie, rejected before allocating.
-        if (blockCount * 4 > _maxInodeTableBytes)
-            throw new SquashFsException($"file size {size} needs {blockCount} block words, more than the inode table can hold");
+        // Each block needs a 4-byte word in the inode table after this inode, so the count is
+        // bounded by what the rest of the table could hold once decompressed (a metadata block is
+        // at least 3 bytes on disk and at most 8 KiB expanded), and by what an array can index.
+        var (position, _) = cursor.Position;
+        long metadataBlocks = Math.Min((_inodeRegion.End - position) / 3 + 1, Array.MaxLength);
+        long maxBlocks = Math.Min(metadataBlocks * (SquashFsConstants.MetadataBlockSize / 4), Array.MaxLength);
+        if (blockCount > maxBlocks)
+            throw new SquashFsException(
+                $"file size {size} needs {blockCount} blocks of {_blockSize} bytes, more block words than the inode table can hold after the inode (at most {maxBlocks})");
 
         fields.LinkCount = nlink;
         fields.Size = size;

@@ -37,7 +37,6 @@ public sealed partial class SquashFsImage : IDisposable
     private readonly TableRegion _directoryRegion;
     private readonly TableRegion _xattrRegion;
     private readonly long _dataStart;
-    private readonly long _maxInodeTableBytes;
     private readonly int _blockSize;
     private readonly int _blockLog;
     /// <summary>Identity stamped on entries so that an entry of another image is rejected.</summary>
@@ -121,9 +120,6 @@ public sealed partial class SquashFsImage : IDisposable
             long directoryStart = (long)sb.DirectoryTableStart;
             long end = (long)sb.BytesUsed;
             _inodeRegion = new TableRegion("inode table", (long)sb.InodeTableStart, directoryStart);
-            // A metadata block holds at least one payload byte after its 2-byte header and expands to
-            // at most 8 KiB: this bounds anything sized from inode fields (block lists).
-            _maxInodeTableBytes = (_inodeRegion.Length / 3 + 1) * SquashFsConstants.MetadataBlockSize;
 
             var idTable = LookupTable.Load(source, "id", (long)sb.IdTableStart, sb.IdCount, SquashFsConstants.IdEntrySize, directoryStart, end);
             long directoryEnd = idTable.FirstBlock;

@@ -320,6 +320,32 @@ public class ReadingCorruptionTests(ITestOutputHelper output)
         (GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore).Should().BeLessThan(64 << 20);
     }
 
+    /// <summary>
+    /// Issue 8: 2^31 blocks overflowed the int block count (OverflowException), 2^32 truncated it
+    /// to 0 (NullReferenceException on read, an empty file extracted as success). The inode table
+    /// is widened so that a bound on its size alone would let these counts through.
+    /// </summary>
+    [Theory]
+    [InlineData(1L << 31)]
+    [InlineData(1L << 32)]
+    public void An_extended_file_inode_claiming_2_31_or_2_32_blocks_is_rejected(long blocks)
+    {
+        string original = FuzzImage(UncompressedFuzz);
+        using var scratch = new TempDirectory("huge", inMemory: true);
+        string path = scratch.Combine("huge.sqfs");
+        File.WriteAllBytes(path, HostileImages.WithHugeFile(File.ReadAllBytes(original), original, "/random.bin", blocks));
+        using var reader = SquashFsImage.Open(path);
+
+        var find = () => reader.Find("random.bin");
+        var walk = () => reader.EnumerateTree().ToList();
+        var extract = () => reader.ExtractTo(scratch.Combine("out"));
+
+        find.Should().Throw<SquashFsException>().WithMessage($"*'/random.bin'*needs {blocks} blocks of 4096 bytes*inode table*");
+        walk.Should().Throw<SquashFsException>().WithMessage("*'/random.bin'*");
+        extract.Should().Throw<SquashFsException>().WithMessage("*'/random.bin'*");
+        File.Exists(scratch.Combine("out", "random.bin")).Should().BeFalse("nothing is created for a file whose inode is rejected");
+    }
+
     [Fact]
     public void A_symlink_target_with_a_NUL_byte_is_rejected()
     {

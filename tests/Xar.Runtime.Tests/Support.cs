@@ -17,7 +17,8 @@ public static class TestArchives
     private static readonly Lazy<byte[]> s_elfTarget = new(CompileElfTarget);
 
     public static string Build(string directory, TargetKind target, XarLayout layout, string? mountRoot, string? xarexecTarget = TargetPath,
-        IReadOnlyDictionary<string, string>? extraFiles = null, IReadOnlyDictionary<string, string>? extraHeader = null)
+        IReadOnlyDictionary<string, string>? extraFiles = null, IReadOnlyDictionary<string, string>? extraHeader = null,
+        IReadOnlyDictionary<string, string>? symlinks = null)
     {
         string tree = System.IO.Path.Combine(directory, "tree-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(System.IO.Path.Combine(tree, "bin"));
@@ -35,6 +36,12 @@ public static class TestArchives
             string file = System.IO.Path.Combine(tree, path);
             Directory.CreateDirectory(System.IO.Path.GetDirectoryName(file)!);
             File.WriteAllText(file, content);
+        }
+        foreach (var (path, linkTarget) in symlinks ?? new Dictionary<string, string>())
+        {
+            string link = System.IO.Path.Combine(tree, path);
+            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(link)!);
+            File.CreateSymbolicLink(link, linkTarget);
         }
         var header = new XarHeaderFields { Version = 1, XarexecTarget = xarexecTarget, MountRoot = mountRoot };
         foreach (var (key, value) in extraHeader ?? new Dictionary<string, string>())

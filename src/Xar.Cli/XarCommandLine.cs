@@ -2,6 +2,7 @@ using System.CommandLine;
 using Xar.Python.Building;
 using Xar.Python.Distributions;
 using Xar.Python.Standards;
+using Xar.Runtime;
 using Xar.SquashFs;
 
 namespace Xar.Cli;
@@ -16,7 +17,7 @@ public static class XarCommandLine
     private static bool IsUserError(Exception e) => e is SquashFsException or IOException or UnauthorizedAccessException
         or ArgumentException or InvalidOperationException or FormatException or PythonBuildException or InterpreterProbeException
         or InvalidWheelException or IncompatibleWheelException or InstalledDistributionException or DistributionResolutionException
-        or ConflictingFilesException or Xar.Runtime.XarRuntimeException;
+        or ConflictingFilesException or XarRuntimeException;
 
     public static int Run(string[] args, TextWriter? stdout = null, TextWriter? stderr = null)
     {
@@ -29,6 +30,8 @@ public static class XarCommandLine
         root.Subcommands.Add(SquashFsCommands.Create(stdout, stderr));
         foreach (var command in InspectionCommands.All(stdout, stderr, "FILE", "XAR archive (or bare SquashFS image)"))
             root.Subcommands.Add(command);
+        foreach (var command in MountCommands.All(stdout))
+            root.Subcommands.Add(command);
         var parse = root.Parse(args);
         var configuration = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
         try
@@ -37,7 +40,7 @@ public static class XarCommandLine
         }
         catch (Exception e) when (IsUserError(e))
         {
-            stderr.WriteLine($"xar: {e.Message}");
+            stderr.WriteLine($"xar: {ErrorLine.Shorten(e.Message)}");
             return ExitFailure;
         }
     }

@@ -16,6 +16,9 @@ internal enum MountState
 
     /// <summary>A FUSE mount whose server died: every access fails with ENOTCONN.</summary>
     Stale,
+
+    /// <summary>A mount whose server did not answer in time (stopped, or hung): treated as stale.</summary>
+    Unresponsive,
 }
 
 /// <summary>
@@ -32,44 +35,99 @@ internal static unsafe class FuseMount
     /// on its root: squashfuse_ll counts open directories, so its idle timeout cannot unmount
     /// the tree while the descriptor (or a copy inherited across exec) is open.
     /// </summary>
+    /// <remarks>
+    /// The open and fstatfs wait for the FUSE server, forever if it is stopped (SIGSTOP, a
+    /// debugger, a frozen cgroup): they run on a thread of their own, and one that has not
+    /// answered within <paramref name="timeout"/> is left behind and the mount reported
+    /// <see cref="MountState.Unresponsive"/>. A thread blocked in a FUSE request dies with the
+    /// process, at its execve or exit; should it finish first, it closes what it opened.
+    /// </remarks>
     /// <exception cref="XarRuntimeException">The directory cannot be examined, or a FUSE filesystem of another image is mounted there.</exception>
-    public static MountState Probe(string mountPath, Superblock superblock, string archivePath, out int pinFd)
+    public static MountState Probe(string mountPath, Superblock superblock, TimeSpan timeout, string archivePath, out int pinFd)
     {
         pinFd = -1;
-        int fd = LibC.Open(mountPath, LibC.O_RDONLY | LibC.O_DIRECTORY, 0, out int errno);
-        if (fd < 0)
+        var probe = new PendingProbe(mountPath);
+        var thread = new Thread(probe.Run) { IsBackground = true, Name = "xar mount probe" };
+        thread.Start();
+        if (!thread.Join(timeout) && probe.Abandon())
+            return MountState.Unresponsive;
+
+        if (probe.Fd < 0)
         {
-            return errno switch
+            return probe.Errno switch
             {
                 LibC.ENOENT => MountState.NotMounted,
                 LibC.ENOTCONN or LibC.ECONNABORTED => MountState.Stale,
-                _ => throw new XarRuntimeException(XarExitCode.SystemError, archivePath, $"cannot open the mount directory {mountPath}: {LibC.ErrorText(errno)}"),
+                _ => throw new XarRuntimeException(XarExitCode.SystemError, archivePath, $"cannot open the mount directory {mountPath}: {LibC.ErrorText(probe.Errno)}"),
             };
         }
-        StatFs fs;
-        if (LibC.fstatfs(fd, &fs) != 0)
+        if (probe.Errno != 0)
         {
-            errno = LibC.LastError;
-            LibC.close(fd);
-            if (errno is LibC.ENOTCONN or LibC.ECONNABORTED)
+            LibC.close(probe.Fd);
+            if (probe.Errno is LibC.ENOTCONN or LibC.ECONNABORTED)
                 return MountState.Stale;
-            throw new XarRuntimeException(XarExitCode.SystemError, archivePath, $"statfs {mountPath}: {LibC.ErrorText(errno)}");
+            throw new XarRuntimeException(XarExitCode.SystemError, archivePath, $"statfs {mountPath}: {LibC.ErrorText(probe.Errno)}");
         }
+        StatFs fs = probe.FileSystem;
         if (fs.Type != LibC.FuseSuperMagic)
         {
-            LibC.close(fd);
+            LibC.close(probe.Fd);
             return MountState.NotMounted;
         }
         // squashfuse reports the image's block size and inode count; the original accepted any
         // FUSE filesystem (xar-format.md R5). A server that reports no inode count is not judged.
         if (fs.Files != 0 && (fs.Files != superblock.InodeCount || fs.BlockSize != superblock.BlockSize))
         {
-            LibC.close(fd);
+            LibC.close(probe.Fd);
             throw new XarRuntimeException(XarExitCode.Unavailable, archivePath,
                 $"{mountPath} holds a FUSE filesystem that is not this image ({fs.Files} inodes of block size {fs.BlockSize}, the image has {superblock.InodeCount} of {superblock.BlockSize}); unmount it");
         }
-        pinFd = fd;
+        pinFd = probe.Fd;
         return MountState.Mounted;
+    }
+
+    /// <summary>open(O_DIRECTORY) and fstatfs of a mount directory, on the probe's thread.</summary>
+    private sealed class PendingProbe(string mountPath)
+    {
+        private readonly Lock _gate = new();
+        private bool _finished;
+        private bool _abandoned;
+
+        /// <summary>The open descriptor, or -1 when open failed with <see cref="Errno"/>.</summary>
+        public int Fd { get; private set; } = -1;
+
+        /// <summary>Why open or (with <see cref="Fd"/> open) fstatfs failed; 0 when both succeeded.</summary>
+        public int Errno { get; private set; }
+
+        public StatFs FileSystem { get; private set; }
+
+        public void Run()
+        {
+            int fd = LibC.Open(mountPath, LibC.O_RDONLY | LibC.O_DIRECTORY, 0, out int errno);
+            StatFs fs = default;
+            if (fd >= 0 && LibC.fstatfs(fd, &fs) != 0)
+                errno = LibC.LastError;
+            lock (_gate)
+            {
+                if (_abandoned)
+                {
+                    if (fd >= 0)
+                        LibC.close(fd);
+                    return;
+                }
+                (Fd, Errno, FileSystem, _finished) = (fd, errno, fs, true);
+            }
+        }
+
+        /// <summary>Gives the probe up unless it finished after all; true when it was given up.</summary>
+        public bool Abandon()
+        {
+            lock (_gate)
+            {
+                _abandoned = !_finished;
+                return _abandoned;
+            }
+        }
     }
 
     /// <summary>Whether squashfuse_ll and a usable /dev/fuse are present; null if so, else why not.</summary>
@@ -89,7 +147,7 @@ internal static unsafe class FuseMount
     /// </summary>
     /// <exception cref="XarRuntimeException">squashfuse_ll failed or the mount did not appear (<see cref="XarExitCode.Unavailable"/>).</exception>
     public static int Mount(string squashfuse, string imagePath, long imageOffset, string mountPath, Superblock superblock,
-        int timeoutSeconds, string archivePath)
+        int timeoutSeconds, TimeSpan probeTimeout, string archivePath)
     {
         string options = "offset=" + imageOffset.ToString(CultureInfo.InvariantCulture);
         if (timeoutSeconds > 0)
@@ -113,7 +171,7 @@ internal static unsafe class FuseMount
         int pause = 1;
         while (true)
         {
-            if (Probe(mountPath, superblock, archivePath, out int pinFd) == MountState.Mounted)
+            if (Probe(mountPath, superblock, probeTimeout, archivePath, out int pinFd) == MountState.Mounted)
                 return pinFd;
             if (Stopwatch.GetElapsedTime(start) > MountAppearTimeout)
             {
@@ -128,7 +186,8 @@ internal static unsafe class FuseMount
     }
 
     /// <summary>
-    /// Detaches a mount whose server died: umount2(MNT_DETACH) when permitted (root), else
+    /// Detaches a mount whose server died or does not answer — neither needs the server:
+    /// umount2(MNT_DETACH) when permitted (root), else
     /// fusermount3 -u -z (or fusermount), run without a shell (the original used system() with
     /// an unquoted path, xar-format.md R6).
     /// </summary>

@@ -38,7 +38,7 @@ public sealed record MountLocation(string Root, string UserDirectory, string Nam
     /// Computes the location without creating anything (<c>xarexec -n</c> has no side effect,
     /// unlike the original, xar-format.md R17).
     /// </summary>
-    /// <exception cref="XarRuntimeException">No usable mount root (<see cref="XarExitCode.Unavailable"/> or <see cref="XarExitCode.UnsafePermissions"/>).</exception>
+    /// <exception cref="XarRuntimeException">No usable mount root (<see cref="XarExitCode.Unavailable"/> or <see cref="XarExitCode.UnsafePermissions"/>), or a relative MOUNT_ROOT (<see cref="XarExitCode.BadArchive"/>).</exception>
     public static MountLocation Resolve(XarHeader header, RuntimeSettings settings, string archivePath)
     {
         string root = ChooseRoot(header.MountRoot, archivePath);
@@ -50,6 +50,9 @@ public sealed record MountLocation(string Root, string UserDirectory, string Nam
     {
         if (headerRoot is not null)
         {
+            // Relative to whatever directory the launch happens in: the writer refuses one too.
+            if (!headerRoot.StartsWith('/'))
+                throw new XarRuntimeException(XarExitCode.BadArchive, archivePath, $"MOUNT_ROOT \"{headerRoot}\" from the header is not an absolute path");
             int error = LibC.Stat(headerRoot, followSymlinks: true, out StatX stat);
             if (error != 0)
                 throw new XarRuntimeException(XarExitCode.Unavailable, archivePath,

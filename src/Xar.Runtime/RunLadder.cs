@@ -36,10 +36,10 @@ public static class RunLadder
                 // Only a per-user directory of our own guarantees that nobody else put a mount
                 // there (the original checks it on every launch too).
                 if (IsOwnedDirectory(location.UserDirectory, archivePath)
-                    && FuseMount.Probe(location.MountPath, archive.Superblock, archivePath, out int pin) == MountState.Mounted)
+                    && FuseMount.Probe(location.MountPath, archive.Superblock, settings.MountProbeTimeout, archivePath, out int pin) == MountState.Mounted)
                     return new PreparedTree(location.MountPath, TreeKind.Mount, created: false, pin);
             }
-            catch (XarRuntimeException e) when (settings.Mode == RunMode.Auto)
+            catch (XarRuntimeException e) when (settings.Mode == RunMode.Auto && e.ExitCode != XarExitCode.BadArchive)
             {
                 mountProblem = e.Cause;
                 location = null;
@@ -110,13 +110,13 @@ public static class RunLadder
             using FileLock held = FileLock.Acquire(location.LockPath, MountLocation.LockFileMode, requireOwnedMode: true,
                 settings.MountLockTimeout, archivePath, "mounting");
             // Another launch may have mounted while this one waited for the lock.
-            MountState state = FuseMount.Probe(location.MountPath, archive.Superblock, archivePath, out int pin);
+            MountState state = FuseMount.Probe(location.MountPath, archive.Superblock, settings.MountProbeTimeout, archivePath, out int pin);
             if (state == MountState.Mounted)
             {
                 held.Touch();
                 return new PreparedTree(location.MountPath, TreeKind.Mount, created: false, pin);
             }
-            if (state == MountState.Stale)
+            if (state is MountState.Stale or MountState.Unresponsive)
                 FuseMount.DetachStale(location.MountPath, settings, archivePath);
             ImageHash.VerifyUnlessStamped(archive, location.VerifiedStampPath);
             verified = true;
@@ -124,7 +124,7 @@ public static class RunLadder
             try
             {
                 pin = FuseMount.Mount(squashfuse!, imagePath, archive.ImageOffset, location.MountPath, archive.Superblock,
-                    settings.MountTimeoutSeconds, archivePath);
+                    settings.MountTimeoutSeconds, settings.MountProbeTimeout, archivePath);
             }
             catch (XarRuntimeException) when (createdDirectory)
             {

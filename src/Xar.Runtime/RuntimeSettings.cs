@@ -43,6 +43,13 @@ public sealed record RuntimeSettings
     /// <summary>How long a launch waits for another launch of the same archive to finish mounting.</summary>
     public TimeSpan MountLockTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// How long the FUSE server of an existing mount may take to answer the probe (open and
+    /// statfs of its root) before the mount is taken for stale: squashfuse_ll answers those at
+    /// once, a stopped one never.
+    /// </summary>
+    public TimeSpan MountProbeTimeout { get; init; } = TimeSpan.FromSeconds(2);
+
     /// <summary>How long a launch waits for another launch of the same archive to finish extracting.</summary>
     public TimeSpan ExtractionLockTimeout { get; init; } = TimeSpan.FromMinutes(10);
 

@@ -39,14 +39,15 @@ public static unsafe class TargetExecutor
     /// which their bootstrap scripts expect; Python archives (XAR_PYTHON) run the interpreter as
     /// docs/python-apps.md §3 says. Returns only by throwing.
     /// </summary>
-    /// <exception cref="XarRuntimeException">No target, an unsafe target path, or execve failed.</exception>
+    /// <exception cref="XarRuntimeException">No target, a target that is not a file of the image, or execve failed.</exception>
     public static void Exec(XarArchive archive, PreparedTree tree, LaunchContext launch, IReadOnlyList<string> arguments)
     {
         string archivePath = archive.Path;
         (string Program, string[] Argv)? python = PythonStart.Command(archive.Header, arguments, Environment.GetEnvironmentVariable("PATH"), archivePath);
         // XAR_TARGET, where present, is the real target behind a wrapper meant for the original runtime.
         string target = python is null ? ValidTarget(archive.Header.Format is null ? archive.Header.XarexecTarget : archive.Header.Target ?? archive.Header.XarexecTarget, archivePath) : "";
-        string targetPath = tree.Directory + "/" + target;
+        // The file the target names in the image, symlinks resolved there: never one outside the tree.
+        string targetPath = python is null ? tree.Directory + "/" + ImageTarget.Resolve(archive, target) : "";
 
         string[] argv;
         string program;
@@ -61,8 +62,10 @@ public static unsafe class TargetExecutor
         }
         else
         {
+            // argv[0] is the target as named, so a program that looks at its name (a multi-call
+            // binary behind a symlink) sees the name it was started by.
             program = targetPath;
-            argv = [targetPath, .. arguments];
+            argv = [tree.Directory + "/" + target, .. arguments];
         }
 
         int inheritedPin = -1;

@@ -74,7 +74,7 @@ public static unsafe class XarexecCommand
                             index++;
                             goto FlagsDone;
                         default:
-                            WriteOut(2, $"xarexec: unknown option {arguments[index]}\n{Usage}");
+                            WriteOut(2, $"xarexec: unknown option {ErrorLine.Shorten(arguments[index])}\n{Usage}");
                             return (int)XarExitCode.Usage;
                     }
                 }
@@ -109,17 +109,17 @@ public static unsafe class XarexecCommand
         }
         catch (XarRuntimeException e)
         {
-            WriteOut(2, $"xarexec: {e.Message}\n");
+            WriteOut(2, $"xarexec: {ErrorLine.Shorten(e.Message)}\n");
             return (int)e.ExitCode;
         }
         catch (XarFormatException e)
         {
-            WriteOut(2, $"xarexec: {e.Message}\n");
+            WriteOut(2, $"xarexec: {ErrorLine.Shorten(e.Message)}\n");
             return (int)XarExitCode.BadArchive;
         }
         catch (Exception e)
         {
-            WriteOut(2, $"xarexec: {shownPath}: internal error: {e.GetType().Name}: {e.Message}\n");
+            WriteOut(2, $"xarexec: {ErrorLine.Shorten($"{shownPath}: internal error: {e.GetType().Name}: {e.Message}")}\n");
             return (int)XarExitCode.Internal;
         }
     }

@@ -121,6 +121,18 @@ public sealed class FailureTests : IDisposable
     }
 
     [Fact]
+    public void A_path_of_40_KB_is_shortened_in_the_middle_of_the_error_line()
+    {
+        string deep = _sandbox.Root + string.Concat(Enumerable.Repeat("/deep", 8000)) + "/missing.xar";
+
+        RunResult result = _sandbox.Xarexec(deep);
+
+        result.ExitCode.Should().Be((int)XarExitCode.CannotOpen);
+        result.Stderr.Should().StartWith("xarexec: " + deep[..99] + "…").And.EndWith("/deep/deep/missing.xar: cannot open: File name too long\n");
+        result.Stderr.Length.Should().BeLessThan(300);
+    }
+
+    [Fact]
     public void An_archive_without_a_target_can_be_mounted_but_not_run()
     {
         string archive = _sandbox.Archive(xarexecTarget: null);

@@ -78,6 +78,55 @@ public sealed class MountRungTests : IDisposable
         _sandbox.SquashfuseProcesses(mountPath).Should().ContainSingle();
     }
 
+    [Fact]
+    public void A_stopped_squashfuse_ll_does_not_hang_the_next_launch_which_detaches_it_and_mounts_anew()
+    {
+        string archive = _sandbox.Archive();
+        _sandbox.Launch(archive).Stdout.Should().StartWith("mode=mount new=1");
+        string mountPath = _sandbox.Mounts().Single().MountPoint;
+        int server = _sandbox.SquashfuseProcesses(mountPath).Single();
+        Run.Checked("kill", ["-STOP", server.ToString()]);
+        try
+        {
+            // A launch that waits for the stopped server never ends: the deadline makes it fail instead.
+            RunResult relaunched = _sandbox.Launch(archive, ["read:data.txt"], timeout: TimeSpan.FromSeconds(60));
+
+            relaunched.ExitCode.Should().Be(0, relaunched.ToString());
+            relaunched.Stdout.Should().Be("mode=mount new=1\ndata from the image\n");
+            // Only the new mount is attached (mountinfo is read without touching the mounts).
+            _sandbox.Mounts().Should().ContainSingle();
+            _sandbox.SquashfuseProcesses(mountPath).Should().HaveCount(2, "the stopped server is detached, not killed");
+        }
+        finally
+        {
+            System.Diagnostics.Process.GetProcessById(server).Kill();
+        }
+    }
+
+    [Fact]
+    public void A_relative_MOUNT_ROOT_is_refused_in_one_line()
+    {
+        string archive = _sandbox.Archive();
+        // The writer refuses a relative MOUNT_ROOT: turn the absolute one into a relative path
+        // of the same length that names the same directory from the sandbox's root.
+        string absolute = _sandbox.MountRoot;
+        string relative = string.Concat(Enumerable.Repeat("./", (absolute.Length - 3) / 2)) + "mnt";
+        if (relative.Length < absolute.Length)
+            relative += "/";
+        byte[] bytes = File.ReadAllBytes(archive);
+        string text = System.Text.Encoding.Latin1.GetString(bytes);
+        int at = text.IndexOf($"MOUNT_ROOT=\"{absolute}\"", StringComparison.Ordinal);
+        at.Should().BePositive();
+        System.Text.Encoding.ASCII.GetBytes(relative).CopyTo(bytes, at + "MOUNT_ROOT=\"".Length);
+        File.WriteAllBytes(archive, bytes);
+
+        RunResult result = Run.Program(Launcher.Path, [archive], environment: _sandbox.Env(null), workingDirectory: _sandbox.Root);
+
+        result.ExitCode.Should().Be((int)XarExitCode.BadArchive, result.ToString());
+        result.Stderr.Should().Be($"xarexec: {archive}: MOUNT_ROOT \"{relative}\" from the header is not an absolute path\n");
+        _sandbox.Mounts().Should().BeEmpty();
+    }
+
     [Theory]
     [InlineData(XarLayout.Xarexec)]
     [InlineData(XarLayout.Self)]

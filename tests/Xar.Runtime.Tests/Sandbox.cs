@@ -42,12 +42,13 @@ public sealed class Sandbox : IDisposable
     };
 
     public string Archive(TargetKind target = TargetKind.Shell, XarLayout layout = XarLayout.Xarexec, string? xarexecTarget = TestArchives.TargetPath,
-        IReadOnlyDictionary<string, string>? extraFiles = null, IReadOnlyDictionary<string, string>? extraHeader = null) =>
-        TestArchives.Build(Root, target, layout, MountRoot, xarexecTarget, extraFiles, extraHeader);
+        IReadOnlyDictionary<string, string>? extraFiles = null, IReadOnlyDictionary<string, string>? extraHeader = null,
+        IReadOnlyDictionary<string, string>? symlinks = null) =>
+        TestArchives.Build(Root, target, layout, MountRoot, xarexecTarget, extraFiles, extraHeader, symlinks);
 
     /// <summary>Runs <c>xarexec ARCHIVE ARGS</c> (xarexec layout) or <c>./ARCHIVE ARGS</c> (self layout).</summary>
     public RunResult Launch(string archive, IEnumerable<string>? arguments = null, string? stdin = null,
-        IReadOnlyDictionary<string, string?>? extraEnvironment = null)
+        IReadOnlyDictionary<string, string?>? extraEnvironment = null, TimeSpan? timeout = null)
     {
         bool self = IsElf(archive);
         string program = self ? archive : Launcher.Path;
@@ -55,7 +56,7 @@ public sealed class Sandbox : IDisposable
         if (!self)
             argv.Add(archive);
         argv.AddRange(arguments ?? []);
-        return Run.Program(program, argv, environment: Env(extraEnvironment), stdin: stdin);
+        return Run.Program(program, argv, environment: Env(extraEnvironment), stdin: stdin, timeout: timeout);
     }
 
     private static bool IsElf(string path)

@@ -18,7 +18,7 @@ public static class TestArchives
 
     public static string Build(string directory, TargetKind target, XarLayout layout, string? mountRoot, string? xarexecTarget = TargetPath,
         IReadOnlyDictionary<string, string>? extraFiles = null, IReadOnlyDictionary<string, string>? extraHeader = null,
-        IEnumerable<ImageEntry>? extraEntries = null)
+        IReadOnlyDictionary<string, string>? symlinks = null, IEnumerable<ImageEntry>? extraEntries = null)
     {
         string tree = System.IO.Path.Combine(directory, "tree-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(System.IO.Path.Combine(tree, "bin"));
@@ -37,26 +37,21 @@ public static class TestArchives
             Directory.CreateDirectory(System.IO.Path.GetDirectoryName(file)!);
             File.WriteAllText(file, content);
         }
+        foreach (var (path, linkTarget) in symlinks ?? new Dictionary<string, string>())
+        {
+            string link = System.IO.Path.Combine(tree, path);
+            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(link)!);
+            File.CreateSymbolicLink(link, linkTarget);
+        }
         var header = new XarHeaderFields { Version = 1, XarexecTarget = xarexecTarget, MountRoot = mountRoot };
         foreach (var (key, value) in extraHeader ?? new Dictionary<string, string>())
             header.Extra[key] = value;
 
         string archive = System.IO.Path.Combine(directory, $"app-{target}-{layout}-{Guid.NewGuid():N}.xar".ToLowerInvariant());
         var writer = new SquashFsWriter(new SquashFsWriterOptions { FixedTime = 0 });
-        if (extraEntries is null)
-        {
-            writer.AddDirectory(tree);
-        }
-        else
-        {
-            // A scanned tree takes no further entries: the tree's files are added as entries too.
-            foreach (string subdirectory in Directory.EnumerateDirectories(tree, "*", SearchOption.AllDirectories))
-                writer.Add(ImageEntry.Directory(System.IO.Path.GetRelativePath(tree, subdirectory)));
-            foreach (string file in Directory.EnumerateFiles(tree, "*", SearchOption.AllDirectories))
-                writer.Add(ImageEntry.File(System.IO.Path.GetRelativePath(tree, file), FileContent.FromBytes(File.ReadAllBytes(file)), (int)File.GetUnixFileMode(file)));
-            foreach (ImageEntry entry in extraEntries)
-                writer.Add(entry);
-        }
+        writer.AddDirectory(tree);
+        foreach (ImageEntry entry in extraEntries ?? [])
+            writer.Add(entry);
         using FileStream? launcher = layout == XarLayout.Self ? File.OpenRead(Launcher.Path) : null;
         XarArchiveWriter.Write(archive,
             new XarWriteOptions

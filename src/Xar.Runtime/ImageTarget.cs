@@ -1,0 +1,96 @@
+using Xar.Archive;
+using Xar.SquashFs;
+using Xar.SquashFs.Reading;
+
+namespace Xar.Runtime;
+
+/// <summary>
+/// Resolves XAREXEC_TARGET inside the image, with the image's own reader, before anything is
+/// executed. In a mounted or extracted tree the kernel would follow a symlink such as
+/// <c>run -&gt; /bin/sh</c> (or <c>../../bin/sh</c>) to the host: the launcher would then run a
+/// program that is not in the archive, as root as often as not. Resolving in the image gives
+/// the same answer for both kinds of tree and for both layouts, and the launcher then executes
+/// the resolved path, which contains no symlink.
+/// </summary>
+internal static class ImageTarget
+{
+    /// <summary>Symlinks followed before a chain counts as a loop (Linux's MAXSYMLINKS).</summary>
+    private const int MaxSymlinks = 40;
+
+    /// <summary>
+    /// The path, relative to the image's root and free of symlinks, of the regular file that
+    /// <paramref name="target"/> (relative, without '..', see TargetExecutor) names. Symlinks,
+    /// in any component, are interpreted relative to the image's root: one that is absolute or
+    /// climbs above the root leaves the image and is refused.
+    /// </summary>
+    /// <exception cref="XarRuntimeException">The target is missing (<see cref="XarExitCode.TargetNotFound"/>), leaves the image, loops or is not a regular file (<see cref="XarExitCode.BadArchive"/>).</exception>
+    public static string Resolve(XarArchive archive, string target)
+    {
+        string archivePath = archive.Path;
+        XarImageRegion region = archive.Image;
+        try
+        {
+            using SquashFsImage image = SquashFsImage.Open(region.Handle, region.Offset, ownsHandle: false);
+            return Resolve(image, target, archivePath);
+        }
+        catch (SquashFsException e)
+        {
+            throw new XarRuntimeException(XarExitCode.BadArchive, archivePath, $"SquashFS image at OFFSET {region.Offset}: {e.Message}");
+        }
+    }
+
+    private static string Resolve(SquashFsImage image, string target, string archivePath)
+    {
+        // The directories from the root down to where the walk is; names[i] leads to chain[i + 1].
+        var chain = new List<SquashFsEntry> { image.Root };
+        var names = new List<string>();
+        // Components still to walk, the next on top.
+        var pending = new Stack<string>();
+        Push(pending, target);
+        int symlinks = 0;
+        while (pending.Count > 0)
+        {
+            string component = pending.Pop();
+            if (!chain[^1].IsDirectory)
+                throw Refused(target, archivePath, $"/{string.Join('/', names)} is not a directory");
+            if (component == ".")
+                continue;
+            if (component == "..")
+            {
+                if (chain.Count == 1)
+                    throw Refused(target, archivePath, "a symlink on its way climbs above the image's root");
+                chain.RemoveAt(chain.Count - 1);
+                names.RemoveAt(names.Count - 1);
+                continue;
+            }
+            SquashFsEntry entry = image.Lookup(chain[^1], component)
+                ?? throw new XarRuntimeException(XarExitCode.TargetNotFound, archivePath,
+                    $"XAREXEC_TARGET \"{target}\" is not in the image (no /{string.Join('/', names.Append(component))})");
+            if (entry.IsSymlink)
+            {
+                if (++symlinks > MaxSymlinks)
+                    throw Refused(target, archivePath, $"more than {MaxSymlinks} symlinks on its way (a loop)");
+                string link = image.ReadLink(entry);
+                if (link.StartsWith('/'))
+                    throw Refused(target, archivePath, $"/{string.Join('/', names.Append(component))} is a symlink to {link}, outside the image");
+                Push(pending, link);
+                continue;
+            }
+            chain.Add(entry);
+            names.Add(component);
+        }
+        if (!chain[^1].IsRegularFile)
+            throw Refused(target, archivePath, names.Count == 0 ? "it names the image's root" : $"/{string.Join('/', names)} is not a regular file");
+        return string.Join('/', names);
+    }
+
+    private static void Push(Stack<string> pending, string path)
+    {
+        string[] components = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        for (int i = components.Length - 1; i >= 0; i--)
+            pending.Push(components[i]);
+    }
+
+    private static XarRuntimeException Refused(string target, string archivePath, string why) =>
+        new(XarExitCode.BadArchive, archivePath, $"XAREXEC_TARGET \"{target}\" does not resolve to a file in the image: {why}");
+}

@@ -90,7 +90,7 @@ public sealed class OutputFile : IDisposable
     }
 
     /// <summary>The temporary file: readable, writable and seekable, whatever the output is.</summary>
-    public FileStream Stream { get; } = null!;
+    public FileStream Stream { get; }
 
     /// <summary>Puts what was written in place: renamed over a regular output, copied into any other.</summary>
     public void Commit()

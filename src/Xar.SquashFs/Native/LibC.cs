@@ -157,7 +157,10 @@ internal unsafe struct DirEnt64
     public fixed byte Name[256];
 }
 
-/// <summary>What <see cref="OutputFile"/> needs: files created relative to a directory descriptor, renamed and removed there.</summary>
+/// <summary>
+/// What <see cref="OutputFile"/> needs (files created, renamed and removed relative to a directory
+/// descriptor, symlinks resolved by the kernel) and <see cref="Writing.DataExtents"/> (SEEK_DATA/SEEK_HOLE).
+/// </summary>
 internal static unsafe partial class LibC
 {
     public const int O_WRONLY = 1;
@@ -185,12 +188,6 @@ internal static unsafe partial class LibC
 
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int unlinkat(int dirfd, string path, int flags);
-
-    [LibraryImport("libc", SetLastError = true)]
-    public static partial int fsync(int fd);
-
-    [LibraryImport("libc", SetLastError = true)]
-    public static partial int fchmod(int fd, uint mode);
 
     [LibraryImport("libc", SetLastError = true)]
     public static partial long lseek(int fd, long offset, int whence);

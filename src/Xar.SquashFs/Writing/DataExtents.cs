@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Xar.SquashFs.Native;
 
 namespace Xar.SquashFs.Writing;
@@ -32,7 +31,7 @@ internal sealed class DataExtents
             long data = LibC.lseek(fd, position, LibC.SEEK_DATA);
             if (data < 0)
             {
-                if (Marshal.GetLastPInvokeError() == LibC.ENXIO) break; // no data after position
+                if (LibC.LastError == LibC.ENXIO) break; // no data after position
                 return null;
             }
             if (data >= length) break;

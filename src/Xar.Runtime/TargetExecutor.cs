@@ -46,7 +46,7 @@ public static unsafe class TargetExecutor
         (string Program, string[] Argv)? python = PythonStart.Command(archive.Header, arguments, Environment.GetEnvironmentVariable("PATH"), archivePath);
         string target = python is null ? ValidTarget(archive.Header.XarexecTarget, archivePath) : "";
         // The file the target names in the image, symlinks resolved there: never one outside the tree.
-        string targetPath = python is null ? tree.Directory + "/" + ImageTarget.Resolve(archive, target) : "";
+        string targetPath = python is null ? ImageTarget.Resolve(archive, tree, target) : "";
 
         string[] argv;
         string program;

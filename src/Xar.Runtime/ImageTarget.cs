@@ -1,30 +1,86 @@
+using System.Globalization;
 using Xar.Archive;
+using Xar.Runtime.Native;
 using Xar.SquashFs;
 using Xar.SquashFs.Reading;
+
+using StatX = Xar.SquashFs.Native.StatX;
 
 namespace Xar.Runtime;
 
 /// <summary>
-/// Resolves XAREXEC_TARGET inside the image, with the image's own reader, before anything is
-/// executed. In a mounted or extracted tree the kernel would follow a symlink such as
-/// <c>run -&gt; /bin/sh</c> (or <c>../../bin/sh</c>) to the host: the launcher would then run a
-/// program that is not in the archive, as root as often as not. Resolving in the image gives
-/// the same answer for both kinds of tree and for both layouts, and the launcher then executes
-/// the resolved path, which contains no symlink.
+/// Resolves XAREXEC_TARGET inside the image before anything is executed. In a mounted or
+/// extracted tree the kernel would follow a symlink such as <c>run -&gt; /bin/sh</c> (or
+/// <c>../../bin/sh</c>) to the host: the launcher would then run a program that is not in the
+/// archive, as root as often as not. Symlinks are therefore interpreted relative to the image's
+/// root, one that leaves it is refused, and the launcher executes the resolved path, which
+/// contains no symlink — the same for mounts and extractions, and for both layouts.
 /// </summary>
-internal static class ImageTarget
+/// <remarks>
+/// A launch first asks the kernel: openat2 with RESOLVE_BENEATH from the tree's root succeeds
+/// only for a path that never leaves it, and the descriptor names the resolved file. That costs
+/// a few system calls; opening the image with the SquashFS reader (zlib, tables, metadata
+/// blocks) costs about 0.3 ms, a tenth of a warm launch. Whenever the kernel does not answer
+/// yes — a refused path, or a kernel without openat2 (before 5.6, or a seccomp filter) — the
+/// image's own reader decides, and explains a refusal.
+/// </remarks>
+internal static unsafe class ImageTarget
 {
     /// <summary>Symlinks followed before a chain counts as a loop (Linux's MAXSYMLINKS).</summary>
     private const int MaxSymlinks = 40;
 
     /// <summary>
-    /// The path, relative to the image's root and free of symlinks, of the regular file that
-    /// <paramref name="target"/> (relative, without '..', see TargetExecutor) names. Symlinks,
-    /// in any component, are interpreted relative to the image's root: one that is absolute or
-    /// climbs above the root leaves the image and is refused.
+    /// The absolute, symlink-free path of the regular file in <paramref name="tree"/> that
+    /// <paramref name="target"/> (relative, without '..', see TargetExecutor) names.
     /// </summary>
     /// <exception cref="XarRuntimeException">The target is missing (<see cref="XarExitCode.TargetNotFound"/>), leaves the image, loops or is not a regular file (<see cref="XarExitCode.BadArchive"/>).</exception>
-    public static string Resolve(XarArchive archive, string target)
+    public static string Resolve(XarArchive archive, PreparedTree tree, string target) =>
+        ResolveInTree(tree, target) ?? tree.Directory + "/" + ResolveInImage(archive, target);
+
+    /// <summary>The kernel's answer: the resolved path, or null when it cannot vouch for one.</summary>
+    private static string? ResolveInTree(PreparedTree tree, string target)
+    {
+        int root = tree.PinDescriptor >= 0 ? tree.PinDescriptor : LibC.Open(tree.Directory, LibC.O_PATH | LibC.O_DIRECTORY, 0, out _);
+        if (root < 0)
+            return null;
+        try
+        {
+            var how = new OpenHow
+            {
+                Flags = (ulong)(LibC.O_PATH | LibC.O_CLOEXEC),
+                Resolve = LibC.RESOLVE_BENEATH | LibC.RESOLVE_NO_MAGICLINKS,
+            };
+            int fd;
+            fixed (byte* path = LibC.Utf8Z(target))
+                fd = (int)LibC.syscall(LibC.SYS_openat2, root, path, &how, (nuint)sizeof(OpenHow));
+            if (fd < 0)
+                return null;
+            try
+            {
+                return LibC.Stat(fd, out StatX stat) == 0 && stat.IsRegularFile
+                    ? LibC.ReadLink("/proc/self/fd/" + fd.ToString(CultureInfo.InvariantCulture))
+                    : null;
+            }
+            finally
+            {
+                LibC.close(fd);
+            }
+        }
+        finally
+        {
+            if (root != tree.PinDescriptor)
+                LibC.close(root);
+        }
+    }
+
+    /// <summary>
+    /// The image's answer: the path, relative to the image's root and free of symlinks, of the
+    /// regular file that <paramref name="target"/> names. Symlinks, in any component, are
+    /// interpreted relative to the image's root: one that is absolute or climbs above the root
+    /// leaves the image and is refused.
+    /// </summary>
+    /// <exception cref="XarRuntimeException">As <see cref="Resolve(XarArchive, PreparedTree, string)"/>.</exception>
+    internal static string ResolveInImage(XarArchive archive, string target)
     {
         string archivePath = archive.Path;
         XarImageRegion region = archive.Image;

@@ -47,7 +47,7 @@ public static unsafe class TargetExecutor
         // XAR_TARGET, where present, is the real target behind a wrapper meant for the original runtime.
         string target = python is null ? ValidTarget(archive.Header.Format is null ? archive.Header.XarexecTarget : archive.Header.Target ?? archive.Header.XarexecTarget, archivePath) : "";
         // The file the target names in the image, symlinks resolved there: never one outside the tree.
-        string targetPath = python is null ? tree.Directory + "/" + ImageTarget.Resolve(archive, target) : "";
+        string targetPath = python is null ? ImageTarget.Resolve(archive, tree, target) : "";
 
         string[] argv;
         string program;

@@ -77,6 +77,21 @@ public sealed class TargetResolutionTests : IDisposable
         result.Stdout.Should().Be($"mode={mode} new=1\ndata from the image\n");
     }
 
+    [Theory]
+    [InlineData("current/run", "bin/app")]
+    [InlineData("bin/data", "data.txt")]
+    [InlineData("./current/../bin/./run", "bin/app")]
+    public void The_image_reader_resolves_symlinks_within_the_image(string target, string resolved)
+    {
+        // Launches take the kernel's answer when it has one (openat2); the reader decides when
+        // it has none, as on a kernel without openat2.
+        string archive = _sandbox.Archive(TargetKind.Elf,
+            symlinks: new Dictionary<string, string> { ["current"] = "bin", ["bin/run"] = "app", ["bin/data"] = "../data.txt" });
+        using XarArchive opened = XarArchive.Open(archive);
+
+        ImageTarget.ResolveInImage(opened, target).Should().Be(resolved);
+    }
+
     [Fact]
     public void A_dangling_target_symlink_is_reported_as_not_found()
     {

@@ -22,6 +22,7 @@ internal static unsafe partial class LibC
     public const int O_NOFOLLOW = 0x20000;
     public const int O_DIRECTORY = 0x10000;
     public const int O_CLOEXEC = 0x80000;
+    public const int O_PATH = 0x200000;
 
     public const int EPERM = 1;
     public const int EIO = 5;
@@ -159,6 +160,18 @@ internal static unsafe partial class LibC
 
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int umount2(string target, int flags);
+
+    /// <summary>openat2's number, the same on x86-64 and arm64 (new system calls share one table); glibc has no wrapper.</summary>
+    public const long SYS_openat2 = 437;
+
+    /// <summary>openat2 resolve flag: no path component may leave the starting directory (absolute symlinks, ".." above it).</summary>
+    public const ulong RESOLVE_BENEATH = 0x08;
+
+    /// <summary>openat2 resolve flag: no /proc magic links.</summary>
+    public const ulong RESOLVE_NO_MAGICLINKS = 0x02;
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial long syscall(long number, int dirfd, byte* path, OpenHow* how, nuint size);
 
     [LibraryImport("libc", SetLastError = true)]
     public static partial int execve(byte* path, byte** argv, byte** envp);
@@ -328,6 +341,15 @@ internal static unsafe partial class LibC
         nint length = readlink(path, buffer, 4096);
         return length <= 0 || length >= 4096 ? null : Encoding.UTF8.GetString(buffer, (int)length);
     }
+}
+
+/// <summary>struct open_how of openat2.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct OpenHow
+{
+    public ulong Flags;
+    public ulong Mode;
+    public ulong Resolve;
 }
 
 /// <summary>struct statfs of 64-bit Linux.</summary>

@@ -279,15 +279,22 @@ public sealed class CacheInventory
             ? DateTimeOffset.FromUnixTimeSeconds(stat.Mtime.Seconds).AddTicks(stat.Mtime.Nanoseconds / 100)
             : null;
 
-    /// <summary>The bytes of the files in the tree (symlinks not followed).</summary>
+    /// <summary>The bytes of the files in the tree (symlinks not followed); what was counted when a launch or another prune changes it meanwhile.</summary>
     private static long TreeSize(string tree)
     {
         long size = 0;
         var options = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0, IgnoreInaccessible = true };
-        foreach (FileInfo file in new DirectoryInfo(tree).EnumerateFiles("*", options))
+        try
         {
-            if (file.LinkTarget is null)
-                size += file.Length;
+            foreach (FileInfo file in new DirectoryInfo(tree).EnumerateFiles("*", options))
+            {
+                if (file.LinkTarget is null)
+                    size += file.Length;
+            }
+        }
+        catch (IOException)
+        {
+            // Partial trees grow and vanish under extracting launches, and trees under concurrent prunes.
         }
         return size;
     }

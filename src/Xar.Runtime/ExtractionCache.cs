@@ -378,11 +378,24 @@ internal sealed class ExtractionCache
 /// grows with its depth (an image may nest beyond PATH_MAX; its failed extraction must still go),
 /// never following a symbolic link and never descending into another filesystem (a mount
 /// point inside stays, and with it its ancestors). Directories the image made read-only get
-/// u+rwx first. Best effort: returns whether the tree is gone.
+/// u+rwx first. It holds two descriptors at a time whatever the depth (the launcher runs with
+/// the caller's descriptor limit, often 1024): it climbs back through "..", checked against the
+/// device and inode recorded on the way down, and stops if a directory was moved meanwhile.
+/// Best effort: returns whether the tree is gone.
 /// </summary>
 internal static unsafe class TreeRemoval
 {
     private const int OwnerAll = 0x1C0; // 0700
+
+    private static readonly byte[] s_parent = "..\0"u8.ToArray();
+
+    /// <summary>A directory on the way down: its identity, its subdirectories still to remove, and the one being removed.</summary>
+    private sealed class Level(StatX stat, Queue<byte[]> subdirectories)
+    {
+        public StatX Stat = stat;
+        public readonly Queue<byte[]> Subdirectories = subdirectories;
+        public byte[]? Child;
+    }
 
     public static bool Remove(string path)
     {
@@ -396,7 +409,18 @@ internal static unsafe class TreeRemoval
             return errno == LibC.ENOENT;
         try
         {
-            return LibC.Stat(parentFd, out StatX parentStat) == 0 && RemoveEntry(parentFd, parentStat, LibC.Utf8Z(name));
+            if (LibC.Stat(parentFd, out StatX parentStat) != 0)
+                return false;
+            byte[] entry = LibC.Utf8Z(name);
+            fixed (byte* entryName = entry)
+            {
+                int error = LibC.Stat(parentFd, entryName, out StatX stat);
+                if (error != 0)
+                    return error == LibC.ENOENT;
+                if (!stat.IsDirectory)
+                    return LibC.unlinkat(parentFd, entryName, 0) == 0 || LibC.LastError == LibC.ENOENT;
+            }
+            return RemoveDirectory(parentFd, parentStat, entry);
         }
         finally
         {
@@ -404,37 +428,94 @@ internal static unsafe class TreeRemoval
         }
     }
 
-    /// <param name="name">NUL-terminated.</param>
-    private static bool RemoveEntry(int parentFd, in StatX parent, byte[] name)
+    /// <summary>Depth first without recursion; <paramref name="name"/> is NUL-terminated.</summary>
+    private static bool RemoveDirectory(int parentFd, in StatX parent, byte[] name)
     {
+        int current = OpenDirectory(parentFd, parent, name, out StatX currentStat);
+        if (current < 0)
+            return false;
+        var levels = new List<Level> { Enter(current, currentStat) };
+        while (true)
+        {
+            Level level = levels[^1];
+            if (level.Subdirectories.TryDequeue(out byte[]? child))
+            {
+                int childFd = OpenDirectory(current, level.Stat, child, out StatX childStat);
+                if (childFd < 0)
+                    continue;
+                level.Child = child;
+                LibC.close(current);
+                current = childFd;
+                levels.Add(Enter(current, childStat));
+                continue;
+            }
+            levels.RemoveAt(levels.Count - 1);
+            if (levels.Count == 0)
+                break;
+            // Up one level: ".." must be the directory recorded on the way down.
+            int up;
+            fixed (byte* dotDot = s_parent)
+                up = LibC.OpenAt(current, dotDot, LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_NOFOLLOW, 0, out _);
+            LibC.close(current);
+            current = up;
+            if (up < 0 || LibC.Stat(up, out StatX upStat) != 0 || !LibC.SameFile(upStat, levels[^1].Stat))
+            {
+                if (up >= 0)
+                    LibC.close(up);
+                return false;
+            }
+            fixed (byte* removed = levels[^1].Child)
+                LibC.unlinkat(current, removed, LibC.AT_REMOVEDIR); // Fails only if something stayed (a mount point): then so does this.
+        }
+        LibC.close(current);
+        fixed (byte* top = name)
+            return LibC.unlinkat(parentFd, top, LibC.AT_REMOVEDIR) == 0 || LibC.LastError == LibC.ENOENT;
+    }
+
+    /// <summary>
+    /// Opens the subdirectory <paramref name="name"/> of <paramref name="dirFd"/> (u+rwx first) when it
+    /// is a directory on the same filesystem, and is still the entry checked when opened; else -1.
+    /// </summary>
+    private static int OpenDirectory(int dirFd, in StatX directory, byte[] name, out StatX opened)
+    {
+        opened = default;
         fixed (byte* entryName = name)
         {
-            int error = LibC.Stat(parentFd, entryName, out StatX entry);
-            if (error != 0)
-                return error == LibC.ENOENT;
-            if (!entry.IsDirectory)
-                return LibC.unlinkat(parentFd, entryName, 0) == 0 || LibC.LastError == LibC.ENOENT;
-            if (entry.DevMajor != parent.DevMajor || entry.DevMinor != parent.DevMinor)
-                return false; // A mount point: what is mounted there is not ours to delete.
+            if (LibC.Stat(dirFd, entryName, out StatX entry) != 0 || !entry.IsDirectory)
+                return -1;
+            if (entry.DevMajor != directory.DevMajor || entry.DevMinor != directory.DevMinor)
+                return -1; // A mount point: what is mounted there is not ours to delete.
             if ((entry.Permissions & OwnerAll) != OwnerAll)
-                LibC.fchmodat(parentFd, entryName, (uint)(entry.Permissions | OwnerAll), 0);
-            int fd = LibC.OpenAt(parentFd, entryName, LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_NOFOLLOW, 0, out _);
+                LibC.fchmodat(dirFd, entryName, (uint)(entry.Permissions | OwnerAll), 0);
+            int fd = LibC.OpenAt(dirFd, entryName, LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_NOFOLLOW, 0, out _);
             if (fd < 0)
-                return false;
-            try
-            {
-                // The entry checked above must be the directory opened: a swap in between is not followed.
-                if (LibC.Stat(fd, out StatX opened) != 0 || !LibC.SameFile(opened, entry))
-                    return false;
-                foreach (byte[] child in Names(fd))
-                    RemoveEntry(fd, opened, child);
-            }
-            finally
+                return -1;
+            if (LibC.Stat(fd, out opened) != 0 || !LibC.SameFile(opened, entry))
             {
                 LibC.close(fd);
+                return -1;
             }
-            return LibC.unlinkat(parentFd, entryName, LibC.AT_REMOVEDIR) == 0 || LibC.LastError == LibC.ENOENT;
+            return fd;
         }
+    }
+
+    /// <summary>Deletes what is not a directory in <paramref name="fd"/>; returns the level with its subdirectories queued.</summary>
+    private static Level Enter(int fd, in StatX stat)
+    {
+        var subdirectories = new Queue<byte[]>();
+        foreach (byte[] name in Names(fd))
+        {
+            fixed (byte* entryName = name)
+            {
+                if (LibC.Stat(fd, entryName, out StatX entry) != 0)
+                    continue;
+                if (entry.IsDirectory)
+                    subdirectories.Enqueue(name);
+                else
+                    LibC.unlinkat(fd, entryName, 0);
+            }
+        }
+        return new Level(stat, subdirectories);
     }
 
     /// <summary>The entries of the open directory <paramref name="fd"/> as NUL-terminated names, read through a duplicate (closedir closes it).</summary>

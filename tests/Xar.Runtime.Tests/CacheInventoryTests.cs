@@ -59,6 +59,30 @@ public sealed class CacheInventoryTests : IDisposable
     }
 
     [Fact]
+    public void Clear_removes_mount_leftovers_and_keeps_a_live_mount()
+    {
+        string mounted = _sandbox.Archive(TargetKind.Elf);
+        RunResult mount = _sandbox.Launch(mounted, extraEnvironment: new Dictionary<string, string?> { ["XAR_MODE"] = "mount" });
+        mount.ExitCode.Should().Be(0, mount.ToString());
+        string userDirectory = Path.Combine(_sandbox.MountRoot, "uid-0");
+        string mountPoint = _sandbox.Mounts().Single().MountPoint;
+        Directory.CreateDirectory(Path.Combine(userDirectory, "IDLE-ns-1"));
+        File.WriteAllText(Path.Combine(userDirectory, "lockfile.IDLE-ns-1"), "");
+        File.WriteAllText(Path.Combine(userDirectory, "verified.IDLE-ns-1"), "");
+        File.WriteAllText(Path.Combine(userDirectory, "lockfile.GONE-ns-1"), "");
+
+        IReadOnlyList<CacheRemoval> cleared = Inventory().Clear();
+
+        cleared.Select(r => (r.Entry.Path, r.Entry.State, r.Removed, r.Reason)).Should().BeEquivalentTo([
+            (mountPoint, "mounted", false, "mounted"),
+            (Path.Combine(userDirectory, "IDLE-ns-1"), "unmounted", true, (string?)null),
+            (Path.Combine(userDirectory, "lockfile.GONE-ns-1"), "orphaned", true, (string?)null)]);
+        Directory.EnumerateFileSystemEntries(userDirectory).Select(Path.GetFileName).Should().BeEquivalentTo(
+            [Path.GetFileName(mountPoint), "lockfile." + Path.GetFileName(mountPoint), "verified." + Path.GetFileName(mountPoint)]);
+        _sandbox.Launch(mounted, ["read:data.txt"]).Stdout.Should().Be("mode=mount new=0\ndata from the image\n");
+    }
+
+    [Fact]
     public void A_launch_stamps_the_last_use_of_the_extraction_it_runs()
     {
         string archive = Extracted();

@@ -211,4 +211,21 @@ public sealed class ExtractionRungTests : IDisposable
             Directory.GetDirectories(cache).Should().BeEmpty($"launch {launch} deleted its temporary tree");
         }
     }
+
+    [Fact]
+    public void A_failed_extraction_nested_deeper_than_the_descriptor_limit_is_removed_all_the_same()
+    {
+        // 1,400 levels of two-character names: extraction stops at PATH_MAX some 1,365 levels
+        // down, far more than the 512 descriptors the launch may have open.
+        var deep = new List<ImageEntry>();
+        var path = new System.Text.StringBuilder("dd");
+        for (int level = 0; level < 1400; level++, path.Append("/dd"))
+            deep.Add(ImageEntry.Directory(path.ToString()));
+        string archive = TestArchives.Build(_sandbox.Root, TargetKind.Shell, XarLayout.Xarexec, _sandbox.MountRoot, extraEntries: deep);
+
+        RunResult result = Run.Program("prlimit", ["--nofile=512", Launcher.Path, archive], environment: _sandbox.Env(ForceExtraction));
+
+        result.ExitCode.Should().Be((int)XarExitCode.CannotCreate, result.ToString());
+        Directory.GetDirectories(Path.Combine(_sandbox.Cache, "xar")).Should().BeEmpty();
+    }
 }

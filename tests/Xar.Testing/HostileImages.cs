@@ -31,10 +31,7 @@ public sealed record ImageField(string Name, int[] Offsets)
 }
 
 /// <summary>A reproducible hostile image: what was done, and how to do it to the intact image.</summary>
-public sealed record HostileCase(string Name, Func<byte[], byte[]> Apply)
-{
-    public override string ToString() => Name;
-}
+public sealed record HostileCase(string Name, Func<byte[], byte[]> Apply);
 
 /// <summary>
 /// Generators of hostile SquashFS images from a valid one built with uncompressed metadata
@@ -75,7 +72,7 @@ public static class HostileImages
         }
         AddListings(fields, layout.Directories);
         foreach (var table in layout.LookupTables)
-            AddLookupTable(fields, image, table);
+            AddLookupTable(fields, table);
         if (layout.Xattrs is { } xattrs)
             AddXattrs(fields, image, xattrs, layout);
         return fields;
@@ -389,7 +386,7 @@ public static class HostileImages
         }
     }
 
-    private static void AddLookupTable(List<ImageField> fields, byte[] image, LookupTableLayout table)
+    private static void AddLookupTable(List<ImageField> fields, LookupTableLayout table)
     {
         for (int i = 0; i < table.IndexEntries; i++)
             fields.Add(Field($"{table.Name} table index entry {i}", table.IndexPosition + 8L * i, 8));
@@ -521,11 +518,9 @@ public static class HostileImages
                 stream += length;
             }
             Length = stream;
-            Start = start;
         }
 
         public byte[] Image { get; }
-        public long Start { get; }
         public long Length { get; }
 
         /// <summary>The stream position of a reference: block position relative to the table start, and offset in that block.</summary>

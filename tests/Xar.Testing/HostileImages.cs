@@ -31,10 +31,7 @@ public sealed record ImageField(string Name, int[] Offsets)
 }
 
 /// <summary>A reproducible hostile image: what was done, and how to do it to the intact image.</summary>
-public sealed record HostileCase(string Name, Func<byte[], byte[]> Apply)
-{
-    public override string ToString() => Name;
-}
+public sealed record HostileCase(string Name, Func<byte[], byte[]> Apply);
 
 /// <summary>
 /// Generators of hostile SquashFS images from a valid one built with uncompressed metadata
@@ -75,7 +72,7 @@ public static class HostileImages
         }
         AddListings(fields, layout.Directories);
         foreach (var table in layout.LookupTables)
-            AddLookupTable(fields, image, table);
+            AddLookupTable(fields, table);
         if (layout.Xattrs is { } xattrs)
             AddXattrs(fields, image, xattrs, layout);
         return fields;
@@ -157,6 +154,43 @@ public static class HostileImages
         fields.Single(f => f.Name == inode + "file_size").Write(copy, (ulong)blocks << blockLog);
         fields.Single(f => f.Name == inode + "fragment").Write(copy, SquashFsConstants.NoFragment);
         return WidenInodeTable(copy, WideInodeTableGap);
+    }
+
+    /// <summary>
+    /// An xattr list that names one value many times: the first list is rewritten as
+    /// <paramref name="entries"/> entries "user.N" (N as 16 binary digits, so the names differ)
+    /// whose values are out of line, all the last out-of-line value of the key/value area; the
+    /// entries (32 bytes each) are written over the start of the area, before that value, and the
+    /// list is pointed there. mksquashfs stores large values out of line, ahead of the lists.
+    /// </summary>
+    public static byte[] WithSharedXattrValue(byte[] image, string path, int entries)
+    {
+        byte[] copy = (byte[])image.Clone();
+        var kv = new Layout(copy).Xattrs!.KeyValues;
+        var fields = Fields(copy, path);
+        ulong target = fields.Where(f => f.Name.EndsWith(" value_reference", StringComparison.Ordinal))
+            .Select(f => f.Read(copy)).MaxBy(r => kv.StreamOffset((long)(r >> 16), (int)(r & 0xFFFF)));
+        long room = kv.StreamOffset((long)(target >> 16), (int)(target & 0xFFFF));
+        if (entries * 32L > room)
+            throw new ArgumentException($"{entries} entries do not fit in the {room} bytes before the last out-of-line value");
+        long position = 0;
+        for (int e = 0; e < entries; e++)
+        {
+            byte[] name = System.Text.Encoding.ASCII.GetBytes(Convert.ToString(e, 2).PadLeft(16, '0'));
+            var entry = new byte[2 + 2 + name.Length + 4 + 8];
+            BinaryPrimitives.WriteUInt16LittleEndian(entry, 0x0100); // user., value out of line
+            BinaryPrimitives.WriteUInt16LittleEndian(entry.AsSpan(2), (ushort)name.Length);
+            name.CopyTo(entry, 4);
+            BinaryPrimitives.WriteUInt32LittleEndian(entry.AsSpan(4 + name.Length), 8);
+            BinaryPrimitives.WriteUInt64LittleEndian(entry.AsSpan(8 + name.Length), target);
+            int[] offsets = kv.Bytes(position, entry.Length);
+            for (int i = 0; i < entry.Length; i++)
+                copy[offsets[i]] = entry[i];
+            position += entry.Length;
+        }
+        fields.Single(f => f.Name == "xattr id record 0 reference").Write(copy, 0);
+        fields.Single(f => f.Name == "xattr id record 0 count").Write(copy, (ulong)entries);
+        return copy;
     }
 
     /// <summary>The image cut at each table boundary and next to it, bytes_used following the cut (so the cut is not caught by the file length alone).</summary>
@@ -352,7 +386,7 @@ public static class HostileImages
         }
     }
 
-    private static void AddLookupTable(List<ImageField> fields, byte[] image, LookupTableLayout table)
+    private static void AddLookupTable(List<ImageField> fields, LookupTableLayout table)
     {
         for (int i = 0; i < table.IndexEntries; i++)
             fields.Add(Field($"{table.Name} table index entry {i}", table.IndexPosition + 8L * i, 8));
@@ -484,11 +518,9 @@ public static class HostileImages
                 stream += length;
             }
             Length = stream;
-            Start = start;
         }
 
         public byte[] Image { get; }
-        public long Start { get; }
         public long Length { get; }
 
         /// <summary>The stream position of a reference: block position relative to the table start, and offset in that block.</summary>
@@ -506,6 +538,23 @@ public static class HostileImages
             }
             return offsets;
         }
+
+        /// <summary>The stream position of the byte at file offset <paramref name="fileOffset"/>.</summary>
+        public long StreamPosition(int fileOffset)
+        {
+            var block = BlockAt(fileOffset);
+            return block.StreamStart + fileOffset - block.PayloadOffset;
+        }
+
+        /// <summary>The metadata reference (block position relative to the table start, offset in the block) of the byte at <paramref name="fileOffset"/>.</summary>
+        public ulong Reference(int fileOffset)
+        {
+            var block = BlockAt(fileOffset);
+            return (ulong)block.Position << 16 | (uint)(fileOffset - block.PayloadOffset);
+        }
+
+        private (long Position, long StreamStart, int PayloadOffset, int Length) BlockAt(int fileOffset) =>
+            _blocks.Single(b => fileOffset >= b.PayloadOffset && fileOffset < b.PayloadOffset + b.Length);
 
         /// <summary>The 2-byte header of each block.</summary>
         public IEnumerable<ImageField> Headers(string table) =>

@@ -10,6 +10,7 @@ public sealed partial class SquashFsImage
     private const int MaxXattrName = 255;
     private const int MaxXattrValue = 65536;
     private const int MaxXattrCount = 65536;
+    private const int MaxXattrNames = 65536;
     private const ushort XattrOutOfLine = 0x0100;
 
     private static readonly byte[][] XattrPrefixes = ["user."u8.ToArray(), "trusted."u8.ToArray(), "security."u8.ToArray()];
@@ -29,8 +30,17 @@ public sealed partial class SquashFsImage
                 throw new SquashFsException($"xattr id {index} claims {count} attributes (at most {MaxXattrCount})");
             var cursor = XattrCursor(reference, $"xattr id {index}");
             var result = new List<SquashFsXattr>();
+            var outOfLine = new Dictionary<ulong, byte[]>();
+            long namesBytes = 0;
             for (uint i = 0; i < count; i++)
-                result.Add(ReadXattr(ref cursor, index, i));
+            {
+                var xattr = ReadXattr(ref cursor, index, i, outOfLine);
+                // Each name with its NUL, as listxattr returns them; a longer list cannot be restored.
+                namesBytes += xattr.NameBytes.Length + 1;
+                if (namesBytes > MaxXattrNames)
+                    throw new SquashFsException($"xattr id {index}: the names of its first {i + 1} attributes take {namesBytes} bytes, more than the {MaxXattrNames} Linux lists for a file");
+                result.Add(xattr);
+            }
             return result;
         }
         catch (SquashFsException e)
@@ -48,7 +58,12 @@ public sealed partial class SquashFsImage
         return new MetadataCursor(_metadata, _xattrRegion, _xattrRegion.Start + block, offset);
     }
 
-    private SquashFsXattr ReadXattr(ref MetadataCursor cursor, uint index, uint number)
+    /// <summary>
+    /// Reads one entry. Entries may share an out-of-line value (that is what it is for), so each
+    /// one is read once per list, through <paramref name="outOfLine"/>: a list naming one value
+    /// many times then costs its size once, not once per name.
+    /// </summary>
+    private SquashFsXattr ReadXattr(ref MetadataCursor cursor, uint index, uint number, Dictionary<ulong, byte[]> outOfLine)
     {
         ushort type = cursor.ReadUInt16();
         int nameSize = cursor.ReadUInt16();
@@ -70,8 +85,17 @@ public sealed partial class SquashFsImage
         {
             if (valueSize != 8)
                 throw new SquashFsException($"xattr {number} of id {index} is stored out of line but its reference is {valueSize} bytes, not 8");
-            var valueCursor = XattrCursor(cursor.ReadUInt64(), $"out-of-line value of xattr {number} of id {index}");
-            value = ReadXattrValue(ref valueCursor, valueCursor.ReadUInt32(), index, number);
+            ulong valueReference = cursor.ReadUInt64();
+            if (outOfLine.TryGetValue(valueReference, out var shared))
+            {
+                value = shared;
+            }
+            else
+            {
+                var valueCursor = XattrCursor(valueReference, $"out-of-line value of xattr {number} of id {index}");
+                value = ReadXattrValue(ref valueCursor, valueCursor.ReadUInt32(), index, number);
+                outOfLine.Add(valueReference, value);
+            }
         }
         else
         {

@@ -346,6 +346,59 @@ public class ReadingCorruptionTests(ITestOutputHelper output)
         File.Exists(scratch.Combine("out", "random.bin")).Should().BeFalse("nothing is created for a file whose inode is rejected");
     }
 
+    /// <summary>
+    /// An image with 180 KB of xattr values, room for thousands of entries naming one 60 KB value
+    /// out of line. The tree is on tmpfs: ext4 keeps a file's xattrs within one block.
+    /// </summary>
+    private static string SharedXattrImage(TempDirectory scratch)
+    {
+        string tree = scratch.Combine("tree");
+        Directory.CreateDirectory(tree);
+        string f = Path.Combine(tree, "f"), g = Path.Combine(tree, "g");
+        File.WriteAllText(f, "f");
+        File.WriteAllText(g, "g");
+        byte[] big = new byte[60_000];
+        new Random(1).NextBytes(big);
+        TestTrees.SetXattr(f, "user.big", big);
+        TestTrees.SetXattr(g, "user.big", big);
+        TestTrees.SetXattr(g, "user.pad1", new byte[60_000]);
+        TestTrees.SetXattr(g, "user.pad2", Enumerable.Repeat((byte)1, 60_000).ToArray());
+        string image = scratch.Combine("shared.sqfs");
+        SquashFsTools.Mksquashfs(tree, image, "-noI -noD -noF -noX");
+        return image;
+    }
+
+    [Fact]
+    public void An_xattr_list_naming_one_out_of_line_value_many_times_reads_it_once()
+    {
+        using var scratch = new TempDirectory("shared-xattr", inMemory: true);
+        string intact = SharedXattrImage(scratch);
+        string path = scratch.Combine("hostile.sqfs");
+        File.WriteAllBytes(path, HostileImages.WithSharedXattrValue(File.ReadAllBytes(intact), intact, 2000));
+        using var reader = SquashFsImage.Open(path);
+        var f = reader.GetEntry("f");
+        long before = GC.GetAllocatedBytesForCurrentThread();
+
+        var xattrs = reader.GetXattrs(f);
+
+        (GC.GetAllocatedBytesForCurrentThread() - before).Should().BeLessThan(16 << 20, "2,000 names of one 60 KB value are not 120 MB");
+        xattrs.Where(x => x.Value.Length == 60_000).Should().HaveCountGreaterThanOrEqualTo(2000);
+    }
+
+    [Fact]
+    public void An_xattr_list_with_more_names_than_Linux_can_list_is_rejected()
+    {
+        using var scratch = new TempDirectory("shared-xattr", inMemory: true);
+        string intact = SharedXattrImage(scratch);
+        string path = scratch.Combine("hostile.sqfs");
+        File.WriteAllBytes(path, HostileImages.WithSharedXattrValue(File.ReadAllBytes(intact), intact, 3500));
+        using var reader = SquashFsImage.Open(path);
+
+        var read = () => reader.GetXattrs(reader.GetEntry("f"));
+
+        read.Should().Throw<SquashFsException>().WithMessage("*'/f'*names*more than the 65536 Linux lists*");
+    }
+
     [Fact]
     public void A_symlink_target_with_a_NUL_byte_is_rejected()
     {

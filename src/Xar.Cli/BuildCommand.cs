@@ -70,7 +70,8 @@ internal static class BuildCommand
         command.SetAction(parse =>
         {
             var result = Run(parse, codec, stderr);
-            stdout.WriteLine($"{result.Path}: {result.ImageOffset + result.ImageLength:N0} bytes, {result.Layout.ToString().ToLowerInvariant()} layout, image sha256 {result.ImageSha256[..16]}…");
+            // With -o /dev/stdout the archive is on stdout: the report goes to stderr.
+            (OutputFile.IsStandardOutput(result.Path) ? stderr : stdout).WriteLine($"{result.Path}: {result.ImageOffset + result.ImageLength:N0} bytes, {result.Layout.ToString().ToLowerInvariant()} layout, image sha256 {result.ImageSha256[..16]}…");
             return 0;
         });
         return command;

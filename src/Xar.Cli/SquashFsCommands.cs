@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
+using Xar.SquashFs;
 using Xar.SquashFs.Compression;
 using Xar.SquashFs.Writing;
 
@@ -35,7 +36,7 @@ internal static class SquashFsCommands
             var clock = Stopwatch.StartNew();
             var result = SquashFsWriter.CreateImage(src, parse.GetValue(image)!, options);
             if (!parse.GetValue(quiet))
-                stdout.WriteLine($"{parse.GetValue(image)}: {result.ImageLength:N0} bytes, {result.InodeCount:N0} inodes, " +
+                (OutputFile.IsStandardOutput(parse.GetValue(image)!) ? stderr : stdout).WriteLine($"{parse.GetValue(image)}: {result.ImageLength:N0} bytes, {result.InodeCount:N0} inodes, " +
                                  $"{result.FragmentCount:N0} fragments, {CompressionSettings.Name(options.Compression.Algorithm)}, {clock.Elapsed.TotalSeconds:F2} s");
             return 0;
         });

@@ -89,6 +89,15 @@ public sealed class OutputFile : IDisposable
         return new OutputFile(path, mode, bufferSize);
     }
 
+    /// <summary>
+    /// Whether <paramref name="path"/> is the file this process's standard output is
+    /// (<c>/dev/stdout</c>, <c>/proc/self/fd/1</c>, or the file stdout is redirected to): a report
+    /// printed on stdout would then land inside the output, so callers print it on stderr.
+    /// </summary>
+    public static bool IsStandardOutput(string path) =>
+        LibC.Stat(LibC.AT_FDCWD, path, 0, out StatX output) == 0 && LibC.Stat(1, "", LibC.AT_EMPTY_PATH, out StatX stdout) == 0
+        && output.DevMajor == stdout.DevMajor && output.DevMinor == stdout.DevMinor && output.Ino == stdout.Ino;
+
     /// <summary>The temporary file: readable, writable and seekable, whatever the output is.</summary>
     public FileStream Stream { get; }
 

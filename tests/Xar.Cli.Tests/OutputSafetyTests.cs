@@ -93,12 +93,20 @@ public sealed class OutputSafetyTests : IDisposable
     {
         string source = Tree();
         byte[] expected = ReferenceImage(source);
-        Run.CheckedBytes(Xar, ["squashfs", "create", source, "/proc/self/fd/1", "--mtime", "1600000000", "-q"]).Should().Equal(expected);
+        // Without -q too: the report goes to stderr when the output is stdout.
+        Run.CheckedBytes(Xar, ["squashfs", "create", source, "/proc/self/fd/1", "--mtime", "1600000000"]).Should().Equal(expected);
         // What /dev/stdout is, without going near the real one: a link to the pipe, which stays a link.
         string stdoutLink = _temp.Combine("stdout");
         File.CreateSymbolicLink(stdoutLink, "/proc/self/fd/1");
         Run.CheckedBytes(Xar, ["squashfs", "create", source, stdoutLink, "--mtime", "1600000000", "-q"]).Should().Equal(expected);
         new FileInfo(stdoutLink).LinkTarget.Should().Be("/proc/self/fd/1");
+
+        File.WriteAllText(Path.Combine(source, "run.sh"), "#!/bin/sh\necho hi\n");
+        File.SetUnixFileMode(Path.Combine(source, "run.sh"), (UnixFileMode)0x1ED);
+        string archive = _temp.Combine("app.xar");
+        XarTool.Run("build", "--raw", source, "--exec", "run.sh", "-o", archive, "--layout", "xarexec").ExitCode.Should().Be(0);
+        Run.CheckedBytes(Xar, ["build", "--raw", source, "--exec", "run.sh", "-o", "/proc/self/fd/1", "--layout", "xarexec"])
+            .Should().Equal(File.ReadAllBytes(archive), "the archive alone is on stdout, its report on stderr");
     }
 
     [Fact]

@@ -96,6 +96,8 @@ public sealed partial class InstalledEnvironment
         var prefixSites = PrefixSiteDirectories(path, required: false);
         if (prefixSites.Count > 0)
             return new InstalledEnvironment(path, EnvironmentKind.Prefix, prefixSites, FindInterpreter(path, prefixSites[0].Series));
+        if (DebianPrefix(path) is { } debian)
+            return debian;
         if (LooksLikeSiteDirectory(path))
         {
             var site = SiteDirectory.At(path);
@@ -103,7 +105,7 @@ public sealed partial class InstalledEnvironment
             return new InstalledEnvironment(path, EnvironmentKind.SiteDirectory, [site], interpreter);
         }
         throw new InstalledDistributionException(path,
-            "not a virtual environment (pyvenv.cfg), conda environment (conda-meta), Python prefix (lib/pythonX.Y/site-packages) or site-packages directory");
+            "not a virtual environment (pyvenv.cfg), conda environment (conda-meta), Python prefix (lib/pythonX.Y/site-packages, or Debian's lib/python3/dist-packages) or site-packages directory");
     }
 
     /// <summary>The first distribution of that name (any spelling), or null.</summary>
@@ -206,6 +208,37 @@ public sealed partial class InstalledEnvironment
         }
         return candidates[0].Sites;
     }
+
+    /// <summary>
+    /// Debian's layout (<c>--from-env /usr</c>): the packages of every python3.X of the prefix in
+    /// lib/python3/dist-packages, pip's in local/lib/python3.X/dist-packages, no site-packages. The
+    /// interpreter is the one bin/python3.X whose standard library (lib/python3.X) is there; with
+    /// several, the error names the paths to give instead. Null when the layout is not Debian's.
+    /// </summary>
+    private static InstalledEnvironment? DebianPrefix(string prefix)
+    {
+        string shared = System.IO.Path.Combine(prefix, "lib", "python3", "dist-packages");
+        string bin = System.IO.Path.Combine(prefix, "bin");
+        if (!Directory.Exists(shared) || !Directory.Exists(bin))
+            return null;
+        var series = Directory.EnumerateFiles(bin, "python3.*")
+            .Select(file => VersionedInterpreter().Match(System.IO.Path.GetFileName(file)))
+            .Where(match => match.Success && Directory.Exists(System.IO.Path.Combine(prefix, "lib", "python" + match.Groups[1].Value)))
+            .Select(match => match.Groups[1].Value)
+            .Order(StringComparer.Ordinal)
+            .ToList();
+        if (series.Count == 0)
+            return null;
+        if (series.Count > 1)
+            throw new InstalledDistributionException(prefix,
+                $"{shared} is shared by several interpreters ({string.Join(", ", series.Select(s => "python" + s))}); give it with the one to use: "
+                + $"--from-env {shared} --python {System.IO.Path.Combine(bin, "python" + series[^1])}");
+        var sites = SystemSiteDirectories(prefix, series[0]).ToList();
+        return new InstalledEnvironment(prefix, EnvironmentKind.Prefix, sites, System.IO.Path.Combine(bin, "python" + series[0]));
+    }
+
+    [GeneratedRegex(@"^python(3\.[0-9]+)$")]
+    private static partial Regex VersionedInterpreter();
 
     // Where a base interpreter keeps its site-packages: its own scheme, Debian's dist-packages.
     private static IEnumerable<SiteDirectory> SystemSiteDirectories(string prefix, string? series)

@@ -94,6 +94,35 @@ public sealed class InstalledEnvironmentTests : IDisposable
         InstalledEnvironment.Open(prefix).SiteDirectories.Should().Equal(eleven.Site);
     }
 
+    /// <summary>Debian's /usr: lib/python3/dist-packages shared by the python3.X whose lib/python3.X is there, pip's packages in local/lib/python3.X/dist-packages.</summary>
+    [Fact]
+    public void Debians_prefix_layout_is_recognized_with_its_versioned_interpreter()
+    {
+        string prefix = _scratch.Combine("usr");
+        _scratch.Write("usr/bin/python3", "");
+        _scratch.Write("usr/bin/python3.11", "");
+        _scratch.Write("usr/bin/python3.11-config", "");
+        _scratch.Write("usr/bin/python3.12", "");   // no lib/python3.12: not an installed interpreter of this prefix
+        Directory.CreateDirectory(_scratch.Combine("usr/lib/python3.11"));
+        string shared = _scratch.Combine("usr/lib/python3/dist-packages");
+        _scratch.Write("usr/lib/python3/dist-packages/six-1.16.0.egg-info/PKG-INFO", "Metadata-Version: 1.1\nName: six\nVersion: 1.16.0\n");
+        _scratch.Write("usr/lib/python3/dist-packages/six.py", "");
+        string local = _scratch.Combine("usr/local/lib/python3.11/dist-packages");
+        Directory.CreateDirectory(local);
+
+        var environment = InstalledEnvironment.Open(prefix);
+
+        environment.Kind.Should().Be(EnvironmentKind.Prefix);
+        environment.Interpreter.Should().Be(Path.Combine(prefix, "bin", "python3.11"));
+        environment.SiteDirectories.Should().Equal(local, shared);
+        environment.Find("six")!.VersionText.Should().Be("1.16.0");
+
+        Directory.CreateDirectory(_scratch.Combine("usr/lib/python3.12"));
+        var ambiguous = () => InstalledEnvironment.Open(prefix);
+        ambiguous.Should().Throw<InstalledDistributionException>().Which.Message.Should()
+            .Contain("python3.11, python3.12").And.Contain($"--from-env {shared} --python {Path.Combine(prefix, "bin", "python3.12")}");
+    }
+
     [Fact]
     public void A_conda_environment_takes_file_lists_from_conda_meta()
     {

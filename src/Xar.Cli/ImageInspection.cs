@@ -1,6 +1,8 @@
 using System.Buffers.Binary;
 using System.Text;
 using Xar.Archive;
+using Xar.Runtime;
+using Xar.SquashFs;
 using Xar.SquashFs.Compression;
 using Xar.SquashFs.Format;
 using Xar.SquashFs.Reading;
@@ -89,15 +91,45 @@ internal static class ImageInspection
         return "/" + string.Join('/', parts);
     }
 
+    /// <summary>
+    /// Extracts into <paramref name="destination"/>. A destination that does not exist yet is made
+    /// whole or not at all: the tree is extracted beside it under a temporary name and renamed into
+    /// place when complete, and removed on a failure or an interrupting signal. Into an existing
+    /// directory entries are added as they come (a failure leaves those already written).
+    /// </summary>
     public static void Extract(OpenedImage opened, string destination, string[] paths, bool overwrite, TextWriter output, TextWriter errors)
     {
-        var summary = opened.Image.ExtractTo(destination, new ExtractOptions
+        var options = new ExtractOptions
         {
             Overwrite = overwrite,
             RestoreOwners = Environment.UserName == "root",
             RestoreXattrs = true,
             Warning = (entry, message) => errors.WriteLine($"xar: warning: {entry.Path}: {message}"),
-        }, paths);
+        };
+        ExtractionSummary summary;
+        if (Path.Exists(destination))
+        {
+            summary = opened.Image.ExtractTo(destination, options, paths);
+        }
+        else
+        {
+            string full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(destination));
+            string temporary = Path.Combine(Path.GetDirectoryName(full) ?? "/", $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+            using (InterruptCleanup.Register(() => TreeRemoval.Remove(temporary)))
+            {
+                try
+                {
+                    summary = opened.Image.ExtractTo(temporary, options, paths);
+                    // Throws IOException if something appeared at the destination meanwhile: it is never replaced.
+                    Directory.Move(temporary, full);
+                }
+                catch
+                {
+                    TreeRemoval.Remove(temporary);
+                    throw;
+                }
+            }
+        }
         output.WriteLine($"{destination}: {summary.Files:N0} files ({summary.FileBytes:N0} bytes), {summary.Directories:N0} directories, " +
                          $"{summary.Symlinks:N0} symlinks, {summary.HardLinks:N0} hard links" +
                          (summary.Skipped > 0 ? $", {summary.Skipped:N0} skipped" : ""));

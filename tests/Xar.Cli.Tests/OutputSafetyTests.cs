@@ -206,6 +206,51 @@ public sealed class OutputSafetyTests : IDisposable
     }
 
     /// <summary>
+    /// `xar extract` into a destination that does not exist makes it whole or not at all: failed
+    /// (a hostile image) or interrupted half-way, it leaves neither the destination nor its
+    /// temporary tree.
+    /// </summary>
+    [Fact]
+    public async Task An_interrupted_or_failed_extraction_leaves_no_destination()
+    {
+        string source = _temp.Combine("many");
+        for (int d = 0; d < 100; d++)
+        {
+            Directory.CreateDirectory(Path.Combine(source, $"d{d}"));
+            for (int f = 0; f < 400; f++)
+                File.WriteAllText(Path.Combine(source, $"d{d}", $"f{f}"), $"{d} {f}\n");
+        }
+        string image = _temp.Combine("many.img");
+        XarTool.Run("squashfs", "create", source, image, "-q").ExitCode.Should().Be(0);
+        string destination = _temp.Combine("dest");
+
+        var start = new ProcessStartInfo("env") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string argument in (string[])["--default-signal", Xar, "squashfs", "extract", image, destination]) start.ArgumentList.Add(argument);
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        var deadline = Stopwatch.StartNew();
+        while (Directory.GetDirectories(_temp.Path, ".dest.*.tmp").Length == 0)
+        {
+            if (process.HasExited)
+                throw new InvalidOperationException($"exited with {process.ExitCode} before its temporary tree appeared: {await stderr}");
+            deadline.Elapsed.Should().BeLessThan(TimeSpan.FromMinutes(1));
+            await Task.Delay(5);
+        }
+        Run.Checked("kill", ["-INT", process.Id.ToString()]);
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1)))
+            await process.WaitForExitAsync(timeout.Token);
+
+        process.ExitCode.Should().Be(130, await stderr);
+        Path.Exists(destination).Should().BeFalse();
+        Directory.GetDirectories(_temp.Path, ".dest.*").Should().BeEmpty();
+
+        var completed = XarTool.Run("squashfs", "extract", image, destination);
+        completed.ExitCode.Should().Be(0, completed.Stderr);
+        File.ReadAllText(Path.Combine(destination, "d99", "f399")).Should().Be("99 399\n");
+        Directory.GetDirectories(_temp.Path, ".dest.*").Should().BeEmpty();
+    }
+
+    /// <summary>
     /// Interrupted while pip builds the project's wheel, `xar build` ends pip and the build
     /// backend it runs, and removes its scratch directory with pip's temporary files.
     /// </summary>

@@ -8,9 +8,11 @@ namespace Xar.SquashFs;
 /// launcher's verified stamp), so that an error or a signal never leaves a half-written file in
 /// its place and a build run as root cannot be turned against another file.
 /// <para>
-/// An output that is a regular file, or does not exist yet: the bytes go to a temporary file
-/// with a random name, created O_EXCL|O_NOFOLLOW in the output's directory (no link planted at
-/// a guessed name is followed); <see cref="Commit"/> fsyncs it and renames it over the output.
+/// An output that is a regular file, or does not exist yet: the bytes go to an unnamed file
+/// (O_TMPFILE) in the output's directory, so not even SIGKILL leaves a partial file behind;
+/// <see cref="Commit"/> fsyncs it, links it under a random temporary name (linkat neither follows
+/// nor replaces what is there) and renames that over the output. Where the filesystem has no
+/// O_TMPFILE, the temporary file is created under the random name, O_EXCL|O_NOFOLLOW, from the start.
 /// A symlink is followed — by the kernel, so fs.protected_symlinks applies — and the file it
 /// leads to is what is replaced; a symlink that leads nowhere is refused rather than created
 /// through. A directory is refused.
@@ -61,9 +63,9 @@ public sealed class OutputFile : IDisposable
                 }
                 _directory = OpenDirectory(path, directory);
                 (fd, _temporaryName) = CreateTemporary(_directory, directory, _name ?? "xar-output", _target is null && mode is null ? DefaultMode : PrivateMode);
-                if (_target is not null)
+                if (_target is not null && _temporaryName is not null)
                 {
-                    // Unnamed from the start: nothing to remove however the process ends.
+                    // Never named again (it is copied into the output): nothing to remove however the process ends.
                     LibC.unlinkat((int)_directory.DangerousGetHandle(), _temporaryName, 0);
                     _temporaryName = null;
                 }
@@ -118,6 +120,7 @@ public sealed class OutputFile : IDisposable
         lock (_lock)
         {
             if (_abandoned) throw Interrupted();
+            _temporaryName ??= Name(Stream.SafeFileHandle, _directory!, _name!, _path);
             if (LibC.renameat((int)_directory!.DangerousGetHandle(), _temporaryName!, (int)_directory.DangerousGetHandle(), _name!) != 0)
                 throw Error(_path, "cannot rename the finished file into place", LibC.LastError);
             _temporaryName = null;
@@ -218,18 +221,49 @@ public sealed class OutputFile : IDisposable
         return new SafeFileHandle(fd, ownsHandle: true);
     }
 
-    private static (int Fd, string Name) CreateTemporary(SafeFileHandle directory, string directoryPath, string name, uint mode)
+    /// <summary>
+    /// An unnamed file in <paramref name="directory"/> (O_TMPFILE: whatever ends the process, even
+    /// SIGKILL or a crash, leaves nothing behind), or where the filesystem cannot make one, a file
+    /// with a random temporary name, created O_EXCL|O_NOFOLLOW.
+    /// </summary>
+    private static (int Fd, string? Name) CreateTemporary(SafeFileHandle directory, string directoryPath, string name, uint mode)
     {
-        string stem = name.Length > MaxNameLength ? name[..MaxNameLength] : name;
+        int unnamed = LibC.openat((int)directory.DangerousGetHandle(), ".", LibC.O_TMPFILE | LibC.O_RDWR | LibC.O_CLOEXEC, mode);
+        if (unnamed >= 0) return (unnamed, null);
         while (true)
         {
-            string temporary = $".{stem}.{System.IO.Path.GetRandomFileName()}.tmp";
+            string temporary = TemporaryName(name);
             int fd = LibC.openat((int)directory.DangerousGetHandle(), temporary,
                 LibC.O_RDWR | LibC.O_CREAT | LibC.O_EXCL | LibC.O_NOFOLLOW | LibC.O_CLOEXEC, mode);
             if (fd >= 0) return (fd, temporary);
             int errno = LibC.LastError;
             if (errno is not (LibC.EEXIST or LibC.EINTR))
                 throw Error(System.IO.Path.Combine(directoryPath, temporary), "cannot create", errno);
+        }
+    }
+
+    private static string TemporaryName(string name) =>
+        $".{(name.Length > MaxNameLength ? name[..MaxNameLength] : name)}.{System.IO.Path.GetRandomFileName()}.tmp";
+
+    /// <summary>
+    /// Gives the finished unnamed file a random temporary name beside the output, to be renamed over
+    /// it: linkat through /proc/self/fd (or, without /proc, AT_EMPTY_PATH, which needs
+    /// CAP_DAC_READ_SEARCH); linkat never replaces or follows what is at the new name.
+    /// </summary>
+    private static string Name(SafeFileHandle file, SafeFileHandle directory, string name, string path)
+    {
+        int fd = (int)file.DangerousGetHandle();
+        int directoryFd = (int)directory.DangerousGetHandle();
+        while (true)
+        {
+            string temporary = TemporaryName(name);
+            int result = LibC.linkat(LibC.AT_FDCWD, $"/proc/self/fd/{fd}", directoryFd, temporary, LibC.AT_SYMLINK_FOLLOW);
+            if (result != 0 && LibC.LastError == LibC.ENOENT)
+                result = LibC.linkat(fd, "", directoryFd, temporary, LibC.AT_EMPTY_PATH);
+            if (result == 0) return temporary;
+            int errno = LibC.LastError;
+            if (errno is not (LibC.EEXIST or LibC.EINTR))
+                throw Error(path, "cannot name the finished file", errno);
         }
     }
 

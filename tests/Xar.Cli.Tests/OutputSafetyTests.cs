@@ -167,6 +167,8 @@ public sealed class OutputSafetyTests : IDisposable
     [InlineData("create", "HUP", 129)]
     [InlineData("build", "INT", 130)]
     [InlineData("build", "TERM", 143)]
+    [InlineData("create", "KILL", 137)]
+    [InlineData("build", "KILL", 137)]
     public async Task An_interrupted_write_leaves_no_temporary_file(string command, string signal, int expectedStatus)
     {
         // Incompressible data under xz on one thread: seconds of work, so the signal lands mid-way.
@@ -188,7 +190,7 @@ public sealed class OutputSafetyTests : IDisposable
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         var deadline = Stopwatch.StartNew();
-        while (Directory.GetFiles(_temp.Path, ".out.img.*.tmp").Length == 0)
+        while (!IsWritingTemporary(process.Id))
         {
             if (process.HasExited)
                 throw new InvalidOperationException($"exited with {process.ExitCode} before its temporary file appeared: {await stderr}");
@@ -203,6 +205,35 @@ public sealed class OutputSafetyTests : IDisposable
         Directory.GetFiles(_temp.Path, ".out.img.*").Should().BeEmpty();
         File.Exists(output).Should().BeFalse();
         (await stdout).Should().BeEmpty();
+    }
+
+    /// <summary>Whether process <paramref name="pid"/> has its temporary output open: named (.out.img.*.tmp) or unnamed (O_TMPFILE, "#inode (deleted)").</summary>
+    private bool IsWritingTemporary(int pid)
+    {
+        string[] descriptors;
+        try
+        {
+            descriptors = Directory.GetFileSystemEntries($"/proc/{pid}/fd");
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return false; // it exited: the caller's loop says how
+        }
+        foreach (string fd in descriptors)
+        {
+            string? target = null;
+            try
+            {
+                target = new FileInfo(fd).LinkTarget;
+            }
+            catch (IOException)
+            {
+            }
+            if (target is not null && (target.StartsWith(_temp.Combine("#"), StringComparison.Ordinal)
+                || (target.StartsWith(_temp.Combine(".out.img."), StringComparison.Ordinal) && target.EndsWith(".tmp", StringComparison.Ordinal))))
+                return true;
+        }
+        return false;
     }
 
     /// <summary>

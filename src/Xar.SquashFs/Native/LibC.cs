@@ -170,7 +170,9 @@ internal static unsafe partial class LibC
     public const int O_NOCTTY = 0x100;
     public const int O_DIRECTORY = 0x10000;
     public const int O_PATH = 0x200000;
+    public const int O_TMPFILE = 0x410000; // __O_TMPFILE | O_DIRECTORY
     public const int AT_EMPTY_PATH = 0x1000;
+    public const int AT_SYMLINK_FOLLOW = 0x400;
     public const int ENOENT = 2;
     public const int ENXIO = 6;
     public const int EEXIST = 17;
@@ -182,6 +184,9 @@ internal static unsafe partial class LibC
 
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int openat(int dirfd, string path, int flags, uint mode);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int linkat(int olddirfd, string oldpath, int newdirfd, string newpath, int flags);
 
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int renameat(int olddirfd, string oldpath, int newdirfd, string newpath);

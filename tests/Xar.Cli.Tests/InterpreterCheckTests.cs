@@ -18,11 +18,12 @@ public sealed class InterpreterCheckTests : IDisposable
     {
         Name = "version",
         EntryPoints = "[console_scripts]\nversion = version:main\n",
+        Tag = "py2.py3-none-any",
         Files = new Dictionary<string, string> { ["version.py"] = "import sys\ndef main():\n    print('%d.%d' % sys.version_info[:2])\n" },
     };
 
-    private string Build(string python) =>
-        XarTool.Build(_workspace.Combine("version.xar"), "--wheels", Version.WriteTo(_workspace.Combine("wheels")), "version", "--python", python);
+    private string Build(string python, params string[] options) =>
+        XarTool.Build(_workspace.Combine("version.xar"), ["--wheels", Version.WriteTo(_workspace.Combine("wheels")), "version", "--python", python, .. options]);
 
     private static void Point(string link, string target)
     {
@@ -67,5 +68,16 @@ public sealed class InterpreterCheckTests : IDisposable
             $"xarexec: {archive}: needs cpython-3.11 (cp311), started {python} which is cpython-3.12 (cp312)\n"));
         using (var opened = XarArchive.Open(archive))
             opened.Header[XarHeaderKeys.PythonInterpreter].Should().Be(python);
+    }
+
+    [Fact]
+    public void A_Python_2_7_archive_passes_the_check()
+    {
+        // Without bytecode: the builder compiles only for 3.7 and newer (hash-based pycs).
+        string archive = Build(Path.Combine(Interpreters.Pyenv27, "bin", "python2.7"), "--bytecode", "none");
+
+        var result = _workspace.Launch(archive);
+
+        result.Should().Be(new RunResult(0, "2.7\n", ""));
     }
 }

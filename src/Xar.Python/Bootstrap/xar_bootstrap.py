@@ -3,7 +3,8 @@
 The launcher runs the target interpreter as
     python -I -S -c "import sys;sys.path[:0]=[<mount>/__xar__];import xar_bootstrap" ARGS...
 with XAR_MOUNT, XAR_INVOKED_NAME (and XAR_ENTRY, when the user picks an entry) in the
-environment. This module must stay compatible with every Python the builder supports.
+environment. This module must stay compatible with every Python the builder supports, and
+ASCII (Python 2 reads sources as ASCII).
 """
 import os
 import sys
@@ -12,7 +13,7 @@ BUNDLE_MAGIC = b"XARPYC\x00\x01"
 
 
 def _install_bundle(root, library):
-    """Serves imports from `library` out of __xar__/bytecode.bundle (docs/python-apps.md §5).
+    """Serves imports from `library` out of __xar__/bytecode.bundle (docs/python-apps.md, section 5).
 
     Each file a FileFinder opens on a FUSE mount costs the daemon an open, a read, an ioctl
     (CPython's isatty) and a release, and each directory a listing, every start. The bundle's
@@ -210,7 +211,7 @@ def _running_abi(name, version):
 
 def _check_interpreter(needed):
     """Exits with one line, before anything of the application runs, when this interpreter is
-    not the one the archive was built for (docs/python-apps.md §3): the launcher picks it by its
+    not the one the archive was built for (docs/python-apps.md, section 3): the launcher picks it by its
     name, which may not say its version (a recorded /usr/bin/python3 that is now 3.12)."""
     implementation = getattr(sys, "implementation", None)
     name = implementation.name if implementation else sys.subversion[0].lower()

@@ -24,12 +24,24 @@ internal static class PythonStart
         (int major, int minor) = ParseVersion(python, archivePath);
         string versionedName = $"python{major.ToString(CultureInfo.InvariantCulture)}.{minor.ToString(CultureInfo.InvariantCulture)}";
 
+        // Candidates are chosen by name, never by starting them (a version probe would cost an
+        // interpreter start on every run). A recorded name that does not say the version (archives
+        // of older builders: /usr/bin/python3) comes after the pythonX.Y beside it, and the
+        // bootstrap refuses the interpreter if it turns out to be another version.
         string? built = header[XarHeaderKeys.PythonInterpreter];
-        string? interpreter = built is not null && ProgramRunner.IsExecutableFile(built) ? built : ProgramRunner.Find(versionedName, searchPath);
+        var recorded = new List<string>(2);
+        if (built is not null)
+        {
+            int slash = built.LastIndexOf('/');
+            if (slash >= 0 && built[(slash + 1)..] != versionedName)
+                recorded.Add(built[..(slash + 1)] + versionedName);
+            recorded.Add(built);
+        }
+        string? interpreter = recorded.Find(ProgramRunner.IsExecutableFile) ?? ProgramRunner.Find(versionedName, searchPath);
         if (interpreter is null)
         {
             string abi = header[XarHeaderKeys.PythonAbi] is { } tag ? $" ({tag})" : "";
-            string tried = (built is null ? "" : built + ", then ") + $"{versionedName} on PATH ({searchPath})";
+            string tried = string.Concat(recorded.Select(path => path + ", then ")) + $"{versionedName} on PATH ({searchPath})";
             throw new XarRuntimeException(XarExitCode.TargetNotFound, archivePath, $"needs {python}{abi}; tried {tried}");
         }
 

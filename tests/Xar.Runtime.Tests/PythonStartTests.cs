@@ -56,6 +56,24 @@ public sealed class PythonStartTests : IDisposable
     }
 
     [Fact]
+    public void A_recorded_name_without_the_version_comes_after_the_pythonX_Y_beside_it()
+    {
+        // Archives of older builders record /usr/bin/python3, which may have become another version since.
+        string bin = Path.Combine(_sandbox.Root, "bin");
+        Directory.CreateDirectory(bin);
+        File.CreateSymbolicLink(Path.Combine(bin, "python3"), Interpreter);
+        File.CreateSymbolicLink(Path.Combine(bin, "python3.11"), Interpreter);
+        string archive = PythonArchive(XarLayout.Xarexec, Path.Combine(bin, "python3"));
+
+        RunResult result = _sandbox.Launch(archive);
+        File.Delete(Path.Combine(bin, "python3.11"));
+        RunResult withoutVersioned = _sandbox.Launch(archive);
+
+        result.Stdout.Should().Contain($"executable {bin}/python3.11\n", result.ToString());
+        withoutVersioned.Stdout.Should().Contain($"executable {bin}/python3\n", withoutVersioned.ToString());
+    }
+
+    [Fact]
     public void No_suitable_interpreter_is_one_line_naming_what_the_archive_needs_and_where_it_looked()
     {
         string archive = PythonArchive(XarLayout.Xarexec, interpreter: null);

@@ -3,7 +3,8 @@
 The launcher runs the target interpreter as
     python -I -S -c "import sys;sys.path[:0]=[<mount>/__xar__];import xar_bootstrap" ARGS...
 with XAR_MOUNT, XAR_INVOKED_NAME (and XAR_ENTRY, when the user picks an entry) in the
-environment. This module must stay compatible with every Python the builder supports.
+environment. This module must stay compatible with every Python the builder supports, and
+ASCII (Python 2 reads sources as ASCII).
 """
 import os
 import sys
@@ -12,7 +13,7 @@ BUNDLE_MAGIC = b"XARPYC\x00\x01"
 
 
 def _install_bundle(root, library):
-    """Serves imports from `library` out of __xar__/bytecode.bundle (docs/python-apps.md §5).
+    """Serves imports from `library` out of __xar__/bytecode.bundle (docs/python-apps.md, section 5).
 
     Each file a FileFinder opens on a FUSE mount costs the daemon an open, a read, an ioctl
     (CPython's isatty) and a release, and each directory a listing, every start. The bundle's
@@ -193,9 +194,42 @@ def _read(fd, offset, length):
     return data
 
 
+def _running_abi(name, version):
+    """The running interpreter's ABI tag, as the builder's CompatibilityTags names the target's
+    (packaging.tags): from sys attributes, without importing sysconfig (which costs milliseconds)."""
+    if name == "cpython":
+        if version[0] >= 3:
+            return "cp%d%d%s" % (version[0], version[1], sys.abiflags)
+        # Python 2 has no sys.abiflags: debug, pymalloc (assumed, as in every usual build), UCS-4.
+        debug = "d" if hasattr(sys, "gettotalrefcount") else ""
+        return "cp%d%d%sm%s" % (version[0], version[1], debug, "u" if sys.maxunicode > 0xFFFF else "")
+    import _imp  # packaging.tags._generic_abi: ".pypy310-pp73-x86_64-linux-gnu.so" gives "pypy310_pp73"
+    fields = _imp.extension_suffixes()[0].split(".")[1].split("-")
+    count = 2 if fields[0].startswith("pypy") else 3 if fields[0].startswith("graalpy") else len(fields)
+    return "_".join(fields[:count]).replace(".", "_")
+
+
+def _check_interpreter(needed):
+    """Exits with one line, before anything of the application runs, when this interpreter is
+    not the one the archive was built for (docs/python-apps.md, section 3): the launcher picks it by its
+    name, which may not say its version (a recorded /usr/bin/python3 that is now 3.12)."""
+    implementation = getattr(sys, "implementation", None)
+    name = implementation.name if implementation else sys.subversion[0].lower()
+    version = tuple(sys.version_info[:2])
+    abi = _running_abi(name, version)
+    if (name, version, abi) == (needed[0], tuple(needed[1:3]), needed[3]):
+        return
+    sys.stderr.write("xarexec: %s: needs %s-%d.%d (%s), started %s which is %s-%d.%d (%s)\n" % (
+        os.environ.get("XAR_PATH") or os.environ.get("XAR_INVOKED_NAME"), needed[0], needed[1], needed[2], needed[3],
+        sys.executable, name, version[0], version[1], abi))
+    sys.exit(127)  # the launcher's TargetNotFound: no interpreter for the archive
+
+
 def _main():
     root = os.environ["XAR_MOUNT"]
     import xar_app
+
+    _check_interpreter(xar_app.PYTHON)
 
     del sys.path[0]  # the __xar__ directory: nothing else there is for the application
     import site  # with -S this only defines addsitedir; it adds nothing of the host's

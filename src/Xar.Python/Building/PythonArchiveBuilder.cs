@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Runtime.ExceptionServices;
 using System.Text;
 using Xar.Archive;
+using Xar.Python.Distributions;
 using Xar.Python.Standards;
 using Xar.SquashFs.Writing;
 
@@ -41,6 +42,8 @@ public static class PythonArchiveBuilder
         var probe = options.Interpreter;
         var facts = probe.Facts;
         var (defaultEntry, scripts) = ResolveEntries(application, options.Entry);
+        string abi = CompatibilityTags.ForInterpreter(facts)[0].Abi;
+        string interpreter = VersionedInterpreter(probe.Executable, facts);
 
         var writer = new SquashFsWriter(options.Image);
         // One set of compile servers for the library and the bootstrap: each costs an interpreter start.
@@ -50,20 +53,39 @@ public static class PythonArchiveBuilder
         long time = application.Files.Select(f => f.ModificationTime).DefaultIfEmpty(0).Max();
         foreach (var entry in WithBytecode(application.Files, options, compiler, time))
             writer.Add(entry);
-        foreach (var entry in BootstrapEntries(probe, defaultEntry, scripts, options, compiler, time))
+        foreach (var entry in BootstrapEntries(facts, abi, interpreter, defaultEntry, scripts, options, compiler, time))
             writer.Add(entry);
 
-        string abi = CompatibilityTags.ForInterpreter(facts)[0].Abi;
         var header = new XarHeaderFields { Version = writer.ImageTime, XarexecTarget = RunScript };
         header.Extra[XarHeaderKeys.Python] = PythonKey(facts);
         header.Extra[XarHeaderKeys.PythonAbi] = abi;
-        header.Extra[XarHeaderKeys.PythonInterpreter] = probe.Executable;
+        header.Extra[XarHeaderKeys.PythonInterpreter] = interpreter;
         if (options.InheritSite)
             header.Extra[XarHeaderKeys.PythonInheritSite] = "1";
         if (application.RequiresPython is { Length: > 0 } requires)
             header.Extra[XarHeaderKeys.RequiresPython] = requires;
         return XarArchiveWriter.Write(outputPath, new XarWriteOptions { Header = header, Layout = options.Layout, Launcher = options.Launcher },
             image => writer.WriteTo(image));
+    }
+
+    /// <summary>
+    /// What XAR_PYTHON_INTERPRETER records: the build's interpreter by a name that says its
+    /// version (<c>/usr/bin/python3</c> → <c>/usr/bin/python3.11</c>), so that the host's
+    /// <c>python3</c> later becoming another version does not start the archive under that one.
+    /// The <c>pythonX.Y</c> beside it when it is the same file (a venv stays a venv), else the
+    /// resolved path when that is so named and no venv is at stake, else the path as it is.
+    /// </summary>
+    internal static string VersionedInterpreter(string executable, InterpreterFacts facts)
+    {
+        string name = $"python{facts.MajorVersion}.{facts.MinorVersion}";
+        if (Path.GetFileName(executable) == name) return executable;
+        string directory = Path.GetDirectoryName(executable)!;
+        string real = RealPath.Of(executable);
+        string beside = Path.Combine(directory, name);
+        if (File.Exists(beside) && RealPath.Of(beside) == real) return beside;
+        // A venv is found from the path the interpreter was started by (pyvenv.cfg beside it or one up).
+        bool inVenv = File.Exists(Path.Combine(directory, "pyvenv.cfg")) || File.Exists(Path.Combine(directory, "..", "pyvenv.cfg"));
+        return Path.GetFileName(real) == name && !inVenv ? real : executable;
     }
 
     /// <summary><c>cpython-3.11</c>: what XAR_PYTHON records and the launcher matches.</summary>
@@ -192,13 +214,14 @@ public static class PythonArchiveBuilder
         return bytes;
     }
 
-    private static IEnumerable<ImageEntry> BootstrapEntries(InterpreterProbe probe, string defaultEntry,
+    private static IEnumerable<ImageEntry> BootstrapEntries(InterpreterFacts facts, string abi, string interpreter, string defaultEntry,
         SortedDictionary<string, (string Target, string Kind)> scripts, PythonArchiveOptions options, BytecodeCompiler? compiler, long time)
     {
-        var facts = probe.Facts;
         var bootstrap = Encoding.UTF8.GetBytes(PythonResources.Read("xar_bootstrap.py"));
         var table = new StringBuilder();
         table.Append("# The application table of this archive, written by xar build.\n");
+        // What the bootstrap checks the running interpreter against: implementation, version, ABI.
+        table.Append($"PYTHON = ({PythonLiteral(facts.Implementation)}, {facts.MajorVersion}, {facts.MinorVersion}, {PythonLiteral(abi)})\n");
         table.Append($"DEFAULT = {PythonLiteral(defaultEntry)}\n");
         table.Append("SCRIPTS = {\n");
         foreach (var (name, (target, kind)) in scripts)
@@ -208,11 +231,11 @@ public static class PythonArchiveBuilder
 
         string versioned = $"python{facts.MajorVersion}.{facts.MinorVersion}";
         string run = PythonResources.Read("run.sh")
-            .Replace("@INTERPRETER@", ShellQuote(probe.Executable))
+            .Replace("@INTERPRETER@", ShellQuote(interpreter))
             .Replace("@VERSIONED_NAME@", versioned)
             .Replace("@FLAGS@", string.Join(' ', PythonLaunch.IsolationFlags(facts.MajorVersion, options.InheritSite)))
             .Replace("@BOOT@", PythonLaunch.BootCommand)
-            .Replace("@NEEDS@", $"{PythonKey(facts)}");
+            .Replace("@NEEDS@", $"{PythonKey(facts)} ({abi})");
 
         yield return ImageEntry.File("__xar__/xar_bootstrap.py", FileContent.FromBytes(bootstrap), 0b110_100_100, time);
         yield return ImageEntry.File("__xar__/xar_app.py", FileContent.FromBytes(app), 0b110_100_100, time);

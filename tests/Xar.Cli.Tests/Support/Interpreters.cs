@@ -23,6 +23,8 @@ internal static class Interpreters
 
     public static string Pyenv312 { get; } = PyenvPrefix("3.12");
 
+    public static string Pyenv27 { get; } = PyenvPrefix("2.7");
+
     /// <summary>
     /// The Python that ships with the Google Cloud SDK: its site-packages holds manylinux wheels
     /// installed with their auditwheel-bundled libraries (cffi.libs, google_crc32c.libs).

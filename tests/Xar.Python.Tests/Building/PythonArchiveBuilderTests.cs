@@ -265,6 +265,50 @@ public sealed class PythonArchiveBuilderTests : IDisposable
         opening.Should().NotThrow("the read-ahead was waiting on it");
     }
 
+    [Fact]
+    public void RunShRefusesAnInterpreterOfAnotherVersionInOneLine()
+    {
+        // A wrapper keeps its own path as sys.executable (exec -a): the header records it as it is.
+        string python = _temp.Combine("bin", "python3");
+        Directory.CreateDirectory(Path.GetDirectoryName(python)!);
+        void Wrap(string target) => System.IO.File.WriteAllText(python, $"#!/bin/bash\nexec -a \"$0\" {target} \"$@\"\n");
+        Wrap(Python311);
+        System.IO.File.SetUnixFileMode(python, (UnixFileMode)Convert.ToInt32("755", 8));
+        var (archive, tree) = Build(HelloApplication() with { Scripts = [HelloApplication().Scripts[0]] }, interpreter: InterpreterProbe.Run(python));
+        Wrap("/root/.pyenv/versions/3.12.1/bin/python3.12");
+
+        var result = RunOriginalWay(tree, archive, []);
+
+        result.Should().Be(new RunResult(127, "", $"xarexec: {archive}: needs cpython-3.11 (cp311), started {python} which is cpython-3.12 (cp312)\n"));
+    }
+
+    [Fact]
+    public void TheRecordedInterpreterIsNamedWithItsVersionUnlessThatWouldLeaveItsVenv()
+    {
+        const string Target = "/usr/bin/python3.11";
+        var facts = Probe.Value.Facts;
+        string Link(string path, string target)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            System.IO.File.CreateSymbolicLink(path, target);
+            return path;
+        }
+
+        string beside = Link(_temp.Combine("beside", "python3"), Target);
+        Link(_temp.Combine("beside", "python3.11"), Target);
+        string alone = Link(_temp.Combine("alone", "python3"), "/usr/bin/python3");
+        string venv = Link(_temp.Combine("venv", "bin", "python"), Target);
+        System.IO.File.WriteAllText(_temp.Combine("venv", "pyvenv.cfg"), "home = /usr/bin\n");
+        string other = Link(_temp.Combine("other", "python3"), Target);
+        Link(_temp.Combine("other", "python3.11"), "/root/.pyenv/versions/3.11.7/bin/python3.11");
+
+        PythonArchiveBuilder.VersionedInterpreter(beside, facts).Should().Be(_temp.Combine("beside", "python3.11"));
+        PythonArchiveBuilder.VersionedInterpreter(alone, facts).Should().Be(Target, "the link resolves to a versioned name");
+        PythonArchiveBuilder.VersionedInterpreter(venv, facts).Should().Be(venv, "a venv is known by the path it was started from");
+        PythonArchiveBuilder.VersionedInterpreter(other, facts).Should().Be(Target, "the python3.11 beside it is another interpreter");
+        PythonArchiveBuilder.VersionedInterpreter(Target, facts).Should().Be(Target);
+    }
+
     /// <summary>Runs like the original xarexec_fuse: /bin/sh -e TREE/__xar__/run.sh ARCHIVE ARGS, under env -i.</summary>
     private static RunResult RunOriginalWay(string tree, string archive, string[] arguments, params (string, string)[] environment)
     {

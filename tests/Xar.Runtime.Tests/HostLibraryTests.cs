@@ -29,7 +29,7 @@ public sealed class HostLibraryTests : IDisposable
     public void Without_libssl_and_libcrypto_the_launcher_verifies_and_extracts_a_large_image()
     {
         // Random text compresses by about a quarter only: the image is well above the size that
-        // was hashed by OpenSSL before (FileRegion.ManagedSha256Limit, 512 KiB).
+        // was hashed by OpenSSL before (FileRegion.ManagedSha256Limit was 512 KiB).
         byte[] random = new byte[1536 << 10];
         new Random(9).NextBytes(random);
         string archive = _sandbox.Archive(extraFiles: new Dictionary<string, string> { ["random.txt"] = Convert.ToBase64String(random) });

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Xar.SquashFs;
 using Xar.SquashFs.Format;
 

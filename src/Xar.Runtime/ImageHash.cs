@@ -10,7 +10,7 @@ namespace Xar.Runtime;
 
 /// <summary>
 /// The verified stamp: lets a launch skip <see cref="XarArchive.Verify"/> of a file it already
-/// verified (hashing is done, managed or by OpenSSL by size, in Xar.Archive).
+/// verified (hashing is done, managed or by libcrypto, in Xar.Archive: FileRegion.Sha256).
 /// </summary>
 internal static class ImageHash
 {

@@ -1,5 +1,9 @@
 using System.Runtime.InteropServices;
 
+// The codec libraries come from the system's library path only, never from the directory of the
+// program (for the launcher, wherever a self-layout archive was downloaded to; it often runs as root).
+[assembly: DefaultDllImportSearchPaths(DllImportSearchPath.System32)]
+
 namespace Xar.SquashFs.Compression;
 
 /// <summary>

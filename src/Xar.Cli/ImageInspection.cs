@@ -99,8 +99,10 @@ internal static class ImageInspection
     /// </summary>
     public static void Extract(OpenedImage opened, string destination, string[] paths, bool overwrite, TextWriter output, TextWriter errors)
     {
+        using var interrupted = new CancellationTokenSource();
         var options = new ExtractOptions
         {
+            CancellationToken = interrupted.Token,
             Overwrite = overwrite,
             RestoreOwners = Environment.UserName == "root",
             RestoreXattrs = true,
@@ -115,7 +117,15 @@ internal static class ImageInspection
         {
             string full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(destination));
             string temporary = Path.Combine(Path.GetDirectoryName(full) ?? "/", $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-            using (InterruptCleanup.Register(() => TreeRemoval.Remove(temporary)))
+            // On a signal the extraction is stopped and awaited before the tree is removed: the
+            // extractor's threads would otherwise go on creating entries in directories being removed.
+            using var stopped = new ManualResetEventSlim();
+            using (InterruptCleanup.Register(() =>
+                   {
+                       interrupted.Cancel();
+                       stopped.Wait(TimeSpan.FromSeconds(30));
+                       TreeRemoval.Remove(temporary);
+                   }))
             {
                 try
                 {
@@ -127,6 +137,10 @@ internal static class ImageInspection
                 {
                     TreeRemoval.Remove(temporary);
                     throw;
+                }
+                finally
+                {
+                    stopped.Set();
                 }
             }
         }

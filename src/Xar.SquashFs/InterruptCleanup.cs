@@ -61,7 +61,17 @@ public static class InterruptCleanup
         public void Dispose()
         {
             lock (s_lock)
-                if (node?.List is not null) s_cleanups.Remove(node);
+            {
+                if (!s_stopping)
+                {
+                    if (node?.List is not null) s_cleanups.Remove(node);
+                    return;
+                }
+            }
+            // The process is being ended by a signal, whose default action follows the cleanups:
+            // the work this registration guarded (failing now, cancelled) must not go on to exit
+            // the process its own way first, with another status.
+            Thread.Sleep(Timeout.Infinite);
         }
     }
 }

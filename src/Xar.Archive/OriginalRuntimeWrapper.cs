@@ -24,7 +24,10 @@ public static class OriginalRuntimeWrapper
         "# The original xarexec_fuse runs /bin/sh -e <mount>/__xar__/exec.sh <archive> ARGS...\n" +
         "# This runs the target as the xar launcher does (XAR_TARGET in the header): with ARGS only.\n" +
         "shift\n" +
-        $"exec \"$(CDPATH= cd -- \"$(dirname -- \"$0\")/..\" && pwd)\"/{ShellQuote(target)} \"$@\"\n");
+        // Its own line: a failing command substitution inside exec's arguments would not stop
+        // `sh -e`, and the target would be looked up from / on the host.
+        "mount=$(CDPATH= cd -- \"${0%/*}/..\" && pwd) || exit 127\n" +
+        $"exec \"$mount\"/{ShellQuote(target)} \"$@\"\n");
 
     private static string ShellQuote(string text) => "'" + text.Replace("'", "'\\''") + "'";
 }

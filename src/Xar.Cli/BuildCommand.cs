@@ -174,9 +174,10 @@ internal static class BuildCommand
         }
     }
 
+    // A direct reference ("name @ URL") is a requirement, whatever its URL looks like.
     private static bool IsWheelSource(string item) =>
-        item.Contains('/') || item.EndsWith(".whl", StringComparison.OrdinalIgnoreCase)
-        || (Directory.Exists(item) && Directory.EnumerateFiles(item, "*.whl").Any());
+        !item.Contains('@') && (item.Contains('/') || item.EndsWith(".whl", StringComparison.OrdinalIgnoreCase)
+                                || (Directory.Exists(item) && Directory.EnumerateFiles(item, "*.whl").Any()));
 
     private static List<string> PipArguments(ParseResult parse)
     {

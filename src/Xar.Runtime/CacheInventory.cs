@@ -207,11 +207,22 @@ public sealed class CacheInventory
         }
         if (LibC.Stat(userDirectory, followSymlinks: false, out StatX parent) != 0)
             yield break;
+        // A directory named for another mount namespace (a container's) looks unmounted from
+        // here even while its mount lives there, and rmdir would silently detach that mount.
+        string? ownNamespace = LibC.Stat("/proc/self/ns/mnt", followSymlinks: true, out StatX ns) == 0
+            ? "-ns-" + ns.Ino.ToString(System.Globalization.CultureInfo.InvariantCulture) : null;
         foreach (string name in names)
         {
             string directory = userDirectory + "/" + name;
             string lockPath = userDirectory + "/" + LockPrefix + name;
             string stampPath = userDirectory + "/" + StampPrefix + name;
+            if (ownNamespace is null || !name.EndsWith(ownNamespace, StringComparison.Ordinal))
+            {
+                yield return new Item(
+                    new CacheEntry(CacheEntryKind.Mount, directory, "other namespace", true, ModificationTime(lockPath) ?? ModificationTime(directory), null, null),
+                    () => "in use");
+                continue;
+            }
             int error = LibC.Stat(directory, followSymlinks: false, out StatX stat);
             bool mounted = error == 0 && (stat.DevMajor != parent.DevMajor || stat.DevMinor != parent.DevMinor);
             if (error == 0 && !mounted && !stat.IsDirectory)

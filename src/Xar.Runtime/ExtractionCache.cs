@@ -32,6 +32,12 @@ internal sealed class ExtractionCache
     /// <summary>Group- or other-writable permission bits.</summary>
     public const int WritableByOthers = 0x12; // 022
 
+    /// <summary>
+    /// Any permission for group or others. A tree's top directory has none: inside it the image's
+    /// modes stand (a 0777 directory, a 0666 file), so nobody else may even enter.
+    /// </summary>
+    public const int OpenToOthers = 0x3F; // 077
+
     private const int Sticky = 0x200; // 01000
 
     private const string StampMagic = "xar extraction 1\n";
@@ -118,7 +124,7 @@ internal sealed class ExtractionCache
             try
             {
                 extract(temporary);
-                DenyWritesByOthers(temporary);
+                CloseToOthers(temporary);
                 if (LibC.rename(temporary, tree) != 0)
                     throw new XarRuntimeException(XarExitCode.CannotCreate, _archivePath, $"cannot rename {temporary} to {tree}: {LibC.ErrorText(LibC.LastError)}");
             }
@@ -226,7 +232,7 @@ internal sealed class ExtractionCache
         int fd = LibC.Open(path, LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_NOFOLLOW, 0, out _);
         if (fd < 0)
             return null;
-        if (LibC.Stat(fd, out StatX tree) == 0 && tree.Uid == UserIdentity.EffectiveUid && (tree.Permissions & WritableByOthers) == 0
+        if (LibC.Stat(fd, out StatX tree) == 0 && tree.Uid == UserIdentity.EffectiveUid && (tree.Permissions & OpenToOthers) == 0
             && LibC.Flock(fd, LibC.LOCK_SH) == 0
             && LibC.Stat(path, followSymlinks: false, out StatX current) == 0 && LibC.SameFile(tree, current)
             && ReadStamp(root, key, touch: true) is { } stamp && StampNames(stamp, key, tree))
@@ -313,16 +319,16 @@ internal sealed class ExtractionCache
         }
     }
 
-    /// <summary>The tree's root gets the image's mode, which may let others write; a tree others can change is never trusted.</summary>
-    private void DenyWritesByOthers(string tree)
+    /// <summary>The tree's root gets the image's mode; others must not reach the modes below it (see <see cref="OpenToOthers"/>).</summary>
+    private void CloseToOthers(string tree)
     {
         int fd = LibC.Open(tree, LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_NOFOLLOW, 0, out int errno);
         if (fd < 0)
             throw new XarRuntimeException(XarExitCode.CannotCreate, _archivePath, $"cannot open {tree}: {LibC.ErrorText(errno)}");
         try
         {
-            if (LibC.Stat(fd, out StatX stat) == 0 && (stat.Permissions & WritableByOthers) != 0)
-                LibC.fchmod(fd, (uint)(stat.Permissions & ~WritableByOthers));
+            if (LibC.Stat(fd, out StatX stat) == 0 && (stat.Permissions & OpenToOthers) != 0)
+                LibC.fchmod(fd, (uint)(stat.Permissions & ~OpenToOthers));
         }
         finally
         {

@@ -118,7 +118,22 @@ public static unsafe class TreeRemoval
             if (entry.DevMajor != directory.DevMajor || entry.DevMinor != directory.DevMinor)
                 return -1; // A mount point: what is mounted there is not ours to delete.
             if ((entry.Permissions & OwnerAll) != OwnerAll)
-                LibC.fchmodat(dirFd, entryName, (uint)(entry.Permissions | OwnerAll), 0);
+            {
+                // Through a descriptor of the very directory checked: fchmodat follows symlinks, and
+                // the entry could have been swapped for one (root would then chmod its target).
+                int path = LibC.OpenAt(dirFd, entryName, LibC.O_PATH | LibC.O_DIRECTORY | LibC.O_NOFOLLOW, 0, out _);
+                if (path < 0)
+                    return -1;
+                bool same = LibC.Stat(path, out StatX pinned) == 0 && LibC.SameFile(pinned, entry);
+                if (same)
+                {
+                    fixed (byte* proc = LibC.Utf8Z("/proc/self/fd/" + path.ToString(System.Globalization.CultureInfo.InvariantCulture)))
+                        LibC.fchmodat(LibC.AT_FDCWD, proc, (uint)(entry.Permissions | OwnerAll), 0);
+                }
+                LibC.close(path);
+                if (!same)
+                    return -1;
+            }
             int fd = LibC.OpenAt(dirFd, entryName, LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_NOFOLLOW, 0, out _);
             if (fd < 0)
                 return -1;

@@ -48,19 +48,20 @@ public sealed class OutputFile : IDisposable
         _path = path;
         _mode = mode;
         string full = System.IO.Path.GetFullPath(path);
-        (string? directory, _name) = Resolve(path, full);
+        (string? directory, _name, StatX resolved) = Resolve(path, full);
         _registration = InterruptCleanup.Register(Abandon);
         try
         {
+            if (directory is null)
+            {
+                // Outside the lock: opening a FIFO waits for its reader, and an interrupt meanwhile must still get the lock.
+                _target = OpenTarget(path, full, resolved);
+                directory = System.IO.Path.GetTempPath();
+            }
             int fd;
             lock (_lock)
             {
                 if (_abandoned) throw Interrupted();
-                if (directory is null)
-                {
-                    _target = OpenTarget(path, full);
-                    directory = System.IO.Path.GetTempPath();
-                }
                 _directory = OpenDirectory(path, directory);
                 (fd, _temporaryName) = CreateTemporary(_directory, directory, _name ?? "xar-output", _target is null && mode is null ? DefaultMode : PrivateMode);
                 if (_target is not null && _temporaryName is not null)
@@ -109,6 +110,7 @@ public sealed class OutputFile : IDisposable
         Stream.Flush();
         if (_target is not null)
         {
+            if (_abandoned) throw Interrupted();
             using var target = new FileStream(_target, FileAccess.Write, bufferSize: 0);
             Stream.Position = 0;
             Stream.CopyTo(target, 1 << 20);
@@ -158,20 +160,20 @@ public sealed class OutputFile : IDisposable
     }
 
     /// <summary>
-    /// The directory and name of the regular file to replace, or (null, null) for an output that
-    /// is not a regular file and is written into.
+    /// The directory and name of the regular file to replace, or (null, null) and what was found
+    /// for an output that is not a regular file and is written into.
     /// </summary>
-    private static (string? Directory, string? Name) Resolve(string path, string full)
+    private static (string? Directory, string? Name, StatX Found) Resolve(string path, string full)
     {
         string directory = System.IO.Path.GetDirectoryName(full)!;
         string name = System.IO.Path.GetFileName(full);
         int errno = LibC.Stat(LibC.AT_FDCWD, full, LibC.AT_SYMLINK_NOFOLLOW, out StatX stat);
         if (errno == LibC.ENOENT)
-            return name.Length == 0 ? throw IsDirectory(path) : (directory, name);
+            return name.Length == 0 ? throw IsDirectory(path) : (directory, name, stat);
         if (errno != 0) throw Error(path, "cannot look up", errno);
-        if (stat.IsRegularFile) return (directory, name);
+        if (stat.IsRegularFile) return (directory, name, stat);
         if (stat.IsDirectory) throw IsDirectory(path);
-        if (!stat.IsSymbolicLink) return (null, null);
+        if (!stat.IsSymbolicLink) return (null, null, stat);
 
         // Resolved by the kernel rather than by reading links, so fs.protected_symlinks applies.
         int fd = LibC.open(full, LibC.O_PATH | LibC.O_CLOEXEC, 0);
@@ -187,10 +189,10 @@ public sealed class OutputFile : IDisposable
             errno = LibC.Stat(fd, "", LibC.AT_EMPTY_PATH, out StatX target);
             if (errno != 0) throw Error(path, "cannot look up where the symlink leads", errno);
             if (target.IsDirectory) throw IsDirectory(path);
-            if (!target.IsRegularFile) return (null, null);
+            if (!target.IsRegularFile) return (null, null, target);
             if (target.Nlink == 0) throw new IOException($"{path}: leads to a deleted file");
             string real = LibC.ReadLink($"/proc/self/fd/{fd}") ?? throw new IOException($"{path}: cannot tell where the symlink leads");
-            return (System.IO.Path.GetDirectoryName(real)!, System.IO.Path.GetFileName(real));
+            return (System.IO.Path.GetDirectoryName(real)!, System.IO.Path.GetFileName(real), target);
         }
         finally
         {
@@ -198,13 +200,26 @@ public sealed class OutputFile : IDisposable
         }
     }
 
-    private static SafeFileHandle OpenTarget(string path, string full)
+    /// <summary>
+    /// Opens the non-regular output <paramref name="found"/> for writing. It is opened by name
+    /// again, so what was opened must be what was found: in a directory others can write, the
+    /// FIFO could meanwhile have become a symlink to a file of root's, which is never written.
+    /// </summary>
+    private static SafeFileHandle OpenTarget(string path, string full, in StatX found)
     {
         while (true)
         {
             // No O_CREAT, no O_TRUNC: a device node, FIFO or pipe is written into as it is.
             int fd = LibC.open(full, LibC.O_WRONLY | LibC.O_NOCTTY | LibC.O_CLOEXEC, 0);
-            if (fd >= 0) return new SafeFileHandle(fd, ownsHandle: true);
+            if (fd >= 0)
+            {
+                var handle = new SafeFileHandle(fd, ownsHandle: true);
+                if (LibC.Stat(fd, "", LibC.AT_EMPTY_PATH, out StatX opened) == 0 && !opened.IsRegularFile && !opened.IsDirectory
+                    && opened.DevMajor == found.DevMajor && opened.DevMinor == found.DevMinor && opened.Ino == found.Ino)
+                    return handle;
+                handle.Dispose();
+                throw new IOException($"{path}: changed while it was being opened; nothing was written");
+            }
             int errno = LibC.LastError;
             if (errno != LibC.EINTR) throw Error(path, "cannot open for writing", errno);
         }

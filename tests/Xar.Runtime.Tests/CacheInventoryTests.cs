@@ -5,6 +5,9 @@ namespace Xar.Runtime.Tests;
 /// <summary>`xar cache list|prune|clear` underneath: real launches, a running app, launches racing a clear.</summary>
 public sealed class CacheInventoryTests : IDisposable
 {
+    /// <summary>The suffix the launcher gives mount directories of this mount namespace.</summary>
+    private static readonly string Ns = "-ns-" + new FileInfo("/proc/self/ns/mnt").LinkTarget!["mnt:[".Length..^1]; // "mnt:[INODE]"
+
     private static readonly Dictionary<string, string?> ForceExtraction = new() { ["XAR_MODE"] = "extract" };
 
     private readonly Sandbox _sandbox = new();
@@ -39,10 +42,10 @@ public sealed class CacheInventoryTests : IDisposable
         Directory.CreateDirectory(Path.Combine(CacheRoot, $".{key}.dead.tmp"));
         File.WriteAllText(Path.Combine(CacheRoot, new string('f', 64) + ".lock"), "");
         string userDirectory = Path.Combine(_sandbox.MountRoot, "uid-0");
-        Directory.CreateDirectory(Path.Combine(userDirectory, "MOUNT-ns-1"));
+        Directory.CreateDirectory(Path.Combine(userDirectory, $"MOUNT{Ns}"));
         File.SetUnixFileMode(userDirectory, (UnixFileMode)0x1ED);
-        File.WriteAllText(Path.Combine(userDirectory, "lockfile.MOUNT-ns-1"), "");
-        File.WriteAllText(Path.Combine(userDirectory, "verified.GONE-ns-1"), "");
+        File.WriteAllText(Path.Combine(userDirectory, $"lockfile.MOUNT{Ns}"), "");
+        File.WriteAllText(Path.Combine(userDirectory, $"verified.GONE{Ns}"), "");
 
         IReadOnlyList<CacheEntry> entries = Inventory().List();
 
@@ -50,8 +53,8 @@ public sealed class CacheInventoryTests : IDisposable
             (CacheEntryKind.Extraction, Path.Combine(CacheRoot, $".{key}.dead.tmp"), "partial", false),
             (CacheEntryKind.Extraction, tree, "extracted", false),
             (CacheEntryKind.Extraction, Path.Combine(CacheRoot, new string('f', 64) + ".lock"), "orphaned", false),
-            (CacheEntryKind.Mount, Path.Combine(userDirectory, "MOUNT-ns-1"), "unmounted", false),
-            (CacheEntryKind.Mount, Path.Combine(userDirectory, "verified.GONE-ns-1"), "orphaned", false));
+            (CacheEntryKind.Mount, Path.Combine(userDirectory, $"MOUNT{Ns}"), "unmounted", false),
+            (CacheEntryKind.Mount, Path.Combine(userDirectory, $"verified.GONE{Ns}"), "orphaned", false));
         CacheEntry extraction = entries[1];
         extraction.Archive.Should().Be(archive);
         extraction.Size.Should().Be(Directory.EnumerateFiles(tree, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length));
@@ -66,20 +69,37 @@ public sealed class CacheInventoryTests : IDisposable
         mount.ExitCode.Should().Be(0, mount.ToString());
         string userDirectory = Path.Combine(_sandbox.MountRoot, "uid-0");
         string mountPoint = _sandbox.Mounts().Single().MountPoint;
-        Directory.CreateDirectory(Path.Combine(userDirectory, "IDLE-ns-1"));
-        File.WriteAllText(Path.Combine(userDirectory, "lockfile.IDLE-ns-1"), "");
-        File.WriteAllText(Path.Combine(userDirectory, "verified.IDLE-ns-1"), "");
-        File.WriteAllText(Path.Combine(userDirectory, "lockfile.GONE-ns-1"), "");
+        Directory.CreateDirectory(Path.Combine(userDirectory, $"IDLE{Ns}"));
+        File.WriteAllText(Path.Combine(userDirectory, $"lockfile.IDLE{Ns}"), "");
+        File.WriteAllText(Path.Combine(userDirectory, $"verified.IDLE{Ns}"), "");
+        File.WriteAllText(Path.Combine(userDirectory, $"lockfile.GONE{Ns}"), "");
+        // Another mount namespace's directory looks unmounted from here; removing it would detach a container's mount.
+        string foreign = Path.Combine(userDirectory, "FOREIGN-ns-1");
+        Directory.CreateDirectory(foreign);
 
         IReadOnlyList<CacheRemoval> cleared = Inventory().Clear();
 
         cleared.Select(r => (r.Entry.Path, r.Entry.State, r.Removed, r.Reason)).Should().BeEquivalentTo([
             (mountPoint, "mounted", false, "mounted"),
-            (Path.Combine(userDirectory, "IDLE-ns-1"), "unmounted", true, (string?)null),
-            (Path.Combine(userDirectory, "lockfile.GONE-ns-1"), "orphaned", true, (string?)null)]);
+            (foreign, "other namespace", false, "in use"),
+            (Path.Combine(userDirectory, $"IDLE{Ns}"), "unmounted", true, (string?)null),
+            (Path.Combine(userDirectory, $"lockfile.GONE{Ns}"), "orphaned", true, (string?)null)]);
         Directory.EnumerateFileSystemEntries(userDirectory).Select(Path.GetFileName).Should().BeEquivalentTo(
-            [Path.GetFileName(mountPoint), "lockfile." + Path.GetFileName(mountPoint), "verified." + Path.GetFileName(mountPoint)]);
+            ["FOREIGN-ns-1", Path.GetFileName(mountPoint), "lockfile." + Path.GetFileName(mountPoint), "verified." + Path.GetFileName(mountPoint)]);
         _sandbox.Launch(mounted, ["read:data.txt"]).Stdout.Should().Be("mode=mount new=0\ndata from the image\n");
+    }
+
+    /// <summary>Below its top the tree keeps the image's modes (a 0777 directory): nobody else may enter it.</summary>
+    [Fact]
+    public void An_extracted_tree_is_closed_to_other_users()
+    {
+        string archive = Extracted();
+        string tree = Path.Combine(CacheRoot, ImageKey(archive));
+
+        ((int)File.GetUnixFileMode(tree) & 0x3F).Should().Be(0, "group and others get no access to the tree's top");
+        File.SetUnixFileMode(tree, (UnixFileMode)0x1ED); // 0755: a tree others can enter is not trusted
+        _sandbox.Launch(archive, extraEnvironment: ForceExtraction).ExitCode.Should().Be(0);
+        ((int)File.GetUnixFileMode(tree) & 0x3F).Should().Be(0, "it was extracted anew, closed");
     }
 
     [Fact]

@@ -63,10 +63,6 @@ internal static unsafe partial class LibC
     /// <summary>statfs f_flags bit: the filesystem is mounted noexec.</summary>
     public const long ST_NOEXEC = 8;
 
-
-    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int open(string path, int flags, uint mode);
-
     [LibraryImport("libc", SetLastError = true)]
     public static partial int close(int fd);
 
@@ -221,21 +217,11 @@ internal static unsafe partial class LibC
         return bytes;
     }
 
-    /// <summary>Opens with EINTR retried; returns the fd or -1 with errno in <paramref name="errno"/>.</summary>
+    /// <summary>Opens with close-on-exec and EINTR retried; returns the fd or -1 with errno in <paramref name="errno"/>.</summary>
     public static int Open(string path, int flags, uint mode, out int errno)
     {
-        while (true)
-        {
-            int fd = open(path, flags | O_CLOEXEC, mode);
-            if (fd >= 0)
-            {
-                errno = 0;
-                return fd;
-            }
-            errno = LastError;
-            if (errno != EINTR)
-                return -1;
-        }
+        fixed (byte* name = Utf8Z(path))
+            return OpenAt(AT_FDCWD, name, flags, mode, out errno);
     }
 
     /// <summary>statx of <paramref name="path"/> (symlinks not followed when <paramref name="followSymlinks"/> is false); errno or 0.</summary>

@@ -176,6 +176,7 @@ internal static unsafe partial class LibC
     public const int ENOENT = 2;
     public const int ENXIO = 6;
     public const int EEXIST = 17;
+    public const int SEEK_END = 2;
     public const int SEEK_DATA = 3;
     public const int SEEK_HOLE = 4;
 

@@ -9,6 +9,9 @@ namespace Xar.SquashFs.Writing;
 /// </summary>
 internal sealed class DataExtents
 {
+    /// <summary>Files shorter than this are read whole.</summary>
+    public const long MinimumLength = 1 << 20;
+
     private readonly long[] _starts;
     private readonly long[] _ends;
 
@@ -24,6 +27,12 @@ internal sealed class DataExtents
     /// </summary>
     public static DataExtents? Find(int fd, long length)
     {
+        // A smaller file is read whole (its all-zero blocks still become sparse blocks): the
+        // lseeks would cost more than its holes, and the writer's per-file path stays as it was.
+        if (length < MinimumLength) return null;
+        // A file that shrank since it was scanned is read, so that the reader reports the change
+        // instead of its missing tail passing for a hole.
+        if (LibC.lseek(fd, 0, LibC.SEEK_END) < length) return null;
         var extents = new List<(long Start, long End)>();
         long position = 0;
         while (position < length)

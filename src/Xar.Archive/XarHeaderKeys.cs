@@ -56,6 +56,17 @@ public static class XarHeaderKeys
     /// <summary>What the target host needs: a platform tag such as <c>manylinux_2_28_x86_64</c> (an extra key).</summary>
     public const string RequiresPlatform = "XAR_REQUIRES_PLATFORM";
 
+    /// <summary>
+    /// Colon-separated directories, relative to the image root, that the launcher puts in front of
+    /// LD_LIBRARY_PATH for the target: where the image carries the native libraries its objects
+    /// need (<c>__xar__/lib</c>, docs/python-apps.md §6). The host's value is passed as
+    /// XAR_HOST_LD_LIBRARY_PATH (unset when the host had none).
+    /// </summary>
+    public const string LibraryPath = "XAR_LIBRARY_PATH";
+
+    /// <summary>The newest glibc symbol version (e.g. <c>2.34</c>) an object of the image needs; the launcher refuses an older host.</summary>
+    public const string RequiresGlibc = "XAR_REQUIRES_GLIBC";
+
     /// <summary>Keys the writer emits itself, so they cannot be passed as extra keys.</summary>
     internal static bool IsWrittenByWriter(string key) => key is Offset or Uuid or Version or Dependencies
         or MountRoot or XarexecTarget or Target or Format or ImageSha256;

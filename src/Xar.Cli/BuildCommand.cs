@@ -43,6 +43,19 @@ internal static class BuildCommand
     private static readonly Option<string?> Launcher = new("--launcher") { Description = $"The xarexec launcher for the self layout (default: ${LauncherLocator.EnvironmentVariable}, or the one installed with xar)." };
 
     // pip's options, passed through to `pip wheel` for projects (and --find-links also searched for --wheels).
+    private static readonly Option<string[]> IncludeLib = new("--include-lib")
+    {
+        Description = "Also bundle this library (a soname searched like ld.so does, or a path) and what it needs: for libraries loaded with dlopen. Repeatable.",
+        Arity = ArgumentArity.OneOrMore,
+        AllowMultipleArgumentsPerToken = false,
+    };
+    private static readonly Option<string[]> AllowMissingLib = new("--allow-missing-lib")
+    {
+        Description = "A needed library (soname) the build host does not have and the target host provides: a warning instead of an error. Repeatable.",
+        Arity = ArgumentArity.OneOrMore,
+        AllowMultipleArgumentsPerToken = false,
+    };
+    private static readonly Option<bool> NoBundleLibs = new("--no-bundle-libs") { Description = "Do not copy the native libraries that the image's ELF objects need into it (the target host must have them)." };
     private static readonly Option<string[]> PipRequirement = PipOption("--requirement", "-r", "Also build these requirement files' packages (pip wheel -r).");
     private static readonly Option<string[]> PipConstraint = PipOption("--constraint", null, "Constrain versions with this file (pip wheel -c).");
     private static readonly Option<string[]> PipFindLinks = PipOption("--find-links", "-f", "Look for wheels and sources here (pip wheel -f).");
@@ -64,6 +77,7 @@ internal static class BuildCommand
         var command = new Command("build", "Build an archive from a Python project, wheels, an installed environment, or any directory.")
         {
             Inputs, Output, Raw, Exec, Wheels, FromEnv, Python, Entry, Bytecode, InheritSite, Layout, Launcher,
+            IncludeLib, AllowMissingLib, NoBundleLibs,
             PipRequirement, PipConstraint, PipFindLinks, PipIndexUrl, PipNoIndex, PipRequireHashes,
         };
         codec.AddTo(command);
@@ -170,6 +184,10 @@ internal static class BuildCommand
                 Layout = layout,
                 Launcher = launcher,
                 Warning = Warn,
+                Notice = message => stderr.WriteLine($"xar: {message}"),
+                BundleLibraries = !parse.GetValue(NoBundleLibs),
+                IncludeLibraries = parse.GetValue(IncludeLib) ?? [],
+                AllowMissingLibraries = parse.GetValue(AllowMissingLib) ?? [],
             }, output);
         }
     }

@@ -78,7 +78,8 @@ public static unsafe class TargetExecutor
                 throw new XarRuntimeException(XarExitCode.SystemError, archivePath, $"cannot duplicate the mount descriptor: {LibC.ErrorText(LibC.LastError)}");
         }
 
-        SetEnvironment(tree, launch, inheritedPin);
+        string? libraryPath = HostLibraries.LibraryPath(archive.Header, tree.Directory, Environment.GetEnvironmentVariable("LD_LIBRARY_PATH"), archivePath);
+        SetEnvironment(tree, launch, inheritedPin, libraryPath);
         // The .NET runtime ignores SIGPIPE, and an ignored signal stays ignored across execve;
         // the target must get the default (die on a closed pipe) as it would if run directly.
         LibC.signal(LibC.SIGPIPE, SignalDefault);
@@ -113,10 +114,19 @@ public static unsafe class TargetExecutor
     /// <summary>
     /// The original's contract (XAREXEC_LAUNCH_TIMESTAMP; XARFUSE_NEW_MOUNT=1 only when this
     /// launch mounted or extracted — cleared otherwise, so that a nested launch does not inherit
-    /// it) plus ours: where the archive and its tree are, and how the tree was provided.
+    /// it) plus ours: where the archive and its tree are, and how the tree was provided; and the
+    /// image's library directories in front of LD_LIBRARY_PATH, the host's value kept aside.
     /// </summary>
-    private static void SetEnvironment(PreparedTree tree, LaunchContext launch, int inheritedPin)
+    private static void SetEnvironment(PreparedTree tree, LaunchContext launch, int inheritedPin, string? libraryPath)
     {
+        if (libraryPath is not null)
+        {
+            if (Environment.GetEnvironmentVariable("LD_LIBRARY_PATH") is { } host)
+                SetEnv("XAR_HOST_LD_LIBRARY_PATH", host);
+            else
+                LibC.unsetenv("XAR_HOST_LD_LIBRARY_PATH");
+            SetEnv("LD_LIBRARY_PATH", libraryPath);
+        }
         SetEnv("XAREXEC_LAUNCH_TIMESTAMP", launch.LaunchTimestamp);
         if (tree.Created)
             SetEnv("XARFUSE_NEW_MOUNT", "1");

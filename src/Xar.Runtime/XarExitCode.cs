@@ -20,6 +20,9 @@ public enum XarExitCode
     /// <summary>No rung could provide the tree: FUSE unavailable or mounting failed, and extraction was not possible or not allowed (EX_UNAVAILABLE).</summary>
     Unavailable = 69,
 
+    /// <summary>This host cannot run the archive: its glibc is older than XAR_REQUIRES_GLIBC (EX_NOHOST, "host unknown", the nearest).</summary>
+    HostTooOld = 68,
+
     /// <summary>An unexpected failure inside the launcher (EX_SOFTWARE).</summary>
     Internal = 70,
 

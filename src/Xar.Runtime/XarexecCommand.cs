@@ -97,6 +97,8 @@ public static unsafe class XarexecCommand
                 WriteOut(1, RunLadder.MountPath(archive, settings) + "\n");
                 return 0;
             }
+            if (action == Action.Run)
+                HostLibraries.CheckGlibc(archive.Header, archiveArgument); // before anything is mounted
             string fullPath = Path.GetFullPath(archiveArgument);
             using PreparedTree tree = RunLadder.Prepare(archive, fullPath, settings);
             if (action == Action.MountOnly)

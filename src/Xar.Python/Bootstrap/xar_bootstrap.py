@@ -225,11 +225,32 @@ def _check_interpreter(needed):
     sys.exit(127)  # the launcher's TargetNotFound: no interpreter for the archive
 
 
+def _restore_library_path(root, library_path):
+    """Gives the application the host's LD_LIBRARY_PATH back (docs/python-apps.md, section 6).
+
+    The launcher put the image's library directory in front of it for this process; the dynamic
+    loader read it once, at exec, so the process itself still finds the image's libraries, also
+    for dlopen. Host programs the application starts must not load the image's copies (they may
+    be older than the host's, AppImage's known problem), so its environment gets the host's value.
+    A child that starts this interpreter again needs them: sys.executable becomes a wrapper that
+    puts them in front again."""
+    if not library_path:
+        return
+    host = os.environ.pop("XAR_HOST_LD_LIBRARY_PATH", None)
+    if host is None:
+        os.environ.pop("LD_LIBRARY_PATH", None)
+    else:
+        os.environ["LD_LIBRARY_PATH"] = host
+    os.environ["XAR_PYTHON_EXECUTABLE"] = sys.executable
+    sys.executable = root + "/__xar__/bin/python"
+
+
 def _main():
     root = os.environ["XAR_MOUNT"]
     import xar_app
 
     _check_interpreter(xar_app.PYTHON)
+    _restore_library_path(root, getattr(xar_app, "LIBRARY_PATH", None))
 
     del sys.path[0]  # the __xar__ directory: nothing else there is for the application
     import site  # with -S this only defines addsitedir; it adds nothing of the host's

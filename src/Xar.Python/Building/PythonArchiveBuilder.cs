@@ -29,6 +29,18 @@ public sealed record PythonArchiveOptions
 
     /// <summary>Told about sources that do not compile for the target interpreter (they are shipped without bytecode).</summary>
     public Action<string>? Warning { get; init; }
+
+    /// <summary>Told what the build added on its own (the native libraries bundled).</summary>
+    public Action<string>? Notice { get; init; }
+
+    /// <summary>Copy the native libraries the image's ELF objects need into it (docs/python-apps.md §6); off: only XAR_REQUIRES_GLIBC is computed.</summary>
+    public bool BundleLibraries { get; init; } = true;
+
+    /// <summary>Libraries loaded with dlopen to bundle too (with their closure): sonames or paths (--include-lib).</summary>
+    public IReadOnlyList<string> IncludeLibraries { get; init; } = [];
+
+    /// <summary>Needed libraries that may be missing at build: the target host must provide them (--allow-missing-lib).</summary>
+    public IReadOnlyCollection<string> AllowMissingLibraries { get; init; } = [];
 }
 
 /// <summary>Writes a Python application as a XAR archive (docs/python-apps.md).</summary>
@@ -36,6 +48,9 @@ public static class PythonArchiveBuilder
 {
     public const string LibraryDirectory = "lib/python";
     private const string RunScript = "__xar__/run.sh";
+
+    /// <summary>sys.executable of an archive with bundled libraries: starts the interpreter with them on LD_LIBRARY_PATH (docs/python-apps.md §6).</summary>
+    internal const string ExecutableWrapper = "__xar__/bin/python";
 
     public static XarWriteResult Build(PythonApplication application, PythonArchiveOptions options, string outputPath)
     {
@@ -51,9 +66,11 @@ public static class PythonArchiveBuilder
         // Files the builder makes carry the newest time of the application's own, not 1970 (a
         // fixed --mtime or SOURCE_DATE_EPOCH applies to them anyway, in the writer).
         long time = application.Files.Select(f => f.ModificationTime).DefaultIfEmpty(0).Max();
-        foreach (var entry in WithBytecode(application.Files, options, compiler, time))
+        var native = NativeLibraries.Add(application.Files, probe.Executable, options.BundleLibraries, options.IncludeLibraries,
+            options.AllowMissingLibraries, time, options.Notice, options.Warning);
+        foreach (var entry in WithBytecode(native.Entries, options, compiler, time))
             writer.Add(entry);
-        foreach (var entry in BootstrapEntries(facts, abi, interpreter, defaultEntry, scripts, options, compiler, time))
+        foreach (var entry in BootstrapEntries(facts, abi, interpreter, defaultEntry, scripts, native.LibraryPath, options, compiler, time))
             writer.Add(entry);
 
         var header = new XarHeaderFields { Version = writer.ImageTime, XarexecTarget = RunScript };
@@ -64,6 +81,10 @@ public static class PythonArchiveBuilder
             header.Extra[XarHeaderKeys.PythonInheritSite] = "1";
         if (application.RequiresPython is { Length: > 0 } requires)
             header.Extra[XarHeaderKeys.RequiresPython] = requires;
+        if (native.LibraryPath is { } libraryPath)
+            header.Extra[XarHeaderKeys.LibraryPath] = libraryPath;
+        if (native.RequiredGlibc is { } glibc)
+            header.Extra[XarHeaderKeys.RequiresGlibc] = glibc;
         return XarArchiveWriter.Write(outputPath, new XarWriteOptions { Header = header, Layout = options.Layout, Launcher = options.Launcher },
             image => writer.WriteTo(image));
     }
@@ -215,7 +236,7 @@ public static class PythonArchiveBuilder
     }
 
     private static IEnumerable<ImageEntry> BootstrapEntries(InterpreterFacts facts, string abi, string interpreter, string defaultEntry,
-        SortedDictionary<string, (string Target, string Kind)> scripts, PythonArchiveOptions options, BytecodeCompiler? compiler, long time)
+        SortedDictionary<string, (string Target, string Kind)> scripts, string? libraryPath, PythonArchiveOptions options, BytecodeCompiler? compiler, long time)
     {
         var bootstrap = Encoding.UTF8.GetBytes(PythonResources.Read("xar_bootstrap.py"));
         var table = new StringBuilder();
@@ -227,6 +248,8 @@ public static class PythonArchiveBuilder
         foreach (var (name, (target, kind)) in scripts)
             table.Append($"    {PythonLiteral(name)}: ({PythonLiteral(target)}, {PythonLiteral(kind)}),\n");
         table.Append("}\n");
+        // The image directory the launcher put in front of LD_LIBRARY_PATH, which the bootstrap takes out again for the application's children.
+        table.Append($"LIBRARY_PATH = {(libraryPath is null ? "None" : PythonLiteral(libraryPath))}\n");
         var app = Encoding.UTF8.GetBytes(table.ToString());
 
         string versioned = $"python{facts.MajorVersion}.{facts.MinorVersion}";
@@ -235,11 +258,17 @@ public static class PythonArchiveBuilder
             .Replace("@VERSIONED_NAME@", versioned)
             .Replace("@FLAGS@", string.Join(' ', PythonLaunch.IsolationFlags(facts.MajorVersion, options.InheritSite)))
             .Replace("@BOOT@", PythonLaunch.BootCommand)
-            .Replace("@NEEDS@", $"{PythonKey(facts)} ({abi})");
+            .Replace("@NEEDS@", $"{PythonKey(facts)} ({abi})")
+            .Replace("@LIBRARY_PATH@", libraryPath ?? "");
 
         yield return ImageEntry.File("__xar__/xar_bootstrap.py", FileContent.FromBytes(bootstrap), 0b110_100_100, time);
         yield return ImageEntry.File("__xar__/xar_app.py", FileContent.FromBytes(app), 0b110_100_100, time);
         yield return ImageEntry.File(RunScript, FileContent.FromBytes(Encoding.UTF8.GetBytes(run)), 0b111_101_101, time);
+        if (libraryPath is not null)
+        {
+            string wrapper = PythonResources.Read("python.sh").Replace("@LIBRARY_PATH@", libraryPath);
+            yield return ImageEntry.File(ExecutableWrapper, FileContent.FromBytes(Encoding.UTF8.GetBytes(wrapper)), 0b111_101_101, time);
+        }
         if (compiler is not null)
         {
             foreach (var (path, source) in new[] { ("__xar__/xar_bootstrap.py", bootstrap), ("__xar__/xar_app.py", app) })

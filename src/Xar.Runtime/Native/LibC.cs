@@ -106,6 +106,10 @@ internal static unsafe partial class LibC
     [LibraryImport("libc")]
     public static partial void free(void* pointer);
 
+    /// <summary>glibc's own version, "2.36": static storage, not to be freed.</summary>
+    [LibraryImport("libc")]
+    public static partial byte* gnu_get_libc_version();
+
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int mkdir(string path, uint mode);
 

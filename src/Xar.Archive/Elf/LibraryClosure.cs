@@ -135,50 +135,35 @@ public sealed class LibraryClosure
     {
         if (name.Contains('/') || IsPartOfGlibc(name) || _bundled.ContainsKey(name) || _links.ContainsKey(name))
             return;
-        // DT_RPATH of the object and its loaders, when the object has no DT_RUNPATH.
+        // ld.so's order: DT_RPATH of the object and its loaders (only when the object has no
+        // DT_RUNPATH), LD_LIBRARY_PATH, DT_RUNPATH of the object, then the system's directories.
+        var searched = new List<(Item Owner, string? Path)>();
         if (item.Elf.Runpath is null)
         {
             for (Item? loader = item; loader is not null; loader = loader.Loader)
-            {
-                if (FindInPath(loader, loader.Elf.Rpath, name, item))
-                    return;
-            }
+                searched.Add((loader, loader.Elf.Rpath));
         }
-        // LD_LIBRARY_PATH at run time: the image's own library directory, where a file of the image with that soname is linked.
-        if (_imageSonames.TryGetValue(name, out string? inImage))
-        {
-            LinkUnlessReachable(name, inImage);
-            return;
-        }
-        if (FindInPath(item, item.Elf.Runpath, name, item))
-            return;
-        if (_search.FindIn(_search.SystemDirectories, name) is { } found)
-        {
-            Bundle(name, found.Path, found.Elf, item.Shown, item);
-            return;
-        }
-        _missing.Add(new MissingLibrary(item.Shown, name, Required: true));
-    }
+        searched.Add((item, item.Elf.Runpath));
+        var directories = searched.SelectMany(s => _search.Expand(s.Path, s.Owner.Origin).Select(d => (s.Owner.InImage && d.FromOrigin, d.Directory))).ToList();
 
-    /// <summary>Looks in one RPATH or RUNPATH (of <paramref name="owner"/>) for <paramref name="requester"/>'s library; true when found.</summary>
-    private bool FindInPath(Item owner, string? path, string name, Item requester)
-    {
-        foreach (var (directory, fromOrigin) in _search.Expand(path, owner.Origin))
+        // The image first, so that what it carries is what runs: a directory of it that an
+        // $ORIGIN path reaches (auditwheel's .libs), where the loader finds the file at run time;
+        // else a file of it with that soname, linked from LD_LIBRARY_PATH's image directory.
+        foreach (var (inImage, directory) in directories)
         {
-            if (owner.InImage && fromOrigin)
-            {
-                // $ORIGIN of an image object is in the image: the loader finds the file there at run time.
-                if (Normalize(directory) is { } imageDirectory && _imagePaths.Contains(imageDirectory.Length == 0 ? name : imageDirectory + "/" + name))
-                    return true;
-                continue;
-            }
-            if (_search.FindIn([directory], name) is { } found)
-            {
-                Bundle(name, found.Path, found.Elf, requester.Shown, requester);
-                return true;
-            }
+            if (inImage && Normalize(directory) is { } imageDirectory && _imagePaths.Contains(imageDirectory.Length == 0 ? name : imageDirectory + "/" + name))
+                return;
         }
-        return false;
+        if (_imageSonames.TryGetValue(name, out string? imagePath))
+        {
+            LinkUnlessReachable(name, imagePath);
+            return;
+        }
+        var host = directories.Where(d => !d.Item1).Select(d => d.Directory).Concat(_search.SystemDirectories);
+        if (_search.FindIn(host, name) is { } found)
+            Bundle(name, found.Path, found.Elf, item.Shown, item);
+        else
+            _missing.Add(new MissingLibrary(item.Shown, name, Required: true));
     }
 
     private void LinkUnlessReachable(string name, string imagePath)

@@ -152,6 +152,27 @@ public sealed class NativeLibraryTests(NativeLibraryArchives fixture) : IClassFi
     }
 
     [Fact]
+    public void A_distribution_known_to_dlopen_a_library_brings_it()
+    {
+        // A stand-in for cairocffi (it opens libcairo.so.2 with ffi.dlopen): only its name matters.
+        string wheels = fixture.Workspace.Combine("dlopen-wheels");
+        new TestWheel { Name = "cairocffi", Files = new Dictionary<string, string> { ["cairocffi/__init__.py"] = "" } }.WriteTo(wheels);
+        new TestWheel
+        {
+            Name = "drawing",
+            RequiresDist = ["cairocffi"],
+            EntryPoints = "[console_scripts]\ndrawing = drawing:main\n",
+            Files = new Dictionary<string, string> { ["drawing.py"] = "def main():\n    pass\n" },
+        }.WriteTo(wheels);
+
+        var result = XarTool.Run("build", "--wheels", wheels, "drawing", "--python", "/usr/bin/python3.11",
+            "-o", fixture.Workspace.Combine("drawing.xar"), "--launcher", Launcher.Path);
+
+        result.ExitCode.Should().Be(0, result.ToString());
+        result.Stderr.Should().MatchRegex(@"(?m)^xar: bundled \d+ native libraries \([0-9.]+ MiB\) in __xar__/lib: [^\n]*\blibcairo\.so\.2\b[^\n]*\blibpixman-1\.so\.0\b");
+    }
+
+    [Fact]
     public void An_object_needing_a_newer_glibc_is_refused_at_launch_in_one_line()
     {
         // A library whose GLIBC_2.x version needs are made to read GLIBC_9.x: the same length, so nothing moves.

@@ -85,7 +85,7 @@ public sealed class ElfObject
         _ => $"machine {machine}",
     };
 
-    /// <summary>Whether <paramref name="stream"/> (at its start) begins with the ELF magic.</summary>
+    /// <summary>Whether <paramref name="start"/>, the first bytes of a file, is the ELF magic.</summary>
     public static bool HasMagic(ReadOnlySpan<byte> start) => start.Length >= 4 && start[..4].SequenceEqual(ElfExtent.Magic);
 
     /// <summary>Whether the file at <paramref name="path"/> starts with the ELF magic (false when it cannot be read).</summary>

@@ -230,8 +230,8 @@ def _main():
     del sys.path[0]  # the __xar__ directory: nothing else there is for the application
     import site  # with -S this only defines addsitedir; it adds nothing of the host's
 
-    library = os.path.abspath(root + "/lib/python")  # as addsitedir spells it
-    _install_bundle(os.path.dirname(library))
+    _install_bundle(os.path.abspath(root))  # as addsitedir spells the paths below it
+    library = os.path.abspath(root + "/lib/python")
     # The archive's packages go after the standard library and before any host site-packages
     # (present only in archives built with --inherit-site), so the archive's versions win.
     before = list(sys.path)

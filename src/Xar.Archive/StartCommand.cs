@@ -8,7 +8,7 @@ namespace Xar.Archive;
 /// run time, an argv template and variables to set. The builder that knows the target (Xar.Python
 /// for a Python archive) writes it into the header (<see cref="XarHeaderKeys.StartProgram"/> and
 /// its siblings) and into the script the original runtime runs (<see cref="ShellScript"/>); the
-/// launcher executes it without knowing what the target is (docs/xar-layout.md §2.3).
+/// launcher executes it without knowing what the target is (docs/launcher.md §3.2, docs/xar-layout.md §2.3).
 /// </summary>
 /// <remarks>
 /// Words in <see cref="Programs"/>, <see cref="Arguments"/> and <see cref="Environment"/> may

@@ -4,7 +4,7 @@ namespace Xar.Runtime;
 
 /// <summary>
 /// Finds the program of an archive's <see cref="StartCommand"/> and composes its argv, knowing
-/// nothing of what the program is (docs/launcher.md, "Start commands"). Candidates are chosen by
+/// nothing of what the program is (docs/launcher.md §3.2). Candidates are chosen by
 /// name, never by starting them: a probe would cost a process start on every run.
 /// </summary>
 internal static class TargetStart

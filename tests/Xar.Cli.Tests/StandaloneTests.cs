@@ -83,6 +83,9 @@ public sealed class StandaloneTests : IDisposable
             _decimal <root>/__xar__/python/lib/python{series}/lib-dynload/_decimal.{Suffix(series)}
 
             """.Replace("\r", "");
+        string[] standardLibrary = XarTool.Run("ls", archive, $"__xar__/python/lib/python{series}").Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        standardLibrary.Should().Contain(["os.py", "json", "lib-dynload", "__pycache__"]).And.NotContain(["site-packages", "test"])
+            .And.NotContain(name => name.StartsWith("config-"), "build configuration and test suites are left out");
         mounted.Should().Be(new RunResult(0, expected + "json loaded by BundledSourceLoader\nrun mode mount\n", ""));
         extracted.Should().Be(new RunResult(0, expected + "json loaded by BundledSourceLoader\nrun mode extract\n", ""));
     }

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Text;
 using Xar.Archive;
+using Xar.Python.Distributions;
 using Xar.Python.Standards;
 using Xar.SquashFs.Writing;
 
@@ -25,7 +26,7 @@ internal sealed class StandaloneInterpreter
 
     /// <summary>Directories of the standard library that only its own tests use.</summary>
     private static readonly string[] TestSuites = ["test", "idlelib/idle_test", "tkinter/test", "lib2to3/tests", "ctypes/test",
-        "unittest/test", "distutils/tests", "sqlite3/test", "sqlite3/tests", "tkinter/test"];
+        "unittest/test", "distutils/tests", "sqlite3/test", "sqlite3/tests"];
 
     private readonly InterpreterInstallation _installation;
     private readonly string _version;
@@ -98,7 +99,7 @@ internal sealed class StandaloneInterpreter
     private static void Walk(string hostDirectory, string imageDirectory, List<ImageEntry> files, string? skip)
     {
         string root = Path.GetFullPath(hostDirectory).TrimEnd('/');
-        string realRoot = RealPathOf(root);
+        string realRoot = RealPath.Of(root);
         var pending = new Stack<string>();
         pending.Push("");
         while (pending.Count > 0)
@@ -110,7 +111,7 @@ internal sealed class StandaloneInterpreter
                 string path = relative.Length == 0 ? entry.Name : relative + "/" + entry.Name;
                 if (entry.LinkTarget is not null)
                 {
-                    string target = RealPathOf(entry.FullName);
+                    string target = RealPath.Of(entry.FullName);
                     if (!target.StartsWith(realRoot + "/", StringComparison.Ordinal) || !File.Exists(target))
                         continue;
                     files.Add(Copy(target, imageDirectory + "/" + path));
@@ -133,18 +134,6 @@ internal sealed class StandaloneInterpreter
         || directory.StartsWith("config-", StringComparison.Ordinal)
         || directory == "__pycache__" || directory.EndsWith("/__pycache__", StringComparison.Ordinal)
         || TestSuites.Contains(directory);
-
-    private static string RealPathOf(string path)
-    {
-        try
-        {
-            return Distributions.RealPath.Of(path);
-        }
-        catch (IOException)
-        {
-            return "";
-        }
-    }
 
     /// <summary>Runs Bootstrap/stdlib_bytecode.py once for all <paramref name="sources"/> (in their order).</summary>
     private static List<(byte[]? Pyc, string? Error)> CompileStandardLibrary(string interpreter, List<string> sources)

@@ -41,13 +41,31 @@ public static class XarHeaderKeys
     /// <summary>What the target host needs: a Python version specifier such as <c>&gt;=3.11,&lt;3.14</c> (an extra key).</summary>
     public const string RequiresPython = "XAR_REQUIRES_PYTHON";
 
+    /// <summary>
+    /// How the launcher starts the target (<see cref="StartCommand"/>, an extra key): the program's
+    /// candidates, <c>{root}/PATH</c> in the image, <c>/PATH</c> on the host or a name on PATH.
+    /// </summary>
+    public const string StartProgram = "XAR_START_PROGRAM";
+
+    /// <summary>The start command's argv after the program (<see cref="StartCommand.Arguments"/>).</summary>
+    public const string StartArguments = "XAR_START_ARGS";
+
+    /// <summary>The start command's <c>NAME=value</c> variables (<see cref="StartCommand.Environment"/>).</summary>
+    public const string StartEnvironment = "XAR_START_ENV";
+
+    /// <summary>What the start command's program is, for the message when none is found (<see cref="StartCommand.Needs"/>).</summary>
+    public const string StartNeeds = "XAR_START_NEEDS";
+
     /// <summary>A Python archive's interpreter: implementation and major.minor, e.g. <c>cpython-3.11</c> (docs/python-apps.md).</summary>
     public const string Python = "XAR_PYTHON";
 
     /// <summary>The ABI tag of a Python archive's bytecode and native code, e.g. <c>cp311</c>.</summary>
     public const string PythonAbi = "XAR_PYTHON_ABI";
 
-    /// <summary>The interpreter a Python archive was built with, tried first at run time.</summary>
+    /// <summary>
+    /// The host interpreter a Python archive was built with. Archives of earlier builders start from
+    /// it (and XAR_PYTHON, XAR_PYTHON_INHERIT_SITE) rather than from XAR_START_PROGRAM: see <see cref="StartCommand.FromHeader"/>.
+    /// </summary>
     public const string PythonInterpreter = "XAR_PYTHON_INTERPRETER";
 
     /// <summary>"1" when a Python archive was built to see the host's site-packages and PYTHON* variables (not isolated).</summary>
@@ -59,7 +77,7 @@ public static class XarHeaderKeys
     /// <summary>
     /// Colon-separated directories, relative to the image root, that the launcher puts in front of
     /// LD_LIBRARY_PATH for the target: where the image carries the native libraries its objects
-    /// need (<c>__xar__/lib</c>, docs/python-apps.md §6). The host's value is passed as
+    /// need (<c>__xar__/lib</c>, docs/python-apps.md §7). The host's value is passed as
     /// XAR_HOST_LD_LIBRARY_PATH (unset when the host had none).
     /// </summary>
     public const string LibraryPath = "XAR_LIBRARY_PATH";

@@ -39,6 +39,8 @@ internal static class BuildCommand
     private static readonly Option<string?> Entry = new("--entry") { Description = "Console script, script in bin/, module:function or module to run (default: the application's script)." };
     private static readonly Option<string?> Bytecode = new("--bytecode") { Description = "compiled (default): sources and pycs; none: sources only; only: pycs without sources." };
     private static readonly Option<bool> InheritSite = new("--inherit-site") { Description = "Let the application see the host's site-packages and PYTHON* variables." };
+    private static readonly Option<bool> Standalone = new("--standalone") { Description = "Carry the interpreter and its standard library in the archive: the host needs no Python." };
+    private static readonly Option<bool> HostPython = new("--host-python") { Description = "Start the host's interpreter of the build's version, found by name at run time (the default)." };
     private static readonly Option<string?> Layout = new("--layout") { Description = "self (default): ./app.xar runs anywhere; xarexec: the original layout, needs xarexec on the host." };
     private static readonly Option<string?> Launcher = new("--launcher") { Description = $"The xarexec launcher for the self layout (default: ${LauncherLocator.EnvironmentVariable}, or the one installed with xar)." };
 
@@ -76,7 +78,7 @@ internal static class BuildCommand
         var codec = new CodecOptions();
         var command = new Command("build", "Build an archive from a Python project, wheels, an installed environment, or any directory.")
         {
-            Inputs, Output, Raw, Exec, Wheels, FromEnv, Python, Entry, Bytecode, InheritSite, Layout, Launcher,
+            Inputs, Output, Raw, Exec, Wheels, FromEnv, Python, Entry, Bytecode, InheritSite, Standalone, HostPython, Layout, Launcher,
             IncludeLib, AllowMissingLib, NoBundleLibs,
             PipRequirement, PipConstraint, PipFindLinks, PipIndexUrl, PipNoIndex, PipRequireHashes,
         };
@@ -180,6 +182,7 @@ internal static class BuildCommand
                 Entry = settings.Entry,
                 Bytecode = settings.Bytecode,
                 InheritSite = settings.InheritSite,
+                Standalone = settings.Standalone,
                 Image = settings.Image(codec),
                 Layout = layout,
                 Launcher = launcher,
@@ -222,6 +225,17 @@ internal static class BuildCommand
         public string? Python => Value(BuildCommand.Python, "python");
         public string? Entry => Value(BuildCommand.Entry, "entry");
         public string? Layout => Value(BuildCommand.Layout, "layout");
+        /// <summary>--standalone or --host-python, else [tool.xar] standalone = true/false, else host-python.</summary>
+        public bool Standalone
+        {
+            get
+            {
+                bool standalone = parse.GetValue(BuildCommand.Standalone), hostPython = parse.GetValue(BuildCommand.HostPython);
+                if (standalone && hostPython) throw new ArgumentException("--standalone and --host-python exclude each other");
+                return standalone || (!hostPython && Tool("standalone")?.ValueKind == JsonValueKind.True);
+            }
+        }
+
         public bool InheritSite => parse.GetResult(BuildCommand.InheritSite) is not null ? parse.GetValue(BuildCommand.InheritSite) : Tool("inherit-site")?.ValueKind == JsonValueKind.True;
         public BytecodeMode Bytecode => Value(BuildCommand.Bytecode, "bytecode") switch
         {

@@ -33,9 +33,10 @@ internal static unsafe class ImageTarget
     /// The absolute, symlink-free path of the regular file in <paramref name="tree"/> that
     /// <paramref name="target"/> (relative, without '..', see TargetExecutor) names.
     /// </summary>
+    /// <param name="key">The header key that names the target, for messages.</param>
     /// <exception cref="XarRuntimeException">The target is missing (<see cref="XarExitCode.TargetNotFound"/>), leaves the image, loops or is not a regular file (<see cref="XarExitCode.BadArchive"/>).</exception>
-    public static string Resolve(XarArchive archive, PreparedTree tree, string target) =>
-        ResolveInTree(tree, target) ?? tree.Directory + "/" + ResolveInImage(archive, target);
+    public static string Resolve(XarArchive archive, PreparedTree tree, string target, string key = XarHeaderKeys.XarexecTarget) =>
+        ResolveInTree(tree, target) ?? tree.Directory + "/" + ResolveInImage(archive, target, key);
 
     /// <summary>The kernel's answer: the resolved path, or null when it cannot vouch for one.</summary>
     private static string? ResolveInTree(PreparedTree tree, string target)
@@ -80,14 +81,14 @@ internal static unsafe class ImageTarget
     /// leaves the image and is refused.
     /// </summary>
     /// <exception cref="XarRuntimeException">As <see cref="Resolve(XarArchive, PreparedTree, string)"/>.</exception>
-    internal static string ResolveInImage(XarArchive archive, string target)
+    internal static string ResolveInImage(XarArchive archive, string target, string key = XarHeaderKeys.XarexecTarget)
     {
         string archivePath = archive.Path;
         XarImageRegion region = archive.Image;
         try
         {
             using SquashFsImage image = SquashFsImage.Open(region.Handle, region.Offset, ownsHandle: false);
-            return Resolve(image, target, archivePath);
+            return Resolve(image, target, key, archivePath);
         }
         catch (SquashFsException e)
         {
@@ -95,7 +96,7 @@ internal static unsafe class ImageTarget
         }
     }
 
-    private static string Resolve(SquashFsImage image, string target, string archivePath)
+    private static string Resolve(SquashFsImage image, string target, string key, string archivePath)
     {
         // The directories from the root down to where the walk is; names[i] leads to chain[i + 1].
         var chain = new List<SquashFsEntry> { image.Root };
@@ -108,27 +109,27 @@ internal static unsafe class ImageTarget
         {
             string component = pending.Pop();
             if (!chain[^1].IsDirectory)
-                throw Refused(target, archivePath, $"/{string.Join('/', names)} is not a directory");
+                throw Refused(key, target, archivePath, $"/{string.Join('/', names)} is not a directory");
             if (component == ".")
                 continue;
             if (component == "..")
             {
                 if (chain.Count == 1)
-                    throw Refused(target, archivePath, "a symlink on its way climbs above the image's root");
+                    throw Refused(key, target, archivePath, "a symlink on its way climbs above the image's root");
                 chain.RemoveAt(chain.Count - 1);
                 names.RemoveAt(names.Count - 1);
                 continue;
             }
             SquashFsEntry entry = image.Lookup(chain[^1], component)
                 ?? throw new XarRuntimeException(XarExitCode.TargetNotFound, archivePath,
-                    $"XAREXEC_TARGET \"{target}\" is not in the image (no /{string.Join('/', names.Append(component))})");
+                    $"{key} \"{target}\" is not in the image (no /{string.Join('/', names.Append(component))})");
             if (entry.IsSymlink)
             {
                 if (++symlinks > MaxSymlinks)
-                    throw Refused(target, archivePath, $"more than {MaxSymlinks} symlinks on its way (a loop)");
+                    throw Refused(key, target, archivePath, $"more than {MaxSymlinks} symlinks on its way (a loop)");
                 string link = image.ReadLink(entry);
                 if (link.StartsWith('/'))
-                    throw Refused(target, archivePath, $"/{string.Join('/', names.Append(component))} is a symlink to {link}, outside the image");
+                    throw Refused(key, target, archivePath, $"/{string.Join('/', names.Append(component))} is a symlink to {link}, outside the image");
                 Push(pending, link);
                 continue;
             }
@@ -136,7 +137,7 @@ internal static unsafe class ImageTarget
             names.Add(component);
         }
         if (!chain[^1].IsRegularFile)
-            throw Refused(target, archivePath, names.Count == 0 ? "it names the image's root" : $"/{string.Join('/', names)} is not a regular file");
+            throw Refused(key, target, archivePath, names.Count == 0 ? "it names the image's root" : $"/{string.Join('/', names)} is not a regular file");
         return string.Join('/', names);
     }
 
@@ -147,6 +148,6 @@ internal static unsafe class ImageTarget
             pending.Push(components[i]);
     }
 
-    private static XarRuntimeException Refused(string target, string archivePath, string why) =>
-        new(XarExitCode.BadArchive, archivePath, $"XAREXEC_TARGET \"{target}\" does not resolve to a file in the image: {why}");
+    private static XarRuntimeException Refused(string key, string target, string archivePath, string why) =>
+        new(XarExitCode.BadArchive, archivePath, $"{key} \"{target}\" does not resolve to a file in the image: {why}");
 }

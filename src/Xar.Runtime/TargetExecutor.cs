@@ -33,27 +33,28 @@ public static unsafe class TargetExecutor
     private const nint SignalDefault = 0;
 
     /// <summary>
-    /// Executes XAR_TARGET (else XAREXEC_TARGET) from <paramref name="tree"/>. Archives of this xar (they carry
-    /// XAR_FORMAT) run the target itself with argv = [target path, arguments…]; archives of the
-    /// original builder keep its convention, <c>/bin/sh -e &lt;target&gt; &lt;archive as typed&gt; arguments…</c>,
-    /// which their bootstrap scripts expect; Python archives (XAR_PYTHON) run the interpreter as
-    /// docs/python-apps.md §3 says. Returns only by throwing.
+    /// Executes the archive's start command (XAR_START_PROGRAM, or the Python keys of earlier
+    /// builders; see <see cref="StartCommand.FromHeader"/>) when it has one, else XAR_TARGET (else
+    /// XAREXEC_TARGET) from <paramref name="tree"/>. Archives of this xar (they carry XAR_FORMAT) run
+    /// the target itself with argv = [target path, arguments…]; archives of the original builder keep
+    /// its convention, <c>/bin/sh -e &lt;target&gt; &lt;archive as typed&gt; arguments…</c>, which their
+    /// bootstrap scripts expect. Returns only by throwing.
     /// </summary>
     /// <exception cref="XarRuntimeException">No target, a target that is not a file of the image, or execve failed.</exception>
     public static void Exec(XarArchive archive, PreparedTree tree, LaunchContext launch, IReadOnlyList<string> arguments)
     {
         string archivePath = archive.Path;
-        (string Program, string[] Argv)? python = PythonStart.Command(archive.Header, arguments, Environment.GetEnvironmentVariable("PATH"), archivePath);
+        StartCommand? start = StartCommand.FromHeader(archive.Header, archivePath);
         // XAR_TARGET, where present, is the real target behind a wrapper meant for the original runtime.
-        string target = python is null ? ValidTarget(archive.Header.Format is null ? archive.Header.XarexecTarget : archive.Header.Target ?? archive.Header.XarexecTarget, archivePath) : "";
+        string target = start is null ? ValidTarget(archive.Header.Format is null ? archive.Header.XarexecTarget : archive.Header.Target ?? archive.Header.XarexecTarget, archivePath) : "";
         // The file the target names in the image, symlinks resolved there: never one outside the tree.
-        string targetPath = python is null ? ImageTarget.Resolve(archive, tree, target) : "";
+        string targetPath = start is null ? ImageTarget.Resolve(archive, tree, target) : "";
 
         string[] argv;
         string program;
-        if (python is not null)
+        if (start is not null)
         {
-            (program, argv) = python.Value;
+            (program, argv) = TargetStart.Resolve(start, archive, tree, arguments, Environment.GetEnvironmentVariable("PATH"));
         }
         else if (archive.Header.Format is null)
         {
@@ -80,6 +81,11 @@ public static unsafe class TargetExecutor
 
         string? libraryPath = HostLibraries.LibraryPath(archive.Header, tree.Directory, Environment.GetEnvironmentVariable("LD_LIBRARY_PATH"), archivePath);
         SetEnvironment(tree, launch, inheritedPin, libraryPath);
+        foreach (string variable in start?.Environment ?? [])
+        {
+            int equals = variable.IndexOf('=');
+            SetEnv(variable[..equals], StartCommand.Expand(variable[(equals + 1)..], tree.Directory));
+        }
         // The .NET runtime ignores SIGPIPE, and an ignored signal stays ignored across execve;
         // the target must get the default (die on a closed pipe) as it would if run directly.
         LibC.signal(LibC.SIGPIPE, SignalDefault);

@@ -18,7 +18,7 @@ public sealed record IncludedLibrary(string NameOrPath, string Reason, bool Requ
 
 /// <summary>
 /// The native libraries the ELF objects of an image need that neither glibc nor the image
-/// provides (docs/python-apps.md §6): each DT_NEEDED of each object is resolved as the dynamic
+/// provides (docs/python-apps.md §7): each DT_NEEDED of each object is resolved as the dynamic
 /// loader would (<see cref="LibrarySearch"/>), transitively. A library is provided by the image
 /// when an $ORIGIN-relative RPATH/RUNPATH of the object reaches it (auditwheel's .libs), or when
 /// a file of the image has that soname (it is then linked from <see cref="ImageDirectory"/>);

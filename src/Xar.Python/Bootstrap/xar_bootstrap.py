@@ -9,11 +9,12 @@ ASCII (Python 2 reads sources as ASCII).
 import os
 import sys
 
-BUNDLE_MAGIC = b"XARPYC\x00\x01"
+BUNDLE_MAGIC = b"XARPYC\x00\x02"
 
 
-def _install_bundle(root, library):
-    """Serves imports from `library` out of __xar__/bytecode.bundle (docs/python-apps.md, section 5).
+def _install_bundle(root):
+    """Serves imports from the directories the bundle indexes (lib/python, and a standalone
+    archive's standard library) out of __xar__/bytecode.bundle (docs/python-apps.md, section 5).
 
     Each file a FileFinder opens on a FUSE mount costs the daemon an open, a read, an ioctl
     (CPython's isatty) and a release, and each directory a listing, every start. The bundle's
@@ -38,7 +39,7 @@ def _install_bundle(root, library):
     index_length = int.from_bytes(head[12:16], "little")
     directories, code_index, native = marshal.loads(_read(fd, 16, index_length))
     code_start = 16 + index_length
-    prefix = len(library) + 1
+    prefix = len(root) + 1
 
     def bundled_code(path):
         entry = code_index.get(path[prefix:])
@@ -84,7 +85,7 @@ def _install_bundle(root, library):
             tail = fullname.rpartition(".")[2]
             if tail in self._subdirectories:
                 base = self.path + "/" + tail
-                listing = directories.get(self._key + "/" + tail if self._key else tail)
+                listing = directories.get(self._key + "/" + tail)
                 if listing is None:  # not indexed: ask the file system, as FileFinder would
                     return external.FileFinder.find_spec(self, fullname, target)
                 for suffix, loader in self._loaders:
@@ -100,25 +101,20 @@ def _install_bundle(root, library):
             return None
 
     def hook(path):
-        if path == library:
-            key = ""
-        elif path.startswith(library + "/"):
-            key = path[prefix:]
-        else:
+        if not path.startswith(root + "/") or path[prefix:] not in directories:
             raise ImportError("not in the bundle")
-        if key not in directories:
-            raise ImportError("not in the bundle")
-        return BundleFinder(path, key)
+        return BundleFinder(path, path[prefix:])
 
     # A mount this launch made has nothing in the page cache: every first read waits for the
     # daemon to decompress. Read ahead on another core what every start needs.
     if os.environ.get("XARFUSE_NEW_MOUNT") == "1" and os.environ.get("XAR_RUN_MODE") != "extract":
         bundle_size = os.fstat(fd).st_size
         if bundle_size + sum(size for _, size in native) >= READ_AHEAD_MINIMUM:
-            _start_read_ahead(fd, bundle_size, [(library + "/" + path, size) for path, size in native])
+            _start_read_ahead(fd, bundle_size, [(root + "/" + path, size) for path, size in native])
 
     sys.path_hooks.insert(0, hook)
-    for path in [p for p in sys.path_importer_cache if p == library or p.startswith(library + "/")]:
+    # The standard library's finders were made before the hook (the interpreter's start imported from it).
+    for path in [p for p in sys.path_importer_cache if p.startswith(root + "/") and p[prefix:] in directories]:
         del sys.path_importer_cache[path]
 
 
@@ -226,7 +222,7 @@ def _check_interpreter(needed):
 
 
 def _restore_library_path(root, library_path):
-    """Gives the application the host's LD_LIBRARY_PATH back (docs/python-apps.md, section 6).
+    """Gives the application the host's LD_LIBRARY_PATH back (docs/python-apps.md, section 7).
 
     The launcher put the image's library directory in front of it for this process; the dynamic
     loader read it once, at exec, so the process itself still finds the image's libraries, also
@@ -255,8 +251,8 @@ def _main():
     del sys.path[0]  # the __xar__ directory: nothing else there is for the application
     import site  # with -S this only defines addsitedir; it adds nothing of the host's
 
-    library = os.path.abspath(root + "/lib/python")  # as addsitedir spells it
-    _install_bundle(root, library)
+    _install_bundle(os.path.abspath(root))  # as addsitedir spells the paths below it
+    library = os.path.abspath(root + "/lib/python")
     # The archive's packages go after the standard library and before any host site-packages
     # (present only in archives built with --inherit-site), so the archive's versions win.
     before = list(sys.path)

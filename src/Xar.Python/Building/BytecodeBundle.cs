@@ -6,47 +6,49 @@ namespace Xar.Python.Building;
 
 /// <summary>
 /// <c>__xar__/bytecode.bundle</c> (docs/python-apps.md §5): the code of every compiled module of
-/// <c>lib/python</c> in one file, with the listing of each directory there, so the bootstrap's
-/// finder resolves and loads imports without a stat, a readdir or an open per module.
+/// the directories it serves (<c>lib/python</c>, and the standard library of a standalone archive)
+/// in one file, with the listing of each directory there, so the bootstrap's finder resolves and
+/// loads imports without a stat, a readdir or an open per module.
 /// <code>
-/// "XARPYC\0\x01" | importlib MAGIC_NUMBER (4) | u32 LE index length | index | code...
+/// "XARPYC\0\x02" | importlib MAGIC_NUMBER (4) | u32 LE index length | index | code...
 /// index = marshal((directories, code, native))
-///   directories: {dir relative to lib/python ("" for itself): (frozenset(files), frozenset(subdirectories))}
-///   code:        {module file relative to lib/python: (offset after the index, length)}
-///   native:      ((shared library relative to lib/python, size), ...) in path order
+///   directories: {dir relative to the image root: (frozenset(files), frozenset(subdirectories))}
+///   code:        {module file relative to the image root: (offset after the index, length)}
+///   native:      ((shared library relative to the image root, size), ...) in path order
 ///   code...:     each module's marshalled code object (its pyc without the 16-byte header)
 /// </code>
 /// Directories whose listing cannot be told from the image alone (a symlink or a special file in
 /// them, a name that is not UTF-8) are left out; the interpreter's own finder serves them.
 /// </summary>
-internal sealed class BytecodeBundle
+internal sealed class BytecodeBundle(IReadOnlyList<string> servedDirectories)
 {
     public const string ImagePath = "__xar__/bytecode.bundle";
-    private const string LibraryPrefix = PythonArchiveBuilder.LibraryDirectory + "/";
     private const int PycHeaderLength = 16;
-    private static ReadOnlySpan<byte> Magic => "XARPYC\0\x01"u8;
+    private static ReadOnlySpan<byte> Magic => "XARPYC\0\x02"u8;
 
     private readonly ConcurrentDictionary<string, ReadOnlyMemory<byte>> _code = new(StringComparer.Ordinal);
     private byte[]? _interpreterMagic;
 
     public bool IsEmpty => _code.IsEmpty;
 
-    /// <summary>Adds the pyc of a module file (a source, or a sourceless pyc) of lib/python. Thread-safe.</summary>
+    private bool IsServed(string path) => servedDirectories.Any(d => path.StartsWith(d + "/", StringComparison.Ordinal));
+
+    /// <summary>Adds the pyc of a module file (a source, or a sourceless pyc) of a served directory. Thread-safe.</summary>
     public void Add(string modulePath, byte[] pyc)
     {
-        if (!modulePath.StartsWith(LibraryPrefix, StringComparison.Ordinal) || pyc.Length < PycHeaderLength)
-            throw new ArgumentException($"{modulePath}: not a pyc of {PythonArchiveBuilder.LibraryDirectory}");
+        if (!IsServed(modulePath) || pyc.Length < PycHeaderLength)
+            throw new ArgumentException($"{modulePath}: not a pyc of {string.Join(" or ", servedDirectories)}");
         Interlocked.CompareExchange(ref _interpreterMagic, pyc[..4], null);
-        _code[modulePath[LibraryPrefix.Length..]] = pyc.AsMemory(PycHeaderLength);
+        _code[modulePath] = pyc.AsMemory(PycHeaderLength);
     }
 
-    /// <summary>The bundle for the image's entries (every entry under lib/python, the pycs among them); not when <see cref="IsEmpty"/>.</summary>
+    /// <summary>The bundle for the image's entries (every entry under a served directory, the pycs among them); not when <see cref="IsEmpty"/>.</summary>
     public FileContent Build(IEnumerable<ImageEntry> entries)
     {
-        var library = entries.Where(e => e.Path.StartsWith(LibraryPrefix, StringComparison.Ordinal)).ToList();
+        var served = entries.Where(e => IsServed(e.Path)).ToList();
         var index = new PythonMarshal();
         index.Tuple(3);
-        WriteDirectories(index, library);
+        WriteDirectories(index, served);
 
         var modules = _code.OrderBy(pair => pair.Key, StringComparer.Ordinal).ToList();
         index.Dict();
@@ -60,7 +62,7 @@ internal sealed class BytecodeBundle
             offset += code.Length;
         }
         index.EndDict();
-        WriteNativeLibraries(index, library);
+        WriteNativeLibraries(index, served);
         byte[] indexBytes = index.ToArray();
 
         var header = new byte[Magic.Length + 8];
@@ -75,9 +77,9 @@ internal sealed class BytecodeBundle
     }
 
     /// <summary>Extension modules and the shared libraries they load (<c>*.so</c>, <c>*.so.N</c>), with sizes, for prefetching.</summary>
-    private static void WriteNativeLibraries(PythonMarshal index, List<ImageEntry> library)
+    private static void WriteNativeLibraries(PythonMarshal index, List<ImageEntry> served)
     {
-        var native = library
+        var native = served
             .Where(e => e.Type == ImageEntryType.File && e.Content is not null && IsSharedLibrary(Split(e.Path).Name))
             .OrderBy(e => e.Path, StringComparer.Ordinal)
             .ToList();
@@ -85,14 +87,14 @@ internal sealed class BytecodeBundle
         foreach (var entry in native)
         {
             index.Tuple(2);
-            index.String(entry.Path[LibraryPrefix.Length..]);
+            index.String(entry.Path);
             index.Integer(entry.Content!.Length);
         }
     }
 
     private static bool IsSharedLibrary(string name) => name.EndsWith(".so", StringComparison.Ordinal) || name.Contains(".so.", StringComparison.Ordinal);
 
-    private static void WriteDirectories(PythonMarshal index, List<ImageEntry> entries)
+    private void WriteDirectories(PythonMarshal index, List<ImageEntry> entries)
     {
         var listings = new SortedDictionary<string, (SortedSet<string> Files, SortedSet<string> Subdirectories)>(StringComparer.Ordinal);
         var unlisted = new HashSet<string>(StringComparer.Ordinal);
@@ -102,7 +104,7 @@ internal sealed class BytecodeBundle
             if (!listings.TryGetValue(directory, out var listing))
             {
                 listings[directory] = listing = (new(StringComparer.Ordinal), new(StringComparer.Ordinal));
-                if (directory.Length > 0)
+                if (!servedDirectories.Contains(directory))
                 {
                     var (parent, name) = Split(directory);
                     Listing(parent).Subdirectories.Add(name);
@@ -114,7 +116,7 @@ internal sealed class BytecodeBundle
 
         foreach (var entry in entries)
         {
-            string path = entry.Path[LibraryPrefix.Length..].TrimEnd('/');
+            string path = entry.Path.TrimEnd('/');
             if (entry.Type == ImageEntryType.Directory)
             {
                 Listing(path);
@@ -145,7 +147,7 @@ internal sealed class BytecodeBundle
     }
 
     /// <summary>Nobody imports from a __pycache__ directory: its listing would only make the index longer.</summary>
-    private static bool IsPycache(string directory) => directory == "__pycache__" || directory.EndsWith("/__pycache__", StringComparison.Ordinal);
+    private static bool IsPycache(string directory) => directory.EndsWith("/__pycache__", StringComparison.Ordinal);
 
     /// <summary>A name Python spells the same as the image does (it reads undecodable bytes as lone surrogates).</summary>
     private static bool IsPlainName(string name)

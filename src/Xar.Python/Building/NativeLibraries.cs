@@ -6,13 +6,14 @@ using Xar.SquashFs.Writing;
 
 namespace Xar.Python.Building;
 
-/// <summary>What <see cref="NativeLibraries.Add"/> gives the header and the bootstrap.</summary>
+/// <summary>What <see cref="NativeLibraries.Collect"/> gives the header and the bootstrap.</summary>
 /// <param name="LibraryPath">The image directory to put in front of LD_LIBRARY_PATH, or null when nothing was bundled.</param>
 /// <param name="RequiredGlibc">The newest GLIBC_x.y any object of the image needs, or null.</param>
-internal sealed record NativeLibraryResult(IReadOnlyList<ImageEntry> Entries, string? LibraryPath, string? RequiredGlibc);
+/// <param name="Libraries">The entries to add to the image: copied libraries, and links to image files.</param>
+internal sealed record NativeLibraryResult(IReadOnlyList<ImageEntry> Libraries, string? LibraryPath, string? RequiredGlibc);
 
 /// <summary>
-/// The native library closure of a Python image (docs/python-apps.md §6): every ELF object among
+/// The native library closure of a Python image (docs/python-apps.md §7): every ELF object among
 /// the image's files — the interpreter when it is in the image, extension modules, libraries
 /// shipped in packages — gets the libraries it needs from the build host copied into
 /// <see cref="LibraryClosure.ImageDirectory"/>, except glibc's and those the image provides.
@@ -37,11 +38,11 @@ internal static class NativeLibraries
     };
 
     /// <summary>
-    /// Adds the closure's libraries (and links to image files that have a needed soname) to
-    /// <paramref name="files"/>; with <paramref name="bundle"/> false only the glibc requirement is computed.
+    /// The closure's libraries of <paramref name="files"/> (and links to image files that have a
+    /// needed soname); with <paramref name="bundle"/> false only the glibc requirement is computed.
     /// </summary>
     /// <exception cref="PythonBuildException">A needed library is found nowhere (and not allowed to be missing).</exception>
-    public static NativeLibraryResult Add(IReadOnlyList<ImageEntry> files, string interpreter, bool bundle, IReadOnlyList<string> includeLibraries,
+    public static NativeLibraryResult Collect(IReadOnlyList<ImageEntry> files, string interpreter, bool bundle, IReadOnlyList<string> includeLibraries,
         IReadOnlyCollection<string> allowMissing, long time, Action<string>? notice, Action<string>? warning)
     {
         var search = SearchFor(interpreter);
@@ -80,7 +81,7 @@ internal static class NativeLibraries
         if (!bundle)
         {
             var glibcOnly = LibraryClosure.Compute(objects, paths, search, [], resolve: false);
-            return new NativeLibraryResult(files, null, glibcOnly.RequiredGlibc);
+            return new NativeLibraryResult([], null, glibcOnly.RequiredGlibc);
         }
 
         var closure = LibraryClosure.Compute(objects, paths, search, includes);
@@ -94,13 +95,13 @@ internal static class NativeLibraries
         foreach (var m in closure.Missing.Where(m => !m.Required || allowMissing.Contains(m.Name)))
             warning?.Invoke($"{m.Requester} needs {m.Name}, not found on this host: the target host must provide it");
 
-        var result = new List<ImageEntry>(files);
+        var result = new List<ImageEntry>(closure.Libraries.Count + closure.Links.Count);
         foreach (var library in closure.Libraries)
             result.Add(ImageEntry.File($"{LibraryClosure.ImageDirectory}/{library.Name}", FileContent.FromFile(library.SourcePath), 0b110_100_100, time));
         foreach (var (name, target) in closure.Links)
             result.Add(ImageEntry.Symlink($"{LibraryClosure.ImageDirectory}/{name}", "../../" + target, time));
         if (closure.Libraries.Count == 0 && closure.Links.Count == 0)
-            return new NativeLibraryResult(files, null, closure.RequiredGlibc);
+            return new NativeLibraryResult([], null, closure.RequiredGlibc);
 
         long size = closure.Libraries.Sum(l => new FileInfo(l.SourcePath).Length);
         notice?.Invoke($"bundled {closure.Libraries.Count} native {(closure.Libraries.Count == 1 ? "library" : "libraries")} ({size / 1048576.0:F1} MiB) in {LibraryClosure.ImageDirectory}"

@@ -21,6 +21,9 @@ public sealed record PythonArchiveOptions
     /// <summary>Let the application see the host's site-packages and PYTHON* variables (off: isolated).</summary>
     public bool InheritSite { get; init; }
 
+    /// <summary>Carry the interpreter, its standard library and libpython in the image and start that one (off: the host's, found by name).</summary>
+    public bool Standalone { get; init; }
+
     public SquashFsWriterOptions Image { get; init; } = new();
     public XarLayout Layout { get; init; } = XarLayout.Self;
 
@@ -33,7 +36,7 @@ public sealed record PythonArchiveOptions
     /// <summary>Told what the build added on its own (the native libraries bundled).</summary>
     public Action<string>? Notice { get; init; }
 
-    /// <summary>Copy the native libraries the image's ELF objects need into it (docs/python-apps.md §6); off: only XAR_REQUIRES_GLIBC is computed.</summary>
+    /// <summary>Copy the native libraries the image's ELF objects need into it (docs/python-apps.md §7); off: only XAR_REQUIRES_GLIBC is computed.</summary>
     public bool BundleLibraries { get; init; } = true;
 
     /// <summary>Libraries loaded with dlopen to bundle too (with their closure): sonames or paths (--include-lib).</summary>
@@ -49,7 +52,7 @@ public static class PythonArchiveBuilder
     public const string LibraryDirectory = "lib/python";
     private const string RunScript = "__xar__/run.sh";
 
-    /// <summary>sys.executable of an archive with bundled libraries: starts the interpreter with them on LD_LIBRARY_PATH (docs/python-apps.md §6).</summary>
+    /// <summary>sys.executable of an archive with bundled libraries: starts the interpreter with them on LD_LIBRARY_PATH (docs/python-apps.md §7).</summary>
     internal const string ExecutableWrapper = "__xar__/bin/python";
 
     public static XarWriteResult Build(PythonApplication application, PythonArchiveOptions options, string outputPath)
@@ -59,34 +62,73 @@ public static class PythonArchiveBuilder
         var (defaultEntry, scripts) = ResolveEntries(application, options.Entry);
         string abi = CompatibilityTags.ForInterpreter(facts)[0].Abi;
         string interpreter = VersionedInterpreter(probe.Executable, facts);
+        var standalone = options.Standalone ? new StandaloneInterpreter(probe) : null;
 
-        var writer = new SquashFsWriter(options.Image);
         // One set of compile servers for the library and the bootstrap: each costs an interpreter start.
         using var compiler = options.Bytecode == BytecodeMode.None ? null : new BytecodeCompiler(probe.Executable, options.Image.Threads);
         // Files the builder makes carry the newest time of the application's own, not 1970 (a
         // fixed --mtime or SOURCE_DATE_EPOCH applies to them anyway, in the writer).
         long time = application.Files.Select(f => f.ModificationTime).DefaultIfEmpty(0).Max();
-        var native = NativeLibraries.Add(application.Files, probe.Executable, options.BundleLibraries, options.IncludeLibraries,
+        var (interpreterFiles, interpreterBytecode) = standalone?.Entries(probe.Executable, options.Bytecode, options.Warning) ?? ([], []);
+        // The libraries of every ELF object going into the image: the application's and the interpreter's.
+        var native = NativeLibraries.Collect([.. application.Files, .. interpreterFiles], probe.Executable, options.BundleLibraries, options.IncludeLibraries,
             options.AllowMissingLibraries, time, options.Notice, options.Warning);
-        foreach (var entry in WithBytecode(native.Entries, options, compiler, time))
-            writer.Add(entry);
-        foreach (var entry in BootstrapEntries(facts, abi, interpreter, defaultEntry, scripts, native.LibraryPath, options, compiler, time))
+        var start = StartCommandFor(facts, abi, interpreter, standalone, native.LibraryPath, options.InheritSite);
+        // Everything the image holds: the application, the interpreter (standalone), their libraries and the bootstrap.
+        var entries = new List<ImageEntry>();
+        entries.AddRange(WithBytecode(application.Files, interpreterFiles, interpreterBytecode, standalone, options, compiler, time));
+        entries.AddRange(native.Libraries);
+        entries.AddRange(BootstrapEntries(facts, abi, defaultEntry, scripts, start, compiler, time));
+
+        var writer = new SquashFsWriter(options.Image);
+        foreach (var entry in entries)
             writer.Add(entry);
 
         var header = new XarHeaderFields { Version = writer.ImageTime, XarexecTarget = RunScript };
         header.Extra[XarHeaderKeys.Python] = PythonKey(facts);
         header.Extra[XarHeaderKeys.PythonAbi] = abi;
-        header.Extra[XarHeaderKeys.PythonInterpreter] = interpreter;
+        if (standalone is null)
+            header.Extra[XarHeaderKeys.PythonInterpreter] = interpreter;
         if (options.InheritSite)
             header.Extra[XarHeaderKeys.PythonInheritSite] = "1";
         if (application.RequiresPython is { Length: > 0 } requires)
             header.Extra[XarHeaderKeys.RequiresPython] = requires;
-        if (native.LibraryPath is { } libraryPath)
-            header.Extra[XarHeaderKeys.LibraryPath] = libraryPath;
         if (native.RequiredGlibc is { } glibc)
             header.Extra[XarHeaderKeys.RequiresGlibc] = glibc;
+        start.WriteTo(header);
         return XarArchiveWriter.Write(outputPath, new XarWriteOptions { Header = header, Layout = options.Layout, Launcher = options.Launcher },
             image => writer.WriteTo(image));
+    }
+
+    /// <summary>
+    /// How the launcher starts the archive (docs/python-apps.md §3): the interpreter in the image
+    /// (standalone), else the recorded host interpreter — after the <c>pythonX.Y</c> beside it when
+    /// its name does not say the version — then <c>pythonX.Y</c> on PATH; isolated, running the bootstrap.
+    /// </summary>
+    private static StartCommand StartCommandFor(InterpreterFacts facts, string abi, string interpreter, StandaloneInterpreter? standalone, string? bundledLibraries, bool inheritSite)
+    {
+        string versionedName = $"python{facts.MajorVersion}.{facts.MinorVersion}";
+        var programs = new List<string>(3);
+        if (standalone is not null)
+        {
+            programs.Add(StartCommand.InImage(standalone.Executable));
+        }
+        else
+        {
+            if (Path.GetFileName(interpreter) != versionedName)
+                programs.Add(Path.Combine(Path.GetDirectoryName(interpreter)!, versionedName));
+            programs.Add(interpreter);
+            programs.Add(versionedName);
+        }
+        return new StartCommand
+        {
+            Programs = programs,
+            Arguments = [.. PythonLaunch.IsolationFlags(facts.MajorVersion, inheritSite), "-c", PythonLaunch.BootCommand],
+            // The closure's directory (which links libpython there when it bundles anything), and
+            // the interpreter's own for libpython when nothing was bundled (--no-bundle-libs).
+            LibraryPath = new[] { bundledLibraries, standalone?.SharedLibraryDirectory }.OfType<string>().Distinct().ToList(),
+            Needs = $"{PythonKey(facts)} ({abi})",
+        };
     }
 
     /// <summary>
@@ -160,17 +202,19 @@ public static class PythonArchiveBuilder
 
     /// <summary>
     /// Adds the pycs (or replaces sources by them) for the library's .py files, compiling on
-    /// every core, and the bundle of them all (<see cref="BytecodeBundle"/>).
+    /// every core, the interpreter's files with the pycs of its standard library, and the bundle of
+    /// them all (<see cref="BytecodeBundle"/>).
     /// </summary>
-    private static IEnumerable<ImageEntry> WithBytecode(IReadOnlyList<ImageEntry> files, PythonArchiveOptions options, BytecodeCompiler? compiler, long time)
+    private static List<ImageEntry> WithBytecode(IReadOnlyList<ImageEntry> files, List<ImageEntry> interpreterFiles, Dictionary<string, byte[]> interpreterBytecode,
+        StandaloneInterpreter? standalone, PythonArchiveOptions options, BytecodeCompiler? compiler, long time)
     {
-        if (compiler is null) return files;
+        if (compiler is null) return [.. files, .. interpreterFiles];
         var sources = files.Where(IsLibrarySource).ToList();
         var compiled = new ConcurrentDictionary<string, ImageEntry>(StringComparer.Ordinal);
         // Sources are read once, here: the writer gets the same bytes (a wheel member would
         // otherwise be inflated and checked against RECORD a second time).
         var read = new ConcurrentDictionary<string, byte[]>(StringComparer.Ordinal);
-        var bundle = new BytecodeBundle();
+        var bundle = new BytecodeBundle(standalone is null ? [LibraryDirectory] : [LibraryDirectory, standalone.StandardLibrary]);
         try
         {
             Parallel.ForEach(sources, new ParallelOptions { MaxDegreeOfParallelism = compiler.ServerCount }, CompileOne);
@@ -194,17 +238,10 @@ public static class PythonArchiveBuilder
             }
             string path = options.Bytecode == BytecodeMode.Only ? source.Path[..^3] + ".pyc" : compiler.PycPath(source.Path);
             bundle.Add(options.Bytecode == BytecodeMode.Only ? path : source.Path, pyc);
-            compiled[source.Path] = new ImageEntry
-            {
-                Path = path,
-                Type = ImageEntryType.File,
-                Content = FileContent.FromBytes(pyc),
-                Permissions = 0b110_100_100,
-                ModificationTime = source.ModificationTime,
-            };
+            compiled[source.Path] = Pyc(path, pyc, source.ModificationTime);
         }
 
-        var result = new List<ImageEntry>(files.Count + compiled.Count);
+        var result = new List<ImageEntry>(files.Count + compiled.Count + interpreterFiles.Count + interpreterBytecode.Count);
         foreach (var file in files)
         {
             if (options.Bytecode == BytecodeMode.Only && compiled.ContainsKey(file.Path))
@@ -218,10 +255,29 @@ public static class PythonArchiveBuilder
                 : file);
         }
         result.AddRange(compiled.Values.OrderBy(e => e.Path, StringComparer.Ordinal));
+        // The standard library keeps its sources whatever --bytecode says (tracebacks, inspect): only the application's are replaced.
+        result.AddRange(interpreterFiles);
+        foreach (var file in interpreterFiles)
+        {
+            if (interpreterBytecode.TryGetValue(file.Path, out byte[]? pyc))
+            {
+                bundle.Add(file.Path, pyc);
+                result.Add(Pyc(compiler.PycPath(file.Path), pyc, file.ModificationTime));
+            }
+        }
         if (!bundle.IsEmpty) // nothing compiled: the bootstrap would have nothing to serve from it
             result.Add(ImageEntry.File(BytecodeBundle.ImagePath, bundle.Build(result), 0b110_100_100, time));
         return result;
     }
+
+    private static ImageEntry Pyc(string path, byte[] pyc, long time) => new()
+    {
+        Path = path,
+        Type = ImageEntryType.File,
+        Content = FileContent.FromBytes(pyc),
+        Permissions = 0b110_100_100,
+        ModificationTime = time,
+    };
 
     private static bool IsLibrarySource(ImageEntry entry) =>
         entry.Type == ImageEntryType.File && entry.Path.StartsWith(LibraryDirectory + "/", StringComparison.Ordinal)
@@ -235,8 +291,8 @@ public static class PythonArchiveBuilder
         return bytes;
     }
 
-    private static IEnumerable<ImageEntry> BootstrapEntries(InterpreterFacts facts, string abi, string interpreter, string defaultEntry,
-        SortedDictionary<string, (string Target, string Kind)> scripts, string? libraryPath, PythonArchiveOptions options, BytecodeCompiler? compiler, long time)
+    private static IEnumerable<ImageEntry> BootstrapEntries(InterpreterFacts facts, string abi, string defaultEntry,
+        SortedDictionary<string, (string Target, string Kind)> scripts, StartCommand start, BytecodeCompiler? compiler, long time)
     {
         var bootstrap = Encoding.UTF8.GetBytes(PythonResources.Read("xar_bootstrap.py"));
         var table = new StringBuilder();
@@ -249,24 +305,16 @@ public static class PythonArchiveBuilder
             table.Append($"    {PythonLiteral(name)}: ({PythonLiteral(target)}, {PythonLiteral(kind)}),\n");
         table.Append("}\n");
         // The image directory the launcher put in front of LD_LIBRARY_PATH, which the bootstrap takes out again for the application's children.
-        table.Append($"LIBRARY_PATH = {(libraryPath is null ? "None" : PythonLiteral(libraryPath))}\n");
+        table.Append($"LIBRARY_PATH = {(start.LibraryPath.Count == 0 ? "None" : PythonLiteral(string.Join(':', start.LibraryPath)))}\n");
         var app = Encoding.UTF8.GetBytes(table.ToString());
-
-        string versioned = $"python{facts.MajorVersion}.{facts.MinorVersion}";
-        string run = PythonResources.Read("run.sh")
-            .Replace("@INTERPRETER@", ShellQuote(interpreter))
-            .Replace("@VERSIONED_NAME@", versioned)
-            .Replace("@FLAGS@", string.Join(' ', PythonLaunch.IsolationFlags(facts.MajorVersion, options.InheritSite)))
-            .Replace("@BOOT@", PythonLaunch.BootCommand)
-            .Replace("@NEEDS@", $"{PythonKey(facts)} ({abi})")
-            .Replace("@LIBRARY_PATH@", libraryPath ?? "");
+        string run = start.ShellScript(RunScript);
 
         yield return ImageEntry.File("__xar__/xar_bootstrap.py", FileContent.FromBytes(bootstrap), 0b110_100_100, time);
         yield return ImageEntry.File("__xar__/xar_app.py", FileContent.FromBytes(app), 0b110_100_100, time);
         yield return ImageEntry.File(RunScript, FileContent.FromBytes(Encoding.UTF8.GetBytes(run)), 0b111_101_101, time);
-        if (libraryPath is not null)
+        if (start.LibraryPath.Count > 0)
         {
-            string wrapper = PythonResources.Read("python.sh").Replace("@LIBRARY_PATH@", libraryPath);
+            string wrapper = PythonResources.Read("python.sh").Replace("@LIBRARY_PATH@", string.Join(':', start.LibraryPath.Select(d => "$root/" + d)));
             yield return ImageEntry.File(ExecutableWrapper, FileContent.FromBytes(Encoding.UTF8.GetBytes(wrapper)), 0b111_101_101, time);
         }
         if (compiler is not null)
@@ -283,6 +331,4 @@ public static class PythonArchiveBuilder
             sb.Append(c switch { '\\' => "\\\\", '"' => "\\\"", '\n' => "\\n", _ => c.ToString() });
         return sb.Append('"').ToString();
     }
-
-    private static string ShellQuote(string text) => "'" + text.Replace("'", "'\\''") + "'";
 }

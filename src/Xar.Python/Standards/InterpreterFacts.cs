@@ -15,6 +15,14 @@ public readonly record struct LibcVersion(int Major, int Minor) : IComparable<Li
 /// <param name="ProgramInterpreter">The PT_INTERP path (the dynamic loader), if any.</param>
 public sealed record ElfHeaderFacts(bool Is64Bit, bool IsLittleEndian, int Machine, uint Flags, string? ProgramInterpreter);
 
+/// <summary>Where an interpreter's own files are: what a standalone archive carries (docs/python-apps.md §6).</summary>
+/// <param name="Executable">The base interpreter's executable, symlinks resolved (a venv's base, not the venv's link).</param>
+/// <param name="StandardLibrary">The directory of <c>os.py</c>.</param>
+/// <param name="DynamicModules">The <c>lib-dynload</c> directory on <c>sys.path</c>, if any.</param>
+/// <param name="SharedLibrary">The libpython the interpreter process mapped, or null when it is linked statically.</param>
+/// <param name="PlatformLibraryDirectory"><c>sys.platlibdir</c> ("lib", "lib64"): where getpath looks for lib-dynload.</param>
+public sealed record InterpreterInstallation(string Executable, string StandardLibrary, string? DynamicModules, string? SharedLibrary, string PlatformLibraryDirectory);
+
 /// <summary>
 /// The facts about a target interpreter that decide which wheels it can install (PEP 425): what
 /// packaging's <c>sys_tags()</c> would read from the running interpreter. <see cref="InterpreterProbe"/>

@@ -37,8 +37,9 @@ public sealed partial class InterpreterProbe
     [GeneratedRegex("^Version ([0-9]+)\\.([0-9]+)")]
     private static partial Regex MuslVersionPattern();
 
-    private InterpreterProbe(string pythonPath, string executable, string fullVersion, MarkerEnvironment markers, InterpreterFacts facts)
+    private InterpreterProbe(string pythonPath, string executable, string fullVersion, MarkerEnvironment markers, InterpreterFacts facts, InterpreterInstallation installation)
     {
+        Installation = installation;
         PythonPath = pythonPath;
         Executable = executable;
         FullVersion = fullVersion;
@@ -58,6 +59,9 @@ public sealed partial class InterpreterProbe
     public MarkerEnvironment Markers { get; }
 
     public InterpreterFacts Facts { get; }
+
+    /// <summary>Where the interpreter's own files are (what a standalone archive copies).</summary>
+    public InterpreterInstallation Installation { get; }
 
     /// <summary>Runs <paramref name="pythonPath"/> (a path, or a name looked up on PATH) and parses its answer.</summary>
     public static InterpreterProbe Run(string pythonPath, TimeSpan? timeout = null)
@@ -161,8 +165,13 @@ public sealed partial class InterpreterProbe
                         ProgramInterpreter: elf.GetProperty("interpreter").GetString()),
             };
 
+            var installed = document.RootElement.GetProperty("installation");
+            var installation = new InterpreterInstallation(
+                Text(installed, "executable"), Text(installed, "stdlib"), installed.GetProperty("dynload").GetString(),
+                installed.GetProperty("libpython").GetString(), Text(installed, "platlibdir"));
+
             string fullVersion = string.Join('.', version.EnumerateArray().Select(v => v.GetInt32().ToString(CultureInfo.InvariantCulture)));
-            return new InterpreterProbe(pythonPath, Text(interpreter, "executable"), fullVersion, environment, facts);
+            return new InterpreterProbe(pythonPath, Text(interpreter, "executable"), fullVersion, environment, facts, installation);
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or IndexOutOfRangeException)
         {

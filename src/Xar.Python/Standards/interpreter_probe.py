@@ -81,6 +81,31 @@ def musl_loader_output(elf):
         return None
 
 
+def installation():
+    # Where the interpreter's own files are, for a standalone archive (docs/python-apps.md, section 6):
+    # the base interpreter's executable (a venv's is a link to it, or a copy), the standard library,
+    # the extension modules directory and the libpython this process mapped, if any.
+    version = "%d.%d" % sys.version_info[:2]
+    stdlib = os.path.dirname(os.__file__)
+    dynload = [p for p in sys.path if os.path.basename(p) == "lib-dynload"]
+    base = [os.path.join(sys.base_prefix if hasattr(sys, "base_prefix") else sys.prefix, "bin", "python" + version)]
+    if getattr(sys, "_base_executable", None):
+        base.append(sys._base_executable)
+    executable = next((os.path.realpath(p) for p in base if os.path.isfile(p)), os.path.realpath(sys.executable))
+    library = None
+    try:
+        with open("/proc/self/maps") as maps:
+            for line in maps:
+                path = line.split(None, 5)[5].strip() if len(line.split(None, 5)) == 6 else ""
+                if os.path.basename(path).startswith("libpython"):
+                    library = path
+                    break
+    except (IOError, OSError):
+        pass
+    return {"executable": executable, "stdlib": stdlib, "dynload": dynload[0] if dynload else None,
+            "libpython": library, "platlibdir": getattr(sys, "platlibdir", "lib")}
+
+
 def main():
     implementation = getattr(sys, "implementation", None)
     config = sysconfig.get_config_var
@@ -121,6 +146,7 @@ def main():
             "executable": sys.executable,
             "elf": elf,
         },
+        "installation": installation(),
     }
     sys.stdout.write(json.dumps(result))
 

@@ -34,7 +34,8 @@ internal static class Interpreters
     private static string Script(string name, params string[] arguments) =>
         Run.Checked(System.IO.Path.Combine(Repository.Root, "scripts/lib", name), arguments).Trim();
 
-    private static string PyenvPrefix(string series)
+    /// <summary>The newest pyenv CPython of <paramref name="series"/> ("3.8").</summary>
+    public static string PyenvPrefix(string series)
     {
         string versions = System.IO.Path.Combine(Environment.GetEnvironmentVariable("PYENV_ROOT") is { Length: > 0 } root ? root : "/root/.pyenv", "versions");
         string? prefix = Directory.Exists(versions)

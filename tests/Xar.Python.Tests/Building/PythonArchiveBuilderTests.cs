@@ -105,7 +105,7 @@ public sealed class PythonArchiveBuilderTests : IDisposable
 
         var (_, _, trace) = RunOriginalWay(tree, archive, [], ("XAR_VERBOSE_PYTHON", "1"));
 
-        trace.Should().Contain($"code object from '{tree}/__xar__/bytecode.bundle:hello_app/cli.py'");
+        trace.Should().Contain($"code object from '{tree}/__xar__/bytecode.bundle:lib/python/hello_app/cli.py'");
         trace.Should().NotMatchRegex("code object from [^']");
     }
 

@@ -1,0 +1,92 @@
+using System.Text;
+
+namespace Xar.Archive.Tests;
+
+/// <summary>StartCommand: its header lines read back as written, and the original runtime's script runs it as the launcher would.</summary>
+public sealed class StartCommandTests : IDisposable
+{
+    private readonly TempDirectory _directory = new();
+
+    public void Dispose() => _directory.Dispose();
+
+    private static readonly StartCommand Sample = new()
+    {
+        Programs = [StartCommand.InImage("opt/no such tool"), "/nonexistent/tool", StartCommand.InImage("bin/tool")],
+        Arguments = ["-c", "import sys; print('100%')", "{root}/data", "a\\b$`\"c\"", "tab\there"],
+        Environment = ["TOOL_HOME={root}/lib:$HOME"],
+        Needs = "a tool (v1)",
+    };
+
+    private XarHeader Header(StartCommand start)
+    {
+        var fields = new XarHeaderFields { Version = 1 };
+        start.WriteTo(fields);
+        byte[] header = XarHeaderText.Format(fields, 4096, "01234567", new string('0', 64));
+        return XarHeader.Parse(header, "app.xar");
+    }
+
+    [Fact]
+    public void Its_header_lines_read_back_as_written_and_hold_nothing_a_header_value_may_not()
+    {
+        XarHeader header = Header(Sample);
+
+        StartCommand.FromHeader(header, "app.xar").Should().BeEquivalentTo(Sample, o => o.WithStrictOrdering());
+        header[XarHeaderKeys.StartArguments].Should().Be("-c import%20sys;%20print('100%25') {root}/data a%5Cb%24%60%22c%22 tab%09here");
+    }
+
+    [Fact]
+    public void A_header_of_an_earlier_builder_means_its_interpreter_then_the_versioned_one_beside_it_then_PATH()
+    {
+        var fields = new XarHeaderFields { Version = 1 };
+        fields.Extra[XarHeaderKeys.Python] = "cpython-3.11";
+        fields.Extra[XarHeaderKeys.PythonAbi] = "cp311";
+        fields.Extra[XarHeaderKeys.PythonInterpreter] = "/usr/bin/python3";
+        XarHeader header = XarHeader.Parse(XarHeaderText.Format(fields, 4096, "01234567", new string('0', 64)), "old.xar");
+
+        StartCommand.FromHeader(header, "old.xar").Should().BeEquivalentTo(new StartCommand
+        {
+            Programs = ["/usr/bin/python3.11", "/usr/bin/python3", "python3.11"],
+            Arguments = ["-I", "-S", "-c", PythonLaunch.BootCommand],
+            Needs = "cpython-3.11 (cp311)",
+        }, o => o.WithStrictOrdering());
+    }
+
+    [Theory]
+    [InlineData("{root}/../etc/passwd", null)]
+    [InlineData("{root}/bin/app", "a%zz")]
+    [InlineData("{root}/bin/app", "a  b")]
+    public void A_malformed_start_line_is_refused_naming_the_archive(string program, string? arguments)
+    {
+        var fields = new XarHeaderFields { Version = 1 };
+        fields.Extra[XarHeaderKeys.StartProgram] = program;
+        if (arguments is not null) fields.Extra[XarHeaderKeys.StartArguments] = arguments;
+        XarHeader header = XarHeader.Parse(XarHeaderText.Format(fields, 4096, "01234567", new string('0', 64)), "bad.xar");
+
+        var parse = () => StartCommand.FromHeader(header, "bad.xar");
+
+        parse.Should().Throw<XarFormatException>().Which.Message.Should().StartWith("bad.xar: XAR_START_");
+    }
+
+    [Fact]
+    public void The_original_runtimes_script_runs_the_first_program_there_with_the_same_argv_and_variables()
+    {
+        // A tree as the original runtime mounts it; it runs /bin/sh -e <mount>/__xar__/run.sh <archive> ARGS.
+        string mount = _directory.Combine("mount with space");
+        Directory.CreateDirectory(Path.Combine(mount, "bin"));
+        Directory.CreateDirectory(Path.Combine(mount, "__xar__"));
+        string tool = Path.Combine(mount, "bin", "tool");
+        File.WriteAllText(tool, "#!/bin/sh\nprintf '[%s]\\n' \"$0\" \"$@\" \"$TOOL_HOME\" \"$XAR_INVOKED_NAME\"\n");
+        File.SetUnixFileMode(tool, (UnixFileMode)0x1ED);
+        File.WriteAllText(Path.Combine(mount, "__xar__", "run.sh"), Sample.ShellScript("__xar__/run.sh"));
+        var missing = Sample with { Programs = ["/nonexistent/tool", "no-such-tool-on-path"] };
+        File.WriteAllText(Path.Combine(mount, "__xar__", "missing.sh"), missing.ShellScript("__xar__/missing.sh"));
+
+        RunResult result = Run.Program("/bin/sh", ["-e", Path.Combine(mount, "__xar__", "run.sh"), "/x/app.xar", "it's", "two words"],
+            environment: new Dictionary<string, string?> { ["HOME"] = "/home/someone" });
+        RunResult none = Run.Program("/bin/sh", ["-e", Path.Combine(mount, "__xar__", "missing.sh"), "/x/app.xar"]);
+
+        result.Should().Be(new RunResult(0,
+            $"[{mount}/bin/tool]\n[-c]\n[import sys; print('100%')]\n[{mount}/data]\n[a\\b$`\"c\"]\n[tab\there]\n[it's]\n[two words]\n[{mount}/lib:$HOME]\n[/x/app.xar]\n", ""));
+        none.Should().Be(new RunResult(127, "", "/x/app.xar: needs a tool (v1); tried /nonexistent/tool, no-such-tool-on-path\n"));
+    }
+}

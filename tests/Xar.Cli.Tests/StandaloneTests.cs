@@ -76,7 +76,7 @@ public sealed class StandaloneTests : IDisposable
         RunResult extracted = LaunchWithout(archive, hidden, extract: true);
 
         string expected = $"""
-            executable <root>/__xar__/python/bin/python{series}
+            executable <root>/__xar__/bin/python
             prefix <root>/__xar__/python
             os <root>/__xar__/python/lib/python{series}/os.py
             json <root>/__xar__/python/lib/python{series}/json/__init__.py

@@ -23,9 +23,11 @@ namespace Xar.Python.Distributions;
 /// <c>#!/usr/bin/env python3</c>; <c>include/[site/]pythonX.Y/…</c> goes to <c>include/…</c>;
 /// anything else to <c>data/</c> (where a wheel's data scheme goes). Paths outside the prefix, and
 /// listed files that do not exist (Debian's RECORDs name build directories), are skipped with a note.</item>
-/// <item>Symlinks stay symlinks, dangling ones too; an absolute target inside the same site
-/// directory becomes relative. Files keep their permission bits (without setuid/setgid/sticky)
-/// and modification time.</item>
+/// <item>Symlinks inside the site directory stay symlinks, dangling ones too; an absolute target
+/// there becomes relative. Symlinks leaving it are replaced by what they point to (a file, or a
+/// directory's tree) unless that is missing, a loop or not readable by everyone. Data Debian moved
+/// to PREFIX/share (matplotlib's mpl-data) is put back in the package. Files keep their
+/// permission bits (without setuid/setgid/sticky) and modification time.</item>
 /// <item>A .dist-info gets a RECORD rewritten for what went into the image (hashes kept);
 /// installed-files.txt is kept as is.</item>
 /// <item>Eggs are flattened into <c>lib/python/</c> (zipped ones streamed from the zip):

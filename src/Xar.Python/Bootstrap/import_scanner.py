@@ -66,9 +66,9 @@ def constant_truth(test):
     for node in ast.walk(test):
         if isinstance(node, ast.Name) and node.id != "sys":
             return None
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.attr not in ("version_info", "platform", "hexversion"):
+        if isinstance(node, ast.Attribute) and (node.attr.startswith("_") or (isinstance(node.value, ast.Name) and node.attr not in ("version_info", "platform", "hexversion"))):
             return None
-        if isinstance(node, ast.Call):
+        if isinstance(node, (ast.Call, ast.Lambda)):
             return None
     try:
         return bool(eval(compile(ast.Expression(test), "<test>", "eval"), {"__builtins__": {}, "sys": sys}))

@@ -38,6 +38,7 @@ internal static class BuildCommand
     private static readonly Option<string?> Python = new("--python") { Description = "The target interpreter (default: the environment's own, else python3)." };
     private static readonly Option<string?> Entry = new("--entry") { Description = "Console script, script in bin/, module:function or module to run (default: the application's script)." };
     private static readonly Option<string?> Bytecode = new("--bytecode") { Description = "compiled (default): sources and pycs; none: sources only; only: pycs without sources." };
+    private static readonly Option<bool> NoFollowImports = new("--no-follow-imports") { Description = "With --from-env: only warn about installed distributions the code imports but no requirement declares (default: include them)." };
     private static readonly Option<bool> InheritSite = new("--inherit-site") { Description = "Let the application see the host's site-packages and PYTHON* variables." };
     private static readonly Option<bool> Standalone = new("--standalone") { Description = "Carry the interpreter and its standard library in the archive: the host needs no Python." };
     private static readonly Option<bool> HostPython = new("--host-python") { Description = "Start the host's interpreter of the build's version, found by name at run time (the default)." };
@@ -78,7 +79,7 @@ internal static class BuildCommand
         var codec = new CodecOptions();
         var command = new Command("build", "Build an archive from a Python project, wheels, an installed environment, or any directory.")
         {
-            Inputs, Output, Raw, Exec, Wheels, FromEnv, Python, Entry, Bytecode, InheritSite, Standalone, HostPython, Layout, Launcher,
+            Inputs, Output, Raw, Exec, Wheels, FromEnv, NoFollowImports, Python, Entry, Bytecode, InheritSite, Standalone, HostPython, Layout, Launcher,
             IncludeLib, AllowMissingLib, NoBundleLibs,
             PipRequirement, PipConstraint, PipFindLinks, PipIndexUrl, PipNoIndex, PipRequireHashes,
         };
@@ -125,7 +126,9 @@ internal static class BuildCommand
                     + $"build the project's wheel (pip wheel --no-deps {projectDirectory}) and give it with --wheels WHEEL NAME --from-env {environment}");
             var env = InstalledEnvironment.Open(environment);
             probe = InterpreterProbe.Run(settings.Python ?? env.Interpreter ?? "python3");
-            bundle = env.Resolve(inputs.Select(Requirement.Parse), TargetInterpreter.FromProbe(probe));
+            var target = TargetInterpreter.FromProbe(probe);
+            var requested = inputs.Select(Requirement.Parse).ToArray();
+            bundle = WithImports(parse, env.Resolve(requested, target), requested, r => env.Resolve(r, target), env, probe, stderr);
         }
         else if (wheels is not null)
         {
@@ -148,7 +151,10 @@ internal static class BuildCommand
             // With --from-env too, the wheels come first and the environment provides the rest.
             var env = environment is null ? null : InstalledEnvironment.Open(environment);
             probe = InterpreterProbe.Run(settings.Python ?? env?.Interpreter ?? "python3");
-            bundle = house.Resolve(requirements, TargetInterpreter.FromProbe(probe), env);
+            var target = TargetInterpreter.FromProbe(probe);
+            bundle = house.Resolve(requirements, target, env);
+            if (env is not null)
+                bundle = WithImports(parse, bundle, requirements, r => house.Resolve(r, target, env), env, probe, stderr);
         }
         else
         {
@@ -193,6 +199,32 @@ internal static class BuildCommand
                 AllowMissingLibraries = parse.GetValue(AllowMissingLib) ?? [],
             }, output);
         }
+    }
+
+    /// <summary>
+    /// The bundle completed with the installed distributions its code imports but no requirement
+    /// declares (<see cref="ImportClosure"/>): one line each; with --no-follow-imports, warnings.
+    /// </summary>
+    private static DistributionBundle WithImports(ParseResult parse, DistributionBundle bundle, IReadOnlyList<Requirement> requested,
+        Func<IReadOnlyList<Requirement>, DistributionBundle> resolve, InstalledEnvironment environment, InterpreterProbe probe, TextWriter stderr)
+    {
+        ImportScanner scanner;
+        try
+        {
+            scanner = new ImportScanner(probe.Executable, probe.Facts.MajorVersion);
+        }
+        catch (PythonBuildException e)
+        {
+            stderr.WriteLine($"xar: warning: {e.Message}; imports are not followed");
+            return bundle;
+        }
+        using (scanner)
+            return ImportClosure.Complete(bundle, requested, resolve, environment, scanner, new ImportClosureOptions
+            {
+                FollowImports = !parse.GetValue(NoFollowImports),
+                Notice = message => stderr.WriteLine($"xar: {message}"),
+                Warning = message => stderr.WriteLine($"xar: warning: {message}"),
+            });
     }
 
     // A direct reference ("name @ URL") is a requirement, whatever its URL looks like.

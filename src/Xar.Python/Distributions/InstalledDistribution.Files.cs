@@ -23,9 +23,11 @@ namespace Xar.Python.Distributions;
 /// <c>#!/usr/bin/env python3</c>; <c>include/[site/]pythonX.Y/…</c> goes to <c>include/…</c>;
 /// anything else to <c>data/</c> (where a wheel's data scheme goes). Paths outside the prefix, and
 /// listed files that do not exist (Debian's RECORDs name build directories), are skipped with a note.</item>
-/// <item>Symlinks stay symlinks, dangling ones too; an absolute target inside the same site
-/// directory becomes relative. Files keep their permission bits (without setuid/setgid/sticky)
-/// and modification time.</item>
+/// <item>Symlinks inside the site directory stay symlinks, dangling ones too; an absolute target
+/// there becomes relative. Symlinks leaving it are replaced by what they point to (a file, or a
+/// directory's tree) unless that is missing, a loop or not readable by everyone. Data Debian moved
+/// to PREFIX/share (matplotlib's mpl-data) is put back in the package. Files keep their
+/// permission bits (without setuid/setgid/sticky) and modification time.</item>
 /// <item>A .dist-info gets a RECORD rewritten for what went into the image (hashes kept);
 /// installed-files.txt is kept as is.</item>
 /// <item>Eggs are flattened into <c>lib/python/</c> (zipped ones streamed from the zip):
@@ -42,6 +44,12 @@ public sealed partial class InstalledDistribution
     private const int RegularMode = 0b110_100_100;
     private const int PermissionBits = 0b111_111_111;
     private const int NoteExamples = 5;
+
+    /// <summary>Known data directories of a distribution (normalized name) kept in PREFIX/share instead of the package (see <see cref="AddRelocatedData"/>).</summary>
+    private static readonly (string Distribution, string SitePath, string PrefixPath)[] RelocatedData =
+    [
+        ("matplotlib", "matplotlib/mpl-data", "share/matplotlib/mpl-data"),
+    ];
 
     [GeneratedRegex(@"^include/(?:site/)?python[^/]*/(.+)$")]
     private static partial Regex HeaderPath();
@@ -82,6 +90,7 @@ public sealed partial class InstalledDistribution
                 AddInstalledFile(collector, file, null);
         }
 
+        AddRelocatedData(collector);
         if (Format == InstalledFormat.EggInfoFile) AddInstalledFile(collector, MetadataPath, null);
         else foreach (string file in Walk(MetadataPath)) AddInstalledFile(collector, file, null);
 
@@ -117,6 +126,23 @@ public sealed partial class InstalledDistribution
             return;
         }
         collector.Outside.Add(absolute);
+    }
+
+    /// <summary>
+    /// Puts back data Debian moved out of a package into PREFIX/share, where the package then finds
+    /// it by that absolute path when its own copy is missing (matplotlib's get_data_path): the
+    /// host that runs the archive may not have it, so the image gets it where the code looks first.
+    /// </summary>
+    private void AddRelocatedData(Collector collector)
+    {
+        if (Site.Prefix is not { } prefix) return;
+        foreach (var (name, sitePath, prefixPath) in RelocatedData)
+        {
+            string source = Path.Combine(prefix, prefixPath);
+            if (NormalizedName != name || Path.Exists(Path.Combine(Site.Path, sitePath)) || !Directory.Exists(source)) continue;
+            _notes.Add($"took {source} as {sitePath} (its package keeps it outside the site directory)");
+            collector.AddDirectory(source, $"{PythonImageLayout.SitePackages}/{sitePath}");
+        }
     }
 
     private CondaPackage? CondaPackageFiles()
@@ -272,24 +298,35 @@ public sealed partial class InstalledDistribution
         private readonly Dictionary<string, int> _index = new(StringComparer.Ordinal);
         private readonly List<RecordEntry?> _rows = [];
         private readonly List<string> _missing = [];
-        private readonly List<string> _absoluteLinks = [];
+        private readonly List<string> _keptLinks = [];
+        private readonly List<string> _copiedLinks = [];
+        private readonly List<string> _unreadable = [];
+        private readonly HashSet<string> _copying = new(StringComparer.Ordinal);
 
         public List<ImageEntry> Entries { get; } = [];
         public List<string> Wrappers { get; } = [];
         public List<string> Outside { get; } = [];
 
-        public void AddPath(string absolute, string target, RecordEntry? row, bool isScript)
+        /// <param name="copiedFrom">The real directory being copied in place of a symlink to it, when <paramref name="absolute"/> is inside one.</param>
+        public void AddPath(string absolute, string target, RecordEntry? row, bool isScript, string? copiedFrom = null)
         {
             if (_index.ContainsKey(target)) return;
             var info = new FileInfo(absolute);
             if (info.LinkTarget is { } linkTarget)
             {
                 string directory = Path.GetDirectoryName(absolute)!;
-                if (Path.IsPathRooted(linkTarget))
+                string pointed = Path.GetFullPath(linkTarget, directory);
+                if (IsInside(pointed, distribution.Site.Path, out _) || (copiedFrom is not null && IsInside(pointed, copiedFrom, out _)))
                 {
-                    if (IsInside(linkTarget, distribution.Site.Path, out _)) linkTarget = Path.GetRelativePath(directory, linkTarget);
-                    else _absoluteLinks.Add($"{target} -> {linkTarget}");
+                    // Stays inside the image: a symlink still, relative so that it holds wherever the image is.
+                    if (Path.IsPathRooted(linkTarget)) linkTarget = Path.GetRelativePath(directory, linkTarget);
+                    Add(ImageEntry.Symlink(target, linkTarget, Seconds(info.LastWriteTimeUtc)), row is null ? null : row with { Hash = null, Size = null });
+                    return;
                 }
+                // Leaves the site (Debian's links into /usr/share): the image gets what it points to,
+                // since the host that runs the archive may not have it.
+                if (Copy(absolute, target, row, isScript)) return;
+                _keptLinks.Add($"{target} -> {linkTarget}");
                 Add(ImageEntry.Symlink(target, linkTarget, Seconds(info.LastWriteTimeUtc)), row is null ? null : row with { Hash = null, Size = null });
                 return;
             }
@@ -297,6 +334,11 @@ public sealed partial class InstalledDistribution
             if (!info.Exists)
             {
                 _missing.Add(absolute);
+                return;
+            }
+            if (copiedFrom is not null && !IsReadableByEveryone(info.UnixFileMode, isDirectory: false))
+            {
+                _unreadable.Add(absolute);
                 return;
             }
             int mode = (int)info.UnixFileMode & PermissionBits;
@@ -308,6 +350,44 @@ public sealed partial class InstalledDistribution
             }
             Add(ImageEntry.File(target, FileContent.FromFile(absolute), isScript ? mode | ExecutableMode : mode, time), row);
         }
+
+        /// <summary>
+        /// Puts the content of the directory <paramref name="source"/> at <paramref name="target"/>:
+        /// its files, its symlinks that stay inside it as symlinks, those that leave it copied in turn.
+        /// </summary>
+        public void AddDirectory(string source, string target)
+        {
+            if (!_copying.Add(source)) return; // a symlink loop
+            foreach (string file in Walk(source))
+                AddPath(file, $"{target}/{Path.GetRelativePath(source, file)}", null, isScript: false, copiedFrom: source);
+            _copying.Remove(source);
+        }
+
+        /// <summary>
+        /// Adds what the symlink <paramref name="link"/> finally points to in its place; false when
+        /// it dangles, loops or points to something not everyone may read (the archive would hand a
+        /// private file to anyone who runs it).
+        /// </summary>
+        private bool Copy(string link, string target, RecordEntry? row, bool isScript)
+        {
+            string real = RealPath.Of(link);
+            if (real == link || _copying.Contains(real)) return false;
+            bool isDirectory = Directory.Exists(real);
+            if (!isDirectory && !File.Exists(real)) return false;
+            var mode = isDirectory ? new DirectoryInfo(real).UnixFileMode : new FileInfo(real).UnixFileMode;
+            if (!IsReadableByEveryone(mode, isDirectory))
+            {
+                _unreadable.Add(real);
+                return false;
+            }
+            _copiedLinks.Add($"{target} -> {real}");
+            if (isDirectory) AddDirectory(real, target);
+            else AddPath(real, target, row, isScript, copiedFrom: Path.GetDirectoryName(real));
+            return true;
+        }
+
+        private static bool IsReadableByEveryone(UnixFileMode mode, bool isDirectory) =>
+            mode.HasFlag(UnixFileMode.OtherRead) && (!isDirectory || mode.HasFlag(UnixFileMode.OtherExecute));
 
         public void AddContent(string target, FileContent content, int mode, long time, RecordEntry? row)
         {
@@ -336,7 +416,9 @@ public sealed partial class InstalledDistribution
             Note(Wrappers, "skipped console-script wrappers made for the build machine (the archive runs entry points itself)");
             Note(Outside, "skipped files outside the environment");
             Note(_missing, "skipped files its file list names but that do not exist");
-            Note(_absoluteLinks, "kept absolute symlinks pointing outside the site directory");
+            Note(_copiedLinks, "stored the content of symlinks leaving the site directory");
+            Note(_keptLinks, "kept symlinks leaving the site directory whose targets are missing or not readable by everyone");
+            Note(_unreadable, "left out files not readable by everyone that symlinks lead to");
         }
 
         private void Note(List<string> items, string what)

@@ -146,8 +146,11 @@ public sealed class InstalledEnvironmentOracleTests : IDisposable
     /// Debian splits one Python distribution into several binary packages (setuptools' pkg_resources
     /// is python3-pkg-resources), so a distribution's files are those of every binary package built
     /// from the source package that owns its metadata. The one file the top_level.txt guess cannot
-    /// find: a .pth named after nothing the distribution declares.
+    /// find: a .pth named after nothing the distribution declares. matplotlib's data, which Debian
+    /// keeps in /usr/share (python-matplotlib-data), goes back into the package.
     /// </summary>
+    private const string RelocatedMatplotlibData = "/usr/share/matplotlib/mpl-data/";
+
     [Fact]
     public void Debian_egg_info_files_guessed_from_top_level_match_dpkg()
     {
@@ -165,7 +168,9 @@ public sealed class InstalledEnvironmentOracleTests : IDisposable
             var siblings = Run.Checked("dpkg-query", ["-W", "-f=${Package} ${source:Package}\n"]).Split('\n', StringSplitOptions.RemoveEmptyEntries)
                 .Select(line => line.Split(' ')).Where(p => p.Length == 2 && p[1] == source).Select(p => p[0]);
             var owned = siblings.SelectMany(sibling => Run.Checked("dpkg", ["-L", sibling]).Split('\n'))
-                .Where(p => p.StartsWith(DebianSite + "/", StringComparison.Ordinal) && !p.Contains("/__pycache__") && (File.Exists(p) || new FileInfo(p).LinkTarget is not null) && !Directory.Exists(p))
+                .Where(p => p.StartsWith('/') && !p.Contains("/__pycache__") && (File.Exists(p) || new FileInfo(p).LinkTarget is not null) && !Directory.Exists(p))
+                .Select(p => p.StartsWith(RelocatedMatplotlibData, StringComparison.Ordinal) ? $"{DebianSite}/matplotlib/mpl-data/{p[RelocatedMatplotlibData.Length..]}" : p)
+                .Where(p => p.StartsWith(DebianSite + "/", StringComparison.Ordinal))
                 .Select(p => p[(DebianSite.Length + 1)..]);
             var ours = SiteFiles(distribution);
             var expected = new SortedSet<string>(owned, StringComparer.Ordinal);

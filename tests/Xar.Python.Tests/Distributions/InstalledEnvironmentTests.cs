@@ -224,7 +224,7 @@ public sealed class InstalledEnvironmentTests : IDisposable
     }
 
     [Fact]
-    public void Symlinks_stay_symlinks_even_dangling_and_absolute_ones_inside_the_site_become_relative()
+    public void Symlinks_inside_the_site_stay_symlinks_and_absolute_ones_become_relative()
     {
         var env = new FakeEnvironment(_scratch.Combine("env"));
         env.Write("linky/real.py", "R = 1\n");
@@ -232,22 +232,61 @@ public sealed class InstalledEnvironmentTests : IDisposable
         File.CreateSymbolicLink(Path.Combine(env.Site, "linky", "alias.py"), "real.py");
         File.CreateSymbolicLink(Path.Combine(env.Site, "linky", "dangling.py"), "missing.py");
         File.CreateSymbolicLink(Path.Combine(env.Site, "linky", "libs", "libfoo.so"), Path.Combine(env.Site, "linky", "libs", "libfoo.so.1"));
-        File.CreateSymbolicLink(Path.Combine(env.Site, "linky", "hosts"), "/etc/hosts");
         env.DistInfo("linky", "1.0", new Dictionary<string, string>(), extraRows:
-            ["linky/real.py,,", "linky/alias.py,,", "linky/dangling.py,,", "linky/libs/libfoo.so.1,,", "linky/libs/libfoo.so,,", "linky/hosts,,"]);
+            ["linky/real.py,,", "linky/alias.py,,", "linky/dangling.py,,", "linky/libs/libfoo.so.1,,", "linky/libs/libfoo.so,,"]);
 
         var bundle = Resolve(env.Prefix, "linky");
         Link(bundle, "lib/python/linky/alias.py").Should().Be("real.py");
         Link(bundle, "lib/python/linky/dangling.py").Should().Be("missing.py");
         Link(bundle, "lib/python/linky/libs/libfoo.so").Should().Be("libfoo.so.1");
-        Link(bundle, "lib/python/linky/hosts").Should().Be("/etc/hosts");
-        bundle.Root!.Notes.Should().Contain(n => n.StartsWith("kept absolute symlinks", StringComparison.Ordinal) && n.Contains("/etc/hosts"));
         bundle.Entries.At("lib/python/linky/libs/libfoo.so.1").Permissions.Should().Be(0b111_101_000);
 
         string root = _scratch.Combine("root");
         ImageRoundTrip.Extract(bundle.Entries, _scratch.Combine("image"), root);
         new FileInfo(Path.Combine(root, "lib/python/linky/dangling.py")).LinkTarget.Should().Be("missing.py");
         File.ReadAllText(Path.Combine(root, "lib/python/linky/alias.py")).Should().Be("R = 1\n");
+    }
+
+    /// <summary>
+    /// Debian links files of its Python packages into /usr/share (matplotlib's jquery): the host that
+    /// runs the archive may not have them, so the image holds what they point to. Links inside a
+    /// linked directory that stay inside it stay links; targets not everyone may read stay links.
+    /// </summary>
+    [Fact]
+    public void Symlinks_leaving_the_site_are_stored_with_their_content_unless_private()
+    {
+        var env = new FakeEnvironment(_scratch.Combine("env"));
+        string outside = _scratch.Combine("share");
+        Directory.CreateDirectory(Path.Combine(outside, "data", "fonts"));
+        File.WriteAllText(Path.Combine(outside, "data", "fonts", "a.ttf"), "font");
+        File.WriteAllText(Path.Combine(outside, "data", "rc"), "backend: agg\n");
+        File.CreateSymbolicLink(Path.Combine(outside, "data", "rc-link"), "rc");
+        File.WriteAllText(Path.Combine(outside, "jquery.js"), "$ = 1;\n");
+        File.WriteAllText(Path.Combine(outside, "secret"), "key");
+        File.SetUnixFileMode(Path.Combine(outside, "secret"), UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        env.Write("linky/__init__.py", "");
+        Directory.CreateSymbolicLink(Path.Combine(env.Site, "linky", "data"), Path.Combine(outside, "data"));
+        File.CreateSymbolicLink(Path.Combine(env.Site, "linky", "jquery.js"), Path.GetRelativePath(Path.Combine(env.Site, "linky"), Path.Combine(outside, "jquery.js")));
+        File.CreateSymbolicLink(Path.Combine(env.Site, "linky", "hosts"), "/etc/hosts");
+        File.CreateSymbolicLink(Path.Combine(env.Site, "linky", "secret"), Path.Combine(outside, "secret"));
+        env.DistInfo("linky", "1.0", new Dictionary<string, string>(), extraRows:
+            ["linky/__init__.py,,", "linky/data,,", "linky/jquery.js,,", "linky/hosts,,", "linky/secret,,"]);
+
+        var bundle = Resolve(env.Prefix, "linky");
+
+        string root = _scratch.Combine("root");
+        ImageRoundTrip.Extract(bundle.Entries, _scratch.Combine("image"), root);
+        string package = Path.Combine(root, "lib/python/linky");
+        new DirectoryInfo(Path.Combine(package, "data")).LinkTarget.Should().BeNull("a directory now, with the content");
+        File.ReadAllText(Path.Combine(package, "data/fonts/a.ttf")).Should().Be("font");
+        File.ReadAllText(Path.Combine(package, "data/rc")).Should().Be("backend: agg\n");
+        new FileInfo(Path.Combine(package, "data/rc-link")).LinkTarget.Should().Be("rc", "it stays inside the directory copied");
+        new FileInfo(Path.Combine(package, "jquery.js")).LinkTarget.Should().BeNull();
+        File.ReadAllText(Path.Combine(package, "jquery.js")).Should().Be("$ = 1;\n");
+        File.ReadAllText(Path.Combine(package, "hosts")).Should().Be(File.ReadAllText("/etc/hosts"));
+        Link(bundle, "lib/python/linky/secret").Should().Be(Path.Combine(outside, "secret"), "a private file is not handed to whoever runs the archive");
+        bundle.Root!.Notes.Should().Contain(n => n.StartsWith("stored the content of symlinks leaving the site directory", StringComparison.Ordinal) && n.Contains("jquery.js"))
+            .And.Contain(n => n.StartsWith("kept symlinks leaving the site directory", StringComparison.Ordinal) && n.Contains("secret"));
     }
 
     private static string? Link(DistributionBundle bundle, string path)

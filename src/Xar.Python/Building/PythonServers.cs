@@ -1,0 +1,178 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Runtime.ExceptionServices;
+using System.Text;
+
+namespace Xar.Python.Building;
+
+/// <summary>
+/// Long-lived processes of the target interpreter, one per core, each running a script of
+/// Bootstrap/ that answers requests on stdin (compile_server.py, import_scanner.py): interpreter
+/// starts take tens of milliseconds, so sources are streamed to a few servers rather than one
+/// process per file. The protocol: the server first writes one line (its greeting: the cache
+/// tag, the standard library's names); then each request <c>&lt;u32 path length&gt;&lt;path&gt;&lt;u32
+/// source length&gt;&lt;source&gt;</c> is answered <c>&lt;u32 status&gt;&lt;u32 length&gt;&lt;payload&gt;</c>.
+/// </summary>
+internal sealed class PythonServers : IDisposable
+{
+    private readonly List<Server> _servers = [];
+    private readonly Stack<Server> _idle = new();
+    private readonly SemaphoreSlim _available;
+
+    /// <param name="flags">The interpreter's options before <c>-c SCRIPT</c> (its isolation flags).</param>
+    /// <param name="purpose">What the servers are for, in error messages ("compile bytecode").</param>
+    /// <param name="withoutGreeting">The error when a server writes no greeting (the interpreter is too old for the script).</param>
+    public PythonServers(string interpreter, IReadOnlyList<string> flags, string script, int servers, string purpose, string withoutGreeting)
+    {
+        int count = servers > 0 ? servers : Environment.ProcessorCount;
+        var starts = Enumerable.Range(0, count).Select(_ => Task.Run(() => Server.Start(interpreter, flags, script, purpose, withoutGreeting))).ToArray();
+        try
+        {
+            Task.WaitAll(starts);
+        }
+        catch (AggregateException e)
+        {
+            foreach (var started in starts.Where(t => t.IsCompletedSuccessfully)) started.Result.Dispose();
+            ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+        }
+        _servers.AddRange(starts.Select(t => t.Result));
+        foreach (var server in _servers) _idle.Push(server);
+        _available = new SemaphoreSlim(count);
+        Greeting = _servers[0].Greeting;
+    }
+
+    /// <summary>How many requests can be served at once.</summary>
+    public int Count => _servers.Count;
+
+    /// <summary>The first line the servers wrote.</summary>
+    public string Greeting { get; }
+
+    /// <summary>Sends one request to an idle server and returns its status and payload. Thread-safe.</summary>
+    public (uint Status, byte[] Payload) Request(string path, ReadOnlySpan<byte> source)
+    {
+        _available.Wait();
+        Server server;
+        lock (_idle) server = _idle.Pop();
+        try
+        {
+            return server.Request(path, source);
+        }
+        finally
+        {
+            lock (_idle) _idle.Push(server);
+            _available.Release();
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var server in _servers) server.Dispose();
+    }
+
+    private sealed class Server : IDisposable
+    {
+        private readonly Process _process;
+        private readonly IDisposable _endOnInterrupt;
+        private readonly Stream _input;
+        private readonly Stream _output;
+        private readonly string _purpose;
+
+        private Server(Process process, IDisposable endOnInterrupt, string greeting, string purpose)
+        {
+            _process = process;
+            _endOnInterrupt = endOnInterrupt;
+            _input = process.StandardInput.BaseStream;
+            _output = process.StandardOutput.BaseStream;
+            Greeting = greeting;
+            _purpose = purpose;
+        }
+
+        public string Greeting { get; }
+
+        public static Server Start(string interpreter, IReadOnlyList<string> flags, string script, string purpose, string withoutGreeting)
+        {
+            var start = new ProcessStartInfo(interpreter)
+            {
+                RedirectStandardInput = true,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+            };
+            foreach (var argument in flags.Concat(["-c", script])) start.ArgumentList.Add(argument);
+            Process process;
+            try
+            {
+                process = Process.Start(start)!;
+            }
+            catch (System.ComponentModel.Win32Exception e)
+            {
+                throw new PythonBuildException($"{interpreter}: cannot run the target interpreter to {purpose} ({e.Message})");
+            }
+            var endOnInterrupt = ChildProcesses.EndOnInterrupt(process);
+            process.ErrorDataReceived += (_, _) => { };
+            process.BeginErrorReadLine();
+            string? greeting = ReadLine(process.StandardOutput.BaseStream);
+            if (string.IsNullOrEmpty(greeting))
+            {
+                endOnInterrupt.Dispose();
+                process.Kill();
+                throw new PythonBuildException($"{interpreter}: {withoutGreeting}");
+            }
+            return new Server(process, endOnInterrupt, greeting, purpose);
+        }
+
+        public (uint Status, byte[] Payload) Request(string path, ReadOnlySpan<byte> source)
+        {
+            byte[] pathBytes = Encoding.UTF8.GetBytes(path);
+            Span<byte> word = stackalloc byte[8];
+            BinaryPrimitives.WriteUInt32LittleEndian(word, (uint)pathBytes.Length);
+            _input.Write(word[..4]);
+            _input.Write(pathBytes);
+            BinaryPrimitives.WriteUInt32LittleEndian(word, (uint)source.Length);
+            _input.Write(word[..4]);
+            _input.Write(source);
+            _input.Flush();
+
+            ReadExactly(word);
+            uint status = BinaryPrimitives.ReadUInt32LittleEndian(word);
+            var payload = new byte[BinaryPrimitives.ReadUInt32LittleEndian(word[4..])];
+            ReadExactly(payload);
+            return (status, payload);
+        }
+
+        private void ReadExactly(Span<byte> buffer)
+        {
+            try
+            {
+                _output.ReadExactly(buffer);
+            }
+            catch (EndOfStreamException)
+            {
+                throw new PythonBuildException($"{_process.StartInfo.FileName}: the server started to {_purpose} exited unexpectedly");
+            }
+        }
+
+        private static string? ReadLine(Stream stream)
+        {
+            var line = new List<byte>();
+            int b;
+            while ((b = stream.ReadByte()) >= 0 && b != '\n') line.Add((byte)b);
+            return b < 0 ? null : Encoding.UTF8.GetString(line.ToArray());
+        }
+
+        public void Dispose()
+        {
+            try
+            {
+                _input.Close();
+                if (!_process.WaitForExit(5000)) _process.Kill();
+            }
+            catch (IOException)
+            {
+                // The server already exited; nothing to close.
+            }
+            _endOnInterrupt.Dispose();
+            _process.Dispose();
+        }
+    }
+}

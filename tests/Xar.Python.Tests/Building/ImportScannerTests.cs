@@ -1,0 +1,102 @@
+using System.Text;
+using Xar.Python.Building;
+
+namespace Xar.Python.Tests.Building;
+
+/// <summary>The import scanner against the real interpreters' ast: CPython 3.11 and 2.7.</summary>
+public sealed class ImportScannerTests
+{
+    private const string Python311 = "/root/.pyenv/versions/3.11.7/bin/python3.11";
+    private const string Python27 = "/root/.pyenv/versions/2.7.18/bin/python2.7";
+
+    private const string Source = """
+        import os.path, a.b as ab
+        from . import sibling
+        from ..parent.mod import x, y
+        import sys
+        try:
+            import fast_json
+        except ImportError:
+            import slow_json
+        try:
+            from typing import TYPE_CHECKING
+        except (ValueError, ModuleNotFoundError):
+            pass
+        if TYPE_CHECKING:
+            import typed_only
+        if sys.version_info < (3,):
+            import py2_backport
+        else:
+            import py3_module
+        class Config:
+            import in_class_body
+            def load(self):
+                from lazy.loader import load
+                return load
+        plugin = __import__("plugin_literal")
+        def by_name(name):
+            import importlib
+            return importlib.import_module("named.module"), importlib.import_module(name)
+        """;
+
+    [Fact]
+    public void Imports_are_found_with_their_kind_and_version_branches_evaluated()
+    {
+        using var scanner = new ImportScanner(Python311, 3, servers: 1);
+
+        var imports = scanner.Scan("pkg/sub/m.py", Encoding.UTF8.GetBytes(Source), out string? error);
+
+        error.Should().BeNull();
+        imports.Should().BeEquivalentTo(new[]
+        {
+            new ModuleImport(0, false, false, "os.path", []),
+            new ModuleImport(0, false, false, "a.b", []),
+            new ModuleImport(1, false, false, "", ["sibling"]),
+            new ModuleImport(2, false, false, "parent.mod", ["x", "y"]),
+            new ModuleImport(0, false, false, "sys", []),
+            new ModuleImport(0, true, false, "fast_json", []),
+            new ModuleImport(0, false, false, "slow_json", []),
+            new ModuleImport(0, true, false, "typing", ["TYPE_CHECKING"]),
+            new ModuleImport(0, true, false, "typed_only", []),
+            new ModuleImport(0, false, false, "py3_module", []),
+            new ModuleImport(0, false, false, "in_class_body", []),
+            new ModuleImport(0, false, true, "lazy.loader", ["load"]),
+            new ModuleImport(0, false, false, "plugin_literal", []),
+            new ModuleImport(0, false, true, "importlib", []),
+            new ModuleImport(0, false, true, "named.module", []),
+            new ModuleImport(0, false, true, ModuleImport.Dynamic, []),
+        }, o => o.WithStrictOrdering());
+    }
+
+    [Theory]
+    [InlineData("pkg.sub.m", false, 1, "", "pkg.sub")]
+    [InlineData("pkg.sub", true, 1, "", "pkg.sub")]
+    [InlineData("pkg.sub", true, 1, "inner", "pkg.sub.inner")]
+    [InlineData("pkg.sub.m", false, 2, "parent.mod", "pkg.parent.mod")]
+    [InlineData("pkg.sub.m", false, 3, "", null)]
+    [InlineData("pkg.m", false, 0, "absolute.name", "absolute.name")]
+    public void Relative_imports_resolve_against_the_importers_package(string importer, bool isPackage, int level, string module, string? expected) =>
+        new ModuleImport(level, false, false, module, []).AbsoluteModule(importer, isPackage).Should().Be(expected);
+
+    [Fact]
+    public void A_source_that_does_not_parse_is_reported_and_the_server_goes_on()
+    {
+        using var scanner = new ImportScanner(Python311, 3, servers: 1);
+
+        scanner.Scan("broken.py", "def (:\n"u8, out string? error).Should().BeNull();
+        error.Should().Contain("SyntaxError");
+        scanner.Scan("ok.py", "import json\n"u8, out _).Should().BeEquivalentTo([new ModuleImport(0, false, false, "json", [])]);
+    }
+
+    [Fact]
+    public void Python_2_sources_parse_with_Python_2s_grammar_and_standard_library()
+    {
+        using var scanner = new ImportScanner(Python27, 2, servers: 1);
+        using var scanner3 = new ImportScanner(Python311, 3, servers: 1);
+
+        scanner.Scan("old.py", "import StringIO\nprint 'hello'\nif sys.version_info < (3,):\n    import urllib2\n"u8, out string? error)
+            .Should().BeEquivalentTo([new ModuleImport(0, false, false, "StringIO", []), new ModuleImport(0, false, false, "urllib2", [])], o => o.WithStrictOrdering(), error);
+        scanner.StandardLibrary.Should().Contain(["StringIO", "urllib2", "os", "sys"]).And.NotContain("tomllib");
+        scanner3.StandardLibrary.Should().Contain(["tomllib", "os", "sys", "_ssl"]).And.NotContain(["StringIO", "numpy", "site-packages"]);
+    }
+}

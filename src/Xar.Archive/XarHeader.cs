@@ -7,7 +7,7 @@ namespace Xar.Archive;
 /// <summary>
 /// A parsed header: every KEY="value" line before <c>#xar_stop</c>, in file order, with typed
 /// views of the keys this library knows. Parsing follows the union of the three original readers
-/// (xar-format.md §7.5): whatever one of them accepts and a XAR needs, we accept —
+/// (docs/xar-format.md §7.5): whatever one of them accepts and a XAR needs, we accept —
 /// <list type="bullet">
 /// <item>any first line, or none: a <c>#!</c> first line is kept as <see cref="Shebang"/> (runtime, mount_xar.py);</item>
 /// <item>blank lines and lines starting with '#' before <c>#xar_stop</c> are skipped (runtime);</item>

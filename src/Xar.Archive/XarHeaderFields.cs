@@ -75,7 +75,7 @@ public sealed class XarHeaderFields
             if (!MountRoot.StartsWith('/'))
                 throw new ArgumentException($"MOUNT_ROOT \"{MountRoot}\" is not an absolute path", nameof(MountRoot));
         }
-        // The original runtime joins XAREXEC_TARGET to the mount directory unchecked (xar-format.md R13).
+        // The original runtime joins XAREXEC_TARGET to the mount directory unchecked (docs/xar-format.md R13).
         if (XarexecTarget is not null)
             ValidateImagePath(XarHeaderKeys.XarexecTarget, XarexecTarget, nameof(XarexecTarget));
         if (Target is not null)
@@ -120,7 +120,7 @@ public sealed class XarHeaderFields
     }
 
     /// <summary>
-    /// The original replaced '"' by a space and wrote everything else raw (xar-format.md P23). We
+    /// The original replaced '"' by a space and wrote everything else raw (docs/xar-format.md P23). We
     /// refuse instead: '"' fails the original XarParser, a newline breaks the line format, and
     /// '$', '`' and '\' would be expanded by <c>sh</c>, which reads the header as a script.
     /// </summary>

@@ -1,6 +1,6 @@
 namespace Xar.Archive;
 
-/// <summary>Names of the header keys this library knows (xar-format.md §5 and docs/xar-layout.md).</summary>
+/// <summary>Names of the header keys this library knows (docs/xar-format.md §5 and docs/xar-layout.md).</summary>
 public static class XarHeaderKeys
 {
     /// <summary>Decimal byte offset of the SquashFS image in the file; a positive multiple of 4096.</summary>

@@ -4,7 +4,7 @@ namespace Xar.Archive;
 
 /// <summary>
 /// Produces the header bytes exactly as the original builder's <c>XarFactory.go()</c> does
-/// (xar-format.md §4): the shebang, KEY="value" lines joined by '\n', the four trailer lines,
+/// (docs/xar-format.md §4): the shebang, KEY="value" lines joined by '\n', the four trailer lines,
 /// then '\n' padding to the end of the header.
 /// </summary>
 internal static class XarHeaderText
@@ -29,7 +29,7 @@ internal static class XarHeaderText
         string offset = imageOffset.ToString(System.Globalization.CultureInfo.InvariantCulture);
         string text = Compose(fields, offset, uuid, imageSha256);
         int textBytes = Encoding.UTF8.GetByteCount(text);
-        // Bytes (not the original's characters, xar-format.md P24) of the text with placeholders.
+        // Bytes (not the original's characters, docs/xar-format.md P24) of the text with placeholders.
         int unexpandedBytes = textBytes - 2 * offset.Length - uuid.Length + 2 * OffsetPlaceholder.Length + UuidPlaceholder.Length;
         if (OriginalPlaceholderSlack + unexpandedBytes > Size)
             throw new ArgumentException(

@@ -181,7 +181,7 @@ internal static class BuildCommand
                 RequiresPython = bundle.RequiresPython?.ToString(),
             };
             var layout = LayoutOf(settings.Layout);
-            using var launcher = layout == XarLayout.Self ? File.OpenRead(LauncherLocator.Find(parse.GetValue(Launcher))) : null;
+            using var launcher = layout == XarLayout.Self ? LauncherLocator.Open(parse.GetValue(Launcher)) : null;
             return PythonArchiveBuilder.Build(application, new PythonArchiveOptions
             {
                 Interpreter = probe,
@@ -291,7 +291,7 @@ internal static class BuildCommand
         if (!Directory.Exists(directory))
             throw new IOException($"{directory}: no such directory");
         string target = CheckExecutable(directory, executable);
-        string? launcher = layout == XarLayout.Self ? LauncherLocator.Find(launcherPath) : null;
+        using var launcher = layout == XarLayout.Self ? LauncherLocator.Open(launcherPath) : null;
 
         var writer = new SquashFsWriter(options);
         writer.AddDirectory(directory);
@@ -304,8 +304,7 @@ internal static class BuildCommand
             writer.Add(ImageEntry.File(OriginalRuntimeWrapper.Path, FileContent.FromBytes(OriginalRuntimeWrapper.Script(target)), OriginalRuntimeWrapper.Permissions, header.Version));
             header = new XarHeaderFields { Version = header.Version, XarexecTarget = OriginalRuntimeWrapper.Path, Target = target };
         }
-        using var launcherStream = launcher is null ? null : File.OpenRead(launcher);
-        return XarArchiveWriter.Write(output, new XarWriteOptions { Header = header, Layout = layout, Launcher = launcherStream },
+        return XarArchiveWriter.Write(output, new XarWriteOptions { Header = header, Layout = layout, Launcher = launcher },
             image => writer.WriteTo(image));
     }
 

@@ -42,10 +42,15 @@ internal static class CacheCommand
     private static Command List(TextWriter stdout)
     {
         Option<string[]> cacheRoots = CacheRoots(), mountRoots = MountRoots();
-        var command = new Command("list", "Show extractions (archive, size, last use, in use) and mount directories.") { cacheRoots, mountRoots };
+        var json = InspectionCommands.JsonOption();
+        var command = new Command("list", "Show extractions (archive, size, last use, in use) and mount directories.") { cacheRoots, mountRoots, json };
         command.SetAction(parse =>
         {
-            WriteTable(stdout, Inventory(parse, cacheRoots, mountRoots).List());
+            var entries = Inventory(parse, cacheRoots, mountRoots).List();
+            if (parse.GetValue(json))
+                JsonReports.Write(stdout, JsonReports.CacheList(entries));
+            else
+                WriteTable(stdout, entries);
             return 0;
         });
         return command;

@@ -26,6 +26,18 @@ internal static class ImageInspection
         }
     }
 
+    /// <summary>`ls --json`: every entry of PATH (or below it, recursively) with its full metadata.</summary>
+    public static void ListJson(OpenedImage opened, string path, bool recursive, TextWriter output)
+    {
+        var image = opened.Image;
+        var start = image.Find(path) ?? throw new IOException($"{opened.Path}: {path}: no such entry in the image");
+        var entries = !start.IsDirectory ? [start]
+            : recursive ? image.EnumerateTree(start).Where(e => !ReferenceEquals(e, start) && e.Path != start.Path)
+            : image.ListDirectory(start);
+        JsonReports.Write(output, new ListReport(JsonReports.ListFormat, opened.Path, start.Path,
+            [.. entries.Select(JsonReports.Entry)]));
+    }
+
     private static string LongLine(SquashFsEntry entry, string name)
     {
         string size = entry.Type is SquashFsEntryType.CharacterDevice or SquashFsEntryType.BlockDevice
@@ -193,7 +205,7 @@ internal static class ImageInspection
     }
 
     /// <summary>Where each table lies: a table ends where the next one's blocks begin (the kernel's own rule).</summary>
-    private static List<(string Name, ulong Start, ulong Length)> TableRegions(OpenedImage opened)
+    public static List<(string Name, ulong Start, ulong Length)> TableRegions(OpenedImage opened)
     {
         var sb = opened.Image.Superblock;
         using var file = new FileStream(opened.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1);

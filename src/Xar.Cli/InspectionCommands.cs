@@ -22,11 +22,17 @@ internal static class InspectionCommands
         var path = new Argument<string>("PATH") { Description = "Directory or file inside the image (default: the root).", DefaultValueFactory = _ => "/" };
         var longFormat = new Option<bool>("--long", "-l") { Description = "Mode, owner, size, time and link target." };
         var recursive = new Option<bool>("--recursive", "-R") { Description = "Everything below PATH, as paths." };
-        var command = new Command("ls", "List a directory of the image.") { file, path, longFormat, recursive };
+        var json = JsonOption();
+        var command = new Command("ls", "List a directory of the image.") { file, path, longFormat, recursive, json };
         command.SetAction(parse =>
         {
-            OpenedImage.Inspect(parse.GetValue(file)!,
-                opened => ImageInspection.List(opened, parse.GetValue(path)!, parse.GetValue(longFormat), parse.GetValue(recursive), stdout));
+            OpenedImage.Inspect(parse.GetValue(file)!, opened =>
+            {
+                if (parse.GetValue(json))
+                    ImageInspection.ListJson(opened, parse.GetValue(path)!, parse.GetValue(recursive), stdout);
+                else
+                    ImageInspection.List(opened, parse.GetValue(path)!, parse.GetValue(longFormat), parse.GetValue(recursive), stdout);
+            });
             return 0;
         });
         return command;
@@ -65,12 +71,22 @@ internal static class InspectionCommands
     private static Command Info(TextWriter stdout, string fileName, string fileDescription)
     {
         var file = new Argument<string>(fileName) { Description = fileDescription };
-        var command = new Command("info", "Show the header (archives), superblock, codec, counts and table sizes.") { file };
+        var json = JsonOption();
+        var command = new Command("info", "Show the header (archives), superblock, codec, counts and table sizes.") { file, json };
         command.SetAction(parse =>
         {
-            OpenedImage.Inspect(parse.GetValue(file)!, opened => ImageInspection.Info(opened, stdout));
+            OpenedImage.Inspect(parse.GetValue(file)!, opened =>
+            {
+                if (parse.GetValue(json))
+                    JsonReports.Write(stdout, JsonReports.Info(opened, ImageInspection.TableRegions(opened)));
+                else
+                    ImageInspection.Info(opened, stdout);
+            });
             return 0;
         });
         return command;
     }
+
+    /// <summary>`--json`: the shapes are documented in docs/json-output.md.</summary>
+    public static Option<bool> JsonOption() => new("--json") { Description = "Write one JSON document (docs/json-output.md) instead of text." };
 }

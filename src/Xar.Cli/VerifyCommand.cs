@@ -9,10 +9,13 @@ internal static class VerifyCommand
     public static Command Create(TextWriter stdout)
     {
         var file = new Argument<string>("FILE") { Description = "XAR archive." };
-        var command = new Command("verify", "Check an archive's header and the SHA-256 of its image.") { file };
+        var json = InspectionCommands.JsonOption();
+        var command = new Command("verify", "Check an archive's header and the SHA-256 of its image.") { file, json };
         command.SetAction(parse =>
         {
             string path = parse.GetValue(file)!;
+            if (parse.GetValue(json))
+                return VerifyJson(path, stdout);
             using var archive = XarArchive.Open(path);
             var result = archive.Verify();
             stdout.WriteLine(result == XarVerification.Verified
@@ -21,5 +24,24 @@ internal static class VerifyCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>The result as a document, a failure included (then also the exit status 1).</summary>
+    private static int VerifyJson(string path, TextWriter stdout)
+    {
+        VerifyReport report;
+        try
+        {
+            using var archive = XarArchive.Open(path);
+            report = archive.Verify() == XarVerification.Verified
+                ? new VerifyReport(JsonReports.VerifyFormat, path, "verified", archive.Header.ImageSha256, null)
+                : new VerifyReport(JsonReports.VerifyFormat, path, "no-hash-recorded", null, null);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            report = new VerifyReport(JsonReports.VerifyFormat, path, "failed", null, e.Message);
+        }
+        JsonReports.Write(stdout, report);
+        return report.Result == "failed" ? XarCommandLine.ExitFailure : 0;
     }
 }

@@ -13,7 +13,7 @@ namespace Xar.Runtime;
 /// used only from a trusted root (the caller's, in directories nobody else can write), only if it
 /// is the caller's and its stamp names it, and only under a shared lock on it that
 /// <see cref="CacheInventory"/> must break to delete it. Cache roots on a filesystem mounted noexec
-/// are skipped (the target could not run there; PyInstaller's most reported failure, peers.md §4).
+/// are skipped (the target could not run there; PyInstaller's most reported failure, docs/xar-format.md §16).
 /// </summary>
 internal sealed class ExtractionCache
 {

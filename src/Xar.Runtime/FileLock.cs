@@ -9,7 +9,7 @@ namespace Xar.Runtime;
 /// An exclusive flock on a lock file, released when disposed (or when the process exits or
 /// execs: the descriptor is close-on-exec). Unlike the original's blocking flock, waiting has a
 /// deadline, so a hung holder makes launches fail with a message instead of hanging them all
-/// (xar-format.md R7).
+/// (docs/xar-format.md R7).
 /// </summary>
 internal sealed class FileLock : IDisposable
 {

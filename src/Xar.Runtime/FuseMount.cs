@@ -75,7 +75,7 @@ internal static unsafe class FuseMount
             return MountState.NotMounted;
         }
         // squashfuse reports the image's block size and inode count; the original accepted any
-        // FUSE filesystem (xar-format.md R5). A server that reports no inode count is not judged.
+        // FUSE filesystem (docs/xar-format.md R5). A server that reports no inode count is not judged.
         if (fs.Files != 0 && (fs.Files != superblock.InodeCount || fs.BlockSize != superblock.BlockSize))
         {
             LibC.close(probe.Fd);
@@ -189,7 +189,7 @@ internal static unsafe class FuseMount
     /// Detaches a mount whose server died or does not answer — neither needs the server:
     /// umount2(MNT_DETACH) when permitted (root), else
     /// fusermount3 -u -z (or fusermount), run without a shell (the original used system() with
-    /// an unquoted path, xar-format.md R6).
+    /// an unquoted path, docs/xar-format.md R6).
     /// </summary>
     /// <exception cref="XarRuntimeException">The stale mount could not be removed.</exception>
     public static void DetachStale(string mountPath, RuntimeSettings settings, string archivePath)

@@ -9,7 +9,7 @@ namespace Xar.Runtime;
 
 /// <summary>
 /// Where an archive is mounted, named exactly as the original xarexec_fuse names it
-/// (xar-format.md §9.2 steps 5–9, §9.3) so that it, this launcher and clean_xar_mounts share
+/// (docs/xar-format.md §9.2 steps 5–9, §9.3) so that it, this launcher and clean_xar_mounts share
 /// mounts: <c>&lt;root&gt;/uid-&lt;euid&gt;/&lt;UUID&gt;[-seed-…]-ns-&lt;mount namespace inode&gt;</c>,
 /// locked through <c>&lt;root&gt;/uid-&lt;euid&gt;/lockfile.&lt;name&gt;</c>.
 /// </summary>
@@ -36,7 +36,7 @@ public sealed record MountLocation(string Root, string UserDirectory, string Nam
 
     /// <summary>
     /// Computes the location without creating anything (<c>xarexec -n</c> has no side effect,
-    /// unlike the original, xar-format.md R17).
+    /// unlike the original, docs/xar-format.md R17).
     /// </summary>
     /// <exception cref="XarRuntimeException">No usable mount root (<see cref="XarExitCode.Unavailable"/> or <see cref="XarExitCode.UnsafePermissions"/>), or a relative MOUNT_ROOT (<see cref="XarExitCode.BadArchive"/>).</exception>
     public static MountLocation Resolve(XarHeader header, RuntimeSettings settings, string archivePath)
@@ -97,7 +97,7 @@ public sealed record MountLocation(string Root, string UserDirectory, string Nam
     /// <summary>
     /// The original's read_sysfs_cgroup_inode, reproduced as is so that mount names match it: the
     /// third ':'-separated field of /proc/self/cgroup up to the first newline (the path of the
-    /// first line; right on cgroup v2, xar-format.md R10), looked up under /sys/fs/cgroup, then /cgroup2.
+    /// first line; right on cgroup v2, docs/xar-format.md R10), looked up under /sys/fs/cgroup, then /cgroup2.
     /// </summary>
     private static ulong? CgroupInode()
     {

@@ -77,7 +77,7 @@ public sealed record RuntimeSettings
 
     /// <summary>
     /// XAR_MOUNT_TIMEOUT as the original reads it, except that a value that is not a number is an
-    /// error instead of silently meaning "never unmount" (xar-format.md R15). Empty still means 0.
+    /// error instead of silently meaning "never unmount" (docs/xar-format.md R15). Empty still means 0.
     /// Null when unset: <see cref="MountTimeoutSeconds"/> then consults the override file.
     /// </summary>
     internal static int? ReadMountTimeout(string? value, string archivePath)

@@ -105,7 +105,7 @@ public static unsafe class TargetExecutor
         };
     }
 
-    /// <summary>XAREXEC_TARGET must name a path inside the tree (the original joined it unchecked, xar-format.md R13).</summary>
+    /// <summary>XAREXEC_TARGET must name a path inside the tree (the original joined it unchecked, docs/xar-format.md R13).</summary>
     private static string ValidTarget(string? target, string archivePath)
     {
         if (target is null)

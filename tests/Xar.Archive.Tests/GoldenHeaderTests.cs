@@ -5,7 +5,7 @@ namespace Xar.Archive.Tests;
 
 /// <summary>
 /// The header of an xarexec-layout archive against the original builder's output as recorded in
-/// xar-format.md §4 ("Concrete header [verified]"), field for field and byte for byte.
+/// docs/xar-format.md §4 ("Concrete header [verified]"), field for field and byte for byte.
 /// </summary>
 public sealed class GoldenHeaderTests : IClassFixture<SquashFsImageFixture>, IDisposable
 {
@@ -59,7 +59,7 @@ public sealed class GoldenHeaderTests : IClassFixture<SquashFsImageFixture>, IDi
         string header = Encoding.UTF8.GetString(file, 0, 4096);
         string withoutOurs = string.Join('\n', header.Split('\n').Where(line => !line.StartsWith("XAR_", StringComparison.Ordinal)));
 
-        // Verbatim from xar-format.md §4, "Concrete header [verified] (raw XAR with a shell target)".
+        // Verbatim from docs/xar-format.md §4, "Concrete header [verified] (raw XAR with a shell target)".
         const string Documented = """
             #!/usr/bin/env xarexec_fuse
             OFFSET="4096"

@@ -5,7 +5,7 @@ namespace Xar.Archive.Tests;
 
 /// <summary>
 /// Test oracles: the three original header readers restated from their description in
-/// xar-format.md §7 (runtime §7.1 and step 4 of §9.2, XarParser §7.2, mount_xar.py §7.3). Each
+/// docs/xar-format.md §7 (runtime §7.1 and step 4 of §9.2, XarParser §7.2, mount_xar.py §7.3). Each
 /// returns the keys it would use or throws <see cref="InvalidDataException"/> with the original's
 /// complaint.
 /// </summary>

@@ -3,7 +3,7 @@ using System.Text;
 namespace Xar.Archive.Tests;
 
 /// <summary>
-/// Each rule the reader takes from the union of the original readers (xar-format.md §7): headers
+/// Each rule the reader takes from the union of the original readers (docs/xar-format.md §7): headers
 /// that one original reader accepts, though another may not.
 /// </summary>
 public sealed class ReaderRuleTests : IClassFixture<SquashFsImageFixture>, IDisposable
@@ -118,7 +118,7 @@ public sealed class ReaderRuleTests : IClassFixture<SquashFsImageFixture>, IDisp
     [Fact]
     public void A_header_longer_than_4096_bytes_as_the_builder_writes_it_is_read_in_full()
     {
-        // The builder's own test: a 5000-byte value gives OFFSET 8192 (xar-format.md §4, verified).
+        // The builder's own test: a 5000-byte value gives OFFSET 8192 (docs/xar-format.md §4, verified).
         string longValue = new('0', 5000);
         using XarArchive archive = OpenRaw(RawXar.OriginalHeader($"IGNORED=\"{longValue}\"\nXAREXEC_TARGET=\"echo.sh\"\n", offset: 8192), headerSize: 8192);
 

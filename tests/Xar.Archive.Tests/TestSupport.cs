@@ -40,7 +40,7 @@ public static class RawXar
         return file;
     }
 
-    /// <summary>The header the original builder writes for a shell target (xar-format.md §4), with <paramref name="keyLines"/> after VERSION.</summary>
+    /// <summary>The header the original builder writes for a shell target (docs/xar-format.md §4), with <paramref name="keyLines"/> after VERSION.</summary>
     public static string OriginalHeader(string keyLines = "DEPENDENCIES=\"\"\nXAREXEC_TARGET=\"echo.sh\"\n", int offset = 4096) =>
         "#!/usr/bin/env xarexec_fuse\n" +
         $"OFFSET=\"{offset}\"\n" +

@@ -51,6 +51,30 @@ public sealed class CacheCommandTests : IDisposable
     }
 
     [Fact]
+    public void List_json_has_the_extraction_with_its_archive_size_and_last_use()
+    {
+        string archive = Archive("app", "#!/bin/sh\necho ran\n");
+        var before = DateTimeOffset.UtcNow.AddSeconds(-2);
+        Launch(archive).Stdout.Should().Be("ran\n");
+        string tree = Directory.GetDirectories(CacheRoot).Single();
+
+        RunResult list = Cache("list", "--json");
+
+        list.ExitCode.Should().Be(0, list.ToString());
+        var document = System.Text.Json.JsonDocument.Parse(list.Stdout).RootElement;
+        document.GetProperty("format").GetString().Should().Be("xar-cache-list/1");
+        var entry = document.GetProperty("entries").EnumerateArray().Should().ContainSingle().Subject;
+        entry.GetProperty("kind").GetString().Should().Be("extraction");
+        entry.GetProperty("state").GetString().Should().Be("extracted");
+        entry.GetProperty("inUse").GetBoolean().Should().BeFalse();
+        entry.GetProperty("path").GetString().Should().Be(tree);
+        entry.GetProperty("archive").GetString().Should().Be(archive);
+        long expectedSize = Directory.EnumerateFiles(tree, "*", SearchOption.AllDirectories).Sum(file => new FileInfo(file).Length);
+        entry.GetProperty("size").GetInt64().Should().Be(expectedSize);
+        entry.GetProperty("lastUse").GetInt64().Should().BeInRange(before.ToUnixTimeSeconds(), DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 1);
+    }
+
+    [Fact]
     public async Task Prune_and_clear_keep_the_extraction_of_a_running_app_and_remove_it_after()
     {
         string archive = Archive("sleeper", "#!/bin/sh\nexec sleep 3\n");

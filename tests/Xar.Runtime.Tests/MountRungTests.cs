@@ -22,7 +22,7 @@ public sealed class MountRungTests : IDisposable
         printed.ExitCode.Should().Be(0, printed.ToString());
         string mountPath = printed.Stdout.TrimEnd('\n');
         mountPath.Should().StartWith($"{_sandbox.MountRoot}/uid-0/{opened.Header.Uuid}-seed-nspid").And.EndWith($"-ns-{namespaceInode}");
-        Directory.Exists(Path.Combine(_sandbox.MountRoot, "uid-0")).Should().BeFalse("-n creates nothing (xar-format.md R17)");
+        Directory.Exists(Path.Combine(_sandbox.MountRoot, "uid-0")).Should().BeFalse("-n creates nothing (docs/xar-format.md R17)");
 
         RunResult mounted = _sandbox.Xarexec("-m", archive);
 

@@ -1,6 +1,6 @@
 namespace Xar.SquashFs.Format;
 
-/// <summary>Numbers fixed by the SquashFS 4.0 format (see shared/docs/squashfs-format.md).</summary>
+/// <summary>Numbers fixed by the SquashFS 4.0 format (see docs/squashfs-format.md).</summary>
 public static class SquashFsConstants
 {
     public const uint Magic = 0x73717368;

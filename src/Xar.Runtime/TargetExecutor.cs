@@ -78,7 +78,7 @@ public static unsafe class TargetExecutor
                 throw new XarRuntimeException(XarExitCode.SystemError, archivePath, $"cannot duplicate the mount descriptor: {LibC.ErrorText(LibC.LastError)}");
         }
 
-        SetEnvironment(tree, launch, inheritedPin);
+        SetEnvironment(tree, launch, archive.Header.ImageSha256, inheritedPin);
         // The .NET runtime ignores SIGPIPE, and an ignored signal stays ignored across execve;
         // the target must get the default (die on a closed pipe) as it would if run directly.
         LibC.signal(LibC.SIGPIPE, SignalDefault);
@@ -113,9 +113,10 @@ public static unsafe class TargetExecutor
     /// <summary>
     /// The original's contract (XAREXEC_LAUNCH_TIMESTAMP; XARFUSE_NEW_MOUNT=1 only when this
     /// launch mounted or extracted — cleared otherwise, so that a nested launch does not inherit
-    /// it) plus ours: where the archive and its tree are, and how the tree was provided.
+    /// it) plus ours: where the archive and its tree are, how the tree was provided, and which
+    /// image it is (the key of per-image caches, docs/python-apps.md §6).
     /// </summary>
-    private static void SetEnvironment(PreparedTree tree, LaunchContext launch, int inheritedPin)
+    private static void SetEnvironment(PreparedTree tree, LaunchContext launch, string? imageSha256, int inheritedPin)
     {
         SetEnv("XAREXEC_LAUNCH_TIMESTAMP", launch.LaunchTimestamp);
         if (tree.Created)
@@ -126,6 +127,10 @@ public static unsafe class TargetExecutor
         SetEnv("XAR_INVOKED_NAME", launch.InvokedName);
         SetEnv("XAR_MOUNT", tree.Directory);
         SetEnv("XAR_RUN_MODE", tree.Kind == TreeKind.Mount ? "mount" : "extract");
+        if (imageSha256 is not null)
+            SetEnv("XAR_IMAGE_SHA256", imageSha256);
+        else
+            LibC.unsetenv("XAR_IMAGE_SHA256");
         if (inheritedPin >= 0)
             SetEnv("XAR_MOUNT_FD", inheritedPin.ToString(CultureInfo.InvariantCulture));
         else

@@ -143,7 +143,9 @@ public sealed class StandaloneAcceptanceTests(StandaloneArchives archives) : ICl
             .Select(line => line.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries))
             .Where(fields => fields.Length == 6 && fields[5].StartsWith('/'))
             .Select(fields => fields[5])
-            .Where(path => !path.StartsWith(tree + "/", StringComparison.Ordinal) && !IsGlibc(path) && !path.StartsWith("/dev/", StringComparison.Ordinal))
+            // Not files of the host: devices, memfd and System V shared memory.
+            .Where(path => !path.StartsWith(tree + "/", StringComparison.Ordinal) && !IsGlibc(path)
+                && !path.StartsWith("/dev/", StringComparison.Ordinal) && !path.StartsWith("/memfd:", StringComparison.Ordinal) && !path.StartsWith("/SYSV", StringComparison.Ordinal))
             .Distinct()];
         foreign.Should().BeEmpty("every mapped file comes from the image ({0}) or is glibc", tree);
     }

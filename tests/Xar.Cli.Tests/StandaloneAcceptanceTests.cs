@@ -154,7 +154,7 @@ public sealed class StandaloneAcceptanceTests(StandaloneArchives archives) : ICl
     private static bool IsGlibc(string path) =>
         Path.GetFileName(path) is var name && (name.StartsWith("ld-linux", StringComparison.Ordinal)
             || ((string[])["libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1", "libutil.so.1", "libresolv.so.2", "libnss_files.so.2",
-                "libmvec.so.1", "libanl.so.1", "libcrypt.so.1"]).Contains(name)
+                "libmvec.so.1", "libanl.so.1"]).Contains(name)
             || path.StartsWith("/usr/lib/locale/", StringComparison.Ordinal) || path.StartsWith("/usr/lib/x86_64-linux-gnu/gconv/", StringComparison.Ordinal));
 
     /// <summary>The sci-app's console script of the venv, run natively like the archives (`env -i`, from /): its output and its PNG.</summary>

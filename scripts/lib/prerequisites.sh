@@ -9,6 +9,12 @@ XAR_TEST_PACKAGES=(
   python3          # Debian's interpreter, used by the Python tests as a second target
   hyperfine        # benchmarks
   strace           # Xar.Cli.Tests: proves imports from an archive compile nothing
+  # Debian's scientific stack, as issue 9's users have it: examples/sci-app, the writable-cache
+  # tests, the standalone acceptance tests and bench/standalone (pip, setuptools and wheel build
+  # the example's wheel; venv makes the native baseline)
+  python3-numpy python3-scipy python3-matplotlib python3-numba python3-llvmlite
+  python3-cairocffi python3-pydub python3-pip python3-setuptools python3-wheel python3-venv
+  debootstrap      # the minimal Debian roots the acceptance tests run archives in (MinimalHost)
 )
 
 ensure_test_prerequisites() {

@@ -80,7 +80,7 @@ public static unsafe class TargetExecutor
         }
 
         string? libraryPath = HostLibraries.LibraryPath(archive.Header, tree.Directory, Environment.GetEnvironmentVariable("LD_LIBRARY_PATH"), archivePath);
-        SetEnvironment(tree, launch, inheritedPin, libraryPath);
+        SetEnvironment(tree, launch, archive.Header.ImageSha256, inheritedPin, libraryPath);
         foreach (string variable in start?.Environment ?? [])
         {
             int equals = variable.IndexOf('=');
@@ -120,10 +120,11 @@ public static unsafe class TargetExecutor
     /// <summary>
     /// The original's contract (XAREXEC_LAUNCH_TIMESTAMP; XARFUSE_NEW_MOUNT=1 only when this
     /// launch mounted or extracted — cleared otherwise, so that a nested launch does not inherit
-    /// it) plus ours: where the archive and its tree are, and how the tree was provided; and the
-    /// image's library directories in front of LD_LIBRARY_PATH, the host's value kept aside.
+    /// it) plus ours: where the archive and its tree are, how the tree was provided, and which
+    /// image it is (the key of per-image caches, docs/python-apps.md §8); and the image's library
+    /// directories in front of LD_LIBRARY_PATH, the host's value kept aside.
     /// </summary>
-    private static void SetEnvironment(PreparedTree tree, LaunchContext launch, int inheritedPin, string? libraryPath)
+    private static void SetEnvironment(PreparedTree tree, LaunchContext launch, string? imageSha256, int inheritedPin, string? libraryPath)
     {
         if (libraryPath is not null)
         {
@@ -142,6 +143,10 @@ public static unsafe class TargetExecutor
         SetEnv("XAR_INVOKED_NAME", launch.InvokedName);
         SetEnv("XAR_MOUNT", tree.Directory);
         SetEnv("XAR_RUN_MODE", tree.Kind == TreeKind.Mount ? "mount" : "extract");
+        if (imageSha256 is not null)
+            SetEnv("XAR_IMAGE_SHA256", imageSha256);
+        else
+            LibC.unsetenv("XAR_IMAGE_SHA256");
         if (inheritedPin >= 0)
             SetEnv("XAR_MOUNT_FD", inheritedPin.ToString(CultureInfo.InvariantCulture));
         else

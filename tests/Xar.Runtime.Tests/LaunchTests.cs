@@ -57,9 +57,10 @@ public sealed class LaunchTests : IDisposable
         string archive = _sandbox.Archive(target, layout);
         string mountPath = _sandbox.Xarexec("-n", archive).Stdout.TrimEnd('\n');
 
-        RunResult result = _sandbox.Launch(archive, ["env:XAR_PATH", "env:XAR_MOUNT", "env:XAR_RUN_MODE", "env:XAR_INVOKED_NAME", "env:XAREXEC_LAUNCH_TIMESTAMP", "read:data.txt", "pinned"]);
+        RunResult result = _sandbox.Launch(archive, ["env:XAR_PATH", "env:XAR_MOUNT", "env:XAR_RUN_MODE", "env:XAR_INVOKED_NAME", "env:XAREXEC_LAUNCH_TIMESTAMP", "read:data.txt", "pinned", "env:XAR_IMAGE_SHA256"]);
 
         string[] lines = result.Stdout.Split('\n');
+        using var opened = Xar.Archive.XarArchive.Open(archive);
         lines[1].Should().Be($"XAR_PATH={archive}");
         lines[2].Should().Be($"XAR_MOUNT={mountPath}");
         lines[3].Should().Be("XAR_RUN_MODE=mount");
@@ -67,6 +68,7 @@ public sealed class LaunchTests : IDisposable
         lines[5].Should().MatchRegex(@"^XAREXEC_LAUNCH_TIMESTAMP=\d+\.\d{6}$");
         lines[6].Should().Be("data from the image");
         lines[7].Should().Be($"pinned={mountPath}", "XAR_MOUNT_FD is an inherited descriptor on the mount's root that keeps it busy");
+        lines[8].Should().Be($"XAR_IMAGE_SHA256={opened.Header.ImageSha256}", "the image's identity, the key of per-image caches");
     }
 
     [Fact]

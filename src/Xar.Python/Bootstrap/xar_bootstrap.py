@@ -26,7 +26,7 @@ def _install_bundle(root):
     try:
         fd = os.open(bundle, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
     except OSError:
-        return  # built with --bytecode none
+        return None  # built with --bytecode none
     import _imp
     import marshal
     import _frozen_importlib as bootstrap
@@ -35,7 +35,7 @@ def _install_bundle(root):
     head = os.pread(fd, 16, 0)
     if head[:8] != BUNDLE_MAGIC or head[8:12] != external.MAGIC_NUMBER:
         os.close(fd)  # compiled for another interpreter: the normal finders compile what they need
-        return
+        return None
     index_length = int.from_bytes(head[12:16], "little")
     directories, code_index, native = marshal.loads(_read(fd, 16, index_length))
     code_start = 16 + index_length
@@ -116,6 +116,8 @@ def _install_bundle(root):
     # The standard library's finders were made before the hook (the interpreter's start imported from it).
     for path in [p for p in sys.path_importer_cache if p.startswith(root + "/") and p[prefix:] in directories]:
         del sys.path_importer_cache[path]
+    # The application's top-level packages, from the bundle's listing of lib/python.
+    return directories.get("lib/python", (frozenset(), frozenset()))[1]
 
 
 READ_AHEAD_BUDGET = 64 << 20
@@ -178,6 +180,154 @@ def _read_up_to(fd, size, buffer):
         if count <= 0:
             return
         offset += count
+
+
+# Libraries that write caches beside their code or under HOME, and the variable that moves them
+# (docs/python-apps.md, section 8). numba's cache=True writes beside the module, which is read-only
+# in an image; matplotlib's config and font cache go under HOME, which may not be writable.
+WRITABLE_CACHES = (("numba", "NUMBA_CACHE_DIR"), ("matplotlib", "MPLCONFIGDIR"))
+PRIVATE_MODE = 0o700
+STICKY = 0o1000
+WRITABLE_BY_OTHERS = 0o022
+
+
+def _offer_writable_caches(library, packages):
+    """Points each library of WRITABLE_CACHES that the image holds, and whose variable the user
+    has not set, at a directory of its own in a per-image cache directory of the user's.
+    matplotlib is moved only when its default directories cannot be written (it then warns and
+    uses a temporary directory natively): a user's matplotlibrc stays in force otherwise."""
+    wanted = []
+    for package, variable in WRITABLE_CACHES:
+        if os.environ.get(variable):
+            continue
+        if packages is None:
+            if not os.path.isdir(library + "/" + package):
+                continue
+        elif package not in packages:
+            continue
+        if package == "matplotlib" and _matplotlib_defaults_writable():
+            continue
+        wanted.append((package, variable))
+    if not wanted:
+        return
+    image = os.environ.get("XAR_IMAGE_SHA256", "")
+    if len(image) != 64 or image.strip("0123456789abcdef"):
+        return  # an archive without an image hash (the original builder's): nothing to key on
+    directory = _private_cache_directory(image)
+    if directory is None:
+        return  # nowhere private to write: the libraries do as they do natively
+    for package, variable in wanted:
+        os.environ[variable] = directory + "/" + package
+
+
+def _matplotlib_defaults_writable():
+    """Whether matplotlib could create or write its config and cache directories (as its
+    _get_config_or_cache_dir would): each directory, or its nearest existing ancestor, writable."""
+    home = os.environ.get("HOME") or "/nonexistent"
+    for variable, default in (("XDG_CONFIG_HOME", home + "/.config"), ("XDG_CACHE_HOME", home + "/.cache")):
+        path = (os.environ.get(variable) or default) + "/matplotlib"
+        while not os.path.exists(path):
+            parent = os.path.dirname(path)
+            if parent == path:
+                return False
+            path = parent
+        if not os.path.isdir(path) or not os.access(path, os.W_OK | os.X_OK):
+            return False
+    return True
+
+
+def _private_cache_directory(image):
+    """<cache root>/.app-caches/<image sha256>, created 0700, in the first cache root the
+    launcher would extract to that is trusted (docs/launcher.md, section 2.2): the user's own,
+    in directories nobody else can write; /var/tmp/xar-uid-N and /tmp/xar-uid-N only when they
+    are the user's with mode 0700. Never under a directory another user controls (root run with
+    sudo -E has that user's HOME). None when no root is usable."""
+    uid = os.geteuid()
+    roots = []
+    for variable, below in (("XDG_CACHE_HOME", "/xar"), ("HOME", "/.cache/xar"), ("XDG_RUNTIME_DIR", "/xar")):
+        value = os.environ.get(variable, "")
+        if value.startswith("/"):
+            roots.append((value.rstrip("/") + below, False))
+    roots.append(("/var/tmp/xar-uid-%d" % uid, True))
+    roots.append(("/tmp/xar-uid-%d" % uid, True))
+    for root, shared in roots:
+        directory = _trusted_directory(root, shared, uid)
+        if directory is None:
+            continue
+        for name in (".app-caches", image):
+            directory = _private_subdirectory(directory + "/" + name, uid)
+            if directory is None:
+                break
+        else:
+            return directory
+    return None
+
+
+def _trusted_directory(root, shared, uid):
+    """ExtractionCache.TrustedRoot's rules: root, created 0700 where missing, canonical, the
+    user's own (exactly 0700 when shared), with every ancestor the user's or root's and writable
+    by others only when sticky (/tmp)."""
+    missing = []
+    path = root
+    while not os.path.lexists(path):
+        missing.append(path)
+        path = os.path.dirname(path)
+    if not _trusted_ancestry(os.path.realpath(path), uid):
+        return None
+    for path in reversed(missing):
+        try:
+            os.mkdir(path, PRIVATE_MODE)
+        except OSError:
+            if not os.path.isdir(path):
+                return None
+    canonical = os.path.realpath(root)
+    try:
+        status = os.lstat(canonical)
+    except OSError:
+        return None
+    import stat
+
+    if not stat.S_ISDIR(status.st_mode) or status.st_uid != uid:
+        return None
+    mode = stat.S_IMODE(status.st_mode)
+    if (mode != PRIVATE_MODE) if shared else (mode & WRITABLE_BY_OTHERS):
+        return None
+    if not _trusted_ancestry(os.path.dirname(canonical), uid) or not os.access(canonical, os.W_OK | os.X_OK):
+        return None
+    return canonical
+
+
+def _trusted_ancestry(canonical, uid):
+    path = canonical
+    while True:
+        try:
+            status = os.lstat(path)
+        except OSError:
+            return False
+        if status.st_uid not in (0, uid) or (status.st_mode & WRITABLE_BY_OTHERS and not status.st_mode & STICKY):
+            return False
+        parent = os.path.dirname(path)
+        if parent == path:
+            return True
+        path = parent
+
+
+def _private_subdirectory(path, uid):
+    """path, created 0700 inside a trusted directory; None unless it is then a directory of the
+    user's that nobody else can write (not a symlink: lstat)."""
+    try:
+        os.mkdir(path, PRIVATE_MODE)
+    except OSError:
+        pass  # there already, or not creatable: lstat says which
+    try:
+        status = os.lstat(path)
+    except OSError:
+        return None
+    import stat
+
+    if not stat.S_ISDIR(status.st_mode) or status.st_uid != uid or status.st_mode & WRITABLE_BY_OTHERS:
+        return None
+    return path
 
 
 def _read(fd, offset, length):
@@ -251,8 +401,9 @@ def _main():
     del sys.path[0]  # the __xar__ directory: nothing else there is for the application
     import site  # with -S this only defines addsitedir; it adds nothing of the host's
 
-    _install_bundle(os.path.abspath(root))  # as addsitedir spells the paths below it
-    library = os.path.abspath(root + "/lib/python")
+    library = os.path.abspath(root + "/lib/python")  # as addsitedir spells it
+    packages = _install_bundle(os.path.abspath(root))
+    _offer_writable_caches(library, packages)
     # The archive's packages go after the standard library and before any host site-packages
     # (present only in archives built with --inherit-site), so the archive's versions win.
     before = list(sys.path)

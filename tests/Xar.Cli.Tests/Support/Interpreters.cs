@@ -25,6 +25,10 @@ internal static class Interpreters
 
     public static string Pyenv27 { get; } = PyenvPrefix("2.7");
 
+    public static string Pyenv38 => PyenvPrefix("3.8");
+
+    public static string Pyenv313 => PyenvPrefix("3.13");
+
     /// <summary>
     /// The Python that ships with the Google Cloud SDK: its site-packages holds manylinux wheels
     /// installed with their auditwheel-bundled libraries (cffi.libs, google_crc32c.libs).

@@ -14,6 +14,8 @@ XAR_TEST_PACKAGES=(
   # the example's wheel; venv makes the native baseline)
   python3-numpy python3-scipy python3-matplotlib python3-numba python3-llvmlite
   python3-cairocffi python3-pydub python3-pip python3-setuptools python3-wheel python3-venv
+  gcc gcc-aarch64-linux-gnu libc6-dev-arm64-cross  # ELF reader tests: own objects (ELF32 with -m32 -nostdlib, aarch64)
+  python3-brotli libcairo2  # native library closure tests: a C++ extension, a dlopen'd library (cairocffi)
   debootstrap      # the minimal Debian roots the acceptance tests run archives in (MinimalHost)
 )
 

@@ -170,6 +170,8 @@ public sealed class NativeLibraryTests(NativeLibraryArchives fixture) : IClassFi
 
         result.ExitCode.Should().Be(0, result.ToString());
         result.Stderr.Should().MatchRegex(@"(?m)^xar: bundled \d+ native libraries \([0-9.]+ MiB\) in __xar__/lib: [^\n]*\blibcairo\.so\.2\b[^\n]*\blibpixman-1\.so\.0\b");
+        // Also under the development name that find_library's fallbacks ask dlopen for (xcffib: "libxcb.so").
+        XarTool.Run("ls", "-l", fixture.Workspace.Combine("drawing.xar"), "__xar__/lib").Stdout.Should().MatchRegex(@"libcairo\.so -> libcairo\.so\.2\b");
     }
 
     [Fact]

@@ -96,7 +96,7 @@ public sealed class StandaloneAcceptanceTests(StandaloneArchives archives) : ICl
     [Fact]
     public void An_app_from_a_venv_runs_on_a_minimal_debian_as_in_the_venv()
     {
-        string archive = archives.Standalone("sci-venv.xar", "--from-env", archives.SciVenv, "xar-example-sci");
+        string archive = archives.Standalone("sci-venv.xar", "--from-env", archives.SciVenv, "xar-example-sci[extras]");
         var native = NativeSci();
         using var work = new TempDirectory("minimal-host");
         File.Copy(archive, work.Combine("sci.xar"));

@@ -220,6 +220,24 @@ def _offer_writable_caches(library, packages):
         os.environ[variable] = directory + "/" + package
 
 
+def _offer_matplotlibrc(library, packages):
+    """Debian's matplotlib looks for its default matplotlibrc in /etc/matplotlibrc, not in its
+    mpl-data (which the build brought back into the package), so on a host without Debian's
+    python3-matplotlib `import matplotlib` fails ("Could not find matplotlibrc file"). There, and
+    only when no matplotlibrc of the user's would be read first, MATPLOTLIBRC names the image's."""
+    if os.environ.get("MATPLOTLIBRC") or (packages is not None and "matplotlib" not in packages):
+        return
+    default = library + "/matplotlib/mpl-data/matplotlibrc"
+    if os.path.exists("/etc/matplotlibrc") or not os.path.isfile(default):
+        return
+    home = os.environ.get("HOME") or "/nonexistent"
+    users = [(os.environ.get("XDG_CONFIG_HOME") or home + "/.config") + "/matplotlib/matplotlibrc"]
+    if os.environ.get("MPLCONFIGDIR"):
+        users.append(os.environ["MPLCONFIGDIR"] + "/matplotlibrc")
+    if not any(os.path.exists(path) for path in users):
+        os.environ["MATPLOTLIBRC"] = default
+
+
 def _matplotlib_defaults_writable():
     """Whether matplotlib could create or write its config and cache directories (as its
     _get_config_or_cache_dir would): each directory, or its nearest existing ancestor, writable."""
@@ -404,6 +422,7 @@ def _main():
     library = os.path.abspath(root + "/lib/python")  # as addsitedir spells it
     packages = _install_bundle(os.path.abspath(root))
     _offer_writable_caches(library, packages)
+    _offer_matplotlibrc(library, packages)
     # The archive's packages go after the standard library and before any host site-packages
     # (present only in archives built with --inherit-site), so the archive's versions win.
     before = list(sys.path)

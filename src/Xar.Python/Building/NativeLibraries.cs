@@ -100,6 +100,18 @@ internal static class NativeLibraries
             result.Add(ImageEntry.File($"{LibraryClosure.ImageDirectory}/{library.Name}", FileContent.FromFile(library.SourcePath), 0b110_100_100, time));
         foreach (var (name, target) in closure.Links)
             result.Add(ImageEntry.Symlink($"{LibraryClosure.ImageDirectory}/{name}", "../../" + target, time));
+        // A library loaded with dlopen is often asked for by its development name when
+        // ctypes.util.find_library finds nothing (xcffib falls back to "libxcb.so"), and on a host
+        // without the library find_library cannot see the image's: give it that name too.
+        var names = closure.Libraries.Select(l => l.Name).Concat(closure.Links.Select(l => l.Name)).ToHashSet(StringComparer.Ordinal);
+        foreach (var included in includes)
+        {
+            int version = included.NameOrPath.IndexOf(".so.", StringComparison.Ordinal);
+            if (included.NameOrPath.Contains('/') || version < 0 || !names.Contains(included.NameOrPath)) continue;
+            string developmentName = included.NameOrPath[..(version + 3)];
+            if (names.Add(developmentName))
+                result.Add(ImageEntry.Symlink($"{LibraryClosure.ImageDirectory}/{developmentName}", included.NameOrPath, time));
+        }
         if (closure.Libraries.Count == 0 && closure.Links.Count == 0)
             return new NativeLibraryResult([], null, closure.RequiredGlibc);
 

@@ -63,19 +63,24 @@ public static class PythonArchiveBuilder
         string abi = CompatibilityTags.ForInterpreter(facts)[0].Abi;
         string interpreter = VersionedInterpreter(probe.Executable, facts);
         var standalone = options.Standalone ? new StandaloneInterpreter(probe) : null;
+        // The phases are reported through the image's progress: the writer reports the last one.
+        var progress = options.Image.Progress;
 
         // One set of compile servers for the library and the bootstrap: each costs an interpreter start.
         using var compiler = options.Bytecode == BytecodeMode.None ? null : new BytecodeCompiler(probe.Executable, options.Image.Threads);
         // Files the builder makes carry the newest time of the application's own, not 1970 (a
         // fixed --mtime or SOURCE_DATE_EPOCH applies to them anyway, in the writer).
         long time = application.Files.Select(f => f.ModificationTime).DefaultIfEmpty(0).Max();
+        if (standalone is not null) progress?.Begin("reading the interpreter");
         var (interpreterFiles, interpreterBytecode) = standalone?.Entries(probe.Executable, options.Bytecode, options.Warning) ?? ([], []);
         // The libraries of every ELF object going into the image: the application's and the interpreter's.
+        progress?.Begin("collecting native libraries");
         var native = NativeLibraries.Collect([.. application.Files, .. interpreterFiles], probe.Executable, options.BundleLibraries, options.IncludeLibraries,
             options.AllowMissingLibraries, time, options.Notice, options.Warning);
         var start = StartCommandFor(facts, abi, interpreter, standalone, native.LibraryPath, options.InheritSite);
         // Everything the image holds: the application, the interpreter (standalone), their libraries and the bootstrap.
         var entries = new List<ImageEntry>();
+        if (compiler is not null) progress?.Begin("compiling bytecode");
         entries.AddRange(WithBytecode(application.Files, interpreterFiles, interpreterBytecode, standalone, options, compiler, time));
         entries.AddRange(native.Libraries);
         entries.AddRange(BootstrapEntries(facts, abi, defaultEntry, scripts, start, compiler, time));
@@ -210,6 +215,8 @@ public static class PythonArchiveBuilder
     {
         if (compiler is null) return [.. files, .. interpreterFiles];
         var sources = files.Where(IsLibrarySource).ToList();
+        var progress = options.Image.Progress;
+        progress?.Found(sources.Count, 0);
         var compiled = new ConcurrentDictionary<string, ImageEntry>(StringComparer.Ordinal);
         // Sources are read once, here: the writer gets the same bytes (a wheel member would
         // otherwise be inflated and checked against RECORD a second time).
@@ -239,6 +246,8 @@ public static class PythonArchiveBuilder
             string path = options.Bytecode == BytecodeMode.Only ? source.Path[..^3] + ".pyc" : compiler.PycPath(source.Path);
             bundle.Add(options.Bytecode == BytecodeMode.Only ? path : source.Path, pyc);
             compiled[source.Path] = Pyc(path, pyc, source.ModificationTime);
+            progress?.Advance(1, bytes.Length);
+            progress?.CompiledOne();
         }
 
         var result = new List<ImageEntry>(files.Count + compiled.Count + interpreterFiles.Count + interpreterBytecode.Count);
@@ -263,6 +272,7 @@ public static class PythonArchiveBuilder
             {
                 bundle.Add(file.Path, pyc);
                 result.Add(Pyc(compiler.PycPath(file.Path), pyc, file.ModificationTime));
+                progress?.CompiledOne();
             }
         }
         if (!bundle.IsEmpty) // nothing compiled: the bootstrap would have nothing to serve from it

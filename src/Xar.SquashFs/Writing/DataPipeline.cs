@@ -360,6 +360,7 @@ internal sealed class DataPipeline
                 if (loaded.Key is { } key && _byContent.TryGetValue(key, out var original))
                 {
                     node.Data = original;
+                    _options.Progress?.Duplicate(node.Content!.Length);
                     loaded.Buffer?.Release();
                     loaded.Fd?.Release();
                 }
@@ -373,6 +374,7 @@ internal sealed class DataPipeline
                     if (current.Key is { } newKey) _byContent.Add(newKey, data);
                 }
                 loaded = default;
+                _options.Progress?.Advance(1, node.Content!.Length);
             }
             _loadWindow.Release();
         }
@@ -611,6 +613,7 @@ internal sealed class DataPipeline
             {
                 _output.Write(output, 0, job.OutputLength);
                 _position += job.OutputLength;
+                _options.Progress?.Written(job.OutputLength);
                 ArrayPool<byte>.Shared.Return(output);
                 job.Output = null;
             }

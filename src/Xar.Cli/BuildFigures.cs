@@ -39,8 +39,8 @@ internal sealed record BuildFigures
         yield return ("inputs", Inputs);
         yield return ("files", $"{Files:N0} ({CacheCommand.FormatSize(FileBytes)})");
         string ratio = FileBytes > 0 ? $", {100.0 * Result.ImageLength / FileBytes:F0}% of the files" : "";
-        yield return ("archive", $"{CacheCommand.FormatSize(ArchiveBytes)} (image {CacheCommand.FormatSize(Result.ImageLength)}{ratio}), {Result.Path}");
-        yield return ("duplicates", DuplicateFiles == 0 ? "none" : $"{DuplicateFiles:N0} files stored once, {CacheCommand.FormatSize(DuplicateBytes)} saved");
+        yield return ("archive", $"{CacheCommand.FormatSize(ArchiveBytes)} (image {CacheCommand.FormatSize(Result.ImageLength)}{ratio})");
+        yield return ("duplicates", DuplicateFiles == 0 ? "none" : $"{DuplicateFiles:N0} {(DuplicateFiles == 1 ? "file" : "files")} stored once, {CacheCommand.FormatSize(DuplicateBytes)} saved");
         yield return ("bytecode", Compiled == 0 ? "none" : $"{Compiled:N0} modules compiled");
         yield return ("time", $"{Elapsed.TotalSeconds:F1} s");
     }

@@ -65,6 +65,9 @@ internal sealed class ProgressDisplay
                 task.IsIndeterminate = true;
                 using var timer = new Timer(_ => Show(task, progress), null, TimeSpan.Zero, TimeSpan.FromMilliseconds(100));
                 var result = work(new LineWriter(console));
+                // The last state is drawn once before the display is cleared, however short the work was.
+                Show(task, progress);
+                context.Refresh();
                 return result;
             });
     }

@@ -40,7 +40,7 @@ public sealed class OperationProgress
     /// <summary>Bytes of file data and fragments written to the image so far (compressed).</summary>
     public long BytesWritten => Interlocked.Read(ref _bytesWritten);
 
-    /// <summary>Python modules compiled to bytecode by the build.</summary>
+    /// <summary>Python modules compiled to bytecode by the build: the pycs the image holds.</summary>
     public long Compiled => Interlocked.Read(ref _compiled);
 
     /// <summary>Starts a phase: its counters start from zero, with the totals known so far.</summary>

@@ -4,6 +4,7 @@ using System.Text;
 using Xar.Archive;
 using Xar.Python.Distributions;
 using Xar.Python.Standards;
+using Xar.SquashFs;
 using Xar.SquashFs.Writing;
 
 namespace Xar.Python.Building;
@@ -83,7 +84,7 @@ public static class PythonArchiveBuilder
         if (compiler is not null) progress?.Begin("compiling bytecode");
         entries.AddRange(WithBytecode(application.Files, interpreterFiles, interpreterBytecode, standalone, options, compiler, time));
         entries.AddRange(native.Libraries);
-        entries.AddRange(BootstrapEntries(facts, abi, defaultEntry, scripts, start, compiler, time));
+        entries.AddRange(BootstrapEntries(facts, abi, defaultEntry, scripts, start, compiler, progress, time));
 
         var writer = new SquashFsWriter(options.Image);
         foreach (var entry in entries)
@@ -302,7 +303,7 @@ public static class PythonArchiveBuilder
     }
 
     private static IEnumerable<ImageEntry> BootstrapEntries(InterpreterFacts facts, string abi, string defaultEntry,
-        SortedDictionary<string, (string Target, string Kind)> scripts, StartCommand start, BytecodeCompiler? compiler, long time)
+        SortedDictionary<string, (string Target, string Kind)> scripts, StartCommand start, BytecodeCompiler? compiler, OperationProgress? progress, long time)
     {
         var bootstrap = Encoding.UTF8.GetBytes(PythonResources.Read("xar_bootstrap.py"));
         var table = new StringBuilder();
@@ -330,7 +331,10 @@ public static class PythonArchiveBuilder
         if (compiler is not null)
         {
             foreach (var (path, source) in new[] { ("__xar__/xar_bootstrap.py", bootstrap), ("__xar__/xar_app.py", app) })
+            {
+                progress?.CompiledOne();
                 yield return ImageEntry.File(compiler.PycPath(path), FileContent.FromBytes(compiler.Compile(path, source, out _)!), 0b110_100_100, time);
+            }
         }
     }
 

@@ -75,13 +75,20 @@ public sealed class OperationProgress
         Interlocked.Exchange(ref _bytesWritten, 0);
     }
 
+    /// <summary>A file found to be a duplicate: its bytes are done, and saved.</summary>
     internal void Duplicate(long bytes)
     {
         Interlocked.Increment(ref _duplicateFiles);
         Interlocked.Add(ref _duplicateBytes, bytes);
+        Interlocked.Add(ref _bytes, bytes);
     }
 
-    internal void Written(long bytes) => Interlocked.Add(ref _bytesWritten, bytes);
+    /// <summary>A block written: <paramref name="input"/> bytes of file data (a data block, a hole or a fragment block of tails) as <paramref name="output"/> bytes.</summary>
+    internal void Written(long input, long output)
+    {
+        Interlocked.Add(ref _bytes, input);
+        Interlocked.Add(ref _bytesWritten, output);
+    }
 
     public void CompiledOne() => Interlocked.Increment(ref _compiled);
 }

@@ -360,7 +360,7 @@ internal sealed class DataPipeline
                 if (loaded.Key is { } key && _byContent.TryGetValue(key, out var original))
                 {
                     node.Data = original;
-                    _options.Progress?.Duplicate(node.Content!.Length);
+                    _options.Progress?.Duplicate(node.Content!.Length); // done: nothing of it is written
                     loaded.Buffer?.Release();
                     loaded.Fd?.Release();
                 }
@@ -374,7 +374,7 @@ internal sealed class DataPipeline
                     if (current.Key is { } newKey) _byContent.Add(newKey, data);
                 }
                 loaded = default;
-                _options.Progress?.Advance(1, node.Content!.Length);
+                _options.Progress?.Advance(1, 0); // its bytes count when its blocks are written
             }
             _loadWindow.Release();
         }
@@ -609,11 +609,11 @@ internal sealed class DataPipeline
                 file.BlockWords[job.BlockIndex] = job.Word;
                 if (job.Word == 0) file.SparseBytes += job.Length;
             }
+            _options.Progress?.Written(job.Length, job.OutputLength);
             if (job.Output is { } output)
             {
                 _output.Write(output, 0, job.OutputLength);
                 _position += job.OutputLength;
-                _options.Progress?.Written(job.OutputLength);
                 ArrayPool<byte>.Shared.Return(output);
                 job.Output = null;
             }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Diagnostics;
 using System.Text.Json;
 using Xar.Archive;
 using Xar.Python.Building;
@@ -43,6 +44,8 @@ internal static class BuildCommand
     private static readonly Option<bool> Standalone = new("--standalone") { Description = "Carry the interpreter and its standard library in the archive: the host needs no Python." };
     private static readonly Option<bool> HostPython = new("--host-python") { Description = "Start the host's interpreter of the build's version, found by name at run time (the default)." };
     private static readonly Option<string?> Layout = new("--layout") { Description = "self (default): ./app.xar runs anywhere; xarexec: the original layout, needs xarexec on the host." };
+    private static readonly Option<bool> Quiet = new("--quiet", "-q") { Description = "Print nothing on success: no progress, no summary, no result line." };
+    private static readonly Option<bool> Json = new("--json") { Description = "Write the build's figures as one JSON document (docs/json-output.md) instead of the result line." };
     private static readonly Option<string?> Launcher = new("--launcher") { Description = $"The xarexec launcher for the self layout (default: ${LauncherLocator.EnvironmentVariable}, or the one installed with xar)." };
 
     // pip's options, passed through to `pip wheel` for projects (and --find-links also searched for --wheels).
@@ -79,22 +82,32 @@ internal static class BuildCommand
         var codec = new CodecOptions();
         var command = new Command("build", "Build an archive from a Python project, wheels, an installed environment, or any directory.")
         {
-            Inputs, Output, Raw, Exec, Wheels, FromEnv, NoFollowImports, Python, Entry, Bytecode, InheritSite, Standalone, HostPython, Layout, Launcher,
+            Inputs, Output, Raw, Exec, Wheels, FromEnv, NoFollowImports, Python, Entry, Bytecode, InheritSite, Standalone, HostPython, Layout, Launcher, Quiet, Json,
             IncludeLib, AllowMissingLib, NoBundleLibs,
             PipRequirement, PipConstraint, PipFindLinks, PipIndexUrl, PipNoIndex, PipRequireHashes,
         };
         codec.AddTo(command);
         command.SetAction(parse =>
         {
-            var result = Run(parse, codec, stderr);
+            var clock = Stopwatch.StartNew();
+            var progress = new OperationProgress();
+            bool quiet = parse.GetValue(Quiet);
+            var display = ProgressDisplay.For(stderr, quiet);
+            var (result, inputs) = display.Run(progress, stderr, warnings => Run(parse, codec, progress, warnings));
+            var figures = new BuildFigures(result, inputs, progress, clock.Elapsed);
             // With -o /dev/stdout the archive is on stdout: the report goes to stderr.
-            (OutputFile.IsStandardOutput(result.Path) ? stderr : stdout).WriteLine($"{result.Path}: {result.ImageOffset + result.ImageLength:N0} bytes, {result.Layout.ToString().ToLowerInvariant()} layout, image sha256 {result.ImageSha256[..16]}…");
+            var report = OutputFile.IsStandardOutput(result.Path) ? stderr : stdout;
+            if (parse.GetValue(Json))
+                JsonReports.Write(report, JsonReports.Build(figures));
+            else if (!quiet)
+                report.WriteLine($"{result.Path}: {figures.ArchiveBytes:N0} bytes, {result.Layout.ToString().ToLowerInvariant()} layout, image sha256 {result.ImageSha256[..16]}…");
+            display.Summary("xar build: summary", figures.Rows());
             return 0;
         });
         return command;
     }
 
-    private static XarWriteResult Run(ParseResult parse, CodecOptions codec, TextWriter stderr)
+    private static (XarWriteResult Result, string Inputs) Run(ParseResult parse, CodecOptions codec, OperationProgress progress, TextWriter stderr)
     {
         string output = parse.GetValue(Output)!;
         string[] inputs = parse.GetValue(Inputs) ?? [];
@@ -107,7 +120,8 @@ internal static class BuildCommand
         {
             if (inputs.Length > 0) throw new ArgumentException($"--raw takes no other inputs (got {string.Join(' ', inputs)})");
             string exec = parse.GetValue(Exec) ?? throw new ArgumentException("--raw needs --exec RELPATH: the executable to run");
-            return BuildRaw(raw, exec, output, LayoutOf(parse.GetValue(Layout)), parse.GetValue(Launcher), codec.Read(parse));
+            var result = BuildRaw(raw, exec, output, LayoutOf(parse.GetValue(Layout)), parse.GetValue(Launcher), codec.Read(parse) with { Progress = progress, Warning = Warn });
+            return (result, $"directory {raw}");
         }
         if (parse.GetValue(Exec) is not null) throw new ArgumentException("--exec goes with --raw");
 
@@ -124,11 +138,13 @@ internal static class BuildCommand
             if (inputs.FirstOrDefault(PythonProject.IsProjectDirectory) is { } projectDirectory)
                 throw new ArgumentException($"--from-env {environment}: {projectDirectory} is a project directory, but --from-env takes the names of distributions installed there; "
                     + $"build the project's wheel (pip wheel --no-deps {projectDirectory}) and give it with --wheels WHEEL NAME --from-env {environment}");
+            progress.Begin("reading the environment");
             var env = InstalledEnvironment.Open(environment);
             probe = InterpreterProbe.Run(settings.Python ?? env.Interpreter ?? "python3");
             var target = TargetInterpreter.FromProbe(probe);
             var requested = inputs.Select(Requirement.Parse).ToArray();
-            bundle = WithImports(parse, env.Resolve(requested, target), requested, r => env.Resolve(r, target), env, probe, stderr);
+            progress.Begin("resolving distributions");
+            bundle = WithImports(parse, env.Resolve(requested, target), requested, r => env.Resolve(r, target), env, probe, progress, stderr);
         }
         else if (wheels is not null)
         {
@@ -149,12 +165,13 @@ internal static class BuildCommand
             if (requirements.Count == 0)
                 throw new ArgumentException("--wheels: name the application to build as a requirement (e.g. pygments), after the wheels");
             // With --from-env too, the wheels come first and the environment provides the rest.
+            progress.Begin("resolving distributions");
             var env = environment is null ? null : InstalledEnvironment.Open(environment);
             probe = InterpreterProbe.Run(settings.Python ?? env?.Interpreter ?? "python3");
             var target = TargetInterpreter.FromProbe(probe);
             bundle = house.Resolve(requirements, target, env);
             if (env is not null)
-                bundle = WithImports(parse, bundle, requirements, r => house.Resolve(r, target, env), env, probe, stderr);
+                bundle = WithImports(parse, bundle, requirements, r => house.Resolve(r, target, env), env, probe, progress, stderr);
         }
         else
         {
@@ -163,7 +180,9 @@ internal static class BuildCommand
             var project = PythonProject.Read(inputs[0], interpreter);
             settings = new Settings(parse, project);
             probe = InterpreterProbe.Run(settings.Python ?? interpreter);
+            progress.Begin("building wheels (pip wheel)");
             project.BuildWheels(probe.Executable, scratch.Path, PipArguments(parse));
+            progress.Begin("resolving distributions");
             var house = new Wheelhouse();
             house.Add(scratch.Path);
             bundle = house.Resolve([Requirement.Parse(project.Name)], TargetInterpreter.FromProbe(probe));
@@ -182,14 +201,15 @@ internal static class BuildCommand
             };
             var layout = LayoutOf(settings.Layout);
             using var launcher = layout == XarLayout.Self ? LauncherLocator.Open(parse.GetValue(Launcher)) : null;
-            return PythonArchiveBuilder.Build(application, new PythonArchiveOptions
+            var result = PythonArchiveBuilder.Build(application, new PythonArchiveOptions
             {
                 Interpreter = probe,
                 Entry = settings.Entry,
                 Bytecode = settings.Bytecode,
                 InheritSite = settings.InheritSite,
                 Standalone = settings.Standalone,
-                Image = settings.Image(codec),
+                // Warnings through this command's writer: printed above the progress display.
+                Image = settings.Image(codec) with { Progress = progress, Warning = Warn },
                 Layout = layout,
                 Launcher = launcher,
                 Warning = Warn,
@@ -198,6 +218,7 @@ internal static class BuildCommand
                 IncludeLibraries = parse.GetValue(IncludeLib) ?? [],
                 AllowMissingLibraries = parse.GetValue(AllowMissingLib) ?? [],
             }, output);
+            return (result, $"{bundle.Distributions.Count:N0} distributions ({root})");
         }
     }
 
@@ -206,8 +227,9 @@ internal static class BuildCommand
     /// declares (<see cref="ImportClosure"/>): one line each; with --no-follow-imports, warnings.
     /// </summary>
     private static DistributionBundle WithImports(ParseResult parse, DistributionBundle bundle, IReadOnlyList<Requirement> requested,
-        Func<IReadOnlyList<Requirement>, DistributionBundle> resolve, InstalledEnvironment environment, InterpreterProbe probe, TextWriter stderr)
+        Func<IReadOnlyList<Requirement>, DistributionBundle> resolve, InstalledEnvironment environment, InterpreterProbe probe, OperationProgress progress, TextWriter stderr)
     {
+        progress.Begin("following imports");
         ImportScanner scanner;
         try
         {
@@ -294,6 +316,7 @@ internal static class BuildCommand
         using var launcher = layout == XarLayout.Self ? LauncherLocator.Open(launcherPath) : null;
 
         var writer = new SquashFsWriter(options);
+        options.Progress?.Begin("reading the directory");
         writer.AddDirectory(directory);
         var header = new XarHeaderFields { Version = writer.ImageTime, XarexecTarget = target };
         if (layout == XarLayout.Xarexec)

@@ -109,7 +109,7 @@ internal static class ImageInspection
     /// place when complete, and removed on a failure or an interrupting signal. Into an existing
     /// directory entries are added as they come (a failure leaves those already written).
     /// </summary>
-    public static void Extract(OpenedImage opened, string destination, string[] paths, bool overwrite, TextWriter output, TextWriter errors)
+    public static void Extract(OpenedImage opened, string destination, string[] paths, bool overwrite, TextWriter output, TextWriter errors, OperationProgress? progress = null)
     {
         using var interrupted = new CancellationTokenSource();
         var options = new ExtractOptions
@@ -119,6 +119,7 @@ internal static class ImageInspection
             RestoreOwners = Environment.UserName == "root",
             RestoreXattrs = true,
             Warning = (entry, message) => errors.WriteLine($"xar: warning: {entry.Path}: {message}"),
+            Progress = progress,
         };
         ExtractionSummary summary;
         if (Path.Exists(destination))

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Xar.SquashFs;
 
 namespace Xar.Cli;
 
@@ -58,11 +59,19 @@ internal static class InspectionCommands
         var destination = new Argument<string>("DEST") { Description = "Directory to extract into (created if missing)." };
         var paths = new Argument<string[]>("PATH") { Description = "Only these files or subtrees.", Arity = ArgumentArity.ZeroOrMore };
         var overwrite = new Option<bool>("--overwrite", "-f") { Description = "Replace files already present in DEST." };
-        var command = new Command("extract", "Extract the image, or parts of it, into a directory.") { file, destination, paths, overwrite };
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "Print nothing on success: no progress, no result line." };
+        var command = new Command("extract", "Extract the image, or parts of it, into a directory.") { file, destination, paths, overwrite, quiet };
         command.SetAction(parse =>
         {
-            OpenedImage.Inspect(parse.GetValue(file)!,
-                opened => ImageInspection.Extract(opened, parse.GetValue(destination)!, parse.GetValue(paths) ?? [], parse.GetValue(overwrite), stdout, stderr));
+            bool silent = parse.GetValue(quiet);
+            var display = ProgressDisplay.For(stderr, silent);
+            var progress = new OperationProgress();
+            OpenedImage.Inspect(parse.GetValue(file)!, opened => display.Run(progress, stderr, warnings =>
+            {
+                ImageInspection.Extract(opened, parse.GetValue(destination)!, parse.GetValue(paths) ?? [], parse.GetValue(overwrite),
+                    silent ? TextWriter.Null : stdout, warnings, progress);
+                return 0;
+            }));
             return 0;
         });
         return command;

@@ -19,6 +19,7 @@ internal static class JsonReports
     public const string ListFormat = "xar-ls/1";
     public const string VerifyFormat = "xar-verify/1";
     public const string CacheListFormat = "xar-cache-list/1";
+    public const string BuildFormat = "xar-build/1";
 
     public static void Write<T>(TextWriter output, T report)
     {
@@ -50,6 +51,10 @@ internal static class JsonReports
             sb.BytesUsed,
             [.. tables.Select(t => new TableReport(t.Name, t.Start, t.Length))]));
     }
+
+    public static BuildReport Build(BuildFigures figures) => new(BuildFormat, figures.Result.Path, figures.Result.Layout.ToString().ToLowerInvariant(),
+        figures.Inputs, figures.Files, figures.FileBytes, figures.ArchiveBytes, figures.Result.ImageOffset, figures.Result.ImageLength,
+        figures.DuplicateFiles, figures.DuplicateBytes, figures.Compiled, figures.Result.ImageSha256, Math.Round(figures.Elapsed.TotalSeconds, 3));
 
     public static EntryReport Entry(SquashFsEntry entry) => new(
         entry.Path,
@@ -105,6 +110,12 @@ internal sealed record EntryReport(string Path, string Name, string Type, int Mo
 /// <param name="Result">"verified", "no-hash-recorded" or "failed".</param>
 internal sealed record VerifyReport(string Format, string Path, string Result, string? ImageSha256, string? Error);
 
+/// <param name="Files">Regular files in the image, each inode once; <paramref name="FileBytes"/> their sizes.</param>
+/// <param name="DuplicateFiles">Files whose content was already in the image and was stored once; <paramref name="DuplicateBytes"/> their sizes.</param>
+/// <param name="Compiled">Python modules compiled to bytecode.</param>
+internal sealed record BuildReport(string Format, string Path, string Layout, string Inputs, long Files, long FileBytes, long ArchiveBytes,
+    long ImageOffset, long ImageLength, long DuplicateFiles, long DuplicateBytes, long Compiled, string ImageSha256, double Seconds);
+
 internal sealed record CacheListReport(string Format, IReadOnlyList<CacheEntryReport> Entries);
 
 /// <param name="LastUse">Unix seconds, or null when unknown.</param>
@@ -115,4 +126,5 @@ internal sealed record CacheEntryReport(string Kind, string State, bool InUse, l
 [JsonSerializable(typeof(ListReport))]
 [JsonSerializable(typeof(VerifyReport))]
 [JsonSerializable(typeof(CacheListReport))]
+[JsonSerializable(typeof(BuildReport))]
 internal sealed partial class JsonReportContext : JsonSerializerContext;

@@ -32,9 +32,14 @@ internal static class SquashFsCommands
             string src = parse.GetValue(source)!;
             if (!Directory.Exists(src))
                 throw new IOException($"{src}: no such directory");
-            var options = codec.Read(parse);
+            var progress = new OperationProgress();
+            var options = codec.Read(parse) with { Progress = progress };
             var clock = Stopwatch.StartNew();
-            var result = SquashFsWriter.CreateImage(src, parse.GetValue(image)!, options);
+            var result = ProgressDisplay.For(stderr, parse.GetValue(quiet)).Run(progress, stderr, warnings =>
+            {
+                progress.Begin("reading the directory");
+                return SquashFsWriter.CreateImage(src, parse.GetValue(image)!, options with { Warning = message => warnings.WriteLine($"xar: warning: {message}") });
+            });
             if (!parse.GetValue(quiet))
                 (OutputFile.IsStandardOutput(parse.GetValue(image)!) ? stderr : stdout).WriteLine($"{parse.GetValue(image)}: {result.ImageLength:N0} bytes, {result.InodeCount:N0} inodes, " +
                                  $"{result.FragmentCount:N0} fragments, {CompressionSettings.Name(options.Compression.Algorithm)}, {clock.Elapsed.TotalSeconds:F2} s");

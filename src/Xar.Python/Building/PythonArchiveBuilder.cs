@@ -4,6 +4,7 @@ using System.Text;
 using Xar.Archive;
 using Xar.Python.Distributions;
 using Xar.Python.Standards;
+using Xar.SquashFs;
 using Xar.SquashFs.Writing;
 
 namespace Xar.Python.Building;
@@ -63,22 +64,27 @@ public static class PythonArchiveBuilder
         string abi = CompatibilityTags.ForInterpreter(facts)[0].Abi;
         string interpreter = VersionedInterpreter(probe.Executable, facts);
         var standalone = options.Standalone ? new StandaloneInterpreter(probe) : null;
+        // The phases are reported through the image's progress: the writer reports the last one.
+        var progress = options.Image.Progress;
 
         // One set of compile servers for the library and the bootstrap: each costs an interpreter start.
         using var compiler = options.Bytecode == BytecodeMode.None ? null : new BytecodeCompiler(probe.Executable, options.Image.Threads);
         // Files the builder makes carry the newest time of the application's own, not 1970 (a
         // fixed --mtime or SOURCE_DATE_EPOCH applies to them anyway, in the writer).
         long time = application.Files.Select(f => f.ModificationTime).DefaultIfEmpty(0).Max();
+        if (standalone is not null) progress?.Begin("reading the interpreter");
         var (interpreterFiles, interpreterBytecode) = standalone?.Entries(probe.Executable, options.Bytecode, options.Warning) ?? ([], []);
         // The libraries of every ELF object going into the image: the application's and the interpreter's.
+        progress?.Begin("collecting native libraries");
         var native = NativeLibraries.Collect([.. application.Files, .. interpreterFiles], probe.Executable, options.BundleLibraries, options.IncludeLibraries,
             options.AllowMissingLibraries, time, options.Notice, options.Warning);
         var start = StartCommandFor(facts, abi, interpreter, standalone, native.LibraryPath, options.InheritSite);
         // Everything the image holds: the application, the interpreter (standalone), their libraries and the bootstrap.
         var entries = new List<ImageEntry>();
+        if (compiler is not null) progress?.Begin("compiling bytecode");
         entries.AddRange(WithBytecode(application.Files, interpreterFiles, interpreterBytecode, standalone, options, compiler, time));
         entries.AddRange(native.Libraries);
-        entries.AddRange(BootstrapEntries(facts, abi, defaultEntry, scripts, start, compiler, time));
+        entries.AddRange(BootstrapEntries(facts, abi, defaultEntry, scripts, start, compiler, progress, time));
 
         var writer = new SquashFsWriter(options.Image);
         foreach (var entry in entries)
@@ -210,6 +216,8 @@ public static class PythonArchiveBuilder
     {
         if (compiler is null) return [.. files, .. interpreterFiles];
         var sources = files.Where(IsLibrarySource).ToList();
+        var progress = options.Image.Progress;
+        progress?.Found(sources.Count, 0);
         var compiled = new ConcurrentDictionary<string, ImageEntry>(StringComparer.Ordinal);
         // Sources are read once, here: the writer gets the same bytes (a wheel member would
         // otherwise be inflated and checked against RECORD a second time).
@@ -239,6 +247,8 @@ public static class PythonArchiveBuilder
             string path = options.Bytecode == BytecodeMode.Only ? source.Path[..^3] + ".pyc" : compiler.PycPath(source.Path);
             bundle.Add(options.Bytecode == BytecodeMode.Only ? path : source.Path, pyc);
             compiled[source.Path] = Pyc(path, pyc, source.ModificationTime);
+            progress?.Advance(1, bytes.Length);
+            progress?.CompiledOne();
         }
 
         var result = new List<ImageEntry>(files.Count + compiled.Count + interpreterFiles.Count + interpreterBytecode.Count);
@@ -263,6 +273,7 @@ public static class PythonArchiveBuilder
             {
                 bundle.Add(file.Path, pyc);
                 result.Add(Pyc(compiler.PycPath(file.Path), pyc, file.ModificationTime));
+                progress?.CompiledOne();
             }
         }
         if (!bundle.IsEmpty) // nothing compiled: the bootstrap would have nothing to serve from it
@@ -292,7 +303,7 @@ public static class PythonArchiveBuilder
     }
 
     private static IEnumerable<ImageEntry> BootstrapEntries(InterpreterFacts facts, string abi, string defaultEntry,
-        SortedDictionary<string, (string Target, string Kind)> scripts, StartCommand start, BytecodeCompiler? compiler, long time)
+        SortedDictionary<string, (string Target, string Kind)> scripts, StartCommand start, BytecodeCompiler? compiler, OperationProgress? progress, long time)
     {
         var bootstrap = Encoding.UTF8.GetBytes(PythonResources.Read("xar_bootstrap.py"));
         var table = new StringBuilder();
@@ -320,7 +331,10 @@ public static class PythonArchiveBuilder
         if (compiler is not null)
         {
             foreach (var (path, source) in new[] { ("__xar__/xar_bootstrap.py", bootstrap), ("__xar__/xar_app.py", app) })
+            {
+                progress?.CompiledOne();
                 yield return ImageEntry.File(compiler.PycPath(path), FileContent.FromBytes(compiler.Compile(path, source, out _)!), 0b110_100_100, time);
+            }
         }
     }
 

@@ -39,6 +39,9 @@ public sealed record ExtractOptions
     public Action<SquashFsEntry, string>? Warning { get; init; }
 
     public CancellationToken CancellationToken { get; init; }
+
+    /// <summary>Advanced as regular files are found and written (phase "extracting"); read by a display on its own timer.</summary>
+    public OperationProgress? Progress { get; init; }
 }
 
 /// <summary>What an extraction created.</summary>

@@ -112,6 +112,7 @@ internal sealed class Extractor
             _rootFd = Posix.OpenAt(Posix.AtFdCwd, Terminate(Encoding.UTF8.GetBytes(full)), Posix.OReadOnly | Posix.ODirectory, 0);
             if (_rootFd < 0) throw Posix.Failure("open destination", full, Posix.LastError);
             _walkerCreates = Posix.FileSystemType(_rootFd) is not (Posix.TmpfsMagic or Posix.RamfsMagic);
+            _options.Progress?.Begin("extracting");
             if (_options.RestoreOwners && !_restoreOwners)
                 Warn(_image.Root, "owners not restored: not running as root");
             WalkAndWriteFiles(selections, createdDestination);
@@ -376,6 +377,7 @@ internal sealed class Extractor
         var entry = task.Entry;
         _files++;
         _fileBytes += entry.Size;
+        _options.Progress?.Found(1, entry.Size);
         bool large = entry.BlockCount > PartBlocks;
         if (large) task.Layout = _image.ReadLayout(entry); // before the file exists: it can throw
         if (_walkerCreates)
@@ -592,6 +594,7 @@ internal sealed class Extractor
     private void FinishFile(int fd, FileTask task)
     {
         var entry = task.Entry;
+        _options.Progress?.Advance(1, entry.Size);
         if (_restoreOwners) Check(Posix.FChown(fd, entry.Uid, entry.Gid), "chown", task.Path);
         // Before the mode: a read-only file refuses new attributes to anyone but root.
         if (_options.RestoreXattrs && entry.XattrIndex is not null)

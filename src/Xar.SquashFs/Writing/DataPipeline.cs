@@ -360,6 +360,7 @@ internal sealed class DataPipeline
                 if (loaded.Key is { } key && _byContent.TryGetValue(key, out var original))
                 {
                     node.Data = original;
+                    _options.Progress?.Duplicate(node.Content!.Length); // done: nothing of it is written
                     loaded.Buffer?.Release();
                     loaded.Fd?.Release();
                 }
@@ -373,6 +374,7 @@ internal sealed class DataPipeline
                     if (current.Key is { } newKey) _byContent.Add(newKey, data);
                 }
                 loaded = default;
+                _options.Progress?.Advance(1, 0); // its bytes count when its blocks are written
             }
             _loadWindow.Release();
         }
@@ -607,6 +609,7 @@ internal sealed class DataPipeline
                 file.BlockWords[job.BlockIndex] = job.Word;
                 if (job.Word == 0) file.SparseBytes += job.Length;
             }
+            _options.Progress?.Written(job.Length, job.OutputLength);
             if (job.Output is { } output)
             {
                 _output.Write(output, 0, job.OutputLength);

@@ -59,7 +59,13 @@ public sealed class SquashFsWriter
         var root = _tree.Root;
         SortChildren(root);
         var files = new List<TreeNode>();
-        uint inodeCount = NumberInodes(root, files);
+        uint inodeCount = NumberInodes(root, files, out int emptyFiles);
+        if (_options.Progress is { } progress)
+        {
+            long fileBytes = files.Sum(f => f.Content!.Length);
+            progress.ImageContent(files.Count + emptyFiles, fileBytes);
+            progress.Begin("writing image", files.Count, fileBytes);
+        }
         var times = new TimePolicy(_options, root);
         uint newest = times.Newest;
 
@@ -211,10 +217,12 @@ public sealed class SquashFsWriter
     /// <summary>
     /// Numbers inodes so that each directory's children are consecutive (one run header per 256
     /// entries), depth-first; the root gets the last number, as with mksquashfs. Collects the
-    /// regular files with data in that order, which is the order their data is written.
+    /// regular files with data in that order, which is the order their data is written, and
+    /// counts the empty ones.
     /// </summary>
-    private static uint NumberInodes(TreeNode root, List<TreeNode> files)
+    private static uint NumberInodes(TreeNode root, List<TreeNode> files, out int emptyFiles)
     {
+        emptyFiles = 0;
         uint next = 1;
         var pending = new Stack<TreeNode>();
         pending.Push(root);
@@ -230,6 +238,7 @@ public sealed class SquashFsWriter
                 inode.InodeNumber = next++;
                 if (inode.IsDirectory) subdirectories.Add(inode);
                 else if (inode.Type == InodeType.File && inode.Content!.Length > 0) files.Add(inode);
+                else if (inode.Type == InodeType.File) emptyFiles++;
             }
             for (int i = subdirectories.Count - 1; i >= 0; i--) pending.Push(subdirectories[i]);
         }

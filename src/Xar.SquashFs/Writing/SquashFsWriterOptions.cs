@@ -40,6 +40,9 @@ public sealed record SquashFsWriterOptions
     /// <summary>Called for entries the image cannot represent and skips (xattrs outside user/trusted/security).</summary>
     public Action<string>? Warning { get; init; }
 
+    /// <summary>Advanced as file data is packed and written (phase "writing image"); read by a display on its own timer.</summary>
+    public OperationProgress? Progress { get; init; }
+
     internal int ResolvedThreads => Threads > 0 ? Threads : Environment.ProcessorCount;
 
     internal void Validate()

@@ -20,7 +20,8 @@ namespace Xar.Python.Distributions;
 /// console-script wrapper generated for the build machine when NAME is one of the distribution's
 /// console or GUI scripts, and is skipped (the bootstrap runs entry points); other <c>bin/</c>
 /// files are legacy scripts (the destination makes a Python shebang <c>#!/usr/bin/env python3</c>);
-/// <c>include/[site/]pythonX.Y/…</c> and <c>include/…</c> are headers (<c>…</c>); anything else is data. Paths outside the prefix, and
+/// <c>include/[site/]pythonX.Y/…</c> and other <c>include/…</c> are the headers <c>…</c>; anything
+/// else is data (where a wheel's data scheme goes). Paths outside the prefix, and
 /// listed files that do not exist (Debian's RECORDs name build directories), are skipped with a note.</item>
 /// <item>Symlinks inside the site directory stay symlinks, dangling ones too; an absolute target
 /// there becomes relative. Symlinks leaving it are replaced by what they point to (a file, or a

@@ -303,17 +303,17 @@ public sealed class ImportClosure
         foreach (var distribution in _environment.Distributions)
         {
             if (distribution.EditableSource is not null) continue;
-            IReadOnlyList<ImageEntry> entries;
+            IReadOnlyList<DistributionFile> files;
             try
             {
-                entries = distribution.GetImageEntries();
+                files = distribution.GetFiles();
             }
             catch (Exception e) when (e is InstalledDistributionException or IOException or UnauthorizedAccessException)
             {
                 continue; // it cannot go into an image anyway; resolving it would say why
             }
-            foreach (var entry in entries)
-                foreach (var (name, _) in ModuleNames(entry.Path))
+            foreach (var file in files)
+                foreach (var (name, _) in ModuleNames(PythonImageLayout.PathOf(file.Scheme, file.Path)))
                 {
                     if (!index.TryGetValue(name, out var owners)) index[name] = owners = [];
                     if (!owners.Contains(distribution)) owners.Add(distribution);

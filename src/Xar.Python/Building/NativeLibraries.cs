@@ -6,11 +6,22 @@ using Xar.SquashFs.Writing;
 
 namespace Xar.Python.Building;
 
-/// <summary>What <see cref="NativeLibraries.Collect"/> gives the header and the bootstrap.</summary>
+/// <summary>What <see cref="NativeLibraries.Collect"/> gives the image (a source, in <see cref="InstallScheme.Image"/>), the header and the bootstrap.</summary>
+/// <param name="Libraries">The files to add to the image: copied libraries, and links to image files.</param>
 /// <param name="LibraryPath">The image directory to put in front of LD_LIBRARY_PATH, or null when nothing was bundled.</param>
 /// <param name="RequiredGlibc">The newest GLIBC_x.y any object of the image needs, or null.</param>
-/// <param name="Libraries">The entries to add to the image: copied libraries, and links to image files.</param>
-internal sealed record NativeLibraryResult(IReadOnlyList<ImageEntry> Libraries, string? LibraryPath, string? RequiredGlibc);
+internal sealed record NativeLibraryResult(IReadOnlyList<DistributionFile> Libraries, string? LibraryPath, string? RequiredGlibc) : IDistributionSource
+{
+    public string Origin => "the native library closure";
+
+    public ShebangRewrite Shebangs => ShebangRewrite.AnyPython;
+
+    public InstallRecord? Record => null;
+
+    public IReadOnlyList<DistributionFile> GetFiles() => Libraries;
+
+    public override string ToString() => Origin;
+}
 
 /// <summary>
 /// The native library closure of a Python image (docs/python-apps.md §7): every ELF object among
@@ -95,11 +106,11 @@ internal static class NativeLibraries
         foreach (var m in closure.Missing.Where(m => !m.Required || allowMissing.Contains(m.Name)))
             warning?.Invoke($"{m.Requester} needs {m.Name}, not found on this host: the target host must provide it");
 
-        var result = new List<ImageEntry>(closure.Libraries.Count + closure.Links.Count);
+        var result = new List<DistributionFile>(closure.Libraries.Count + closure.Links.Count);
         foreach (var library in closure.Libraries)
-            result.Add(ImageEntry.File($"{LibraryClosure.ImageDirectory}/{library.Name}", FileContent.FromFile(library.SourcePath), 0b110_100_100, time));
+            result.Add(DistributionFile.File(InstallScheme.Image, $"{LibraryClosure.ImageDirectory}/{library.Name}", FileContent.FromFile(library.SourcePath), 0b110_100_100, time));
         foreach (var (name, target) in closure.Links)
-            result.Add(ImageEntry.Symlink($"{LibraryClosure.ImageDirectory}/{name}", "../../" + target, time));
+            result.Add(DistributionFile.Symlink(InstallScheme.Image, $"{LibraryClosure.ImageDirectory}/{name}", "../../" + target, time));
         // A library loaded with dlopen is often asked for by its development name when
         // ctypes.util.find_library finds nothing (xcffib falls back to "libxcb.so"), and on a host
         // without the library find_library cannot see the image's: give it that name too.
@@ -110,7 +121,7 @@ internal static class NativeLibraries
             if (included.NameOrPath.Contains('/') || version < 0 || !names.Contains(included.NameOrPath)) continue;
             string developmentName = included.NameOrPath[..(version + 3)];
             if (names.Add(developmentName))
-                result.Add(ImageEntry.Symlink($"{LibraryClosure.ImageDirectory}/{developmentName}", included.NameOrPath, time));
+                result.Add(DistributionFile.Symlink(InstallScheme.Image, $"{LibraryClosure.ImageDirectory}/{developmentName}", included.NameOrPath, time));
         }
         if (closure.Libraries.Count == 0 && closure.Links.Count == 0)
             return new NativeLibraryResult([], null, closure.RequiredGlibc);

@@ -1,3 +1,4 @@
+using Xar.Python.Distributions;
 using Xar.Python.Standards;
 using Xar.SquashFs.Writing;
 
@@ -7,9 +8,10 @@ namespace Xar.Python.Building;
 /// What goes into a Python archive, whichever source it came from (a project built with pip,
 /// wheels, an installed environment): the files laid out as docs/python-apps.md says
 /// (<c>lib/python/…</c>, <c>bin/…</c>, <c>include/…</c>, <c>data/…</c>) and the root
-/// distribution's scripts.
+/// distribution's scripts. To the builder's destination it is a source whose files are already
+/// placed (<see cref="InstallScheme.Image"/>): its distributions' destination placed them.
 /// </summary>
-public sealed record PythonApplication
+public sealed record PythonApplication : IDistributionSource
 {
     public required IReadOnlyList<ImageEntry> Files { get; init; }
 
@@ -21,6 +23,19 @@ public sealed record PythonApplication
 
     /// <summary>The root distribution's Requires-Python, recorded in the header.</summary>
     public string? RequiresPython { get; init; }
+
+    string IDistributionSource.Origin => RootDistribution;
+
+    public override string ToString() => $"the application {RootDistribution}";
+
+    ShebangRewrite IDistributionSource.Shebangs => ShebangRewrite.WheelPlaceholder;
+
+    InstallRecord? IDistributionSource.Record => null;
+
+    IReadOnlyList<DistributionFile> IDistributionSource.GetFiles() =>
+        [.. Files.Select(f => f.Type == ImageEntryType.Symlink
+            ? DistributionFile.Symlink(InstallScheme.Image, f.Path, f.LinkTarget!, f.ModificationTime)
+            : DistributionFile.File(InstallScheme.Image, f.Path, f.Content!, f.Permissions, f.ModificationTime))];
 }
 
 public enum BytecodeMode

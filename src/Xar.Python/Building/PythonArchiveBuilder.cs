@@ -72,18 +72,25 @@ public static class PythonArchiveBuilder
         // Files the builder makes carry the newest time of the application's own, not 1970 (a
         // fixed --mtime or SOURCE_DATE_EPOCH applies to them anyway, in the writer).
         long time = application.Files.Select(f => f.ModificationTime).DefaultIfEmpty(0).Max();
-        if (standalone is not null) progress?.Begin("reading the interpreter");
-        var (interpreterFiles, interpreterBytecode) = standalone?.Entries(probe.Executable, options.Bytecode, options.Warning) ?? ([], []);
-        // The libraries of every ELF object going into the image: the application's and the interpreter's.
+        // The sources of the image, installed into one destination: the application, the
+        // interpreter (standalone), then the libraries of every ELF object among them.
+        var destination = new PythonImageDestination();
+        destination.Install(application);
+        if (standalone is not null)
+        {
+            progress?.Begin("reading the interpreter");
+            destination.Install(standalone);
+        }
+        var interpreterBytecode = standalone is null || compiler is null ? [] : standalone.Bytecode(probe.Executable, options.Warning);
         progress?.Begin("collecting native libraries");
-        var native = NativeLibraries.Collect([.. application.Files, .. interpreterFiles], probe.Executable, options.BundleLibraries, options.IncludeLibraries,
+        var native = NativeLibraries.Collect(destination.Complete(), probe.Executable, options.BundleLibraries, options.IncludeLibraries,
             options.AllowMissingLibraries, time, options.Notice, options.Warning);
+        destination.Install(native);
         var start = StartCommandFor(facts, abi, interpreter, standalone, native.LibraryPath, options.InheritSite);
-        // Everything the image holds: the application, the interpreter (standalone), their libraries and the bootstrap.
+        // Everything the image holds: those sources with their bytecode, and the bootstrap.
         var entries = new List<ImageEntry>();
         if (compiler is not null) progress?.Begin("compiling bytecode");
-        entries.AddRange(WithBytecode(application.Files, interpreterFiles, interpreterBytecode, standalone, options, compiler, time));
-        entries.AddRange(native.Libraries);
+        entries.AddRange(WithBytecode(destination.Complete(), interpreterBytecode, standalone, options, compiler, time));
         entries.AddRange(BootstrapEntries(facts, abi, defaultEntry, scripts, start, compiler, progress, time));
 
         var writer = new SquashFsWriter(options.Image);
@@ -208,13 +215,13 @@ public static class PythonArchiveBuilder
 
     /// <summary>
     /// Adds the pycs (or replaces sources by them) for the library's .py files, compiling on
-    /// every core, the interpreter's files with the pycs of its standard library, and the bundle of
-    /// them all (<see cref="BytecodeBundle"/>).
+    /// every core, the pycs of the interpreter's standard library, and the bundle of them all
+    /// (<see cref="BytecodeBundle"/>).
     /// </summary>
-    private static List<ImageEntry> WithBytecode(IReadOnlyList<ImageEntry> files, List<ImageEntry> interpreterFiles, Dictionary<string, byte[]> interpreterBytecode,
+    private static List<ImageEntry> WithBytecode(IReadOnlyList<ImageEntry> files, Dictionary<string, byte[]> interpreterBytecode,
         StandaloneInterpreter? standalone, PythonArchiveOptions options, BytecodeCompiler? compiler, long time)
     {
-        if (compiler is null) return [.. files, .. interpreterFiles];
+        if (compiler is null) return [.. files];
         var sources = files.Where(IsLibrarySource).ToList();
         var progress = options.Image.Progress;
         progress?.Found(sources.Count, 0);
@@ -251,7 +258,7 @@ public static class PythonArchiveBuilder
             progress?.CompiledOne();
         }
 
-        var result = new List<ImageEntry>(files.Count + compiled.Count + interpreterFiles.Count + interpreterBytecode.Count);
+        var result = new List<ImageEntry>(files.Count + compiled.Count + interpreterBytecode.Count);
         foreach (var file in files)
         {
             if (options.Bytecode == BytecodeMode.Only && compiled.ContainsKey(file.Path))
@@ -266,8 +273,7 @@ public static class PythonArchiveBuilder
         }
         result.AddRange(compiled.Values.OrderBy(e => e.Path, StringComparer.Ordinal));
         // The standard library keeps its sources whatever --bytecode says (tracebacks, inspect): only the application's are replaced.
-        result.AddRange(interpreterFiles);
-        foreach (var file in interpreterFiles)
+        foreach (var file in files)
         {
             if (interpreterBytecode.TryGetValue(file.Path, out byte[]? pyc))
             {

@@ -15,8 +15,9 @@ namespace Xar.Python.Building;
 /// <c>lib/pythonX.Y/os.py</c> above the executable) finds them with no PYTHONHOME. The standard
 /// library's bytecode comes from the installation's own <c>__pycache__</c> where importlib would
 /// accept it (Bootstrap/stdlib_bytecode.py): a build compiles only what the installation left stale.
+/// A source like any distribution (its files are in <see cref="InstallScheme.Image"/>).
 /// </summary>
-internal sealed class StandaloneInterpreter
+internal sealed class StandaloneInterpreter : IDistributionSource
 {
     /// <summary>The interpreter's prefix in the image.</summary>
     public const string Home = "__xar__/python";
@@ -30,12 +31,20 @@ internal sealed class StandaloneInterpreter
 
     private readonly InterpreterInstallation _installation;
     private readonly string _version;
+    private readonly Lazy<List<DistributionFile>> _files;
 
     public StandaloneInterpreter(InterpreterProbe probe)
     {
         _installation = probe.Installation;
         _version = $"{probe.Facts.MajorVersion}.{probe.Facts.MinorVersion}";
+        _files = new(ListFiles);
     }
+
+    public string Origin => _installation.Executable;
+
+    public ShebangRewrite Shebangs => ShebangRewrite.AnyPython;
+
+    public InstallRecord? Record => null;
 
     /// <summary>The interpreter executable in the image.</summary>
     public string Executable => $"{Home}/bin/python{_version}";
@@ -51,14 +60,30 @@ internal sealed class StandaloneInterpreter
     /// </summary>
     public string? SharedLibraryDirectory => _installation.SharedLibrary is null ? null : LibraryDirectory;
 
-    /// <summary>
-    /// The interpreter's files, sources of the standard library among them, and the bytecode of
-    /// those sources (image path of the source → unchecked-hash pyc) unless <paramref name="bytecode"/> is <see cref="BytecodeMode.None"/>.
-    /// </summary>
-    /// <exception cref="PythonBuildException">A file of the installation cannot be read, or the bytecode helper failed.</exception>
-    public (List<ImageEntry> Files, Dictionary<string, byte[]> Bytecode) Entries(string interpreter, BytecodeMode bytecode, Action<string>? warning)
+    /// <summary>The interpreter's files, sources of the standard library among them.</summary>
+    /// <exception cref="PythonBuildException">A file of the installation cannot be read.</exception>
+    public IReadOnlyList<DistributionFile> GetFiles() => _files.Value;
+
+    /// <summary>The bytecode of the standard library's sources (image path of the source → unchecked-hash pyc).</summary>
+    /// <exception cref="PythonBuildException">The bytecode helper failed.</exception>
+    public Dictionary<string, byte[]> Bytecode(string interpreter, Action<string>? warning)
     {
-        var files = new List<ImageEntry> { Copy(_installation.Executable, Executable) };
+        var sources = GetFiles().Where(f => f.Path.StartsWith(StandardLibrary + "/", StringComparison.Ordinal) && f.Path.EndsWith(".py", StringComparison.Ordinal)).ToList();
+        var compiled = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        var pycs = CompileStandardLibrary(interpreter, sources.Select(s => HostPath(s.Path)).ToList());
+        for (int i = 0; i < sources.Count; i++)
+        {
+            if (pycs[i].Pyc is { } pyc) compiled[sources[i].Path] = pyc;
+            else warning?.Invoke($"{HostPath(sources[i].Path)}: does not compile for python{_version}, shipped without bytecode ({pycs[i].Error})");
+        }
+        return compiled;
+    }
+
+    public override string ToString() => $"the interpreter {_installation.Executable}";
+
+    private List<DistributionFile> ListFiles()
+    {
+        var files = new List<DistributionFile> { Copy(_installation.Executable, Executable) };
         if (_installation.SharedLibrary is { } shared)
             files.Add(Copy(shared, $"{LibraryDirectory}/{Path.GetFileName(shared)}"));
 
@@ -66,31 +91,19 @@ internal sealed class StandaloneInterpreter
         Walk(_installation.StandardLibrary, StandardLibrary, files, skip: dynload);
         if (dynload is not null)
             Walk(dynload, DynamicModules, files, skip: null);
-
-        var sources = files.Where(f => f.Path.StartsWith(StandardLibrary + "/", StringComparison.Ordinal) && f.Path.EndsWith(".py", StringComparison.Ordinal)).ToList();
-        var compiled = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-        if (bytecode != BytecodeMode.None)
-        {
-            var pycs = CompileStandardLibrary(interpreter, sources.Select(s => HostPath(s.Path)).ToList());
-            for (int i = 0; i < sources.Count; i++)
-            {
-                if (pycs[i].Pyc is { } pyc) compiled[sources[i].Path] = pyc;
-                else warning?.Invoke($"{HostPath(sources[i].Path)}: does not compile for python{_version}, shipped without bytecode ({pycs[i].Error})");
-            }
-        }
-        return (files, compiled);
+        return files;
     }
 
     /// <summary>The installation's file that an image path under <see cref="StandardLibrary"/> came from.</summary>
     private string HostPath(string imagePath) => _installation.StandardLibrary + imagePath[StandardLibrary.Length..];
 
-    private static ImageEntry Copy(string hostPath, string imagePath)
+    private static DistributionFile Copy(string hostPath, string imagePath)
     {
         var info = new FileInfo(hostPath);
         if (!info.Exists)
             throw new PythonBuildException($"{hostPath}: the interpreter's file is missing, so it cannot go into a standalone archive");
         int permissions = (int)info.UnixFileMode & 0b111_101_101 | 0b100_100_100;
-        return ImageEntry.File(imagePath, FileContent.FromFile(hostPath), permissions, new DateTimeOffset(info.LastWriteTimeUtc).ToUnixTimeSeconds());
+        return DistributionFile.File(InstallScheme.Image, imagePath, FileContent.FromFile(hostPath), permissions, new DateTimeOffset(info.LastWriteTimeUtc).ToUnixTimeSeconds());
     }
 
     /// <summary>
@@ -99,7 +112,7 @@ internal sealed class StandaloneInterpreter
     /// left out), without site-packages, build configuration, test suites, __pycache__ and
     /// ensurepip's bundled wheels.
     /// </summary>
-    private static void Walk(string hostDirectory, string imageDirectory, List<ImageEntry> files, string? skip)
+    private static void Walk(string hostDirectory, string imageDirectory, List<DistributionFile> files, string? skip)
     {
         string root = Path.GetFullPath(hostDirectory).TrimEnd('/');
         string realRoot = RealPath.Of(root);

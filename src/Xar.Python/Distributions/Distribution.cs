@@ -5,11 +5,11 @@ namespace Xar.Python.Distributions;
 
 /// <summary>
 /// A distribution that can go into an archive: a wheel, or one installed in an environment. It
-/// knows its metadata and requirements, and produces the image entries that install it under
-/// <see cref="PythonImageLayout"/>. File contents are read lazily when the image is written, so a
-/// distribution must stay undisposed until then.
+/// knows its metadata and requirements, and lists its files for a <see cref="PythonImageDestination"/>
+/// to install. File contents are read lazily when the image is written, so a distribution must
+/// stay undisposed until then.
 /// </summary>
-public abstract class Distribution : IDisposable
+public abstract class Distribution : IDistributionSource, IDisposable
 {
     private readonly Lazy<IReadOnlyList<Requirement>> _requirements;
 
@@ -45,11 +45,23 @@ public abstract class Distribution : IDisposable
     /// <summary>What it has to say about its files: skipped files, guesses made.</summary>
     public abstract IReadOnlyList<string> Notes { get; }
 
+    public abstract ShebangRewrite Shebangs { get; }
+
+    public abstract InstallRecord? Record { get; }
+
     /// <summary>
-    /// The entries that install it (files and symlinks; parent directories are implied). Contents
-    /// are opened when read; each read is independent, so the writer may read from several threads.
+    /// Its files and symlinks. Contents are opened when read; each read is independent, so the
+    /// writer may read from several threads.
     /// </summary>
-    public abstract IReadOnlyList<ImageEntry> GetImageEntries();
+    public abstract IReadOnlyList<DistributionFile> GetFiles();
+
+    /// <summary>The entries that install it alone into an image.</summary>
+    public IReadOnlyList<ImageEntry> GetImageEntries()
+    {
+        var destination = new PythonImageDestination();
+        destination.Install(this);
+        return destination.Complete();
+    }
 
     /// <summary>The raw requirement strings, in the Requires-Dist form.</summary>
     protected abstract IEnumerable<string> ReadRequirements();

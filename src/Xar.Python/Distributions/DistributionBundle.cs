@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Xar.Python.Standards;
 using Xar.SquashFs.Writing;
 
@@ -58,60 +57,21 @@ public sealed class DistributionBundle : IDisposable
     }
 
     /// <summary>
-    /// Collects the distributions' entries. Two entries at one path are fine when they are the
-    /// same (identical bytes, or symlinks with the same target), as the <c>__init__.py</c> every
-    /// portion of a pkg_resources-style namespace package ships; anything else is a
-    /// <see cref="ConflictingFilesException"/> listing every clash.
+    /// Installs the distributions into one <see cref="PythonImageDestination"/>, which refuses
+    /// (<see cref="ConflictingFilesException"/>, listing every clash) two writing different files to one path.
     /// </summary>
     internal static DistributionBundle Create(Resolution resolution, IEnumerable<string> notes)
     {
-        var entries = new Dictionary<string, ImageEntry>(StringComparer.Ordinal);
-        var owners = new Dictionary<string, Distribution>(StringComparer.Ordinal);
-        var conflicts = new List<string>();
+        var destination = new PythonImageDestination();
         var allNotes = new List<string>(notes);
         allNotes.AddRange(resolution.Notes);
         foreach (var distribution in resolution.Distributions)
         {
-            foreach (var entry in distribution.GetImageEntries())
-            {
-                if (entries.TryGetValue(entry.Path, out var existing))
-                {
-                    if (!AreSame(existing, entry))
-                        conflicts.Add($"{entry.Path}: from {owners[entry.Path]} ({owners[entry.Path].Origin}) and {distribution} ({distribution.Origin})");
-                    continue;
-                }
-                entries[entry.Path] = entry;
-                owners[entry.Path] = distribution;
-            }
+            destination.Install(distribution);
             allNotes.AddRange(distribution.Notes.Select(note => $"{distribution}: {note}"));
         }
-
-        // A file or symlink where another entry needs a directory.
-        foreach (string path in entries.Keys)
-            for (int slash = path.IndexOf('/'); slash > 0; slash = path.IndexOf('/', slash + 1))
-                if (entries.TryGetValue(path[..slash], out var blocking) && blocking.Type != ImageEntryType.Directory)
-                    conflicts.Add($"{path[..slash]}: a {blocking.Type.ToString().ToLowerInvariant()} from {owners[path[..slash]]}, but {owners[path]} puts {path} inside it");
-
-        if (conflicts.Count > 0) throw new ConflictingFilesException(conflicts.Distinct().ToArray());
-        var ordered = entries.Values.OrderBy(e => e.Path, StringComparer.Ordinal).ToArray();
-        return new DistributionBundle(resolution, ordered, owners, allNotes);
-    }
-
-    private static bool AreSame(ImageEntry a, ImageEntry b)
-    {
-        if (a.Type != b.Type) return false;
-        return a.Type switch
-        {
-            ImageEntryType.Symlink => a.LinkTarget == b.LinkTarget,
-            ImageEntryType.Directory => true,
-            ImageEntryType.File => a.Content!.Length == b.Content!.Length && Hash(a.Content).SequenceEqual(Hash(b.Content)),
-            _ => false,
-        };
-    }
-
-    private static byte[] Hash(FileContent content)
-    {
-        using var stream = content.OpenRead();
-        return SHA256.HashData(stream);
+        var entries = destination.Complete();
+        var owners = destination.Owners.ToDictionary(o => o.Key, o => (Distribution)o.Value, StringComparer.Ordinal);
+        return new DistributionBundle(resolution, entries, owners, allNotes);
     }
 }

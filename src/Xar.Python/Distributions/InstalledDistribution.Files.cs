@@ -15,27 +15,27 @@ namespace Xar.Python.Distributions;
 /// project name point to; plus the <c>-nspkg.pth</c> named after the .egg-info). Other .pth files
 /// of such a distribution cannot be told from anyone else's and are left out. The metadata
 /// directory itself always goes in.</item>
-/// <item>Paths inside a site directory go to <c>lib/python/</c>, except <c>__pycache__</c> (the
-/// builder compiles its own bytecode). Outside, relative to the environment prefix:
-/// <c>bin/NAME</c> is a console-script wrapper generated for the build machine when NAME is one
-/// of the distribution's console or GUI scripts, and is skipped (the bootstrap runs entry points);
-/// other <c>bin/</c> files are legacy scripts, copied to <c>bin/</c> with a Python shebang made
-/// <c>#!/usr/bin/env python3</c>; <c>include/[site/]pythonX.Y/…</c> goes to <c>include/…</c>;
-/// anything else to <c>data/</c> (where a wheel's data scheme goes). Paths outside the prefix, and
+/// <item>Paths inside a site directory are purelib, except <c>__pycache__</c> (the builder
+/// compiles its own bytecode). Outside, relative to the environment prefix: <c>bin/NAME</c> is a
+/// console-script wrapper generated for the build machine when NAME is one of the distribution's
+/// console or GUI scripts, and is skipped (the bootstrap runs entry points); other <c>bin/</c>
+/// files are legacy scripts (the destination makes a Python shebang <c>#!/usr/bin/env python3</c>);
+/// <c>include/[site/]pythonX.Y/…</c> and other <c>include/…</c> are the headers <c>…</c>; anything
+/// else is data (where a wheel's data scheme goes). Paths outside the prefix, and
 /// listed files that do not exist (Debian's RECORDs name build directories), are skipped with a note.</item>
 /// <item>Symlinks inside the site directory stay symlinks, dangling ones too; an absolute target
 /// there becomes relative. Symlinks leaving it are replaced by what they point to (a file, or a
 /// directory's tree) unless that is missing, a loop or not readable by everyone. Data Debian moved
 /// to PREFIX/share (matplotlib's mpl-data) is put back in the package. Files keep their
 /// permission bits (without setuid/setgid/sticky) and modification time.</item>
-/// <item>A .dist-info gets a RECORD rewritten for what went into the image (hashes kept);
-/// installed-files.txt is kept as is.</item>
+/// <item>A .dist-info's RECORD is left to the destination to write for what went into the image
+/// (the hashes it gives are kept); installed-files.txt is kept as is.</item>
 /// <item>Eggs are flattened into <c>lib/python/</c> (zipped ones streamed from the zip):
 /// importing from there works as from the egg on sys.path, without a .pth or zipimport, and
 /// native extensions load directly instead of being extracted to a cache by pkg_resources.
-/// <c>EGG-INFO/</c> becomes <c>lib/python/&lt;egg name&gt;.egg-info/</c> with a generated
+/// <c>EGG-INFO/</c> becomes <c>&lt;egg name&gt;.egg-info/</c> with a generated
 /// installed-files.txt, so importlib.metadata still finds the distribution and its files;
-/// <c>EGG-INFO/scripts/</c> go to <c>bin/</c>.</item>
+/// <c>EGG-INFO/scripts/</c> are scripts.</item>
 /// </list>
 /// </summary>
 public sealed partial class InstalledDistribution
@@ -54,7 +54,7 @@ public sealed partial class InstalledDistribution
     [GeneratedRegex(@"^include/(?:site/)?python[^/]*/(.+)$")]
     private static partial Regex HeaderPath();
 
-    private List<ImageEntry> ListedEntries()
+    private (List<DistributionFile>, InstallRecord?) ListedFiles()
     {
         var collector = new Collector(this);
         string? record = Format == InstalledFormat.DistInfo ? ReadIfExists(Path.Combine(MetadataPath, "RECORD")) : null;
@@ -94,9 +94,12 @@ public sealed partial class InstalledDistribution
         if (Format == InstalledFormat.EggInfoFile) AddInstalledFile(collector, MetadataPath, null);
         else foreach (string file in Walk(MetadataPath)) AddInstalledFile(collector, file, null);
 
-        if (record is not null) collector.ReplaceRecord($"{PythonImageLayout.SitePackages}/{Path.GetFileName(MetadataPath)}/RECORD");
+        // The destination writes RECORD anew, with the mode and time of the old one.
+        var installRecord = record is not null && collector.Remove($"{Path.GetFileName(MetadataPath)}/RECORD") is { } old
+            ? new InstallRecord(Path.GetFileName(MetadataPath), old.Mode, old.ModificationTime, WriteInstaller: false)
+            : null;
         collector.WriteNotes();
-        return collector.Entries;
+        return (collector.Files, installRecord);
     }
 
     private void AddInstalledFile(Collector collector, string absolute, RecordEntry? row)
@@ -104,7 +107,7 @@ public sealed partial class InstalledDistribution
         foreach (var site in _environment.Sites.Prepend(Site))
         {
             if (!IsInside(absolute, site.Path, out string relative)) continue;
-            if (!IsBytecodeCache(relative)) collector.AddPath(absolute, $"{PythonImageLayout.SitePackages}/{relative}", row, isScript: false);
+            if (!IsBytecodeCache(relative)) collector.AddPath(absolute, InstallScheme.Purelib, relative, row);
             return;
         }
         if (Site.Prefix is { } prefix && IsInside(absolute, prefix, out string prefixRelative))
@@ -115,14 +118,14 @@ public sealed partial class InstalledDistribution
                 if (EntryPoints.ConsoleScripts.Concat(EntryPoints.GuiScripts).Any(e => e.Name == name))
                     collector.Wrappers.Add(prefixRelative);
                 else
-                    collector.AddPath(absolute, $"{PythonImageLayout.Scripts}/{name}", row, isScript: true);
+                    collector.AddPath(absolute, InstallScheme.Scripts, name, row);
                 return;
             }
             var header = HeaderPath().Match(prefixRelative);
-            string target = header.Success ? $"{PythonImageLayout.Headers}/{header.Groups[1].Value}"
-                : prefixRelative.StartsWith("include/", StringComparison.Ordinal) ? prefixRelative
-                : $"{PythonImageLayout.Data}/{prefixRelative}";
-            collector.AddPath(absolute, target, row, isScript: false);
+            var (scheme, path) = header.Success ? (InstallScheme.Headers, header.Groups[1].Value)
+                : prefixRelative.StartsWith("include/", StringComparison.Ordinal) ? (InstallScheme.Headers, prefixRelative["include/".Length..])
+                : (InstallScheme.Data, prefixRelative);
+            collector.AddPath(absolute, scheme, path, row);
             return;
         }
         collector.Outside.Add(absolute);
@@ -141,7 +144,7 @@ public sealed partial class InstalledDistribution
             string source = Path.Combine(prefix, prefixPath);
             if (NormalizedName != name || Path.Exists(Path.Combine(Site.Path, sitePath)) || !Directory.Exists(source)) continue;
             _notes.Add($"took {source} as {sitePath} (its package keeps it outside the site directory)");
-            collector.AddDirectory(source, $"{PythonImageLayout.SitePackages}/{sitePath}");
+            collector.AddDirectory(source, InstallScheme.Purelib, sitePath);
         }
     }
 
@@ -188,7 +191,7 @@ public sealed partial class InstalledDistribution
         return guess.Files;
     }
 
-    private List<ImageEntry> EggDirectoryEntries()
+    private (List<DistributionFile>, InstallRecord?) EggDirectoryFiles()
     {
         var collector = new Collector(this);
         string eggInfo = EggInfoDirectoryName();
@@ -196,15 +199,15 @@ public sealed partial class InstalledDistribution
         foreach (string file in Walk(MetadataPath))
         {
             string relative = Path.GetRelativePath(MetadataPath, file).Replace('\\', '/');
-            if (PlaceEggMember(relative, eggInfo, installedFiles) is not var (target, isScript)) continue;
-            collector.AddPath(file, target, null, isScript);
+            if (PlaceEggMember(relative, eggInfo, installedFiles) is not var (scheme, path)) continue;
+            collector.AddPath(file, scheme, path, null);
         }
         AddInstalledFilesList(collector, eggInfo, installedFiles, Directory.GetLastWriteTimeUtc(MetadataPath));
         collector.WriteNotes();
-        return collector.Entries;
+        return (collector.Files, null);
     }
 
-    private List<ImageEntry> ZippedEggEntries()
+    private (List<DistributionFile>, InstallRecord?) ZippedEggFiles()
     {
         var collector = new Collector(this);
         string eggInfo = EggInfoDirectoryName();
@@ -214,44 +217,35 @@ public sealed partial class InstalledDistribution
         {
             if (ArchiveMemberName.FindProblem(member.Name) is { } problem)
                 throw new InstalledDistributionException(MetadataPath, $"member '{member.Name}' is refused: {problem}");
-            if (member.IsDirectory || PlaceEggMember(member.Name, eggInfo, installedFiles) is not var (target, isScript)) continue;
+            if (member.IsDirectory || PlaceEggMember(member.Name, eggInfo, installedFiles) is not var (scheme, path)) continue;
             string name = member.Name;
             Func<string, Exception> fail = problem => new InstalledDistributionException(MetadataPath, $"{name}: {problem}");
-            FileContent content;
-            if (isScript)
-            {
-                byte[] script = zip.ReadAll(name);
-                content = FileContent.FromBytes(ScriptShebang.MakePortable(script) ?? script);
-            }
-            else
-            {
-                content = FileContent.FromStream(() => new VerifyingStream(Zip().OpenRead(name), null, member.Length, fail), member.Length, $"{MetadataPath}: {name}");
-            }
-            collector.AddContent(target, content, isScript || member.IsExecutable ? ExecutableMode : RegularMode, member.ModificationTime, null);
+            var content = FileContent.FromStream(() => new VerifyingStream(Zip().OpenRead(name), null, member.Length, fail), member.Length, $"{MetadataPath}: {name}");
+            collector.AddContent(scheme, path, content, member.IsExecutable ? ExecutableMode : RegularMode, member.ModificationTime);
         }
         long time = zip.Members.FirstOrDefault(m => m.Name == "EGG-INFO/PKG-INFO")?.ModificationTime ?? 0;
         AddInstalledFilesList(collector, eggInfo, installedFiles, DateTimeOffset.FromUnixTimeSeconds(time).UtcDateTime);
         collector.WriteNotes();
-        return collector.Entries;
+        return (collector.Files, null);
     }
 
     // foo-1.0-py3.11.egg → foo-1.0-py3.11.egg-info: the name setuptools gives an egg's metadata
     // when installed unzipped, and one importlib.metadata finds by project name.
     private string EggInfoDirectoryName() => Path.GetFileName(MetadataPath)[..^".egg".Length] + ".egg-info";
 
-    private static (string Target, bool IsScript)? PlaceEggMember(string relative, string eggInfo, List<string> installedFiles)
+    private static (InstallScheme Scheme, string Path)? PlaceEggMember(string relative, string eggInfo, List<string> installedFiles)
     {
         if (IsBytecodeCache(relative)) return null;
         if (relative.StartsWith("EGG-INFO/scripts/", StringComparison.Ordinal))
-            return ($"{PythonImageLayout.Scripts}/{relative["EGG-INFO/scripts/".Length..]}", true);
+            return (InstallScheme.Scripts, relative["EGG-INFO/scripts/".Length..]);
         if (relative.StartsWith("EGG-INFO/", StringComparison.Ordinal))
         {
             string inside = relative["EGG-INFO/".Length..];
             installedFiles.Add(inside);
-            return ($"{PythonImageLayout.SitePackages}/{eggInfo}/{inside}", false);
+            return (InstallScheme.Purelib, $"{eggInfo}/{inside}");
         }
         installedFiles.Add("../" + relative);
-        return ($"{PythonImageLayout.SitePackages}/{relative}", false);
+        return (InstallScheme.Purelib, relative);
     }
 
     private static void AddInstalledFilesList(Collector collector, string eggInfo, List<string> installedFiles, DateTime time)
@@ -259,8 +253,8 @@ public sealed partial class InstalledDistribution
         if (installedFiles.Contains("installed-files.txt")) return;
         installedFiles.Add("installed-files.txt");
         byte[] text = Encoding.UTF8.GetBytes(string.Join("\n", installedFiles) + "\n");
-        collector.AddContent($"{PythonImageLayout.SitePackages}/{eggInfo}/installed-files.txt", FileContent.FromBytes(text), RegularMode,
-            new DateTimeOffset(time, TimeSpan.Zero).ToUnixTimeSeconds(), null);
+        collector.AddContent(InstallScheme.Purelib, $"{eggInfo}/installed-files.txt", FileContent.FromBytes(text), RegularMode,
+            new DateTimeOffset(time, TimeSpan.Zero).ToUnixTimeSeconds());
     }
 
     private static bool IsInside(string path, string directory, out string relative)
@@ -292,25 +286,24 @@ public sealed partial class InstalledDistribution
         }
     }
 
-    /// <summary>The entries of one distribution: one per image path, with the rows of its rewritten RECORD and what it skipped.</summary>
+    /// <summary>The files of one distribution: one per image path, with what its RECORD says of them, and what it skipped.</summary>
     private sealed class Collector(InstalledDistribution distribution)
     {
         private readonly Dictionary<string, int> _index = new(StringComparer.Ordinal);
-        private readonly List<RecordEntry?> _rows = [];
         private readonly List<string> _missing = [];
         private readonly List<string> _keptLinks = [];
         private readonly List<string> _copiedLinks = [];
         private readonly List<string> _unreadable = [];
         private readonly HashSet<string> _copying = new(StringComparer.Ordinal);
 
-        public List<ImageEntry> Entries { get; } = [];
+        public List<DistributionFile> Files { get; } = [];
         public List<string> Wrappers { get; } = [];
         public List<string> Outside { get; } = [];
 
         /// <param name="copiedFrom">The real directory being copied in place of a symlink to it, when <paramref name="absolute"/> is inside one.</param>
-        public void AddPath(string absolute, string target, RecordEntry? row, bool isScript, string? copiedFrom = null)
+        public void AddPath(string absolute, InstallScheme scheme, string path, RecordEntry? row, string? copiedFrom = null)
         {
-            if (_index.ContainsKey(target)) return;
+            if (_index.ContainsKey(PythonImageLayout.PathOf(scheme, path))) return;
             var info = new FileInfo(absolute);
             if (info.LinkTarget is { } linkTarget)
             {
@@ -320,14 +313,14 @@ public sealed partial class InstalledDistribution
                 {
                     // Stays inside the image: a symlink still, relative so that it holds wherever the image is.
                     if (Path.IsPathRooted(linkTarget)) linkTarget = Path.GetRelativePath(directory, linkTarget);
-                    Add(ImageEntry.Symlink(target, linkTarget, Seconds(info.LastWriteTimeUtc)), row is null ? null : row with { Hash = null, Size = null });
+                    Add(DistributionFile.Symlink(scheme, path, linkTarget, Seconds(info.LastWriteTimeUtc)));
                     return;
                 }
                 // Leaves the site (Debian's links into /usr/share): the image gets what it points to,
                 // since the host that runs the archive may not have it.
-                if (Copy(absolute, target, row, isScript)) return;
-                _keptLinks.Add($"{target} -> {linkTarget}");
-                Add(ImageEntry.Symlink(target, linkTarget, Seconds(info.LastWriteTimeUtc)), row is null ? null : row with { Hash = null, Size = null });
+                if (Copy(absolute, scheme, path, row)) return;
+                _keptLinks.Add($"{PythonImageLayout.PathOf(scheme, path)} -> {linkTarget}");
+                Add(DistributionFile.Symlink(scheme, path, linkTarget, Seconds(info.LastWriteTimeUtc)));
                 return;
             }
             if (Directory.Exists(absolute)) return;
@@ -341,25 +334,18 @@ public sealed partial class InstalledDistribution
                 _unreadable.Add(absolute);
                 return;
             }
-            int mode = (int)info.UnixFileMode & PermissionBits;
-            long time = Seconds(info.LastWriteTimeUtc);
-            if (isScript && ScriptShebang.MakePortable(File.ReadAllBytes(absolute)) is { } script)
-            {
-                Add(ImageEntry.File(target, FileContent.FromBytes(script), mode | ExecutableMode, time), new RecordEntry("", RecordHash.Sha256(script), script.Length));
-                return;
-            }
-            Add(ImageEntry.File(target, FileContent.FromFile(absolute), isScript ? mode | ExecutableMode : mode, time), row);
+            Add(DistributionFile.File(scheme, path, FileContent.FromFile(absolute), (int)info.UnixFileMode & PermissionBits, Seconds(info.LastWriteTimeUtc), row?.Hash, row?.Size));
         }
 
         /// <summary>
-        /// Puts the content of the directory <paramref name="source"/> at <paramref name="target"/>:
+        /// Puts the content of the directory <paramref name="source"/> at <paramref name="path"/>:
         /// its files, its symlinks that stay inside it as symlinks, those that leave it copied in turn.
         /// </summary>
-        public void AddDirectory(string source, string target)
+        public void AddDirectory(string source, InstallScheme scheme, string path)
         {
             if (!_copying.Add(source)) return; // a symlink loop
             foreach (string file in Walk(source))
-                AddPath(file, $"{target}/{Path.GetRelativePath(source, file)}", null, isScript: false, copiedFrom: source);
+                AddPath(file, scheme, $"{path}/{Path.GetRelativePath(source, file)}", null, copiedFrom: source);
             _copying.Remove(source);
         }
 
@@ -368,7 +354,7 @@ public sealed partial class InstalledDistribution
         /// it dangles, loops or points to something not everyone may read (the archive would hand a
         /// private file to anyone who runs it).
         /// </summary>
-        private bool Copy(string link, string target, RecordEntry? row, bool isScript)
+        private bool Copy(string link, InstallScheme scheme, string path, RecordEntry? row)
         {
             string real = RealPath.Of(link);
             if (real == link || _copying.Contains(real)) return false;
@@ -380,35 +366,28 @@ public sealed partial class InstalledDistribution
                 _unreadable.Add(real);
                 return false;
             }
-            _copiedLinks.Add($"{target} -> {real}");
-            if (isDirectory) AddDirectory(real, target);
-            else AddPath(real, target, row, isScript, copiedFrom: Path.GetDirectoryName(real));
+            _copiedLinks.Add($"{PythonImageLayout.PathOf(scheme, path)} -> {real}");
+            if (isDirectory) AddDirectory(real, scheme, path);
+            else AddPath(real, scheme, path, row, copiedFrom: Path.GetDirectoryName(real));
             return true;
         }
 
         private static bool IsReadableByEveryone(UnixFileMode mode, bool isDirectory) =>
             mode.HasFlag(UnixFileMode.OtherRead) && (!isDirectory || mode.HasFlag(UnixFileMode.OtherExecute));
 
-        public void AddContent(string target, FileContent content, int mode, long time, RecordEntry? row)
+        public void AddContent(InstallScheme scheme, string path, FileContent content, int mode, long time)
         {
-            if (!_index.ContainsKey(target)) Add(ImageEntry.File(target, content, mode, time), row);
+            if (!_index.ContainsKey(PythonImageLayout.PathOf(scheme, path))) Add(DistributionFile.File(scheme, path, content, mode, time));
         }
 
-        /// <summary>Replaces the RECORD entry with one that lists the image's paths.</summary>
-        public void ReplaceRecord(string recordTarget)
+        /// <summary>Takes out the purelib file at <paramref name="path"/>; null when there is none.</summary>
+        public DistributionFile? Remove(string path)
         {
-            if (!_index.TryGetValue(recordTarget, out int recordIndex)) return;
-            var rows = new List<RecordEntry>();
-            for (int i = 0; i < Entries.Count; i++)
-            {
-                if (i == recordIndex) continue;
-                var row = _rows[i];
-                rows.Add(new RecordEntry(PythonImageLayout.FromSitePackages(Entries[i].Path), row?.Hash, row?.Size));
-            }
-            rows.Add(new RecordEntry(PythonImageLayout.FromSitePackages(recordTarget), null, null));
-            byte[] text = Encoding.UTF8.GetBytes(RecordFile.Format(rows));
-            var old = Entries[recordIndex];
-            Entries[recordIndex] = ImageEntry.File(recordTarget, FileContent.FromBytes(text), old.Permissions, old.ModificationTime);
+            if (!_index.Remove(PythonImageLayout.PathOf(InstallScheme.Purelib, path), out int index)) return null;
+            var file = Files[index];
+            Files.RemoveAt(index);
+            foreach (var (key, later) in _index.Where(i => i.Value > index).ToArray()) _index[key] = later - 1;
+            return file;
         }
 
         public void WriteNotes()
@@ -428,11 +407,10 @@ public sealed partial class InstalledDistribution
             distribution._notes.Add($"{what}: {examples}");
         }
 
-        private void Add(ImageEntry entry, RecordEntry? row)
+        private void Add(DistributionFile file)
         {
-            _index[entry.Path] = Entries.Count;
-            Entries.Add(entry);
-            _rows.Add(row);
+            _index[PythonImageLayout.PathOf(file.Scheme, file.Path)] = Files.Count;
+            Files.Add(file);
         }
 
         private static long Seconds(DateTime utc) => new DateTimeOffset(utc, TimeSpan.Zero).ToUnixTimeSeconds();

@@ -29,8 +29,8 @@ public enum InstalledFormat
 }
 
 /// <summary>
-/// A distribution installed in an <see cref="InstalledEnvironment"/>. Its files become image
-/// entries under <see cref="PythonImageLayout"/> (see <see cref="GetImageEntries"/>).
+/// A distribution installed in an <see cref="InstalledEnvironment"/>, as a source of files for a
+/// <see cref="PythonImageDestination"/> (see <see cref="GetFiles"/>).
 /// </summary>
 public sealed partial class InstalledDistribution : Distribution
 {
@@ -38,9 +38,9 @@ public sealed partial class InstalledDistribution : Distribution
     private readonly Lazy<EntryPointsFile> _entryPoints;
     private readonly List<string> _notes = [];
     private readonly Lock _zipLock = new();
-    private readonly Lock _entriesLock = new();
+    private readonly Lock _filesLock = new();
     private ZipMembers? _zip;
-    private IReadOnlyList<ImageEntry>? _entries;
+    private (IReadOnlyList<DistributionFile> Files, InstallRecord? Record)? _files;
 
     private InstalledDistribution(InstalledEnvironment environment, SiteDirectory site, InstalledFormat format, string metadataPath,
         DistributionMetadata metadata, string? editableSource)
@@ -112,16 +112,24 @@ public sealed partial class InstalledDistribution : Distribution
         return found;
     }
 
-    public override IReadOnlyList<ImageEntry> GetImageEntries()
+    /// <summary>An installed script names the build machine's interpreter.</summary>
+    public override ShebangRewrite Shebangs => ShebangRewrite.AnyPython;
+
+    /// <summary>A .dist-info's RECORD, written anew for what goes into the image; its INSTALLER is kept.</summary>
+    public override InstallRecord? Record => FilesAndRecord().Record;
+
+    public override IReadOnlyList<DistributionFile> GetFiles() => FilesAndRecord().Files;
+
+    private (IReadOnlyList<DistributionFile> Files, InstallRecord? Record) FilesAndRecord()
     {
         if (EditableSource is not null)
             throw new InvalidOperationException($"{this} is an editable install of {EditableSource}; its files are not in {Site.Path}");
-        lock (_entriesLock)
-            return _entries ??= Format switch
+        lock (_filesLock)
+            return _files ??= Format switch
             {
-                InstalledFormat.EggDirectory => EggDirectoryEntries(),
-                InstalledFormat.ZippedEgg => ZippedEggEntries(),
-                _ => ListedEntries(),
+                InstalledFormat.EggDirectory => EggDirectoryFiles(),
+                InstalledFormat.ZippedEgg => ZippedEggFiles(),
+                _ => ListedFiles(),
             };
     }
 

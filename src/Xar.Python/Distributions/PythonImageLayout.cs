@@ -12,11 +12,22 @@ public static class PythonImageLayout
     /// <summary>Legacy scripts (a wheel's <c>.data/scripts/</c>).</summary>
     public const string Scripts = "bin";
 
-    /// <summary>Headers (a wheel's <c>.data/headers/</c>), one directory per distribution.</summary>
+    /// <summary>Headers (a wheel's <c>.data/headers/</c> go to a directory named after the distribution, as pip installs them).</summary>
     public const string Headers = "include";
 
     /// <summary>Data files (a wheel's <c>.data/data/</c>, installed relative to the prefix).</summary>
     public const string Data = "data";
+
+    /// <summary>The image path of <paramref name="path"/> in <paramref name="scheme"/> (purelib and platlib are both the site-packages directory).</summary>
+    public static string PathOf(InstallScheme scheme, string path) => scheme switch
+    {
+        InstallScheme.Purelib or InstallScheme.Platlib => $"{SitePackages}/{path}",
+        InstallScheme.Scripts => $"{Scripts}/{path}",
+        InstallScheme.Headers => $"{Headers}/{path}",
+        InstallScheme.Data => $"{Data}/{path}",
+        InstallScheme.Image => path,
+        _ => throw new ArgumentOutOfRangeException(nameof(scheme), scheme, null),
+    };
 
     /// <summary>How a file under <see cref="SitePackages"/> names a file elsewhere in the image (in RECORD).</summary>
     internal static string FromSitePackages(string imagePath) =>

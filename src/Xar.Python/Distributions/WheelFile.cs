@@ -15,12 +15,11 @@ namespace Xar.Python.Distributions;
 /// wheel and the file.
 /// </para>
 /// <para>
-/// Layout: root files and <c>.data/purelib</c>, <c>.data/platlib</c> → <c>lib/python/</c>;
-/// <c>.data/scripts</c> → <c>bin/</c> (mode 0755, <c>#!python</c> becomes
-/// <c>#!/usr/bin/env python3</c>); <c>.data/headers</c> → <c>include/&lt;Name&gt;/</c>;
-/// <c>.data/data</c> → <c>data/</c>. Files the zip marks executable get 0755, others 0644. The
-/// <c>.dist-info</c> gets a new RECORD describing the installed paths and <c>INSTALLER</c> = xar;
-/// signatures of the old RECORD are dropped.
+/// Its files by scheme: root files as purelib (both purelib and platlib are the image's
+/// site-packages, so Root-Is-Purelib changes nothing), <c>.data/&lt;scheme&gt;/</c> as that scheme,
+/// headers below a directory named after the project (as pip installs them). Files the zip marks
+/// executable get 0755, others 0644. The destination replaces <c>#!python</c> in scripts and
+/// writes a new RECORD and INSTALLER = xar; signatures of the old RECORD are dropped.
 /// </para>
 /// </summary>
 public sealed class WheelFile : Distribution
@@ -34,7 +33,7 @@ public sealed class WheelFile : Distribution
     private readonly Dictionary<string, ZipMember> _members;
     private readonly Dictionary<string, RecordEntry> _record;
     private readonly Lazy<EntryPointsFile> _entryPoints;
-    private readonly Lazy<IReadOnlyList<ImageEntry>> _entries;
+    private readonly Lazy<IReadOnlyList<DistributionFile>> _files;
 
     private WheelFile(string path, WheelFilename filename, ZipMembers zip, Dictionary<string, ZipMember> members,
         string distInfo, DistributionMetadata metadata, DistributionMetadata wheelInfo, Dictionary<string, RecordEntry> record)
@@ -49,7 +48,7 @@ public sealed class WheelFile : Distribution
         RootIsPurelib = string.Equals(wheelInfo.Get("Root-Is-Purelib")?.Trim(), "true", StringComparison.OrdinalIgnoreCase);
         _record = record;
         _entryPoints = new(ReadEntryPoints);
-        _entries = new(BuildEntries);
+        _files = new(BuildFiles);
     }
 
     /// <summary>The wheel file.</summary>
@@ -126,7 +125,12 @@ public sealed class WheelFile : Distribution
         if (!target.Tags.IsCompatible(Filename)) throw new IncompatibleWheelException(Path, target.Description);
     }
 
-    public override IReadOnlyList<ImageEntry> GetImageEntries() => _entries.Value;
+    public override ShebangRewrite Shebangs => ShebangRewrite.WheelPlaceholder;
+
+    /// <summary>A new RECORD for the installed paths and INSTALLER = xar, timed as METADATA.</summary>
+    public override InstallRecord Record => new(DistInfoDirectory, RegularMode, _members[DistInfoDirectory + "/METADATA"].ModificationTime, WriteInstaller: true);
+
+    public override IReadOnlyList<DistributionFile> GetFiles() => _files.Value;
 
     protected override IEnumerable<string> ReadRequirements() => Metadata.RequiresDist;
 
@@ -267,79 +271,38 @@ public sealed class WheelFile : Distribution
         }
     }
 
-    private List<ImageEntry> BuildEntries()
+    private List<DistributionFile> BuildFiles()
     {
-        string stem = DistInfoDirectory[..^".dist-info".Length];
-        string dataDirectory = stem + ".data/";
-        string installerPath = DistInfoDirectory + "/INSTALLER";
-        var entries = new List<ImageEntry>();
-        var installed = new List<RecordEntry>();
+        string dataDirectory = DistInfoDirectory[..^".dist-info".Length] + ".data/";
+        var files = new List<DistributionFile>();
         var targets = new Dictionary<string, string>(StringComparer.Ordinal);
-
         foreach (var (name, row) in _record.OrderBy(r => r.Key, StringComparer.Ordinal))
         {
-            if (name == installerPath) continue;
-            var member = _members[name];
-            string target;
-            bool isScript = false;
+            var (scheme, path) = (InstallScheme.Purelib, name);
             if (name.StartsWith(dataDirectory, StringComparison.Ordinal))
             {
                 string[] parts = name[dataDirectory.Length..].Split('/', 2);
                 if (parts.Length < 2 || !Schemes.Contains(parts[0]))
                     throw new InvalidWheelException(Path, $"{name}: '{parts[0]}' is not a wheel data scheme ({string.Join(", ", Schemes)})");
-                (target, isScript) = parts[0] switch
+                (scheme, path) = parts[0] switch
                 {
-                    "purelib" or "platlib" => ($"{PythonImageLayout.SitePackages}/{parts[1]}", false),
-                    "scripts" => ($"{PythonImageLayout.Scripts}/{parts[1]}", true),
-                    "headers" => ($"{PythonImageLayout.Headers}/{Name}/{parts[1]}", false),
-                    _ => ($"{PythonImageLayout.Data}/{parts[1]}", false),
+                    "purelib" => (InstallScheme.Purelib, parts[1]),
+                    "platlib" => (InstallScheme.Platlib, parts[1]),
+                    "scripts" => (InstallScheme.Scripts, parts[1]),
+                    "headers" => (InstallScheme.Headers, $"{Name}/{parts[1]}"),
+                    _ => (InstallScheme.Data, parts[1]),
                 };
             }
-            else
-            {
-                target = $"{PythonImageLayout.SitePackages}/{name}";
-            }
+            string target = PythonImageLayout.PathOf(scheme, path);
             if (targets.TryGetValue(target, out string? other))
                 throw new InvalidWheelException(Path, $"{name} and {other} both install to {target}");
             targets[target] = name;
 
-            FileContent content;
-            var hash = row.Hash!;
-            long length = member.Length;
-            if (isScript && StartsWithWheelMarker(name, member))
-            {
-                byte[] script = ScriptShebang.ReplaceFirstLine(ReadVerified(name));
-                content = FileContent.FromBytes(script);
-                hash = RecordHash.Sha256(script);
-                length = script.Length;
-            }
-            else
-            {
-                content = StreamedContent(name, member);
-            }
-            int mode = isScript || member.IsExecutable ? ExecutableMode : RegularMode;
-            entries.Add(ImageEntry.File(target, content, mode, member.ModificationTime));
-            installed.Add(new RecordEntry(PythonImageLayout.FromSitePackages(target), hash, length));
+            var member = _members[name];
+            files.Add(DistributionFile.File(scheme, path, StreamedContent(name, member), member.IsExecutable ? ExecutableMode : RegularMode,
+                member.ModificationTime, row.Hash, member.Length));
         }
-
-        long metadataTime = _members[DistInfoDirectory + "/METADATA"].ModificationTime;
-        byte[] installer = "xar\n"u8.ToArray();
-        string distInfoTarget = $"{PythonImageLayout.SitePackages}/{DistInfoDirectory}";
-        entries.Add(ImageEntry.File($"{distInfoTarget}/INSTALLER", FileContent.FromBytes(installer), RegularMode, metadataTime));
-        installed.Add(new RecordEntry($"{DistInfoDirectory}/INSTALLER", RecordHash.Sha256(installer), installer.Length));
-        installed.Add(new RecordEntry($"{DistInfoDirectory}/RECORD", null, null));
-        byte[] record = Encoding.UTF8.GetBytes(RecordFile.Format(installed));
-        entries.Add(ImageEntry.File($"{distInfoTarget}/RECORD", FileContent.FromBytes(record), RegularMode, metadataTime));
-        return entries;
-    }
-
-    private bool StartsWithWheelMarker(string name, ZipMember member)
-    {
-        if (member.Length < ScriptShebang.WheelMarkerLength) return false;
-        Span<byte> start = stackalloc byte[ScriptShebang.WheelMarkerLength];
-        using (var stream = OpenVerified(name))
-            stream.ReadExactly(start);
-        return ScriptShebang.IsWheelMarker(start);
+        return files;
     }
 
     private FileContent StreamedContent(string name, ZipMember member) =>

@@ -41,6 +41,8 @@ public static unsafe class XarexecCommand
         {
             if (LibC.getuid() != LibC.geteuid())
                 throw new XarRuntimeException(XarExitCode.UnsafePermissions, "xarexec", "refusing to run set-user-ID (real and effective uid differ)");
+            if (FuseServerMode.IsRequested(argv0, arguments))
+                return FuseServerMode.Run(arguments);
 
             Action action = Action.Run;
             string archiveArgument;

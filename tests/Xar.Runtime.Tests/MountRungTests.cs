@@ -90,10 +90,10 @@ public sealed class MountRungTests : IDisposable
 
     [Theory]
     [MemberData(nameof(Servers))]
-    public void A_stopped_server_does_not_hang_the_next_launch_which_detaches_it_and_mounts_anew(string server)
+    public void A_stopped_server_does_not_hang_the_next_launch_which_detaches_it_and_mounts_anew(string serverName)
     {
         string archive = _sandbox.Archive();
-        _sandbox.Environment["XAR_FUSE_SERVER"] = server;
+        _sandbox.Environment["XAR_FUSE_SERVER"] = serverName;
         _sandbox.Launch(archive).Stdout.Should().StartWith("mode=mount new=1");
         string mountPath = _sandbox.Mounts().Single().MountPoint;
         int server = _sandbox.ServerProcesses(mountPath).Single();
@@ -158,11 +158,14 @@ public sealed class MountRungTests : IDisposable
     public void Without_squashfuse_ll_our_server_mounts_with_the_kernel_FUSE_alone()
     {
         string archive = _sandbox.Archive();
+        string bin = Path.Combine(_sandbox.Root, "bin");
+        Directory.CreateDirectory(bin);
+        File.CreateSymbolicLink(Path.Combine(bin, "cat"), "/bin/cat"); // the target's only need
 
         RunResult result = _sandbox.Launch(archive, ["read:data.txt"], extraEnvironment: new Dictionary<string, string?>
         {
             ["XAR_MODE"] = "mount",
-            ["PATH"] = _sandbox.Root,
+            ["PATH"] = bin,
         });
 
         result.ExitCode.Should().Be(0, result.ToString());

@@ -27,7 +27,8 @@ internal static class MountCommands
             string path = parse.GetValue(file)!;
             string? target = parse.GetValue(directory);
             using var archive = XarArchive.Open(path);
-            RuntimeSettings settings = RuntimeSettings.FromEnvironment(path);
+            // The FUSE server mode lives in the launcher (xarexec), not in this program: xar mounts with squashfuse_ll.
+            RuntimeSettings settings = RuntimeSettings.FromEnvironment(path) with { FuseServer = "squashfuse_ll" };
             string imagePath = System.IO.Path.GetFullPath(path);
             if (target is null)
             {

@@ -14,9 +14,9 @@ public static class ArchiveMount
     /// <summary>
     /// Mounts the archive — or finds it mounted — exactly where the launcher does (rungs 1 and 3 of
     /// <see cref="RunLadder"/>), so that launches reuse the mount; returns its directory. It stays
-    /// until squashfuse_ll's idle timeout (XAR_MOUNT_TIMEOUT) or <see cref="Unmount"/>.
+    /// until the server's idle timeout (XAR_MOUNT_TIMEOUT) or <see cref="Unmount"/>.
     /// </summary>
-    /// <param name="imagePath">An absolute path of the archive file, handed to squashfuse_ll.</param>
+    /// <param name="imagePath">An absolute path of the archive file, handed to the FUSE server.</param>
     /// <exception cref="XarRuntimeException">It cannot be mounted; the message names the archive and the cause.</exception>
     public static string MountForLaunch(XarArchive archive, string imagePath, RuntimeSettings settings)
     {
@@ -28,9 +28,9 @@ public static class ArchiveMount
     /// Mounts the archive's image on <paramref name="directory"/>, an existing empty directory,
     /// after checking it against XAR_IMAGE_SHA256; it stays until <see cref="Unmount"/>.
     /// </summary>
-    /// <param name="imagePath">An absolute path of the archive file, handed to squashfuse_ll.</param>
+    /// <param name="imagePath">An absolute path of the archive file, handed to the FUSE server.</param>
     /// <param name="directory">An absolute path.</param>
-    /// <exception cref="XarRuntimeException">The directory is missing, not a directory or not empty; FUSE is unavailable or squashfuse_ll failed.</exception>
+    /// <exception cref="XarRuntimeException">The directory is missing, not a directory or not empty; FUSE is unavailable or the FUSE server failed.</exception>
     /// <exception cref="XarFormatException">The image does not match its recorded hash.</exception>
     public static void MountAt(XarArchive archive, string imagePath, string directory, RuntimeSettings settings)
     {
@@ -42,17 +42,16 @@ public static class ArchiveMount
             throw new XarRuntimeException(XarExitCode.CannotCreate, archivePath, $"cannot mount on {directory}: not a directory");
         if (Directory.EnumerateFileSystemEntries(directory).Any())
             throw new XarRuntimeException(XarExitCode.CannotCreate, archivePath, $"cannot mount on {directory}: the directory is not empty");
-        string? unavailable = FuseMount.Unavailability(settings, out string? squashfuse);
-        if (unavailable is not null)
-            throw new XarRuntimeException(XarExitCode.Unavailable, archivePath, unavailable);
+        IReadOnlyList<MountBackend> backends = MountBackend.Candidates(settings);
+        if (!backends.Any(b => b.Unavailability(settings) is null))
+            throw new XarRuntimeException(XarExitCode.Unavailable, archivePath, string.Join("; ", backends.Select(b => b.Unavailability(settings))));
         archive.Verify();
-        int pin = FuseMount.Mount(squashfuse!, imagePath, archive.ImageOffset, directory, archive.Superblock,
-            timeoutSeconds: 0, settings.MountProbeTimeout, archivePath);
+        int pin = RunLadder.MountWithFirstWorking(backends, imagePath, archive, directory, timeoutSeconds: 0, settings);
         LibC.close(pin);
     }
 
     /// <summary>
-    /// Unmounts the squashfuse mount on <paramref name="directory"/> — refusing any other kind of
+    /// Unmounts the mount of our FUSE server or squashfuse on <paramref name="directory"/> — refusing any other kind of
     /// mount — and, with <paramref name="removeDirectory"/>, removes the directory if it is then
     /// empty. Looks only at /proc/self/mountinfo, never at the mount itself, so a mount whose
     /// server hangs is unmounted too. A mount still in use is reported, not detached lazily.
@@ -64,15 +63,15 @@ public static class ArchiveMount
         string? type = MountedType(directory);
         if (type is null)
             throw new XarRuntimeException(XarExitCode.Unavailable, directory, "nothing is mounted there");
-        if (!type.StartsWith("fuse.squashfuse", StringComparison.Ordinal))
-            throw new XarRuntimeException(XarExitCode.Unavailable, directory, $"a {type} mount, not squashfuse: not unmounting it");
+        if (!type.StartsWith("fuse.squashfuse", StringComparison.Ordinal) && type != "fuse." + Xar.Fuse.FuseMounter.Subtype)
+            throw new XarRuntimeException(XarExitCode.Unavailable, directory, $"a {type} mount, not one of xar's or squashfuse's: not unmounting it");
         if (LibC.umount2(directory, 0) != 0)
         {
             int errno = LibC.LastError;
             if (errno != LibC.EPERM)
                 throw new XarRuntimeException(XarExitCode.Unavailable, directory, $"cannot unmount: {LibC.ErrorText(errno)}");
             // Not root: the setuid helper unmounts the caller's own FUSE mounts.
-            string fusermount = ProgramRunner.Find("fusermount3", settings.SearchPath) ?? ProgramRunner.Find("fusermount", settings.SearchPath)
+            string fusermount = MountBackend.FindFusermount(settings)
                 ?? throw new XarRuntimeException(XarExitCode.Unavailable, directory, "cannot unmount: umount2 is not permitted and no fusermount3 is on PATH");
             ProgramResult result;
             try

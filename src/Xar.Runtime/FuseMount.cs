@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
 using Xar.Runtime.Native;
 using Xar.SquashFs.Format;
 
@@ -22,18 +20,17 @@ internal enum MountState
 }
 
 /// <summary>
-/// The FUSE rung: finding a live squashfuse_ll mount, making one, and lazily unmounting a stale one.
+/// The FUSE rung: finding a live mount of the image (served by our server or squashfuse_ll) and
+/// lazily unmounting a stale one; <see cref="MountBackend"/> makes new ones.
 /// </summary>
 internal static unsafe class FuseMount
 {
-    /// <summary>How long a fresh mount may take to answer after squashfuse_ll reported success (the original: 9 s).</summary>
-    private static readonly TimeSpan MountAppearTimeout = TimeSpan.FromSeconds(9);
-
     /// <summary>
     /// Opens the mount directory and checks that a live FUSE filesystem serving this image is
     /// there. On <see cref="MountState.Mounted"/>, <paramref name="pinFd"/> is an open descriptor
-    /// on its root: squashfuse_ll counts open directories, so its idle timeout cannot unmount
-    /// the tree while the descriptor (or a copy inherited across exec) is open.
+    /// on its root: a busy mount is not unmounted by the server's idle timeout (squashfuse_ll counts
+    /// open directories; ours unmounts without MNT_DETACH, which the kernel refuses while it is in use),
+    /// so the tree stays while the descriptor (or a copy inherited across exec) is open.
     /// </summary>
     /// <remarks>
     /// The open and fstatfs wait for the FUSE server, forever if it is stopped (SIGSTOP, a
@@ -130,61 +127,6 @@ internal static unsafe class FuseMount
         }
     }
 
-    /// <summary>Whether squashfuse_ll and a usable /dev/fuse are present; null if so, else why not.</summary>
-    public static string? Unavailability(RuntimeSettings settings, out string? squashfuse)
-    {
-        squashfuse = ProgramRunner.Find("squashfuse_ll", settings.SearchPath);
-        if (squashfuse is null)
-            return "squashfuse_ll is not on PATH (install squashfuse)";
-        if (LibC.access("/dev/fuse", LibC.R_OK | LibC.W_OK) != 0)
-            return $"/dev/fuse is not usable: {LibC.ErrorText(LibC.LastError)}";
-        return null;
-    }
-
-    /// <summary>
-    /// Mounts the image at <paramref name="imageOffset"/> of <paramref name="imagePath"/> on
-    /// <paramref name="mountPath"/> with the original's options and waits until it answers.
-    /// </summary>
-    /// <exception cref="XarRuntimeException">squashfuse_ll failed or the mount did not appear (<see cref="XarExitCode.Unavailable"/>).</exception>
-    public static int Mount(string squashfuse, string imagePath, long imageOffset, string mountPath, Superblock superblock,
-        int timeoutSeconds, TimeSpan probeTimeout, string archivePath)
-    {
-        string options = "offset=" + imageOffset.ToString(CultureInfo.InvariantCulture);
-        if (timeoutSeconds > 0)
-            options += ",timeout=" + timeoutSeconds.ToString(CultureInfo.InvariantCulture);
-        if (FuseConfAllowsOther())
-            options += ",allow_root";
-        ProgramResult result;
-        try
-        {
-            result = ProgramRunner.Run(squashfuse, "squashfuse_ll", "-o", options, imagePath, mountPath);
-        }
-        catch (IOException e)
-        {
-            throw new XarRuntimeException(XarExitCode.Unavailable, archivePath, e.Message);
-        }
-        if (!result.Succeeded)
-            throw new XarRuntimeException(XarExitCode.Unavailable, archivePath, $"cannot mount on {mountPath}: {result.Describe("squashfuse_ll")}");
-
-        // squashfuse_ll mounts before it daemonizes, so the mount is normally there at once.
-        long start = Stopwatch.GetTimestamp();
-        int pause = 1;
-        while (true)
-        {
-            if (Probe(mountPath, superblock, probeTimeout, archivePath, out int pinFd) == MountState.Mounted)
-                return pinFd;
-            if (Stopwatch.GetElapsedTime(start) > MountAppearTimeout)
-            {
-                // Should it appear after all, it must not stay half-made.
-                LibC.umount2(mountPath, LibC.MNT_DETACH);
-                throw new XarRuntimeException(XarExitCode.Unavailable, archivePath,
-                    $"squashfuse_ll exited successfully but no mount appeared on {mountPath} within {MountAppearTimeout.TotalSeconds:0} s");
-            }
-            Thread.Sleep(pause);
-            pause = Math.Min(pause * 2, 50);
-        }
-    }
-
     /// <summary>
     /// Detaches a mount whose server died or does not answer — neither needs the server:
     /// umount2(MNT_DETACH) when permitted (root), else
@@ -197,7 +139,7 @@ internal static unsafe class FuseMount
         if (LibC.umount2(mountPath, LibC.MNT_DETACH) == 0)
             return;
         int errno = LibC.LastError;
-        string? fusermount = ProgramRunner.Find("fusermount3", settings.SearchPath) ?? ProgramRunner.Find("fusermount", settings.SearchPath);
+        string? fusermount = MountBackend.FindFusermount(settings);
         if (fusermount is null)
             throw new XarRuntimeException(XarExitCode.Unavailable, archivePath,
                 $"{mountPath} is a dead FUSE mount; umount2 failed ({LibC.ErrorText(errno)}) and no fusermount3 is on PATH");
@@ -212,25 +154,5 @@ internal static unsafe class FuseMount
         }
         if (!result.Succeeded)
             throw new XarRuntimeException(XarExitCode.Unavailable, archivePath, $"{mountPath} is a dead FUSE mount that cannot be unmounted: {result.Describe(Path.GetFileName(fusermount))}");
-    }
-
-    /// <summary>The original adds allow_root when /etc/fuse.conf has a line exactly "user_allow_other".</summary>
-    private static bool FuseConfAllowsOther()
-    {
-        try
-        {
-            foreach (string line in File.ReadLines("/etc/fuse.conf"))
-            {
-                if (line == "user_allow_other")
-                    return true;
-            }
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-        return false;
     }
 }

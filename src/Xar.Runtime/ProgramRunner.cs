@@ -27,8 +27,8 @@ internal readonly record struct ProgramResult(int ExitCode, int Signal, string S
 /// </summary>
 internal static unsafe class ProgramRunner
 {
-    private const int F_SETFL = 4;
-    private const int O_NONBLOCK = 0x800;
+    public const int F_SETFL = 4;
+    public const int O_NONBLOCK = 0x800;
 
     /// <summary>Looks <paramref name="program"/> up in <paramref name="searchPath"/>; null when no executable file of that name is found.</summary>
     public static string? Find(string program, string? searchPath)
@@ -54,42 +54,10 @@ internal static unsafe class ProgramRunner
     /// <exception cref="IOException">The program could not be started.</exception>
     public static ProgramResult Run(string path, params string[] arguments)
     {
-        int* pipe = stackalloc int[2];
-        if (LibC.pipe2(pipe, LibC.O_CLOEXEC) != 0)
-            throw new IOException($"pipe: {LibC.ErrorText(LibC.LastError)}");
-        int readEnd = pipe[0];
-        int writeEnd = pipe[1];
-        // Large enough for glibc's posix_spawn_file_actions_t (80 bytes on 64-bit).
-        byte* actions = stackalloc byte[256];
-        LibC.posix_spawn_file_actions_init(actions);
-        var strings = new List<nint>();
+        int pid = Start(path, arguments, newSession: false, out int readEnd);
         try
         {
-            byte* devNull = Pin(strings, "/dev/null");
-            LibC.posix_spawn_file_actions_addopen(actions, 0, devNull, LibC.O_RDONLY, 0);
-            LibC.posix_spawn_file_actions_addopen(actions, 1, devNull, LibC.O_RDWR, 0);
-            LibC.posix_spawn_file_actions_adddup2(actions, writeEnd, 2);
-
-            byte** argv = (byte**)NativeMemory.Alloc((nuint)(arguments.Length + 1), (nuint)sizeof(byte*));
-            strings.Add((nint)argv);
-            for (int i = 0; i < arguments.Length; i++)
-                argv[i] = Pin(strings, arguments[i]);
-            argv[arguments.Length] = null;
-
-            int pid;
-            int error = LibC.posix_spawn(&pid, Pin(strings, path), actions, null, argv, Environ.Current);
-            LibC.close(writeEnd);
-            writeEnd = -1;
-            if (error != 0)
-                throw new IOException($"cannot run {path}: {LibC.ErrorText(error)}");
-
-            int status;
-            while (LibC.waitpid(pid, &status, 0) < 0)
-            {
-                int errno = LibC.LastError;
-                if (errno != LibC.EINTR)
-                    throw new IOException($"waitpid {path}: {LibC.ErrorText(errno)}");
-            }
+            int status = Wait(pid, path);
             // Read only what is there: a daemon that kept our stderr open must not make us wait.
             LibC.fcntl(readEnd, F_SETFL, O_NONBLOCK);
             string stderr = Drain(readEnd);
@@ -98,16 +66,84 @@ internal static unsafe class ProgramRunner
         }
         finally
         {
+            LibC.close(readEnd);
+        }
+    }
+
+    /// <summary>
+    /// Starts <paramref name="path"/> with <paramref name="arguments"/> (argv[0] included) without
+    /// waiting: stdin and stdout /dev/null, stderr the write end of a pipe whose close-on-exec read
+    /// end is <paramref name="stderrReadEnd"/> (or, without <paramref name="captureStderr"/>, ours,
+    /// and -1); with <paramref name="newSession"/> in a session of its own (setsid).
+    /// </summary>
+    /// <returns>The child's pid.</returns>
+    /// <exception cref="IOException">The program could not be started.</exception>
+    public static int Start(string path, string[] arguments, bool newSession, out int stderrReadEnd, bool captureStderr = true)
+    {
+        int* pipe = stackalloc int[2] { -1, -1 };
+        if (captureStderr && LibC.pipe2(pipe, LibC.O_CLOEXEC) != 0)
+            throw new IOException($"pipe: {LibC.ErrorText(LibC.LastError)}");
+        int readEnd = pipe[0];
+        int writeEnd = pipe[1];
+        // Large enough for glibc's posix_spawn_file_actions_t (80 bytes on 64-bit) and posix_spawnattr_t (336).
+        byte* actions = stackalloc byte[256];
+        byte* attributes = stackalloc byte[512];
+        LibC.posix_spawn_file_actions_init(actions);
+        LibC.posix_spawnattr_init(attributes);
+        var strings = new List<nint>();
+        try
+        {
+            byte* devNull = Pin(strings, "/dev/null");
+            LibC.posix_spawn_file_actions_addopen(actions, 0, devNull, LibC.O_RDONLY, 0);
+            LibC.posix_spawn_file_actions_addopen(actions, 1, devNull, LibC.O_RDWR, 0);
+            if (captureStderr)
+                LibC.posix_spawn_file_actions_adddup2(actions, writeEnd, 2);
+            if (newSession)
+                LibC.posix_spawnattr_setflags(attributes, LibC.POSIX_SPAWN_SETSID);
+
+            byte** argv = (byte**)NativeMemory.Alloc((nuint)(arguments.Length + 1), (nuint)sizeof(byte*));
+            strings.Add((nint)argv);
+            for (int i = 0; i < arguments.Length; i++)
+                argv[i] = Pin(strings, arguments[i]);
+            argv[arguments.Length] = null;
+
+            int pid;
+            int error = LibC.posix_spawn(&pid, Pin(strings, path), actions, attributes, argv, Environ.Current);
+            if (error != 0)
+                throw new IOException($"cannot run {path}: {LibC.ErrorText(error)}");
+            stderrReadEnd = readEnd;
+            readEnd = -1;
+            return pid;
+        }
+        finally
+        {
             LibC.posix_spawn_file_actions_destroy(actions);
+            LibC.posix_spawnattr_destroy(attributes);
             foreach (nint pointer in strings)
                 NativeMemory.Free((void*)pointer);
-            LibC.close(readEnd);
+            if (readEnd >= 0)
+                LibC.close(readEnd);
             if (writeEnd >= 0)
                 LibC.close(writeEnd);
         }
     }
 
-    private static string Drain(int fd)
+    /// <summary>waitpid with EINTR retried; the wait status.</summary>
+    /// <exception cref="IOException">waitpid failed.</exception>
+    public static int Wait(int pid, string path)
+    {
+        int status;
+        while (LibC.waitpid(pid, &status, 0) < 0)
+        {
+            int errno = LibC.LastError;
+            if (errno != LibC.EINTR)
+                throw new IOException($"waitpid {path}: {LibC.ErrorText(errno)}");
+        }
+        return status;
+    }
+
+    /// <summary>What is in the pipe <paramref name="fd"/> (up to 64 KiB), as UTF-8.</summary>
+    public static string Drain(int fd)
     {
         var output = new MemoryStream();
         byte* buffer = stackalloc byte[4096];

@@ -10,7 +10,7 @@ namespace Xar.Runtime;
 /// <list type="number">
 /// <item>a live mount of this image for this user and mount namespace;</item>
 /// <item>a complete extraction in the per-user cache;</item>
-/// <item>a new squashfuse_ll mount, named and locked as the original xarexec_fuse does;</item>
+/// <item>a new mount by our FUSE server (or squashfuse_ll, <see cref="MountBackend"/>), named and locked as the original xarexec_fuse does;</item>
 /// <item>a new extraction into the cache.</item>
 /// </list>
 /// XAR_MODE=mount keeps to rungs 1 and 3, XAR_MODE=extract to 2 and 4. Rungs 1 and 2 take no
@@ -19,7 +19,7 @@ namespace Xar.Runtime;
 public static class RunLadder
 {
     /// <param name="archive">The open archive.</param>
-    /// <param name="imagePath">An absolute path of the archive file, handed to squashfuse_ll.</param>
+    /// <param name="imagePath">An absolute path of the archive file, handed to the FUSE server.</param>
     /// <param name="settings">What the environment asks for.</param>
     /// <exception cref="XarRuntimeException">No rung could provide the tree; the message names the archive and every cause.</exception>
     public static PreparedTree Prepare(XarArchive archive, string imagePath, RuntimeSettings settings)
@@ -99,9 +99,9 @@ public static class RunLadder
     private static PreparedTree MountNew(XarArchive archive, string imagePath, MountLocation location, RuntimeSettings settings, ref bool verified)
     {
         string archivePath = archive.Path;
-        string? unavailable = FuseMount.Unavailability(settings, out string? squashfuse);
-        if (unavailable is not null)
-            throw new XarRuntimeException(XarExitCode.Unavailable, archivePath, unavailable);
+        IReadOnlyList<MountBackend> backends = MountBackend.Candidates(settings);
+        if (!backends.Any(b => b.Unavailability(settings) is null))
+            throw new XarRuntimeException(XarExitCode.Unavailable, archivePath, string.Join("; ", backends.Select(b => b.Unavailability(settings))));
 
         uint previousMask = LibC.umask(0x12); // 022, as the original: the directories must come out 0755
         try
@@ -123,8 +123,7 @@ public static class RunLadder
             bool createdDirectory = EnsureOwnedDirectory(location.MountPath, archivePath);
             try
             {
-                pin = FuseMount.Mount(squashfuse!, imagePath, archive.ImageOffset, location.MountPath, archive.Superblock,
-                    settings.MountTimeoutSeconds, settings.MountProbeTimeout, archivePath);
+                pin = MountWithFirstWorking(backends, imagePath, archive, location.MountPath, settings.MountTimeoutSeconds, settings);
             }
             catch (XarRuntimeException) when (createdDirectory)
             {
@@ -138,6 +137,39 @@ public static class RunLadder
         {
             LibC.umask(previousMask);
         }
+    }
+
+    /// <summary>
+    /// Mounts with the first of <paramref name="backends"/> that is available and succeeds (our
+    /// server, then squashfuse_ll); returns the pin descriptor.
+    /// </summary>
+    /// <exception cref="XarRuntimeException">None succeeded; the message gives each one's cause.</exception>
+    internal static int MountWithFirstWorking(IReadOnlyList<MountBackend> backends, string imagePath, XarArchive archive, string mountPath,
+        int timeoutSeconds, RuntimeSettings settings)
+    {
+        var causes = new List<string>();
+        XarRuntimeException? last = null;
+        foreach (MountBackend backend in backends)
+        {
+            string? unavailable = backend.Unavailability(settings);
+            if (unavailable is not null)
+            {
+                causes.Add(unavailable);
+                continue;
+            }
+            try
+            {
+                return backend.Mount(imagePath, archive.ImageOffset, mountPath, archive.Superblock, timeoutSeconds, settings, archive.Path);
+            }
+            catch (XarRuntimeException e) when (e.ExitCode == XarExitCode.Unavailable)
+            {
+                causes.Add(e.Cause);
+                last = e;
+            }
+        }
+        if (causes.Count == 1 && last is not null)
+            throw last;
+        throw new XarRuntimeException(XarExitCode.Unavailable, archive.Path, string.Join("; ", causes));
     }
 
     /// <summary>False when <paramref name="path"/> does not exist; true when it is the caller's own directory with mode 0755.</summary>

@@ -4,7 +4,7 @@ namespace Xar.Runtime;
 
 /// <summary>
 /// What the environment asks of the run ladder: XAR_MODE, XAR_MOUNT_TIMEOUT (else the first
-/// integer in /var/lib/xarexec_timeout_override, else 870 s, as in the original), XAR_MOUNT_SEED,
+/// integer in /var/lib/xarexec_timeout_override, else 870 s, as in the original), XAR_FUSE_SERVER, XAR_MOUNT_SEED,
 /// PATH, and the cache locations (XDG_CACHE_HOME, HOME, XDG_RUNTIME_DIR).
 /// </summary>
 public sealed record RuntimeSettings
@@ -21,17 +21,23 @@ public sealed record RuntimeSettings
     public int? MountTimeoutVariable { get; init; }
 
     /// <summary>
-    /// squashfuse_ll's idle timeout in seconds; 0 keeps the mount until it is unmounted.
+    /// The FUSE server's idle timeout in seconds; 0 keeps the mount until it is unmounted.
     /// XAR_MOUNT_TIMEOUT, else the override file, else <see cref="DefaultMountTimeoutSeconds"/>.
     /// The file is read here rather than with the environment: only a launch that mounts needs
     /// it, and warm launches and extractions should not pay for the file access.
     /// </summary>
     public int MountTimeoutSeconds => MountTimeoutVariable ?? ReadTimeoutOverride() ?? DefaultMountTimeoutSeconds;
 
+    /// <summary>XAR_FUSE_SERVER: "xar" (our server, squashfuse_ll when ours cannot mount) or "squashfuse_ll" (only it).</summary>
+    public string FuseServer { get; init; } = "xar";
+
+    /// <summary>The executable run in FUSE server mode (<see cref="FuseServerMode"/>): the launcher itself.</summary>
+    public string FuseServerProgram { get; init; } = "/proc/self/exe";
+
     /// <summary>XAR_MOUNT_SEED: replaces the pid-namespace/cgroup part of the mount directory name.</summary>
     public string? MountSeed { get; init; }
 
-    /// <summary>The PATH searched for squashfuse_ll and fusermount3.</summary>
+    /// <summary>The PATH searched for fusermount3 and squashfuse_ll.</summary>
     public string? SearchPath { get; init; }
 
     public string? XdgCacheHome { get; init; }
@@ -60,6 +66,7 @@ public sealed record RuntimeSettings
         Mode = ParseMode(Environment.GetEnvironmentVariable("XAR_MODE"), archivePath),
         MountTimeoutVariable = ReadMountTimeout(Environment.GetEnvironmentVariable("XAR_MOUNT_TIMEOUT"), archivePath),
         MountSeed = Environment.GetEnvironmentVariable("XAR_MOUNT_SEED"),
+        FuseServer = ParseFuseServer(Environment.GetEnvironmentVariable("XAR_FUSE_SERVER"), archivePath),
         SearchPath = Environment.GetEnvironmentVariable("PATH"),
         XdgCacheHome = Environment.GetEnvironmentVariable("XDG_CACHE_HOME"),
         Home = Environment.GetEnvironmentVariable("HOME"),
@@ -73,6 +80,14 @@ public sealed record RuntimeSettings
         "extract" => RunMode.Extract,
         _ => throw new XarRuntimeException(XarExitCode.BadConfiguration, archivePath,
             $"XAR_MODE \"{value}\" is not one of auto, mount, extract"),
+    };
+
+    internal static string ParseFuseServer(string? value, string archivePath) => value switch
+    {
+        null or "" or "xar" => "xar",
+        "squashfuse_ll" => "squashfuse_ll",
+        _ => throw new XarRuntimeException(XarExitCode.BadConfiguration, archivePath,
+            $"XAR_FUSE_SERVER \"{value}\" is not one of xar, squashfuse_ll"),
     };
 
     /// <summary>

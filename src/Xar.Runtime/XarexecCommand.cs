@@ -20,7 +20,8 @@ public static unsafe class XarexecCommand
         "  -m  mount (or extract) the archive and print its directory; do not run the target\n" +
         "  -n  print the directory it would be mounted on; do not mount\n" +
         "  -h  print this help\n" +
-        "Environment: XAR_MODE=auto|mount|extract, XAR_MOUNT_TIMEOUT=SECONDS, XAR_MOUNT_SEED=NAME\n";
+        "Environment: XAR_MODE=auto|mount|extract, XAR_MOUNT_TIMEOUT=SECONDS, XAR_MOUNT_SEED=NAME,\n" +
+        "             XAR_FUSE_SERVER=xar|squashfuse_ll (the mount's server; default xar, squashfuse_ll as fallback)\n";
 
     private enum Action
     {
@@ -41,6 +42,8 @@ public static unsafe class XarexecCommand
         {
             if (LibC.getuid() != LibC.geteuid())
                 throw new XarRuntimeException(XarExitCode.UnsafePermissions, "xarexec", "refusing to run set-user-ID (real and effective uid differ)");
+            if (FuseServerMode.IsRequested(argv0, arguments))
+                return FuseServerMode.Run(arguments);
 
             Action action = Action.Run;
             string archiveArgument;

@@ -37,13 +37,13 @@ public sealed class ExtractionRungTests : IDisposable
     }
 
     [Fact]
-    public void Without_squashfuse_ll_the_launcher_extracts_automatically()
+    public void With_squashfuse_ll_chosen_but_missing_the_launcher_extracts_automatically()
     {
         string archive = _sandbox.Archive(TargetKind.Shell);
         string bin = Path.Combine(_sandbox.Root, "bin");
         Directory.CreateDirectory(bin);
         File.CreateSymbolicLink(Path.Combine(bin, "cat"), "/bin/cat");
-        var noFuse = new Dictionary<string, string?> { ["PATH"] = bin };
+        var noFuse = new Dictionary<string, string?> { ["PATH"] = bin, ["XAR_FUSE_SERVER"] = "squashfuse_ll" };
 
         RunResult first = _sandbox.Launch(archive, ["read:data.txt"], extraEnvironment: noFuse);
         RunResult second = _sandbox.Launch(archive, ["read:data.txt"], extraEnvironment: noFuse);

@@ -2,7 +2,10 @@ using Xar.Archive;
 
 namespace Xar.Runtime.Tests;
 
-/// <summary>The FUSE rung: naming, reuse, flags, idle unmount, stale mounts and concurrent first launches.</summary>
+/// <summary>
+/// The FUSE rung: naming, reuse, flags, idle unmount, stale mounts and concurrent first launches,
+/// with the default server (ours) and, where the server matters, with squashfuse_ll (XAR_FUSE_SERVER).
+/// </summary>
 public sealed class MountRungTests : IDisposable
 {
     private readonly Sandbox _sandbox = new();
@@ -28,7 +31,7 @@ public sealed class MountRungTests : IDisposable
 
         mounted.ExitCode.Should().Be(0, mounted.ToString());
         mounted.Stdout.Should().Be(mountPath + "\n");
-        _sandbox.Mounts().Should().ContainSingle().Which.Should().Be((mountPath, "fuse.squashfuse_ll"));
+        _sandbox.Mounts().Should().ContainSingle().Which.Should().Be((mountPath, "fuse.xar"));
         File.ReadAllText(Path.Combine(mountPath, "data.txt")).Should().Be("data from the image\n");
         File.Exists(Path.Combine(_sandbox.MountRoot, "uid-0", "lockfile." + Path.GetFileName(mountPath))).Should().BeTrue();
         UnixFileMode ownDirectory = (UnixFileMode)0x1ED;
@@ -46,27 +49,34 @@ public sealed class MountRungTests : IDisposable
         printed.Stdout.Should().MatchRegex($"^{_sandbox.MountRoot}/uid-0/{opened.Header.Uuid}-seed-myseed-ns-\\d+\n$");
     }
 
-    [Fact]
-    public void The_idle_timeout_unmounts_after_the_target_exits_but_not_while_it_runs()
+    /// <summary>The servers a mount can have: ours (the default) and squashfuse_ll.</summary>
+    public static TheoryData<string> Servers() => ["xar", "squashfuse_ll"];
+
+    [Theory]
+    [MemberData(nameof(Servers))]
+    public void The_idle_timeout_unmounts_after_the_target_exits_but_not_while_it_runs(string server)
     {
         string archive = _sandbox.Archive(TargetKind.Elf);
-        var environment = new Dictionary<string, string?> { ["XAR_MOUNT_TIMEOUT"] = "1" };
+        var environment = new Dictionary<string, string?> { ["XAR_MOUNT_TIMEOUT"] = "1", ["XAR_FUSE_SERVER"] = server };
 
         RunResult running = _sandbox.Launch(archive, ["sleep:4", "read:data.txt"], extraEnvironment: environment);
 
         running.ExitCode.Should().Be(0, running.ToString());
         running.Stdout.Should().Be("mode=mount new=1\ndata from the image\n", "the mount outlives an idle timeout of 1 s while the target runs");
         WaitUntil(() => _sandbox.Mounts().Count == 0, TimeSpan.FromSeconds(15))
-            .Should().BeTrue("squashfuse_ll unmounts once the target, and the descriptor it inherited, are gone");
+            .Should().BeTrue("the server unmounts once the target, and the descriptor it inherited, are gone");
+        WaitUntil(() => _sandbox.ServerProcesses().Count == 0, TimeSpan.FromSeconds(15)).Should().BeTrue("the server exits with its mount");
     }
 
-    [Fact]
-    public void A_killed_squashfuse_ll_leaves_a_stale_mount_that_the_next_launch_replaces()
+    [Theory]
+    [MemberData(nameof(Servers))]
+    public void A_killed_server_leaves_a_stale_mount_that_the_next_launch_replaces(string server)
     {
         string archive = _sandbox.Archive();
+        _sandbox.Environment["XAR_FUSE_SERVER"] = server;
         _sandbox.Launch(archive).Stdout.Should().StartWith("mode=mount new=1");
         string mountPath = _sandbox.Mounts().Single().MountPoint;
-        foreach (int pid in _sandbox.SquashfuseProcesses(mountPath))
+        foreach (int pid in _sandbox.ServerProcesses(mountPath))
             System.Diagnostics.Process.GetProcessById(pid).Kill();
         WaitUntil(() => !CanList(mountPath), TimeSpan.FromSeconds(10)).Should().BeTrue("the mount is stale (ENOTCONN)");
 
@@ -75,16 +85,18 @@ public sealed class MountRungTests : IDisposable
         relaunched.ExitCode.Should().Be(0, relaunched.ToString());
         relaunched.Stdout.Should().Be("mode=mount new=1\ndata from the image\n");
         _sandbox.Mounts().Should().ContainSingle();
-        _sandbox.SquashfuseProcesses(mountPath).Should().ContainSingle();
+        _sandbox.ServerProcesses(mountPath).Should().ContainSingle();
     }
 
-    [Fact]
-    public void A_stopped_squashfuse_ll_does_not_hang_the_next_launch_which_detaches_it_and_mounts_anew()
+    [Theory]
+    [MemberData(nameof(Servers))]
+    public void A_stopped_server_does_not_hang_the_next_launch_which_detaches_it_and_mounts_anew(string serverName)
     {
         string archive = _sandbox.Archive();
+        _sandbox.Environment["XAR_FUSE_SERVER"] = serverName;
         _sandbox.Launch(archive).Stdout.Should().StartWith("mode=mount new=1");
         string mountPath = _sandbox.Mounts().Single().MountPoint;
-        int server = _sandbox.SquashfuseProcesses(mountPath).Single();
+        int server = _sandbox.ServerProcesses(mountPath).Single();
         Run.Checked("kill", ["-STOP", server.ToString()]);
         try
         {
@@ -95,7 +107,7 @@ public sealed class MountRungTests : IDisposable
             relaunched.Stdout.Should().Be("mode=mount new=1\ndata from the image\n");
             // Only the new mount is attached (mountinfo is read without touching the mounts).
             _sandbox.Mounts().Should().ContainSingle();
-            _sandbox.SquashfuseProcesses(mountPath).Should().HaveCount(2, "the stopped server is detached, not killed");
+            _sandbox.ServerProcesses(mountPath).Should().HaveCount(2, "the stopped server is detached, not killed");
         }
         finally
         {
@@ -139,11 +151,31 @@ public sealed class MountRungTests : IDisposable
         results.Should().OnlyContain(r => r.ExitCode == 0 && r.Stdout.EndsWith("\ndata from the image\n"), string.Join("\n", results));
         results.Count(r => r.Stdout.StartsWith("mode=mount new=1\n")).Should().Be(1, "exactly one launch mounted");
         _sandbox.Mounts().Should().ContainSingle();
-        _sandbox.SquashfuseProcesses().Should().ContainSingle();
+        _sandbox.ServerProcesses().Should().ContainSingle();
     }
 
     [Fact]
-    public void A_forced_mount_without_squashfuse_ll_fails_with_one_line_and_leaves_nothing_mounted()
+    public void Without_squashfuse_ll_our_server_mounts_with_the_kernel_FUSE_alone()
+    {
+        string archive = _sandbox.Archive();
+        string bin = Path.Combine(_sandbox.Root, "bin");
+        Directory.CreateDirectory(bin);
+        File.CreateSymbolicLink(Path.Combine(bin, "cat"), "/bin/cat"); // the target's only need
+
+        RunResult result = _sandbox.Launch(archive, ["read:data.txt"], extraEnvironment: new Dictionary<string, string?>
+        {
+            ["XAR_MODE"] = "mount",
+            ["PATH"] = bin,
+        });
+
+        result.ExitCode.Should().Be(0, result.ToString());
+        result.Stdout.Should().Be("mode=mount new=1\ndata from the image\n");
+        _sandbox.Mounts().Should().ContainSingle().Which.FsType.Should().Be("fuse.xar");
+        _sandbox.ServerProcesses().Should().ContainSingle();
+    }
+
+    [Fact]
+    public void A_forced_mount_with_squashfuse_ll_chosen_but_missing_fails_with_one_line_and_leaves_nothing_mounted()
     {
         string archive = _sandbox.Archive();
 
@@ -151,6 +183,7 @@ public sealed class MountRungTests : IDisposable
         {
             ["XAR_MODE"] = "mount",
             ["PATH"] = _sandbox.Root,
+            ["XAR_FUSE_SERVER"] = "squashfuse_ll",
         }));
 
         result.ExitCode.Should().Be((int)XarExitCode.Unavailable);
@@ -170,6 +203,7 @@ public sealed class MountRungTests : IDisposable
         string path = bin + ":" + Environment.GetEnvironmentVariable("PATH");
         string mountPath = _sandbox.Xarexec("-n", archive).Stdout.TrimEnd('\n');
 
+        _sandbox.Environment["XAR_FUSE_SERVER"] = "squashfuse_ll";
         RunResult forced = Run.Program(Launcher.Path, [archive], environment: _sandbox.Env(new Dictionary<string, string?> { ["PATH"] = path, ["XAR_MODE"] = "mount" }));
         RunResult automatic = _sandbox.Launch(archive, ["read:data.txt"], extraEnvironment: new Dictionary<string, string?> { ["PATH"] = path });
 

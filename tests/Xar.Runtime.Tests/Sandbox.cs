@@ -4,8 +4,8 @@ namespace Xar.Runtime.Tests;
 
 /// <summary>
 /// One test's world: its own mount root (mode 01777, named in the archives' MOUNT_ROOT), cache
-/// (XDG_CACHE_HOME) and HOME under a temporary directory. Disposing stops the squashfuse_ll of
-/// every mount under it — also after a failed assertion — and deletes it all, mounts detached.
+/// (XDG_CACHE_HOME) and HOME under a temporary directory. Disposing stops the FUSE server (ours or
+/// squashfuse_ll) of every mount under it — also after a failed assertion — and deletes it all, mounts detached.
 /// </summary>
 public sealed class Sandbox : IDisposable
 {
@@ -37,6 +37,7 @@ public sealed class Sandbox : IDisposable
         ["XAR_MODE"] = null,
         ["XAR_MOUNT_SEED"] = null,
         ["XAR_MOUNT_TIMEOUT"] = null,
+        ["XAR_FUSE_SERVER"] = null,
         ["XDG_RUNTIME_DIR"] = null,
         ["XARFUSE_NEW_MOUNT"] = null,
     };
@@ -84,8 +85,8 @@ public sealed class Sandbox : IDisposable
     /// <summary>Mount points under <see cref="Root"/>, deepest first.</summary>
     public List<(string MountPoint, string FsType)> Mounts() => Xar.Testing.Mounts.Under(Root);
 
-    /// <summary>Pids of squashfuse_ll processes serving <paramref name="mountPoint"/>, or any mount point under <see cref="Root"/>.</summary>
-    public List<int> SquashfuseProcesses(string? mountPoint = null)
+    /// <summary>Pids of the FUSE servers (ours, squashfuse_ll) serving <paramref name="mountPoint"/>, or any mount point under <see cref="Root"/>.</summary>
+    public List<int> ServerProcesses(string? mountPoint = null)
     {
         var pids = new List<int>();
         foreach (string directory in Directory.EnumerateDirectories("/proc"))
@@ -101,7 +102,8 @@ public sealed class Sandbox : IDisposable
             {
                 continue;
             }
-            if (commandLine.StartsWith("squashfuse_ll ", StringComparison.Ordinal) && commandLine.Contains(mountPoint ?? Root + "/"))
+            if ((commandLine.StartsWith("squashfuse_ll ", StringComparison.Ordinal) || commandLine.StartsWith("xar-fuse-server ", StringComparison.Ordinal))
+                && commandLine.Contains(mountPoint ?? Root + "/"))
                 pids.Add(pid);
         }
         return pids;
@@ -109,7 +111,7 @@ public sealed class Sandbox : IDisposable
 
     public void Dispose()
     {
-        foreach (int pid in SquashfuseProcesses())
+        foreach (int pid in ServerProcesses())
         {
             try
             {

@@ -18,7 +18,7 @@ public static class Launcher
     private static DateTime NewestSource()
     {
         var newest = File.GetLastWriteTimeUtc(System.IO.Path.Combine(Repository.Root, "Directory.Build.props"));
-        foreach (string project in (string[])["Xar.Exec", "Xar.Runtime", "Xar.Archive", "Xar.SquashFs"])
+        foreach (string project in (string[])["Xar.Exec", "Xar.Runtime", "Xar.Fuse", "Xar.Archive", "Xar.SquashFs"])
         {
             foreach (string file in Directory.EnumerateFiles(System.IO.Path.Combine(Repository.Root, "src", project), "*", SearchOption.AllDirectories))
             {

@@ -203,6 +203,23 @@ internal static unsafe partial class LibC
     [LibraryImport("libc")]
     public static partial int posix_spawn_file_actions_addopen(void* actions, int fd, byte* path, int flags, uint mode);
 
+    public const short POSIX_SPAWN_SETSID = 0x80;
+
+    [LibraryImport("libc")]
+    public static partial int posix_spawnattr_init(void* attributes);
+
+    [LibraryImport("libc")]
+    public static partial int posix_spawnattr_destroy(void* attributes);
+
+    [LibraryImport("libc")]
+    public static partial int posix_spawnattr_setflags(void* attributes, short flags);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int chdir(string path);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int dup2(int fd, int newFd);
+
     [LibraryImport("libc")]
     public static partial int posix_spawn(int* pid, byte* path, void* fileActions, void* attributes, byte** argv, byte** envp);
 

@@ -1,0 +1,86 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using Xar.Fuse.Protocol;
+using Xar.SquashFs.Reading;
+
+namespace Xar.Fuse;
+
+/// <summary>How <see cref="FuseServer.Serve"/> mounts and when it lets go.</summary>
+public sealed record FuseServerOptions
+{
+    /// <summary>Unmount after this long without a request, once nothing on the mount is open (the original's squashfuse_ll -o timeout); null: never.</summary>
+    public TimeSpan? IdleTimeout { get; init; }
+
+    /// <summary>Threads reading requests.</summary>
+    public int Threads { get; init; } = Math.Clamp(Environment.ProcessorCount, 2, 8);
+
+    public bool AllowOther { get; init; }
+
+    /// <summary>fusermount3, for mounting and unmounting when mount(2)/umount2 are not permitted.</summary>
+    public string? Fusermount { get; init; }
+
+    /// <summary>How often the idle check runs; a quarter of the timeout, at most 10 s.</summary>
+    internal TimeSpan IdleCheckInterval =>
+        IdleTimeout is { } timeout ? TimeSpan.FromTicks(Math.Clamp(timeout.Ticks / 4, TimeSpan.TicksPerMillisecond * 50, TimeSpan.TicksPerSecond * 10)) : Timeout.InfiniteTimeSpan;
+}
+
+/// <summary>
+/// Serves a SquashFS image (at an offset of a file) on a mount point until it is unmounted: by
+/// someone else, by SIGTERM/SIGINT (a lazy unmount), or by the idle timeout (a plain unmount,
+/// which the kernel refuses while a file, directory or working directory on the mount is in use).
+/// </summary>
+public static class FuseServer
+{
+    /// <summary>
+    /// Opens the image and mounts it, calls <paramref name="mounted"/> (the mount then answers as
+    /// soon as the kernel's INIT is read, which the workers do next), and serves until unmounted.
+    /// </summary>
+    /// <exception cref="IOException">The image cannot be opened, or the mount failed.</exception>
+    /// <exception cref="Xar.SquashFs.SquashFsException">The image is malformed.</exception>
+    public static void Serve(string imagePath, long imageOffset, string mountPoint, FuseServerOptions options, Action mounted)
+    {
+        using SquashFsImage image = SquashFsImage.Open(imagePath, imageOffset);
+        var fileSystem = new SquashFsFileSystem(image);
+        int device = FuseMounter.Mount(mountPoint, imagePath, options.AllowOther, options.Fusermount);
+        var session = new FuseSession(device, fileSystem, options.Threads);
+        using var stop = new ManualResetEventSlim();
+        void Detach(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            FuseMounter.Unmount(mountPoint, lazy: true, options.Fusermount);
+        }
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Detach);
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Detach);
+        Thread? idle = null;
+        if (options.IdleTimeout is { } timeout)
+        {
+            idle = new Thread(() => UnmountWhenIdle(session, mountPoint, timeout, options, stop)) { IsBackground = true, Name = "fuse idle unmount" };
+            idle.Start();
+        }
+        try
+        {
+            mounted();
+            session.Run();
+        }
+        finally
+        {
+            stop.Set();
+            idle?.Join();
+            Xar.SquashFs.Native.LibC.close(device);
+        }
+        if (session.Failure is { } failure)
+            throw new IOException(failure);
+    }
+
+    private static void UnmountWhenIdle(FuseSession session, string mountPoint, TimeSpan timeout, FuseServerOptions options, ManualResetEventSlim stop)
+    {
+        while (!stop.Wait(options.IdleCheckInterval))
+        {
+            if (Stopwatch.GetElapsedTime(session.LastRequestTimestamp) < timeout)
+                continue;
+            // Not lazy: EBUSY while anything is open there, and then it stays until the next idle period.
+            if (FuseMounter.Unmount(mountPoint, lazy: false, options.Fusermount) == 0)
+                return;
+        }
+    }
+}

@@ -1,0 +1,386 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Xar.SquashFs.Native;
+
+namespace Xar.Fuse.Protocol;
+
+/// <summary>
+/// The kernel side of a FUSE connection: reads requests from a connected /dev/fuse descriptor on
+/// a few worker threads (each with its own native buffers; the kernel hands every request to one
+/// reader), negotiates INIT, decodes the read-only operations for an <see cref="IFuseFileSystem"/>
+/// and writes each reply with one write(2). Unknown operations get ENOSYS, mutating ones EROFS,
+/// and an exception from the file system (a malformed image) EIO: the server never dies of a request.
+/// </summary>
+public sealed unsafe class FuseSession
+{
+    /// <summary>READ replies up to 1 MiB (FUSE_MAX_PAGES); the kernel clamps to its own limit.</summary>
+    private const int MaxPages = 256;
+    private const int PageSize = 4096;
+    private const int ReplyCapacity = FuseAbi.OutHeaderSize + MaxPages * PageSize;
+
+    /// <summary>Requests of a read-only server are small: the kernel's minimum (FUSE_MIN_READ_BUFFER) with max_write 4096.</summary>
+    private const int RequestCapacity = 8192 + PageSize;
+
+    private const FuseInitFlags WantedFlags = FuseInitFlags.AsyncRead | FuseInitFlags.DoReaddirplus | FuseInitFlags.ReaddirplusAuto
+        | FuseInitFlags.ParallelDirops | FuseInitFlags.MaxPages | FuseInitFlags.CacheSymlinks;
+
+    private const uint NoOpenSupport = 1 << 17;
+    private const uint NoOpendirSupport = 1 << 24;
+
+    private readonly int _device;
+    private readonly IFuseFileSystem _fileSystem;
+    private readonly int _threadCount;
+    private readonly ManualResetEventSlim _initialized = new();
+    private readonly ulong _validSeconds;
+    private readonly uint _validNanoseconds;
+    private bool _noOpen;
+    private bool _noOpendir;
+    private volatile bool _stopping;
+    private long _lastRequest = Stopwatch.GetTimestamp();
+    private string? _failure;
+
+    /// <param name="device">A connected /dev/fuse descriptor (the caller closes it after <see cref="Run"/>).</param>
+    /// <param name="threads">How many threads read requests in parallel.</param>
+    public FuseSession(int device, IFuseFileSystem fileSystem, int threads)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
+        _device = device;
+        _fileSystem = fileSystem;
+        _threadCount = threads;
+        (_validSeconds, _validNanoseconds) = Split(fileSystem.CacheTimeout);
+    }
+
+    /// <summary>Set once INIT has been answered: the mount then serves requests.</summary>
+    public WaitHandle Initialized => _initialized.WaitHandle;
+
+    /// <summary>When the last request arrived (a <see cref="Stopwatch"/> timestamp).</summary>
+    public long LastRequestTimestamp => Volatile.Read(ref _lastRequest);
+
+    /// <summary>Why the loop ended other than by unmount or DESTROY; null otherwise.</summary>
+    public string? Failure => _failure;
+
+    /// <summary>Serves until the file system is unmounted (read returns ENODEV), DESTROY, or a device error.</summary>
+    public void Run()
+    {
+        var threads = new Thread[_threadCount];
+        for (int i = 0; i < threads.Length; i++)
+        {
+            threads[i] = new Thread(Serve) { IsBackground = true, Name = "fuse worker " + i };
+            threads[i].Start();
+        }
+        foreach (Thread thread in threads)
+            thread.Join();
+    }
+
+    private void Serve()
+    {
+        byte* request = (byte*)NativeMemory.AlignedAlloc(RequestCapacity, PageSize);
+        byte* reply = (byte*)NativeMemory.AlignedAlloc(ReplyCapacity, PageSize);
+        try
+        {
+            while (!_stopping)
+            {
+                nint length = LibC.read(_device, request, RequestCapacity);
+                if (length < 0)
+                {
+                    int errno = LibC.LastError;
+                    // EINTR: a signal; ENOENT: the request was interrupted before we got it.
+                    if (errno is LibC.EINTR or LibC.ENOENT or LibC.EAGAIN)
+                        continue;
+                    if (errno != LibC.ENODEV)
+                        _failure ??= "reading /dev/fuse: " + LibC.ErrorText(errno);
+                    break;
+                }
+                if (length < FuseAbi.InHeaderSize || Unsafe.AsRef<FuseInHeader>(request).Length < FuseAbi.InHeaderSize)
+                    continue;
+                Volatile.Write(ref _lastRequest, Stopwatch.GetTimestamp());
+                ref FuseInHeader header = ref Unsafe.AsRef<FuseInHeader>(request);
+                var body = new ReadOnlySpan<byte>(request + FuseAbi.InHeaderSize, (int)Math.Min(length, header.Length) - FuseAbi.InHeaderSize);
+                var payload = new Span<byte>(reply + FuseAbi.OutHeaderSize, ReplyCapacity - FuseAbi.OutHeaderSize);
+                int result;
+                int replyLength;
+                try
+                {
+                    result = Dispatch(in header, body, payload, out replyLength);
+                }
+                catch (Exception)
+                {
+                    // The reader raises on a malformed image: that request fails, the server lives on.
+                    result = LibC.EIO;
+                    replyLength = 0;
+                }
+                if (result == NoReply)
+                    continue;
+                Reply(reply, header.Unique, result, result == 0 ? replyLength : 0);
+                if (header.Opcode == FuseOpcode.Destroy)
+                    _stopping = true;
+            }
+        }
+        finally
+        {
+            NativeMemory.AlignedFree(request);
+            NativeMemory.AlignedFree(reply);
+        }
+        _stopping = true;
+    }
+
+    private const int NoReply = -1;
+
+    private void Reply(byte* reply, ulong unique, int errno, int payloadLength)
+    {
+        ref FuseOutHeader header = ref Unsafe.AsRef<FuseOutHeader>(reply);
+        header.Length = (uint)(FuseAbi.OutHeaderSize + payloadLength);
+        header.Error = -errno;
+        header.Unique = unique;
+        // ENOENT: the request was interrupted meanwhile; nothing else can be done about a failed reply.
+        while (LibC.write(_device, reply, (nint)header.Length) < 0 && LibC.LastError == LibC.EINTR)
+        {
+        }
+    }
+
+    /// <summary>Handles one request; returns 0 with <paramref name="length"/> payload bytes, an errno, or <see cref="NoReply"/>.</summary>
+    private int Dispatch(in FuseInHeader header, ReadOnlySpan<byte> body, Span<byte> payload, out int length)
+    {
+        length = 0;
+        ulong node = header.NodeId;
+        switch (header.Opcode)
+        {
+            case FuseOpcode.Init:
+                return Init(body, payload, out length);
+            case FuseOpcode.Lookup:
+            {
+                int errno = _fileSystem.Lookup(node, CString(body), out ulong child, out FuseNodeAttributes attributes);
+                if (errno == LibC.ENOENT)
+                {
+                    // A negative entry (node id 0) is cached by the kernel for the timeout; ENOENT is not.
+                    child = 0;
+                    attributes = default;
+                }
+                else if (errno != 0)
+                {
+                    return errno;
+                }
+                var entry = new FuseEntryOut
+                {
+                    NodeId = child,
+                    EntryValid = _validSeconds,
+                    EntryValidNsec = _validNanoseconds,
+                    AttrValid = child == 0 ? 0 : _validSeconds,
+                    AttrValidNsec = child == 0 ? 0 : _validNanoseconds,
+                    Attr = child == 0 ? default : ToKernel(attributes),
+                };
+                return Write(payload, in entry, out length);
+            }
+            case FuseOpcode.Forget:
+                _fileSystem.Forget(node, MemoryMarshal.Read<ulong>(body));
+                return NoReply;
+            case FuseOpcode.BatchForget:
+            {
+                uint count = MemoryMarshal.Read<uint>(body);
+                ReadOnlySpan<FuseForgetOne> forgets = MemoryMarshal.Cast<byte, FuseForgetOne>(body[8..]);
+                for (int i = 0; i < forgets.Length && i < count; i++)
+                    _fileSystem.Forget(forgets[i].NodeId, forgets[i].Count);
+                return NoReply;
+            }
+            case FuseOpcode.GetAttr:
+            {
+                int errno = _fileSystem.GetAttributes(node, out FuseNodeAttributes attributes);
+                if (errno != 0)
+                    return errno;
+                var attr = new FuseAttrOut { AttrValid = _validSeconds, AttrValidNsec = _validNanoseconds, Attr = ToKernel(attributes) };
+                return Write(payload, in attr, out length);
+            }
+            case FuseOpcode.Open:
+            case FuseOpcode.OpenDir:
+            {
+                bool directory = header.Opcode == FuseOpcode.OpenDir;
+                // Zero-message opens where the kernel supports them: no OPEN/RELEASE round trips, page cache kept.
+                if (directory ? _noOpendir : _noOpen)
+                    return LibC.ENOSYS;
+                const uint accessMode = 3;
+                if ((MemoryMarshal.Read<uint>(body) & accessMode) != 0)
+                    return LibC.EROFS;
+                var open = new FuseOpenOut { OpenFlags = FuseAbi.FOPEN_KEEP_CACHE | (directory ? FuseAbi.FOPEN_CACHE_DIR : 0) };
+                return Write(payload, in open, out length);
+            }
+            case FuseOpcode.Read:
+            {
+                FuseReadIn read = MemoryMarshal.Read<FuseReadIn>(body);
+                int size = (int)Math.Min(read.Size, (uint)payload.Length);
+                if (read.Offset > long.MaxValue)
+                    return LibC.EINVAL;
+                int errno = _fileSystem.Read(node, (long)read.Offset, payload[..size], out length);
+                return errno;
+            }
+            case FuseOpcode.ReadDir:
+            case FuseOpcode.ReadDirPlus:
+            {
+                FuseReadIn read = MemoryMarshal.Read<FuseReadIn>(body);
+                int size = (int)Math.Min(read.Size, (uint)payload.Length);
+                if (read.Offset > long.MaxValue)
+                    return LibC.EINVAL;
+                var filler = new DirectoryFiller(payload[..size], header.Opcode == FuseOpcode.ReadDirPlus, _fileSystem.CacheTimeout);
+                int errno = _fileSystem.ReadDirectory(node, (long)read.Offset, ref filler);
+                length = filler.Length;
+                return errno;
+            }
+            case FuseOpcode.ReadLink:
+            {
+                int errno = _fileSystem.ReadLink(node, out ReadOnlyMemory<byte> target);
+                if (errno != 0)
+                    return errno;
+                if (target.Length > payload.Length)
+                    return LibC.EIO;
+                target.Span.CopyTo(payload);
+                length = target.Length;
+                return 0;
+            }
+            case FuseOpcode.StatFs:
+            {
+                int errno = _fileSystem.GetStatistics(out FuseFileSystemStatistics statistics);
+                if (errno != 0)
+                    return errno;
+                var statfs = new FuseKStatFs
+                {
+                    Blocks = statistics.Blocks,
+                    Files = statistics.Files,
+                    BlockSize = statistics.BlockSize,
+                    FragmentSize = statistics.BlockSize,
+                    NameLength = statistics.NameLength,
+                };
+                return Write(payload, in statfs, out length);
+            }
+            case FuseOpcode.GetXattr:
+            case FuseOpcode.ListXattr:
+                return Xattr(in header, body, payload, out length);
+            case FuseOpcode.Release:
+            case FuseOpcode.ReleaseDir:
+            case FuseOpcode.Flush:
+            case FuseOpcode.FSync:
+            case FuseOpcode.FSyncDir:
+            case FuseOpcode.Destroy:
+                return 0;
+            case FuseOpcode.Access:
+                // Only sent without default_permissions; a read-only tree refuses nothing else.
+                return (MemoryMarshal.Read<uint>(body) & 2) != 0 ? LibC.EROFS : 0;
+            case FuseOpcode.Interrupt:
+                // Every operation is short and never waits on another request: the kernel may stop sending these.
+                return LibC.ENOSYS;
+            case FuseOpcode.SetAttr:
+            case FuseOpcode.Symlink:
+            case FuseOpcode.MkNod:
+            case FuseOpcode.MkDir:
+            case FuseOpcode.Unlink:
+            case FuseOpcode.RmDir:
+            case FuseOpcode.Rename:
+            case FuseOpcode.Rename2:
+            case FuseOpcode.Link:
+            case FuseOpcode.Write:
+            case FuseOpcode.SetXattr:
+            case FuseOpcode.RemoveXattr:
+            case FuseOpcode.Create:
+            case FuseOpcode.Fallocate:
+            case FuseOpcode.CopyFileRange:
+            case FuseOpcode.TmpFile:
+                return LibC.EROFS;
+            default:
+                return LibC.ENOSYS;
+        }
+    }
+
+    private int Init(ReadOnlySpan<byte> body, Span<byte> payload, out int length)
+    {
+        FuseInitIn init = MemoryMarshal.Read<FuseInitIn>(body);
+        var reply = new FuseInitOut { Major = FuseAbi.KernelMajor, Minor = Math.Min(FuseAbi.KernelMinor, init.Minor) };
+        if (init.Major > FuseAbi.KernelMajor)
+        {
+            // The kernel offers a newer major: answer with ours and wait for its second INIT.
+            MemoryMarshal.Write(payload, in reply);
+            length = 8;
+            return 0;
+        }
+        if (init.Major < FuseAbi.KernelMajor)
+        {
+            _failure = $"the kernel speaks FUSE {init.Major}.{init.Minor}, this server 7.x";
+            length = 0;
+            return LibC.EPROTO;
+        }
+        _noOpen = (init.Flags & NoOpenSupport) != 0;
+        _noOpendir = (init.Flags & NoOpendirSupport) != 0;
+        reply.MaxReadahead = init.MaxReadahead;
+        reply.Flags = init.Flags & (uint)WantedFlags;
+        reply.MaxBackground = 64;
+        reply.CongestionThreshold = 48;
+        reply.MaxWrite = PageSize;
+        reply.TimeGranularity = 1;
+        reply.MaxPages = MaxPages;
+        MemoryMarshal.Write(payload, in reply);
+        length = init.Minor < 23 ? FuseAbi.Compat22InitOutSize : Unsafe.SizeOf<FuseInitOut>();
+        _initialized.Set();
+        return 0;
+    }
+
+    private int Xattr(in FuseInHeader header, ReadOnlySpan<byte> body, Span<byte> payload, out int length)
+    {
+        length = 0;
+        // ENOSYS once: the kernel then stops asking (ls -l probes three attributes per file).
+        if (!_fileSystem.HasXattrs)
+            return LibC.ENOSYS;
+        FuseGetxattrIn request = MemoryMarshal.Read<FuseGetxattrIn>(body);
+        ReadOnlyMemory<byte> value;
+        int errno = header.Opcode == FuseOpcode.GetXattr
+            ? _fileSystem.GetXattr(header.NodeId, CString(body[Unsafe.SizeOf<FuseGetxattrIn>()..]), out value)
+            : _fileSystem.ListXattrs(header.NodeId, out value);
+        if (errno != 0)
+            return errno;
+        if (request.Size == 0)
+            return Write(payload, new FuseGetxattrOut { Size = (uint)value.Length }, out length);
+        if (value.Length > request.Size || value.Length > payload.Length)
+            return LibC.ERANGE;
+        value.Span.CopyTo(payload);
+        length = value.Length;
+        return 0;
+    }
+
+    private static int Write<T>(Span<byte> payload, in T value, out int length) where T : unmanaged
+    {
+        MemoryMarshal.Write(payload, in value);
+        length = Unsafe.SizeOf<T>();
+        return 0;
+    }
+
+    /// <summary>A NUL-terminated name in a request (the whole span if the NUL is missing).</summary>
+    private static ReadOnlySpan<byte> CString(ReadOnlySpan<byte> bytes)
+    {
+        int end = bytes.IndexOf((byte)0);
+        return end < 0 ? bytes : bytes[..end];
+    }
+
+    internal static FuseAttr ToKernel(in FuseNodeAttributes attributes)
+    {
+        ulong time = (ulong)attributes.ModificationTime;
+        return new FuseAttr
+        {
+            Ino = attributes.Ino,
+            Size = attributes.Size,
+            Blocks = (attributes.Size + 511) / 512,
+            ATime = time,
+            MTime = time,
+            CTime = time,
+            Mode = attributes.Mode,
+            NLink = attributes.LinkCount,
+            Uid = attributes.Uid,
+            Gid = attributes.Gid,
+            RDev = attributes.DeviceNumber,
+            BlockSize = PageSize,
+        };
+    }
+
+    /// <summary>A timeout as the kernel's seconds and nanoseconds.</summary>
+    internal static (ulong Seconds, uint Nanoseconds) Split(TimeSpan timeout)
+    {
+        long ticks = Math.Max(0, timeout.Ticks);
+        return ((ulong)(ticks / TimeSpan.TicksPerSecond), (uint)(ticks % TimeSpan.TicksPerSecond * 100));
+    }
+}

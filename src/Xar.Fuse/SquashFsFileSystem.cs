@@ -1,0 +1,232 @@
+using System.Collections.Concurrent;
+using Xar.Fuse.Protocol;
+using Xar.SquashFs.Format;
+using Xar.SquashFs.Native;
+using Xar.SquashFs.Reading;
+
+namespace Xar.Fuse;
+
+/// <summary>
+/// A SquashFS image as a read-only FUSE file system. Node ids are derived from inode references
+/// (the root's is 1, every other reference + 2), so hard links share one node id and a node can
+/// always be decoded again from its id: the node table only saves decoding the inodes the kernel
+/// holds (it is bounded by the kernel's inode cache, through FORGET). Errors of a malformed image
+/// reach the protocol layer as exceptions, which answers EIO.
+/// </summary>
+public sealed class SquashFsFileSystem : IFuseFileSystem
+{
+    /// <summary>The image never changes while mounted: names, attributes and misses may be cached for a day.</summary>
+    public static readonly TimeSpan DefaultCacheTimeout = TimeSpan.FromDays(1);
+
+    private const ulong ReferenceBias = 2;
+
+    private readonly SquashFsImage _image;
+    private readonly ConcurrentDictionary<ulong, Node> _nodes = new();
+    private readonly Lock _counting = new();
+
+    public SquashFsFileSystem(SquashFsImage image, TimeSpan? cacheTimeout = null)
+    {
+        _image = image;
+        CacheTimeout = cacheTimeout ?? DefaultCacheTimeout;
+        HasXattrs = image.XattrIdCount > 0;
+        // The root is never forgotten.
+        _nodes[IFuseFileSystem.FuseRootId] = new Node(image.Root) { Lookups = long.MaxValue / 2 };
+    }
+
+    public TimeSpan CacheTimeout { get; }
+
+    public bool HasXattrs { get; }
+
+    public int Lookup(ulong parent, ReadOnlySpan<byte> name, out ulong node, out FuseNodeAttributes attributes)
+    {
+        node = 0;
+        attributes = default;
+        SquashFsEntry directory = Entry(parent);
+        if (!directory.IsDirectory)
+            return LibC.ENOTDIR;
+        SquashFsEntry? child = _image.Lookup(directory, name);
+        if (child is null)
+            return LibC.ENOENT;
+        node = Remember(child);
+        attributes = Attributes(child);
+        return 0;
+    }
+
+    public int GetAttributes(ulong node, out FuseNodeAttributes attributes)
+    {
+        attributes = Attributes(Entry(node));
+        return 0;
+    }
+
+    public int ReadDirectory(ulong node, long offset, ref DirectoryFiller filler)
+    {
+        Node? cached = _nodes.GetValueOrDefault(node);
+        SquashFsEntry directory = cached?.Entry ?? Decode(node);
+        if (!directory.IsDirectory)
+            return LibC.ENOTDIR;
+        // One listing per pass over the directory: the kernel asks for it a page at a time.
+        SquashFsEntry[] children = offset == 0 || cached?.Listing is null
+            ? [.. _image.ListDirectory(directory)]
+            : cached.Listing;
+        if (cached is not null)
+            cached.Listing = children;
+
+        // Positions: 0 ".", 1 "..", 2.. the children; an entry's offset is the position after it.
+        long position = offset;
+        if (position == 0 && !filler.Add("."u8, 0, Attributes(directory), 1))
+            return 0;
+        if (position <= 1)
+        {
+            var parent = new FuseNodeAttributes(directory.ParentInodeNumber, 0, (uint)UnixFileMode.None | DirectoryType, 0, 0, 0, 0, 0);
+            if (!filler.Add(".."u8, 0, parent, 2))
+                return 0;
+            position = 2;
+        }
+        for (long index = position - 2; index < children.Length; index++)
+        {
+            SquashFsEntry child = children[index];
+            ulong childNode = filler.IsPlus ? NodeId(child.InodeReference) : 0;
+            if (!filler.Add(child.NameBytes.Span, childNode, Attributes(child), index + 3))
+                return 0;
+            if (filler.IsPlus)
+                Remember(child);
+        }
+        if (cached is not null)
+            cached.Listing = null;
+        return 0;
+    }
+
+    public int Read(ulong node, long offset, Span<byte> destination, out int count)
+    {
+        count = 0;
+        SquashFsEntry file = Entry(node);
+        if (!file.IsRegularFile)
+            return file.IsDirectory ? LibC.EISDIR : LibC.EINVAL;
+        if (offset >= file.Size)
+            return 0;
+        int wanted = (int)Math.Min(destination.Length, file.Size - offset);
+        int done = 0;
+        while (done < wanted)
+        {
+            int n = _image.ReadFile(file, offset + done, destination[done..wanted]);
+            if (n <= 0)
+                break;
+            done += n;
+        }
+        count = done;
+        return 0;
+    }
+
+    public int ReadLink(ulong node, out ReadOnlyMemory<byte> target)
+    {
+        SquashFsEntry entry = Entry(node);
+        target = entry.SymlinkTargetBytes;
+        return entry.IsSymlink ? 0 : LibC.EINVAL;
+    }
+
+    public int GetStatistics(out FuseFileSystemStatistics statistics)
+    {
+        // Block size and inode count as squashfuse reports them: the launcher's probe compares both with the image.
+        Superblock superblock = _image.Superblock;
+        statistics = new FuseFileSystemStatistics(
+            (superblock.BytesUsed + (ulong)_image.BlockSize - 1) / (ulong)_image.BlockSize,
+            superblock.InodeCount, (uint)_image.BlockSize, SquashFsConstants.MaxNameLength);
+        return 0;
+    }
+
+    public int GetXattr(ulong node, ReadOnlySpan<byte> name, out ReadOnlyMemory<byte> value)
+    {
+        foreach (SquashFsXattr xattr in _image.GetXattrs(Entry(node)))
+        {
+            if (xattr.NameBytes.Span.SequenceEqual(name))
+            {
+                value = xattr.Value;
+                return 0;
+            }
+        }
+        value = default;
+        return LibC.ENODATA;
+    }
+
+    public int ListXattrs(ulong node, out ReadOnlyMemory<byte> names)
+    {
+        IReadOnlyList<SquashFsXattr> xattrs = _image.GetXattrs(Entry(node));
+        var list = new byte[xattrs.Sum(x => x.NameBytes.Length + 1)];
+        int position = 0;
+        foreach (SquashFsXattr xattr in xattrs)
+        {
+            xattr.NameBytes.Span.CopyTo(list.AsSpan(position));
+            position += xattr.NameBytes.Length + 1;
+        }
+        names = list;
+        return 0;
+    }
+
+    public void Forget(ulong node, ulong count)
+    {
+        lock (_counting)
+        {
+            if (_nodes.TryGetValue(node, out Node? known) && (known.Lookups -= (long)Math.Min(count, long.MaxValue)) <= 0)
+                _nodes.TryRemove(node, out _);
+        }
+    }
+
+    /// <summary>How many nodes the kernel holds (for tests: FORGET must shrink the table).</summary>
+    internal int NodeCount => _nodes.Count;
+
+    private const uint DirectoryType = 0x4000;
+
+    private static FuseNodeAttributes Attributes(SquashFsEntry entry)
+    {
+        uint type = entry.Type switch
+        {
+            SquashFsEntryType.Directory => DirectoryType,
+            SquashFsEntryType.RegularFile => 0x8000,
+            SquashFsEntryType.Symlink => 0xA000,
+            SquashFsEntryType.BlockDevice => 0x6000,
+            SquashFsEntryType.CharacterDevice => 0x2000,
+            SquashFsEntryType.Fifo => 0x1000,
+            _ => 0xC000,
+        };
+        // st_size of a directory as the kernel's squashfs driver reports it; of a symlink, its target's length.
+        ulong size = entry.IsSymlink ? (ulong)entry.SymlinkTargetBytes.Length : (ulong)entry.Size;
+        uint minor = entry.DeviceMinor;
+        uint device = (minor & 0xFF) | (entry.DeviceMajor << 8) | ((minor & ~0xFFu) << 12);
+        return new FuseNodeAttributes(entry.InodeNumber, size, type | (uint)entry.Permissions, entry.LinkCount,
+            entry.Uid, entry.Gid, entry.ModificationTimeSeconds, device);
+    }
+
+    private static ulong NodeId(ulong reference) => reference + ReferenceBias;
+
+    private SquashFsEntry Entry(ulong node) => _nodes.TryGetValue(node, out Node? known) ? known.Entry : Decode(node);
+
+    private SquashFsEntry Decode(ulong node) =>
+        node == IFuseFileSystem.FuseRootId ? _image.Root : _image.ReadInode(node - ReferenceBias);
+
+    /// <summary>Counts one lookup of <paramref name="entry"/> by the kernel; returns its node id.</summary>
+    private ulong Remember(SquashFsEntry entry)
+    {
+        if (entry.InodeReference == _image.Root.InodeReference)
+            return IFuseFileSystem.FuseRootId;
+        ulong node = NodeId(entry.InodeReference);
+        lock (_counting)
+        {
+            if (_nodes.TryGetValue(node, out Node? known))
+                known.Lookups++;
+            else
+                _nodes[node] = new Node(entry) { Lookups = 1 };
+        }
+        return node;
+    }
+
+    private sealed class Node(SquashFsEntry entry)
+    {
+        public SquashFsEntry Entry { get; } = entry;
+
+        /// <summary>Guarded by <see cref="_counting"/>.</summary>
+        public long Lookups { get; set; }
+
+        /// <summary>The directory's children during a pass of READDIR requests.</summary>
+        public SquashFsEntry[]? Listing { get; set; }
+    }
+}

@@ -1,0 +1,201 @@
+using System.Diagnostics;
+using System.Globalization;
+using Xar.Runtime.Native;
+using Xar.SquashFs.Format;
+
+namespace Xar.Runtime;
+
+/// <summary>
+/// A program that serves an image on a mount directory for the mount rung. Finding and probing a
+/// mount (<see cref="FuseMount.Probe"/>) and detaching a stale one do not depend on which program
+/// serves it; making one does.
+/// </summary>
+internal abstract class MountBackend
+{
+    /// <summary>How long a fresh mount may take to answer after its server reported success (the original: 9 s).</summary>
+    private static readonly TimeSpan MountAppearTimeout = TimeSpan.FromSeconds(9);
+
+    /// <summary>Our own server: this executable in server mode (<see cref="FuseServerMode"/>).</summary>
+    public static readonly MountBackend Xar = new XarServerBackend();
+
+    public static readonly MountBackend Squashfuse = new SquashfuseBackend();
+
+    /// <summary>XAR_FUSE_SERVER's value naming it.</summary>
+    public abstract string Name { get; }
+
+    /// <summary>The backends to try in order: XAR_FUSE_SERVER=squashfuse_ll alone, else ours, then squashfuse_ll.</summary>
+    public static IReadOnlyList<MountBackend> Candidates(RuntimeSettings settings) =>
+        settings.FuseServer == Squashfuse.Name ? [Squashfuse] : [Xar, Squashfuse];
+
+    /// <summary>Null when the backend can be tried, else why not.</summary>
+    public abstract string? Unavailability(RuntimeSettings settings);
+
+    /// <summary>
+    /// Mounts the image at <paramref name="imageOffset"/> of <paramref name="imagePath"/> on
+    /// <paramref name="mountPath"/>, unmounting itself after <paramref name="timeoutSeconds"/> idle
+    /// seconds (0: never), and waits until it answers; returns a pin descriptor on its root.
+    /// </summary>
+    /// <exception cref="XarRuntimeException">The server failed or the mount did not appear (<see cref="XarExitCode.Unavailable"/>).</exception>
+    public abstract int Mount(string imagePath, long imageOffset, string mountPath, Superblock superblock, int timeoutSeconds,
+        RuntimeSettings settings, string archivePath);
+
+    /// <summary>Waits until the mount on <paramref name="mountPath"/> answers (INIT done); detaches it if it never does.</summary>
+    protected int AwaitMount(string mountPath, Superblock superblock, RuntimeSettings settings, string archivePath)
+    {
+        long start = Stopwatch.GetTimestamp();
+        int pause = 1;
+        while (true)
+        {
+            if (FuseMount.Probe(mountPath, superblock, settings.MountProbeTimeout, archivePath, out int pinFd) == MountState.Mounted)
+                return pinFd;
+            if (Stopwatch.GetElapsedTime(start) > MountAppearTimeout)
+            {
+                // Should it appear after all, it must not stay half-made.
+                LibC.umount2(mountPath, LibC.MNT_DETACH);
+                throw new XarRuntimeException(XarExitCode.Unavailable, archivePath,
+                    $"{Name} reported success but no mount appeared on {mountPath} within {MountAppearTimeout.TotalSeconds:0} s");
+            }
+            Thread.Sleep(pause);
+            pause = Math.Min(pause * 2, 50);
+        }
+    }
+
+    protected static string? FuseDeviceUnavailability() =>
+        LibC.access("/dev/fuse", LibC.R_OK | LibC.W_OK) != 0 ? $"/dev/fuse is not usable: {LibC.ErrorText(LibC.LastError)}" : null;
+
+    /// <summary>fusermount3 (or fusermount) on the search path, for users who may not mount(2).</summary>
+    public static string? FindFusermount(RuntimeSettings settings) =>
+        ProgramRunner.Find("fusermount3", settings.SearchPath) ?? ProgramRunner.Find("fusermount", settings.SearchPath);
+
+    private sealed class XarServerBackend : MountBackend
+    {
+        public override string Name => "xar";
+
+        public override string? Unavailability(RuntimeSettings settings)
+        {
+            if (FuseDeviceUnavailability() is { } device)
+                return device;
+            if (LibC.geteuid() != 0 && FindFusermount(settings) is null)
+                return "fusermount3 is not on PATH (install fuse3)";
+            return null;
+        }
+
+        public override int Mount(string imagePath, long imageOffset, string mountPath, Superblock superblock, int timeoutSeconds,
+            RuntimeSettings settings, string archivePath)
+        {
+            string[] arguments = FuseServerMode.Arguments(imagePath, imageOffset, mountPath, timeoutSeconds, FindFusermount(settings));
+            string failure;
+            try
+            {
+                int pid = ProgramRunner.Start(settings.FuseServerProgram, arguments, newSession: false, out int readEnd);
+                try
+                {
+                    // The first stage starts the daemon and exits; the daemon closes its stderr once it
+                    // serves, or reports there why it cannot.
+                    int status = ProgramRunner.Wait(pid, settings.FuseServerProgram);
+                    failure = ReadUntilClosed(readEnd, MountAppearTimeout);
+                    if (failure.Length == 0 && status != 0)
+                        failure = $"the FUSE server failed with status 0x{status.ToString("x", CultureInfo.InvariantCulture)}";
+                }
+                finally
+                {
+                    LibC.close(readEnd);
+                }
+            }
+            catch (IOException e)
+            {
+                throw new XarRuntimeException(XarExitCode.Unavailable, archivePath, e.Message);
+            }
+            if (failure.Length != 0)
+            {
+                string line = failure.Trim().Split('\n')[^1];
+                const string prefix = "xarexec: ";
+                throw new XarRuntimeException(XarExitCode.Unavailable, archivePath,
+                    "the FUSE server failed: " + (line.StartsWith(prefix, StringComparison.Ordinal) ? line[prefix.Length..] : line));
+            }
+            return AwaitMount(mountPath, superblock, settings, archivePath);
+        }
+
+        /// <summary>Everything written to the pipe until its last writer closes it, or until <paramref name="timeout"/>.</summary>
+        private static unsafe string ReadUntilClosed(int fd, TimeSpan timeout)
+        {
+            LibC.fcntl(fd, ProgramRunner.F_SETFL, ProgramRunner.O_NONBLOCK);
+            var output = new MemoryStream();
+            byte* buffer = stackalloc byte[4096];
+            long start = Stopwatch.GetTimestamp();
+            int pause = 1;
+            while (output.Length < 65536)
+            {
+                nint n = LibC.read(fd, buffer, 4096);
+                if (n > 0)
+                {
+                    output.Write(new ReadOnlySpan<byte>(buffer, (int)n));
+                    continue;
+                }
+                if (n == 0 || LibC.LastError != LibC.EWOULDBLOCK)
+                    break;
+                if (Stopwatch.GetElapsedTime(start) > timeout)
+                {
+                    output.Write("xarexec: the FUSE server did not start serving in time"u8);
+                    break;
+                }
+                Thread.Sleep(pause);
+                pause = Math.Min(pause * 2, 20);
+            }
+            return System.Text.Encoding.UTF8.GetString(output.GetBuffer(), 0, (int)output.Length);
+        }
+    }
+
+    private sealed class SquashfuseBackend : MountBackend
+    {
+        public override string Name => "squashfuse_ll";
+
+        public override string? Unavailability(RuntimeSettings settings) =>
+            ProgramRunner.Find("squashfuse_ll", settings.SearchPath) is null ? "squashfuse_ll is not on PATH (install squashfuse)" : FuseDeviceUnavailability();
+
+        public override int Mount(string imagePath, long imageOffset, string mountPath, Superblock superblock, int timeoutSeconds,
+            RuntimeSettings settings, string archivePath)
+        {
+            string squashfuse = ProgramRunner.Find("squashfuse_ll", settings.SearchPath)
+                ?? throw new XarRuntimeException(XarExitCode.Unavailable, archivePath, "squashfuse_ll is not on PATH (install squashfuse)");
+            string options = "offset=" + imageOffset.ToString(CultureInfo.InvariantCulture);
+            if (timeoutSeconds > 0)
+                options += ",timeout=" + timeoutSeconds.ToString(CultureInfo.InvariantCulture);
+            if (FuseConfAllowsOther())
+                options += ",allow_root";
+            ProgramResult result;
+            try
+            {
+                result = ProgramRunner.Run(squashfuse, "squashfuse_ll", "-o", options, imagePath, mountPath);
+            }
+            catch (IOException e)
+            {
+                throw new XarRuntimeException(XarExitCode.Unavailable, archivePath, e.Message);
+            }
+            if (!result.Succeeded)
+                throw new XarRuntimeException(XarExitCode.Unavailable, archivePath, $"cannot mount on {mountPath}: {result.Describe("squashfuse_ll")}");
+            // squashfuse_ll mounts before it daemonizes, so the mount is normally there at once.
+            return AwaitMount(mountPath, superblock, settings, archivePath);
+        }
+
+        /// <summary>The original adds allow_root when /etc/fuse.conf has a line exactly "user_allow_other".</summary>
+        private static bool FuseConfAllowsOther()
+        {
+            try
+            {
+                foreach (string line in File.ReadLines("/etc/fuse.conf"))
+                {
+                    if (line == "user_allow_other")
+                        return true;
+                }
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+            return false;
+        }
+    }
+}

@@ -72,7 +72,7 @@ public sealed class LockedBuildTests : IDisposable
         var result = Build("--lock", lockFile, "--wheels", Wheels, "app");
 
         result.ExitCode.Should().Be(0, result.ToString());
-        result.Stderr.Should().Be($"xar: warning: {lockFile}: colorama 0.4.6: skipped, its marker 'sys_platform == 'win32'' does not hold for {PythonDescription()}\n");
+        result.Stderr.Should().Be($"xar: warning: {lockFile}: colorama 0.4.6: skipped, its marker 'sys_platform == \"win32\"' does not hold for {PythonDescription()}\n");
         _workspace.Launch(Output).Should().Be(new RunResult(0, "app with helper 2.0\n", ""));
     }
 

@@ -53,8 +53,8 @@ public sealed class LockFile
         string version = document.RequiredString("lock-version");
         if (version.Split('.')[0] != SupportedMajorVersion)
             throw document.Error("lock-version", $"'{version}' is not supported (xar reads lock-version 1.x)");
-        var requiresPython = Parse(document, "requires-python", text => SpecifierSet.Parse(text));
-        var environments = (document.Strings("environments") ?? []).Select(text => Parse(document, "environments", _ => Marker.Parse(text))!).ToArray();
+        var requiresPython = Parse(document, "requires-python", document.String("requires-python"), text => SpecifierSet.Parse(text));
+        var environments = (document.Strings("environments") ?? []).Select(text => Parse(document, "environments", text, t => Marker.Parse(t))!).ToArray();
         var packages = document.Tables("packages").Select(ReadPackage).ToArray();
         return new LockFile(path, requiresPython, environments, packages);
     }
@@ -187,7 +187,8 @@ public sealed class LockFile
         var sdist = table.Table("sdist") is { } s ? ReadArtifact(s) : null;
         if (other is not null && (wheels.Length > 0 || sdist is not null || others.Count(table.Contains) > 1))
             throw table.Error(other, "a package has one kind of source: vcs, directory, archive, or sdist and wheels");
-        return new LockedPackage(name, table.String("version"), Parse(table, "marker", text => Marker.Parse(text)), Parse(table, "requires-python", text => SpecifierSet.Parse(text)),
+        return new LockedPackage(name, table.String("version"), Parse(table, "marker", table.String("marker"), text => Marker.Parse(text)),
+            Parse(table, "requires-python", table.String("requires-python"), text => SpecifierSet.Parse(text)),
             wheels, sdist, other, tableName);
     }
 
@@ -206,9 +207,9 @@ public sealed class LockFile
         return new LockedArtifact(fileName, path, url, table.Integer("size"), pairs);
     }
 
-    private static T? Parse<T>(TomlFields table, string key, Func<string, T> parse) where T : class
+    private static T? Parse<T>(TomlFields table, string key, string? text, Func<string, T> parse) where T : class
     {
-        if (table.String(key) is not { } text) return null;
+        if (text is null) return null;
         try
         {
             return parse(text);

@@ -1,6 +1,8 @@
 using Tomlyn;
 using Tomlyn.Model;
+using Tomlyn.Parsing;
 using Tomlyn.Serialization;
+using Tomlyn.Syntax;
 
 namespace Xar.Python.Standards;
 
@@ -33,6 +35,14 @@ public static class TomlFile
     /// <summary>Parses <paramref name="text"/>, read from <paramref name="path"/> (named in errors).</summary>
     public static TomlFields Parse(string text, string path)
     {
+        // The syntax tree carries each problem with its position; the deserializer would report only
+        // where the value it was converting starts.
+        var syntax = SyntaxParser.Parse(text, path, validate: true);
+        if (syntax.HasErrors)
+        {
+            var error = syntax.Diagnostics.First(d => d.Kind == DiagnosticMessageKind.Error);
+            throw new InvalidTomlException($"{path}:{error.Span.Start.Line + 1}:{error.Span.Start.Column + 1}: invalid TOML: {error.Message}");
+        }
         TomlTable table;
         try
         {
@@ -41,17 +51,9 @@ public static class TomlFile
         catch (TomlException e)
         {
             string where = e.Line is { } line ? $"{path}:{line}:{e.Column ?? 1}" : path;
-            throw new InvalidTomlException($"{where}: invalid TOML: {Problem(e)}");
+            throw new InvalidTomlException($"{where}: invalid TOML: {e.Message.Split('\n')[0]}");
         }
         return new TomlFields(table, path, "");
-    }
-
-    // Tomlyn's message may repeat the position ("(3,7) : error : …") and list several diagnostics: the first one's text.
-    private static string Problem(TomlException e)
-    {
-        string first = e.Message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault() ?? "unknown error";
-        int marker = first.IndexOf(": error : ", StringComparison.Ordinal);
-        return marker >= 0 ? first[(marker + ": error : ".Length)..] : first;
     }
 }
 

@@ -67,7 +67,7 @@ public sealed class LockFileTests : IDisposable
         bundle.Distributions.Select(d => d.ToString()).Should().Equal("app 1.0", "helper 1.0");
         bundle.Root!.Name.Should().Be("app");
         bundle.Entries.Select(e => e.Path).Should().Contain(["lib/python/app/__init__.py", "lib/python/helper/__init__.py"]);
-        bundle.Notes.Should().ContainSingle().Which.Should().Contain("winonly 1.0: skipped, its marker 'sys_platform == 'win32'' does not hold");
+        bundle.Notes.Should().ContainSingle().Which.Should().Contain("winonly 1.0: skipped, its marker 'sys_platform == \"win32\"' does not hold");
     }
 
     [Fact]
@@ -127,7 +127,7 @@ public sealed class LockFileTests : IDisposable
 
         tooNew.Should().Throw<LockFileException>().Which.Message.Should().Be($"{LockPath}: requires-python '>=3.12' excludes {_target.Description}");
         windows.Should().Throw<LockFileException>().Which.Message.Should()
-            .Be($"{LockPath}: none of the lock's environments holds for {_target.Description}: sys_platform == 'win32'; python_version < '3.8'");
+            .Be($"{LockPath}: none of the lock's environments holds for {_target.Description}: sys_platform == \"win32\"; python_version < \"3.8\"");
     }
 
     [Fact]

@@ -9,7 +9,7 @@ using Xar.SquashFs.Writing;
 namespace Xar.Cli;
 
 /// <summary>
-/// `xar build`, in four forms:
+/// `xar build`, in these forms:
 ///   xar build PROJECT_DIR -o OUT.xar [--python PY] [--entry E] [pip options]
 ///   xar build --wheels DIR_OR_WHEEL... REQUIREMENT... [-r REQUIREMENTS.txt] -o OUT.xar
 ///   xar build --lock pylock.toml [--wheels DIR...] APPLICATION -o OUT.xar
@@ -151,7 +151,7 @@ internal static class BuildCommand
             var (sources, named) = SplitWheelArguments(wheels, inputs);
             foreach (string source in sources) house.Add(source);
             foreach (var link in parse.GetValue(PipFindLinks) ?? []) house.Add(link);
-            // Requirement files first: the application is the first requirement (a file's when the command line names none).
+            // The command line's requirements, then the files': the application is the first (a file's when the command line names none).
             var hashed = new List<HashedRequirement>();
             bool requireHashes = parse.GetValue(PipRequireHashes);
             foreach (string file in parse.GetValue(PipRequirement) ?? [])

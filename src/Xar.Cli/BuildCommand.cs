@@ -11,9 +11,10 @@ using Xar.SquashFs.Writing;
 namespace Xar.Cli;
 
 /// <summary>
-/// `xar build`, in four forms:
+/// `xar build`, in these forms:
 ///   xar build PROJECT_DIR -o OUT.xar [--python PY] [--entry E] [pip options]
-///   xar build --wheels DIR_OR_WHEEL... REQUIREMENT... -o OUT.xar
+///   xar build --wheels DIR_OR_WHEEL... REQUIREMENT... [-r REQUIREMENTS.txt] -o OUT.xar
+///   xar build --lock pylock.toml [--wheels DIR...] APPLICATION -o OUT.xar
 ///   xar build --from-env ENV_PATH DISTRIBUTION... -o OUT.xar [--entry E]
 ///   (--wheels with --from-env: wheels first, the environment for what they do not provide)
 ///   xar build --raw DIR --exec RELPATH -o OUT.xar
@@ -30,10 +31,11 @@ internal static class BuildCommand
         AllowMultipleArgumentsPerToken = true,
         Arity = ArgumentArity.OneOrMore,
     };
+    private static readonly Option<string?> Lock = new("--lock") { Description = "A PEP 751 lock file (pylock.toml): install its packages, from wheels found by path or in the --wheels directories, every hash checked." };
     private static readonly Option<string?> FromEnv = new("--from-env") { Description = "An installed environment (venv, site-packages, conda env, pyenv prefix) to take distributions from (with --wheels: what no wheel provides)." };
     private static readonly Argument<string[]> Inputs = new("INPUTS")
     {
-        Description = "PROJECT_DIR; with --wheels, requirements; with --from-env, distribution names.",
+        Description = "PROJECT_DIR; with --wheels, requirements; with --lock, the application's package; with --from-env, distribution names.",
         Arity = ArgumentArity.ZeroOrMore,
     };
     private static readonly Option<string?> Python = new("--python") { Description = "The target interpreter (default: the environment's own, else python3)." };
@@ -62,12 +64,12 @@ internal static class BuildCommand
         AllowMultipleArgumentsPerToken = false,
     };
     private static readonly Option<bool> NoBundleLibs = new("--no-bundle-libs") { Description = "Do not copy the native libraries that the image's ELF objects need into it (the target host must have them)." };
-    private static readonly Option<string[]> PipRequirement = PipOption("--requirement", "-r", "Also build these requirement files' packages (pip wheel -r).");
+    private static readonly Option<string[]> PipRequirement = PipOption("--requirement", "-r", "Also build these requirement files' packages (pip wheel -r); with --wheels, take them from the wheels, checking their --hash values.");
     private static readonly Option<string[]> PipConstraint = PipOption("--constraint", null, "Constrain versions with this file (pip wheel -c).");
     private static readonly Option<string[]> PipFindLinks = PipOption("--find-links", "-f", "Look for wheels and sources here (pip wheel -f).");
     private static readonly Option<string?> PipIndexUrl = new("--index-url", "-i") { Description = "Package index (pip wheel -i)." };
     private static readonly Option<bool> PipNoIndex = new("--no-index") { Description = "Use no package index, only --find-links (pip wheel --no-index)." };
-    private static readonly Option<bool> PipRequireHashes = new("--require-hashes") { Description = "Require hashes for every requirement (pip wheel --require-hashes)." };
+    private static readonly Option<bool> PipRequireHashes = new("--require-hashes") { Description = "Require hashes for every requirement (pip wheel --require-hashes; with --wheels, checked by xar)." };
 
     private static Option<string[]> PipOption(string name, string? alias, string description)
     {
@@ -82,7 +84,7 @@ internal static class BuildCommand
         var codec = new CodecOptions();
         var command = new Command("build", "Build an archive from a Python project, wheels, an installed environment, or any directory.")
         {
-            Inputs, Output, Raw, Exec, Wheels, FromEnv, NoFollowImports, Python, Entry, Bytecode, InheritSite, Standalone, HostPython, Layout, Launcher, Quiet, Json,
+            Inputs, Output, Raw, Exec, Wheels, Lock, FromEnv, NoFollowImports, Python, Entry, Bytecode, InheritSite, Standalone, HostPython, Layout, Launcher, Quiet, Json,
             IncludeLib, AllowMissingLib, NoBundleLibs,
             PipRequirement, PipConstraint, PipFindLinks, PipIndexUrl, PipNoIndex, PipRequireHashes,
         };
@@ -132,7 +134,22 @@ internal static class BuildCommand
         using var scratch = new ScratchDirectory();
         DistributionBundle bundle;
         InterpreterProbe probe;
-        if (environment is not null && wheels is null)
+        if (parse.GetValue(Lock) is { } lockPath)
+        {
+            if (environment is not null) throw new ArgumentException($"--lock {lockPath} and --from-env exclude each other: the lock names every package");
+            if (parse.GetValue(PipRequirement) is { Length: > 0 }) throw new ArgumentException($"--lock {lockPath} and --requirement exclude each other: the lock is the requirements");
+            var (sources, names) = SplitWheelArguments(wheels ?? [], inputs);
+            sources.AddRange(parse.GetValue(PipFindLinks) ?? []);
+            if (sources.FirstOrDefault(s => !Directory.Exists(s)) is { } notDirectory)
+                throw new ArgumentException($"--lock {lockPath}: {notDirectory} is not a directory; with a lock, --wheels and --find-links name directories to find the locked wheels in");
+            if (names.Count != 1)
+                throw new ArgumentException($"--lock {lockPath}: name the application to build, one package of the lock (xar build --lock {lockPath} APP -o APP.xar)");
+            progress.Begin("resolving distributions");
+            var lockFile = LockFile.Read(lockPath);
+            probe = InterpreterProbe.Run(settings.Python ?? "python3");
+            bundle = lockFile.Install(names[0].Name, TargetInterpreter.FromProbe(probe), sources);
+        }
+        else if (environment is not null && wheels is null)
         {
             if (inputs.Length == 0) throw new ArgumentException($"--from-env {environment}: name the distributions to take (e.g. flask)");
             if (inputs.FirstOrDefault(PythonProject.IsProjectDirectory) is { } projectDirectory)
@@ -149,27 +166,43 @@ internal static class BuildCommand
         else if (wheels is not null)
         {
             var house = new Wheelhouse();
-            var requirements = new List<Requirement>();
-            // --wheels takes several values, so "--wheels DIR NAME" hands it the requirement too:
-            // its first value and anything path-like are wheel sources, a bare name is a
-            // requirement even when a directory of that name happens to be in the current one,
-            // unless that directory holds wheels.
-            for (int i = 0; i < wheels.Length; i++)
-            {
-                string item = wheels[i];
-                if (i == 0 || IsWheelSource(item)) house.Add(item);
-                else requirements.Add(Requirement.Parse(item));
-            }
-            requirements.AddRange(inputs.Select(Requirement.Parse));
+            var (sources, named) = SplitWheelArguments(wheels, inputs);
+            foreach (string source in sources) house.Add(source);
             foreach (var link in parse.GetValue(PipFindLinks) ?? []) house.Add(link);
-            if (requirements.Count == 0)
-                throw new ArgumentException("--wheels: name the application to build as a requirement (e.g. pygments), after the wheels");
+            // The command line's requirements, then the files': the application is the first (a file's when the command line names none).
+            var hashed = new List<HashedRequirement>();
+            bool requireHashes = parse.GetValue(PipRequireHashes);
+            foreach (string file in parse.GetValue(PipRequirement) ?? [])
+            {
+                var requirementsFile = RequirementsFile.Read(file);
+                hashed.AddRange(requirementsFile.Requirements);
+                requireHashes |= requirementsFile.RequireHashes;
+            }
+            hashed.InsertRange(0, named.Select(r => new HashedRequirement(r, [], "the command line")));
+            if (hashed.Count == 0)
+                throw new ArgumentException("--wheels: name the application to build as a requirement (e.g. pygments), after the wheels, or give -r REQUIREMENTS.txt");
+            bool checkHashes = RequirementsFile.CheckHashMode(hashed, requireHashes);
+            if (checkHashes && environment is not null)
+                throw new ArgumentException($"--from-env {environment}: installed distributions have no file whose hash could be checked; hash-checking mode takes everything from wheels");
+            var requirements = hashed.Select(h => h.Requirement).ToList();
             // With --from-env too, the wheels come first and the environment provides the rest.
             progress.Begin("resolving distributions");
             var env = environment is null ? null : InstalledEnvironment.Open(environment);
             probe = InterpreterProbe.Run(settings.Python ?? env?.Interpreter ?? "python3");
             var target = TargetInterpreter.FromProbe(probe);
             bundle = house.Resolve(requirements, target, env);
+            if (checkHashes)
+            {
+                try
+                {
+                    RequirementsFile.VerifyHashes(hashed, bundle);
+                }
+                catch
+                {
+                    bundle.Dispose();
+                    throw;
+                }
+            }
             if (env is not null)
                 bundle = WithImports(parse, bundle, requirements, r => house.Resolve(r, target, env), env, probe, progress, stderr);
         }
@@ -249,6 +282,25 @@ internal static class BuildCommand
             });
     }
 
+    /// <summary>
+    /// --wheels takes several values, so "--wheels DIR NAME" hands it the requirement too: its
+    /// first value and anything path-like are wheel sources, a bare name is a requirement even
+    /// when a directory of that name happens to be in the current one, unless that directory
+    /// holds wheels. The inputs are requirements.
+    /// </summary>
+    private static (List<string> Sources, List<Requirement> Requirements) SplitWheelArguments(string[] wheels, string[] inputs)
+    {
+        var sources = new List<string>();
+        var requirements = new List<Requirement>();
+        for (int i = 0; i < wheels.Length; i++)
+        {
+            if (i == 0 || IsWheelSource(wheels[i])) sources.Add(wheels[i]);
+            else requirements.Add(Requirement.Parse(wheels[i]));
+        }
+        requirements.AddRange(inputs.Select(Requirement.Parse));
+        return (sources, requirements);
+    }
+
     // A direct reference ("name @ URL") is a requirement, whatever its URL looks like.
     private static bool IsWheelSource(string item) =>
         !item.Contains('@') && (item.Contains('/') || item.EndsWith(".whl", StringComparison.OrdinalIgnoreCase)
@@ -286,11 +338,11 @@ internal static class BuildCommand
             {
                 bool standalone = parse.GetValue(BuildCommand.Standalone), hostPython = parse.GetValue(BuildCommand.HostPython);
                 if (standalone && hostPython) throw new ArgumentException("--standalone and --host-python exclude each other");
-                return standalone || (!hostPython && Tool("standalone")?.ValueKind == JsonValueKind.True);
+                return standalone || (!hostPython && project?.Settings.Boolean("standalone") == true);
             }
         }
 
-        public bool InheritSite => parse.GetResult(BuildCommand.InheritSite) is not null ? parse.GetValue(BuildCommand.InheritSite) : Tool("inherit-site")?.ValueKind == JsonValueKind.True;
+        public bool InheritSite => parse.GetResult(BuildCommand.InheritSite) is not null ? parse.GetValue(BuildCommand.InheritSite) : project?.Settings.Boolean("inherit-site") == true;
         public BytecodeMode Bytecode => Value(BuildCommand.Bytecode, "bytecode") switch
         {
             null or "compiled" => BytecodeMode.Compiled,
@@ -299,13 +351,10 @@ internal static class BuildCommand
             var other => throw new ArgumentException($"--bytecode {other}: use compiled, none or only"),
         };
 
-        public SquashFsWriterOptions Image(CodecOptions codec) => codec.Read(parse, key => Tool(key));
+        public SquashFsWriterOptions Image(CodecOptions codec) => codec.Read(parse, project?.Settings);
 
         private string? Value(Option<string?> option, string key) =>
-            parse.GetResult(option) is not null ? parse.GetValue(option) : Tool(key) is { } value ? value.ToString() : null;
-
-        private JsonElement? Tool(string key) =>
-            project is not null && project.Settings.TryGetValue(key, out var value) ? value : null;
+            parse.GetResult(option) is not null ? parse.GetValue(option) : project?.Settings.String(key);
     }
 
     public static XarWriteResult BuildRaw(string directory, string executable, string output, XarLayout layout, string? launcherPath, SquashFsWriterOptions options)

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
-using System.Text.Json;
+using Xar.Python.Standards;
 using Xar.SquashFs;
 using Xar.SquashFs.Compression;
 using Xar.SquashFs.Writing;
@@ -77,17 +77,17 @@ internal sealed class CodecOptions
             command.Options.Add(option);
     }
 
-    public SquashFsWriterOptions Read(ParseResult parse) => Read(parse, _ => null);
+    public SquashFsWriterOptions Read(ParseResult parse) => Read(parse, null);
 
     /// <summary>Options from the command line; those not given come from <paramref name="defaults"/> (a project's [tool.xar]), else the built-in defaults.</summary>
-    public SquashFsWriterOptions Read(ParseResult parse, Func<string, JsonElement?> defaults)
+    public SquashFsWriterOptions Read(ParseResult parse, TomlFields? defaults)
     {
-        T Get<T>(Option<T> option, string key, Func<JsonElement, T> convert) =>
-            parse.GetResult(option) is null && defaults(key) is { } value ? convert(value) : parse.GetValue(option)!;
-        string codecName = Get(_compression, "compression", v => v.GetString()!);
+        T Get<T>(Option<T> option, string key, Func<TomlFields, T> convert) =>
+            parse.GetResult(option) is null && defaults is not null && defaults.Contains(key) ? convert(defaults) : parse.GetValue(option)!;
+        string codecName = Get(_compression, "compression", d => d.String("compression")!);
         if (!Enum.TryParse<CompressionAlgorithm>(codecName, ignoreCase: true, out var algorithm) || algorithm is CompressionAlgorithm.Lzma or CompressionAlgorithm.Lzo)
             throw new ArgumentException($"compression {codecName}: use gzip, zstd, xz, lz4 or none");
-        int? level = Get(_level, "level", v => (int?)v.GetInt32());
+        int? level = Get(_level, "level", d => checked((int?)d.Integer("level")));
         CompressionSettings settings;
         try
         {
@@ -100,13 +100,13 @@ internal sealed class CodecOptions
         return new SquashFsWriterOptions
         {
             Compression = settings,
-            BlockSize = ParseSize(Get(_blockSize, "block-size", v => v.ValueKind == JsonValueKind.Number ? v.GetInt32().ToString() : v.GetString()!)),
+            BlockSize = ParseSize(Get(_blockSize, "block-size", d => d.Value("block-size") is long bytes ? bytes.ToString() : d.String("block-size")!)),
             Threads = parse.GetValue(_threads),
-            UseFragments = !Get(_noFragments, "no-fragments", v => v.GetBoolean()),
-            Deduplicate = !Get(_noDedup, "no-dedup", v => v.GetBoolean()),
-            KeepOwners = Get(_keepOwners, "keep-owners", v => v.GetBoolean()),
-            Xattrs = Get(_xattrs, "xattrs", v => v.GetBoolean()),
-            FixedTime = Get(_mtime, "mtime", v => (long?)v.GetInt64()),
+            UseFragments = !Get(_noFragments, "no-fragments", d => d.Boolean("no-fragments")!.Value),
+            Deduplicate = !Get(_noDedup, "no-dedup", d => d.Boolean("no-dedup")!.Value),
+            KeepOwners = Get(_keepOwners, "keep-owners", d => d.Boolean("keep-owners")!.Value),
+            Xattrs = Get(_xattrs, "xattrs", d => d.Boolean("xattrs")!.Value),
+            FixedTime = Get(_mtime, "mtime", d => d.Integer("mtime")),
             Warning = message => Console.Error.WriteLine($"xar: warning: {message}"),
         };
     }

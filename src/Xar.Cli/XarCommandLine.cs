@@ -17,7 +17,8 @@ public static class XarCommandLine
     private static bool IsUserError(Exception e) => e is SquashFsException or IOException or UnauthorizedAccessException
         or ArgumentException or InvalidOperationException or FormatException or PythonBuildException or InterpreterProbeException
         or InvalidWheelException or IncompatibleWheelException or InstalledDistributionException or DistributionResolutionException
-        or ConflictingFilesException or XarRuntimeException;
+        or ConflictingFilesException or XarRuntimeException
+        or ArtifactHashException or LockFileException;
 
     public static int Run(string[] args, TextWriter? stdout = null, TextWriter? stderr = null)
     {

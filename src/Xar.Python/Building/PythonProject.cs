@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
-using System.Text.Json;
+using Tomlyn.Model;
+using Xar.Python.Standards;
 
 namespace Xar.Python.Building;
 
@@ -11,7 +12,7 @@ namespace Xar.Python.Building;
 /// </summary>
 public sealed class PythonProject
 {
-    private PythonProject(string directory, string name, IReadOnlyDictionary<string, JsonElement> settings)
+    private PythonProject(string directory, string name, TomlFields settings)
     {
         Directory = directory;
         Name = name;
@@ -21,30 +22,47 @@ public sealed class PythonProject
     public string Directory { get; }
     public string Name { get; }
 
-    /// <summary>The <c>[tool.xar]</c> table: option name (as on the command line, without dashes) → value.</summary>
-    public IReadOnlyDictionary<string, JsonElement> Settings { get; }
+    /// <summary>The <c>[tool.xar]</c> table, keys as option names on the command line without dashes (<c>inherit_site</c> read as <c>inherit-site</c>).</summary>
+    public TomlFields Settings { get; }
 
     private static readonly string[] ProjectFiles = ["pyproject.toml", "setup.py", "setup.cfg"];
 
     /// <summary>Whether <paramref name="path"/> is a directory with a pyproject.toml, setup.py or setup.cfg.</summary>
     public static bool IsProjectDirectory(string path) => ProjectFiles.Any(f => File.Exists(Path.Combine(path, f)));
 
+    /// <summary>
+    /// Reads pyproject.toml here (bad TOML: <see cref="InvalidTomlException"/> naming the file,
+    /// line and column); only a project whose name is not in its <c>[project]</c> table asks
+    /// <paramref name="interpreter"/> for the name setup.cfg or setup.py give.
+    /// </summary>
     public static PythonProject Read(string directory, string interpreter)
     {
         string full = Path.GetFullPath(directory);
         if (!IsProjectDirectory(full))
             throw new PythonBuildException($"{directory}: not a Python project (no pyproject.toml, setup.py or setup.cfg)");
-        var (status, output, errors) = RunPython(interpreter, ["-I", "-c", PythonResources.Read("project_info.py"), full], full);
-        if (status != 0)
-            throw new PythonBuildException($"{directory}: cannot read the project with {interpreter}: {LastLine(errors)}");
-        using var json = JsonDocument.Parse(output);
-        string? name = json.RootElement.GetProperty("name").ValueKind == JsonValueKind.String ? json.RootElement.GetProperty("name").GetString() : null;
+        string? name = null;
+        var tool = new TomlTable();
+        string pyproject = Path.Combine(full, "pyproject.toml");
+        if (File.Exists(pyproject))
+        {
+            var document = TomlFile.Read(pyproject);
+            name = document.Table("project")?.String("name");
+            if (document.Table("tool")?.Table("xar") is { } xar)
+                foreach (string key in xar.Keys)
+                    tool[key.Replace('_', '-')] = xar.Value(key)!;
+        }
+        if (string.IsNullOrWhiteSpace(name) && !File.Exists(Path.Combine(full, "setup.cfg")) && !File.Exists(Path.Combine(full, "setup.py")))
+            throw new PythonBuildException($"{pyproject}: the project has no name ([project] name)");
+        if (string.IsNullOrWhiteSpace(name))
+        {
+            var (status, output, errors) = RunPython(interpreter, ["-I", "-c", PythonResources.Read("project_info.py"), full], full);
+            if (status != 0)
+                throw new PythonBuildException($"{directory}: cannot read the project's name with {interpreter}: {LastLine(errors)}");
+            name = output.Trim();
+        }
         if (string.IsNullOrWhiteSpace(name))
             throw new PythonBuildException($"{directory}: the project has no name ([project] name in pyproject.toml, or setup.cfg/setup.py metadata)");
-        var settings = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
-        foreach (var property in json.RootElement.GetProperty("tool").EnumerateObject())
-            settings[property.Name.Replace('_', '-')] = property.Value.Clone();
-        return new PythonProject(full, name, settings);
+        return new PythonProject(full, name, new TomlFields(tool, pyproject, "tool.xar"));
     }
 
     /// <summary>

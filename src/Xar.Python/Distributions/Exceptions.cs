@@ -47,3 +47,12 @@ public sealed class ConflictingFilesException(IReadOnlyList<string> conflicts)
 {
     public IReadOnlyList<string> Conflicts { get; } = conflicts;
 }
+
+/// <summary>An artifact's hash differs from the one a lock or requirements file expects, or none of its hashes can be checked.</summary>
+public sealed class ArtifactHashException(string path, string problem) : Exception($"{path}: {problem}")
+{
+    public string Path { get; } = path;
+}
+
+/// <summary>A lock file (pylock.toml) or hashed requirements file asks for something that cannot be installed here; the message names the file and the entry.</summary>
+public sealed class LockFileException(string message) : Exception(message);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Xar.Archive;
+using Xar.Archive.Elf;
 using Xar.Python.Building;
 using Xar.Python.Distributions;
 using Xar.Python.Standards;
@@ -44,6 +45,9 @@ internal static class BuildCommand
     private static readonly Option<bool> HostPython = new("--host-python") { Description = "Start the host's interpreter of the build's version, found by name at run time (the default)." };
     private static readonly Option<string?> Layout = new("--layout") { Description = "self (default): ./app.xar runs anywhere; xarexec: the original layout, needs xarexec on the host." };
     private static readonly Option<string?> Launcher = new("--launcher") { Description = $"The xarexec launcher for the self layout (default: ${LauncherLocator.EnvironmentVariable}, or the one installed with xar)." };
+    private static readonly Option<string?> Target = new("--target") { Description = "The machine to build for: linux-x64 or linux-arm64 (default: this one's, or --platform's)." };
+    private static readonly Option<string?> Platform = new("--platform") { Description = "Choose wheels and markers as on this platform (pip's --platform: manylinux2014_aarch64, manylinux_2_28_x86_64, linux_aarch64)." };
+    private static readonly Option<string?> PythonVersion = new("--python-version") { Description = "The target's Python X.Y; the local pythonX.Y compiles the bytecode (default: the --python interpreter's)." };
 
     // pip's options, passed through to `pip wheel` for projects (and --find-links also searched for --wheels).
     private static readonly Option<string[]> IncludeLib = new("--include-lib")
@@ -80,6 +84,7 @@ internal static class BuildCommand
         var command = new Command("build", "Build an archive from a Python project, wheels, an installed environment, or any directory.")
         {
             Inputs, Output, Raw, Exec, Wheels, FromEnv, NoFollowImports, Python, Entry, Bytecode, InheritSite, Standalone, HostPython, Layout, Launcher,
+            Target, Platform, PythonVersion,
             IncludeLib, AllowMissingLib, NoBundleLibs,
             PipRequirement, PipConstraint, PipFindLinks, PipIndexUrl, PipNoIndex, PipRequireHashes,
         };
@@ -107,11 +112,15 @@ internal static class BuildCommand
         {
             if (inputs.Length > 0) throw new ArgumentException($"--raw takes no other inputs (got {string.Join(' ', inputs)})");
             string exec = parse.GetValue(Exec) ?? throw new ArgumentException("--raw needs --exec RELPATH: the executable to run");
-            return BuildRaw(raw, exec, output, LayoutOf(parse.GetValue(Layout)), parse.GetValue(Launcher), codec.Read(parse));
+            if (parse.GetValue(Platform) is not null || parse.GetValue(PythonVersion) is not null)
+                throw new ArgumentException("--platform and --python-version are for Python builds; --raw takes --target");
+            return BuildRaw(raw, exec, output, LayoutOf(parse.GetValue(Layout)), parse.GetValue(Launcher), codec.Read(parse), TargetOf(parse));
         }
         if (parse.GetValue(Exec) is not null) throw new ArgumentException("--exec goes with --raw");
 
         var settings = new Settings(parse, null);
+        var platform = TargetOf(parse);
+        string? platformTag = PlatformTagOf(parse, platform);
         string[]? wheels = parse.GetResult(Wheels) is null ? null : parse.GetValue(Wheels);
         string? environment = parse.GetValue(FromEnv);
 
@@ -125,7 +134,7 @@ internal static class BuildCommand
                 throw new ArgumentException($"--from-env {environment}: {projectDirectory} is a project directory, but --from-env takes the names of distributions installed there; "
                     + $"build the project's wheel (pip wheel --no-deps {projectDirectory}) and give it with --wheels WHEEL NAME --from-env {environment}");
             var env = InstalledEnvironment.Open(environment);
-            probe = InterpreterProbe.Run(settings.Python ?? env.Interpreter ?? "python3");
+            probe = Probe(settings.Python ?? env.Interpreter, parse, platformTag);
             var target = TargetInterpreter.FromProbe(probe);
             var requested = inputs.Select(Requirement.Parse).ToArray();
             bundle = WithImports(parse, env.Resolve(requested, target), requested, r => env.Resolve(r, target), env, probe, stderr);
@@ -150,7 +159,7 @@ internal static class BuildCommand
                 throw new ArgumentException("--wheels: name the application to build as a requirement (e.g. pygments), after the wheels");
             // With --from-env too, the wheels come first and the environment provides the rest.
             var env = environment is null ? null : InstalledEnvironment.Open(environment);
-            probe = InterpreterProbe.Run(settings.Python ?? env?.Interpreter ?? "python3");
+            probe = Probe(settings.Python ?? env?.Interpreter, parse, platformTag);
             var target = TargetInterpreter.FromProbe(probe);
             bundle = house.Resolve(requirements, target, env);
             if (env is not null)
@@ -159,11 +168,12 @@ internal static class BuildCommand
         else
         {
             if (inputs.Length != 1) throw new ArgumentException("xar build: give one PROJECT_DIR, or --wheels, --from-env or --raw (see xar build --help)");
-            string interpreter = settings.Python ?? "python3";
+            string interpreter = settings.Python ?? VersionedPython(parse) ?? "python3";
             var project = PythonProject.Read(inputs[0], interpreter);
             settings = new Settings(parse, project);
-            probe = InterpreterProbe.Run(settings.Python ?? interpreter);
+            probe = Probe(settings.Python ?? interpreter, parse, null);
             project.BuildWheels(probe.Executable, scratch.Path, PipArguments(parse));
+            if (platformTag is not null) probe = probe.ForPlatform(platformTag);
             var house = new Wheelhouse();
             house.Add(scratch.Path);
             bundle = house.Resolve([Requirement.Parse(project.Name)], TargetInterpreter.FromProbe(probe));
@@ -181,9 +191,10 @@ internal static class BuildCommand
                 RequiresPython = bundle.RequiresPython?.ToString(),
             };
             var layout = LayoutOf(settings.Layout);
-            using var launcher = layout == XarLayout.Self ? LauncherLocator.Open(parse.GetValue(Launcher)) : null;
+            using var launcher = layout == XarLayout.Self ? LauncherLocator.Open(parse.GetValue(Launcher), platform) : null;
             return PythonArchiveBuilder.Build(application, new PythonArchiveOptions
             {
+                Platform = platform,
                 Interpreter = probe,
                 Entry = settings.Entry,
                 Bytecode = settings.Bytecode,
@@ -244,6 +255,50 @@ internal static class BuildCommand
         return arguments;
     }
 
+    /// <summary>--target, else --platform's machine, else this one.</summary>
+    private static TargetPlatform TargetOf(ParseResult parse)
+    {
+        if (parse.GetValue(Target) is { } name)
+            return TargetPlatform.Find(name) ?? throw new ArgumentException($"--target {name}: use {string.Join(" or ", TargetPlatform.All)}");
+        if (parse.GetValue(Platform) is { } tag)
+            return TargetPlatform.All.FirstOrDefault(t => tag.EndsWith("_" + t.Architecture, StringComparison.Ordinal))
+                ?? throw new ArgumentException($"--platform {tag}: xar builds for {string.Join(" and ", TargetPlatform.All.Select(t => t.Architecture))} only");
+        return TargetPlatform.Host;
+    }
+
+    /// <summary>
+    /// The platform tag wheels are chosen for, or null for the interpreter's own: --platform (which
+    /// must be for the target's machine), else manylinux2014 on the target's machine when it is
+    /// not this one.
+    /// </summary>
+    private static string? PlatformTagOf(ParseResult parse, TargetPlatform platform)
+    {
+        if (parse.GetValue(Platform) is { } tag)
+            return tag.EndsWith("_" + platform.Architecture, StringComparison.Ordinal)
+                ? tag
+                : throw new ArgumentException($"--platform {tag}: not for --target {platform} ({platform.Architecture})");
+        return platform == TargetPlatform.Host ? null : $"manylinux2014_{platform.Architecture}";
+    }
+
+    /// <summary>pythonX.Y for --python-version X.Y (found on PATH), or null.</summary>
+    private static string? VersionedPython(ParseResult parse) => parse.GetValue(PythonVersion) is { } version
+        ? System.Text.RegularExpressions.Regex.IsMatch(version, "^[0-9]+\\.[0-9]+$") ? $"python{version}" : throw new ArgumentException($"--python-version {version}: give MAJOR.MINOR, e.g. 3.11")
+        : null;
+
+    /// <summary>
+    /// Probes the local interpreter (<paramref name="python"/>, else pythonX.Y for --python-version,
+    /// else python3), which must be of --python-version, and describes it as on
+    /// <paramref name="platformTag"/> when one is given.
+    /// </summary>
+    private static InterpreterProbe Probe(string? python, ParseResult parse, string? platformTag)
+    {
+        string? versioned = VersionedPython(parse);
+        var probe = InterpreterProbe.Run(python ?? versioned ?? "python3");
+        if (versioned is not null && $"python{probe.Facts.MajorVersion}.{probe.Facts.MinorVersion}" != versioned)
+            throw new ArgumentException($"--python-version {parse.GetValue(PythonVersion)}: {probe.PythonPath} is Python {probe.FullVersion}; pass --python with a {versioned}");
+        return platformTag is null ? probe : probe.ForPlatform(platformTag);
+    }
+
     private static XarLayout LayoutOf(string? layout) => layout switch
     {
         null or "self" => XarLayout.Self,
@@ -286,12 +341,16 @@ internal static class BuildCommand
             project is not null && project.Settings.TryGetValue(key, out var value) ? value : null;
     }
 
-    public static XarWriteResult BuildRaw(string directory, string executable, string output, XarLayout layout, string? launcherPath, SquashFsWriterOptions options)
+    public static XarWriteResult BuildRaw(string directory, string executable, string output, XarLayout layout, string? launcherPath, SquashFsWriterOptions options,
+        TargetPlatform platform)
     {
         if (!Directory.Exists(directory))
             throw new IOException($"{directory}: no such directory");
         string target = CheckExecutable(directory, executable);
-        using var launcher = layout == XarLayout.Self ? LauncherLocator.Open(launcherPath) : null;
+        string targetPath = Path.Combine(directory, target);
+        if (ElfObject.IsElf(targetPath))
+            platform.Check(ElfObject.Read(targetPath), $"--exec {executable}");
+        using var launcher = layout == XarLayout.Self ? LauncherLocator.Open(launcherPath, platform) : null;
 
         var writer = new SquashFsWriter(options);
         writer.AddDirectory(directory);
@@ -304,6 +363,7 @@ internal static class BuildCommand
             writer.Add(ImageEntry.File(OriginalRuntimeWrapper.Path, FileContent.FromBytes(OriginalRuntimeWrapper.Script(target)), OriginalRuntimeWrapper.Permissions, header.Version));
             header = new XarHeaderFields { Version = header.Version, XarexecTarget = OriginalRuntimeWrapper.Path, Target = target };
         }
+        header.Extra[XarHeaderKeys.Platform] = platform.RuntimeIdentifier;
         return XarArchiveWriter.Write(output, new XarWriteOptions { Header = header, Layout = layout, Launcher = launcher },
             image => writer.WriteTo(image));
     }

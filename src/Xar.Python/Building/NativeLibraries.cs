@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Xar.Archive;
 using Xar.Archive.Elf;
 using Xar.Python.Distributions;
 using Xar.Python.Standards;
@@ -41,11 +42,15 @@ internal static class NativeLibraries
     /// The closure's libraries of <paramref name="files"/> (and links to image files that have a
     /// needed soname); with <paramref name="bundle"/> false only the glibc requirement is computed.
     /// </summary>
-    /// <exception cref="PythonBuildException">A needed library is found nowhere (and not allowed to be missing).</exception>
+    /// <remarks>
+    /// With <paramref name="crossPlatform"/> (a build for a machine other than the interpreter's),
+    /// every ELF object must be for that machine and libraries are searched for that machine.
+    /// </remarks>
+    /// <exception cref="PythonBuildException">A needed library is found nowhere (and not allowed to be missing), or an object is for another machine than <paramref name="crossPlatform"/>.</exception>
     public static NativeLibraryResult Collect(IReadOnlyList<ImageEntry> files, string interpreter, bool bundle, IReadOnlyList<string> includeLibraries,
-        IReadOnlyCollection<string> allowMissing, long time, Action<string>? notice, Action<string>? warning)
+        IReadOnlyCollection<string> allowMissing, long time, Action<string>? notice, Action<string>? warning, TargetPlatform? crossPlatform = null)
     {
-        var search = SearchFor(interpreter);
+        var search = crossPlatform is null ? SearchFor(interpreter) : new LibrarySearch(crossPlatform.ElfMachine, is64: true);
         var objects = new List<(string, ElfObject)>();
         Span<byte> magic = stackalloc byte[4];
         foreach (var entry in files)
@@ -63,7 +68,13 @@ internal static class NativeLibraries
             try
             {
                 using var stream = entry.Content!.OpenRead();
-                objects.Add((entry.Path, ElfObject.Read(stream, entry.Path)));
+                var elf = ElfObject.Read(stream, entry.Path);
+                crossPlatform?.Check(elf, entry.Path);
+                objects.Add((entry.Path, elf));
+            }
+            catch (InvalidDataException e)
+            {
+                throw new PythonBuildException(e.Message);
             }
             catch (ElfFormatException e)
             {

@@ -47,12 +47,12 @@ public sealed class TargetPlatform
     /// Checks that <paramref name="elf"/> runs on this target: one line naming
     /// <paramref name="path"/>, its machine and the target's otherwise.
     /// </summary>
-    /// <exception cref="InvalidDataException">The object is for another machine.</exception>
+    /// <exception cref="IOException">The object is for another machine.</exception>
     public void Check(ElfObject elf, string path)
     {
         ArgumentNullException.ThrowIfNull(elf);
         if (elf.Machine != ElfMachine)
-            throw new InvalidDataException($"{path}: an ELF object for {elf.MachineName}, but the target is {RuntimeIdentifier} ({ElfObject.NameOf(ElfMachine)})");
+            throw new IOException($"{path}: an ELF object for {elf.MachineName}, but the target is {RuntimeIdentifier} ({ElfObject.NameOf(ElfMachine)})");
     }
 
     public override string ToString() => RuntimeIdentifier;

@@ -28,10 +28,15 @@ internal static class LauncherLocator
             launcher.Position = 0;
             return launcher;
         }
-        catch (Exception e) when (e is ElfFormatException or InvalidDataException)
+        catch (ElfFormatException e)
         {
             launcher.Dispose();
-            throw new IOException(e is ElfFormatException ? $"{name}: not an ELF executable ({e.Message})" : e.Message, e);
+            throw new IOException($"{name}: not an ELF executable ({e.Message})", e);
+        }
+        catch (IOException)
+        {
+            launcher.Dispose();
+            throw;
         }
     }
 

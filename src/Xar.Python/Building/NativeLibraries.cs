@@ -46,7 +46,8 @@ internal static class NativeLibraries
     /// With <paramref name="crossPlatform"/> (a build for a machine other than the interpreter's),
     /// every ELF object must be for that machine and libraries are searched for that machine.
     /// </remarks>
-    /// <exception cref="PythonBuildException">A needed library is found nowhere (and not allowed to be missing), or an object is for another machine than <paramref name="crossPlatform"/>.</exception>
+    /// <exception cref="PythonBuildException">A needed library is found nowhere (and not allowed to be missing).</exception>
+    /// <exception cref="IOException">An object is for another machine than <paramref name="crossPlatform"/>.</exception>
     public static NativeLibraryResult Collect(IReadOnlyList<ImageEntry> files, string interpreter, bool bundle, IReadOnlyList<string> includeLibraries,
         IReadOnlyCollection<string> allowMissing, long time, Action<string>? notice, Action<string>? warning, TargetPlatform? crossPlatform = null)
     {
@@ -68,18 +69,14 @@ internal static class NativeLibraries
             try
             {
                 using var stream = entry.Content!.OpenRead();
-                var elf = ElfObject.Read(stream, entry.Path);
-                crossPlatform?.Check(elf, entry.Path);
-                objects.Add((entry.Path, elf));
-            }
-            catch (InvalidDataException e)
-            {
-                throw new PythonBuildException(e.Message);
+                objects.Add((entry.Path, ElfObject.Read(stream, entry.Path)));
             }
             catch (ElfFormatException e)
             {
                 warning?.Invoke($"{e.Message}: not a loadable object, its libraries are not bundled");
+                continue;
             }
+            crossPlatform?.Check(objects[^1].Item2, entry.Path);
         }
 
         var paths = files.Select(f => f.Path).ToHashSet(StringComparer.Ordinal);

@@ -89,6 +89,38 @@ public sealed class Arm64Tests : IDisposable
     }
 
     [Fact]
+    public void A_binary_wheel_for_x86_64_does_not_fit_an_arm64_build_and_the_error_names_it_and_the_platform()
+    {
+        string wheels = _workspace.Combine("binary-wheels");
+        Directory.CreateDirectory(wheels);
+        var wheel = new TestWheel { Name = "fastthing", Tag = "cp311-cp311-manylinux2014_x86_64", Files = new Dictionary<string, string> { ["fastthing/__init__.py"] = "x = 1\n" } };
+        wheel.WriteTo(wheels);
+
+        var result = XarTool.Run("build", "--wheels", wheels, "fastthing", "--target", "linux-arm64", "--python-version", "3.11", "--python", Python311,
+            "-o", _workspace.Combine("fast.xar"), "--launcher", Launcher.Arm64Path);
+
+        result.ExitCode.Should().Be(1);
+        result.Stderr.Should().Contain($"no usable wheel: {wheel.FileName} (tags not supported by {Python311} as on manylinux2014_aarch64");
+        File.Exists(_workspace.Combine("fast.xar")).Should().BeFalse();
+    }
+
+    [Fact]
+    public void A_standalone_arm64_build_from_an_x86_64_interpreter_is_refused_in_one_line()
+    {
+        string wheels = _workspace.Combine("pure-wheels");
+        Directory.CreateDirectory(wheels);
+        new TestWheel { Name = "purething", EntryPoints = "[console_scripts]\npurething = purething:main\n", Files = new Dictionary<string, string> { ["purething/__init__.py"] = "def main():\n    print('pure')\n" } }
+            .WriteTo(wheels);
+
+        var result = XarTool.Run("build", "--wheels", wheels, "purething", "--standalone", "--target", "linux-arm64", "--python-version", "3.11", "--python", Python311,
+            "-o", _workspace.Combine("pure.xar"), "--launcher", Launcher.Arm64Path);
+
+        result.Should().Be(new RunResult(1, "", $"xar: --standalone for linux-arm64: {Python311} runs on x86-64; a standalone archive carries its interpreter, "
+            + "so build it from a linux-arm64 interpreter (or use --host-python)\n"));
+        File.Exists(_workspace.Combine("pure.xar")).Should().BeFalse();
+    }
+
+    [Fact]
     public void A_launcher_for_another_machine_is_one_line_naming_it()
     {
         string app = _workspace.Write("script/run.sh", "#!/bin/sh\necho hi\n");

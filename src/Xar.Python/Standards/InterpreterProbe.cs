@@ -38,7 +38,7 @@ public sealed partial class InterpreterProbe
     private static partial Regex MuslVersionPattern();
 
     // pip's --platform values for Linux: manylinux1/2010/2014_ARCH, manylinux_X_Y_ARCH, linux_ARCH.
-    [GeneratedRegex("^(?:manylinux(?<legacy>1|2010|2014)|manylinux_(?<major>[0-9]+)_(?<minor>[0-9]+)|linux)_(?<arch>[a-z0-9_]+)$")]
+    [GeneratedRegex("^(?:manylinux(?<legacy>1|2010|2014)|manylinux_[0-9]+_[0-9]+|linux)_(?<arch>[a-z0-9_]+)$")]
     private static partial Regex LinuxPlatformPattern();
 
     private InterpreterProbe(string pythonPath, string executable, string fullVersion, MarkerEnvironment markers, InterpreterFacts facts, InterpreterInstallation installation)
@@ -117,9 +117,11 @@ public sealed partial class InterpreterProbe
     /// This interpreter's version and implementation, on another platform (pip's <c>--platform</c>):
     /// an interpreter of the same version on a machine this one cannot run, whose wheels are chosen
     /// and whose markers are evaluated as there. <paramref name="platformTag"/> is a Linux platform
-    /// tag: <c>manylinux2014_aarch64</c>, <c>manylinux_2_28_aarch64</c>, <c>linux_aarch64</c>; a
-    /// manylinux tag also admits the older glibc's, as pip's does. The probed executable stays: it
-    /// compiles the bytecode, which depends on the version only.
+    /// tag: <c>manylinux2014_aarch64</c>, <c>manylinux_2_28_aarch64</c>, <c>linux_aarch64</c>; the
+    /// wheels accepted are those pip accepts with the same <c>--platform</c> and
+    /// <c>--python-version</c>: that tag only, but for manylinux2014 and manylinux2010 on x86, which
+    /// also admit the older legacy tags (pip's _custom_manylinux_platforms). The probed executable
+    /// stays: it compiles the bytecode, which depends on the version only.
     /// </summary>
     /// <exception cref="ArgumentException">Not such a tag.</exception>
     public InterpreterProbe ForPlatform(string platformTag)
@@ -129,22 +131,19 @@ public sealed partial class InterpreterProbe
         if (!match.Success)
             throw new ArgumentException($"--platform {platformTag}: not a Linux platform tag (manylinux2014_aarch64, manylinux_2_28_x86_64, linux_aarch64)");
         string architecture = match.Groups["arch"].Value;
-        LibcVersion? glibc = match.Groups["legacy"].Value switch
+        var platforms = new List<string> { platformTag };
+        string legacy = match.Groups["legacy"].Value;
+        if ((legacy == "2014" && architecture is "x86_64" or "i686") || legacy == "2010")
         {
-            "1" => new LibcVersion(2, 5),
-            "2010" => new LibcVersion(2, 12),
-            "2014" => new LibcVersion(2, 17),
-            _ when match.Groups["major"].Success => new LibcVersion(Number(match.Groups["major"].Value), Number(match.Groups["minor"].Value)),
-            _ => null, // linux_ARCH: no manylinux tags
-        };
+            if (legacy == "2014") platforms.Add("manylinux2010_" + architecture);
+            platforms.Add("manylinux1_" + architecture);
+        }
         var facts = Facts with
         {
             Platform = "linux-" + architecture,
             OperatingSystem = "Linux",
-            Glibc = glibc,
-            Musl = null,
-            Is32Bit = false,
             Executable = null,
+            PlatformTags = platforms,
         };
         var markers = Markers with { PlatformMachine = architecture, SysPlatform = "linux", PlatformSystem = "Linux", OsName = "posix" };
         return new InterpreterProbe($"{PythonPath} as on {platformTag}", Executable, FullVersion, markers, facts, Installation);

@@ -17,6 +17,8 @@ XAR_TEST_PACKAGES=(
   gcc gcc-aarch64-linux-gnu libc6-dev-arm64-cross  # ELF reader tests: own objects (ELF32 with -m32 -nostdlib, aarch64)
   python3-brotli libcairo2  # native library closure tests: a C++ extension, a dlopen'd library (cairocffi)
   debootstrap      # the minimal Debian roots the acceptance tests run archives in (MinimalHost)
+  clang lld        # the linux-arm64 launcher, cross-compiled with Native AOT (src/Xar.Exec/Xar.Exec.csproj)
+  qemu-user-static binfmt-support  # arm64 archives and the arm64 MinimalHost run under qemu-user (tests/Xar.Testing/Qemu.cs)
 )
 
 ensure_test_prerequisites() {

@@ -32,6 +32,13 @@ public static class XarHeaderKeys
     /// <summary>Facebook-internal list <c>'name1' 'name2'</c>; validated by the original XarParser only.</summary>
     public const string XarexecTrampolineNames = "XAREXEC_TRAMPOLINE_NAMES";
 
+    /// <summary>
+    /// The machine the archive was built for, as <c>xar build --target</c> names it
+    /// (<c>linux-x64</c>, <c>linux-arm64</c>; an extra key, for information: the launcher does not
+    /// refuse another machine, which qemu-user may run).
+    /// </summary>
+    public const string Platform = "XAR_PLATFORM";
+
     /// <summary>Our format version (an extra key the original readers ignore).</summary>
     public const string Format = "XAR_FORMAT";
 

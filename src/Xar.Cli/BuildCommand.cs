@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
 using Xar.Archive;
+using Xar.Archive.Elf;
 using Xar.Python.Building;
 using Xar.Python.Distributions;
 using Xar.Python.Standards;
@@ -49,6 +50,9 @@ internal static class BuildCommand
     private static readonly Option<bool> Quiet = new("--quiet", "-q") { Description = "Print nothing on success: no progress, no summary, no result line." };
     private static readonly Option<bool> Json = new("--json") { Description = "Write the build's figures as one JSON document (docs/json-output.md) instead of the result line." };
     private static readonly Option<string?> Launcher = new("--launcher") { Description = $"The xarexec launcher for the self layout (default: ${LauncherLocator.EnvironmentVariable}, or the one installed with xar)." };
+    private static readonly Option<string?> Target = new("--target") { Description = "The machine to build for: linux-x64 or linux-arm64 (default: this one's, or --platform's)." };
+    private static readonly Option<string?> Platform = new("--platform") { Description = "Choose wheels and markers as on this platform (pip's --platform: manylinux2014_aarch64, manylinux_2_28_x86_64, linux_aarch64)." };
+    private static readonly Option<string?> PythonVersion = new("--python-version") { Description = "The target's Python X.Y; the local pythonX.Y compiles the bytecode (default: the --python interpreter's)." };
 
     // pip's options, passed through to `pip wheel` for projects (and --find-links also searched for --wheels).
     private static readonly Option<string[]> IncludeLib = new("--include-lib")
@@ -85,6 +89,7 @@ internal static class BuildCommand
         var command = new Command("build", "Build an archive from a Python project, wheels, an installed environment, or any directory.")
         {
             Inputs, Output, Raw, Exec, Wheels, Lock, FromEnv, NoFollowImports, Python, Entry, Bytecode, InheritSite, Standalone, HostPython, Layout, Launcher, Quiet, Json,
+            Target, Platform, PythonVersion,
             IncludeLib, AllowMissingLib, NoBundleLibs,
             PipRequirement, PipConstraint, PipFindLinks, PipIndexUrl, PipNoIndex, PipRequireHashes,
         };
@@ -122,12 +127,17 @@ internal static class BuildCommand
         {
             if (inputs.Length > 0) throw new ArgumentException($"--raw takes no other inputs (got {string.Join(' ', inputs)})");
             string exec = parse.GetValue(Exec) ?? throw new ArgumentException("--raw needs --exec RELPATH: the executable to run");
-            var result = BuildRaw(raw, exec, output, LayoutOf(parse.GetValue(Layout)), parse.GetValue(Launcher), codec.Read(parse) with { Progress = progress, Warning = Warn });
+            if (parse.GetValue(Platform) is not null || parse.GetValue(PythonVersion) is not null)
+                throw new ArgumentException("--platform and --python-version are for Python builds; --raw takes --target");
+            var result = BuildRaw(raw, exec, output, LayoutOf(parse.GetValue(Layout)), parse.GetValue(Launcher), codec.Read(parse) with { Progress = progress, Warning = Warn },
+                TargetOf(parse));
             return (result, $"directory {raw}");
         }
         if (parse.GetValue(Exec) is not null) throw new ArgumentException("--exec goes with --raw");
 
         var settings = new Settings(parse, null);
+        var platform = TargetOf(parse);
+        string? platformTag = PlatformTagOf(parse, platform);
         string[]? wheels = parse.GetResult(Wheels) is null ? null : parse.GetValue(Wheels);
         string? environment = parse.GetValue(FromEnv);
 
@@ -146,7 +156,7 @@ internal static class BuildCommand
                 throw new ArgumentException($"--lock {lockPath}: name the application to build, one package of the lock (xar build --lock {lockPath} APP -o APP.xar)");
             progress.Begin("resolving distributions");
             var lockFile = LockFile.Read(lockPath);
-            probe = InterpreterProbe.Run(settings.Python ?? "python3");
+            probe = Probe(settings.Python, parse, platformTag);
             bundle = lockFile.Install(names[0].Name, TargetInterpreter.FromProbe(probe), sources);
         }
         else if (environment is not null && wheels is null)
@@ -157,7 +167,7 @@ internal static class BuildCommand
                     + $"build the project's wheel (pip wheel --no-deps {projectDirectory}) and give it with --wheels WHEEL NAME --from-env {environment}");
             progress.Begin("reading the environment");
             var env = InstalledEnvironment.Open(environment);
-            probe = InterpreterProbe.Run(settings.Python ?? env.Interpreter ?? "python3");
+            probe = Probe(settings.Python ?? env.Interpreter, parse, platformTag);
             var target = TargetInterpreter.FromProbe(probe);
             var requested = inputs.Select(Requirement.Parse).ToArray();
             progress.Begin("resolving distributions");
@@ -188,7 +198,7 @@ internal static class BuildCommand
             // With --from-env too, the wheels come first and the environment provides the rest.
             progress.Begin("resolving distributions");
             var env = environment is null ? null : InstalledEnvironment.Open(environment);
-            probe = InterpreterProbe.Run(settings.Python ?? env?.Interpreter ?? "python3");
+            probe = Probe(settings.Python ?? env?.Interpreter, parse, platformTag);
             var target = TargetInterpreter.FromProbe(probe);
             bundle = house.Resolve(requirements, target, env);
             if (checkHashes)
@@ -209,13 +219,14 @@ internal static class BuildCommand
         else
         {
             if (inputs.Length != 1) throw new ArgumentException("xar build: give one PROJECT_DIR, or --wheels, --from-env or --raw (see xar build --help)");
-            string interpreter = settings.Python ?? "python3";
+            string interpreter = settings.Python ?? VersionedPython(parse) ?? "python3";
             var project = PythonProject.Read(inputs[0], interpreter);
             settings = new Settings(parse, project);
-            probe = InterpreterProbe.Run(settings.Python ?? interpreter);
+            probe = Probe(settings.Python ?? interpreter, parse, null);
             progress.Begin("building wheels (pip wheel)");
             project.BuildWheels(probe.Executable, scratch.Path, PipArguments(parse));
             progress.Begin("resolving distributions");
+            if (platformTag is not null) probe = probe.ForPlatform(platformTag);
             var house = new Wheelhouse();
             house.Add(scratch.Path);
             bundle = house.Resolve([Requirement.Parse(project.Name)], TargetInterpreter.FromProbe(probe));
@@ -233,9 +244,10 @@ internal static class BuildCommand
                 RequiresPython = bundle.RequiresPython?.ToString(),
             };
             var layout = LayoutOf(settings.Layout);
-            using var launcher = layout == XarLayout.Self ? LauncherLocator.Open(parse.GetValue(Launcher)) : null;
+            using var launcher = layout == XarLayout.Self ? LauncherLocator.Open(parse.GetValue(Launcher), platform) : null;
             var result = PythonArchiveBuilder.Build(application, new PythonArchiveOptions
             {
+                Platform = platform,
                 Interpreter = probe,
                 Entry = settings.Entry,
                 Bytecode = settings.Bytecode,
@@ -318,6 +330,50 @@ internal static class BuildCommand
         return arguments;
     }
 
+    /// <summary>--target, else --platform's machine, else this one.</summary>
+    private static TargetPlatform TargetOf(ParseResult parse)
+    {
+        if (parse.GetValue(Target) is { } name)
+            return TargetPlatform.Find(name) ?? throw new ArgumentException($"--target {name}: use {string.Join(" or ", TargetPlatform.All)}");
+        if (parse.GetValue(Platform) is { } tag)
+            return TargetPlatform.All.FirstOrDefault(t => tag.EndsWith("_" + t.Architecture, StringComparison.Ordinal))
+                ?? throw new ArgumentException($"--platform {tag}: xar builds for {string.Join(" and ", TargetPlatform.All.Select(t => t.Architecture))} only");
+        return TargetPlatform.Host;
+    }
+
+    /// <summary>
+    /// The platform tag wheels are chosen for, or null for the interpreter's own: --platform (which
+    /// must be for the target's machine), else manylinux2014 on the target's machine when it is
+    /// not this one.
+    /// </summary>
+    private static string? PlatformTagOf(ParseResult parse, TargetPlatform platform)
+    {
+        if (parse.GetValue(Platform) is { } tag)
+            return tag.EndsWith("_" + platform.Architecture, StringComparison.Ordinal)
+                ? tag
+                : throw new ArgumentException($"--platform {tag}: not for --target {platform} ({platform.Architecture})");
+        return platform == TargetPlatform.Host ? null : $"manylinux2014_{platform.Architecture}";
+    }
+
+    /// <summary>pythonX.Y for --python-version X.Y (found on PATH), or null.</summary>
+    private static string? VersionedPython(ParseResult parse) => parse.GetValue(PythonVersion) is { } version
+        ? System.Text.RegularExpressions.Regex.IsMatch(version, "^[0-9]+\\.[0-9]+$") ? $"python{version}" : throw new ArgumentException($"--python-version {version}: give MAJOR.MINOR, e.g. 3.11")
+        : null;
+
+    /// <summary>
+    /// Probes the local interpreter (<paramref name="python"/>, else pythonX.Y for --python-version,
+    /// else python3), which must be of --python-version, and describes it as on
+    /// <paramref name="platformTag"/> when one is given.
+    /// </summary>
+    private static InterpreterProbe Probe(string? python, ParseResult parse, string? platformTag)
+    {
+        string? versioned = VersionedPython(parse);
+        var probe = InterpreterProbe.Run(python ?? versioned ?? "python3");
+        if (versioned is not null && $"python{probe.Facts.MajorVersion}.{probe.Facts.MinorVersion}" != versioned)
+            throw new ArgumentException($"--python-version {parse.GetValue(PythonVersion)}: {probe.PythonPath} is Python {probe.FullVersion}; pass --python with a {versioned}");
+        return platformTag is null ? probe : probe.ForPlatform(platformTag);
+    }
+
     private static XarLayout LayoutOf(string? layout) => layout switch
     {
         null or "self" => XarLayout.Self,
@@ -357,12 +413,16 @@ internal static class BuildCommand
             parse.GetResult(option) is not null ? parse.GetValue(option) : project?.Settings.String(key);
     }
 
-    public static XarWriteResult BuildRaw(string directory, string executable, string output, XarLayout layout, string? launcherPath, SquashFsWriterOptions options)
+    public static XarWriteResult BuildRaw(string directory, string executable, string output, XarLayout layout, string? launcherPath, SquashFsWriterOptions options,
+        TargetPlatform platform)
     {
         if (!Directory.Exists(directory))
             throw new IOException($"{directory}: no such directory");
         string target = CheckExecutable(directory, executable);
-        using var launcher = layout == XarLayout.Self ? LauncherLocator.Open(launcherPath) : null;
+        string targetPath = Path.Combine(directory, target);
+        if (ElfObject.IsElf(targetPath))
+            platform.Check(ElfObject.Read(targetPath), $"--exec {executable}");
+        using var launcher = layout == XarLayout.Self ? LauncherLocator.Open(launcherPath, platform) : null;
 
         var writer = new SquashFsWriter(options);
         options.Progress?.Begin("reading the directory");
@@ -376,6 +436,7 @@ internal static class BuildCommand
             writer.Add(ImageEntry.File(OriginalRuntimeWrapper.Path, FileContent.FromBytes(OriginalRuntimeWrapper.Script(target)), OriginalRuntimeWrapper.Permissions, header.Version));
             header = new XarHeaderFields { Version = header.Version, XarexecTarget = OriginalRuntimeWrapper.Path, Target = target };
         }
+        header.Extra[XarHeaderKeys.Platform] = platform.RuntimeIdentifier;
         return XarArchiveWriter.Write(output, new XarWriteOptions { Header = header, Layout = layout, Launcher = launcher },
             image => writer.WriteTo(image));
     }

@@ -1,44 +1,68 @@
-using System.Reflection;
+using Xar.Archive;
+using Xar.Archive.Elf;
 
 namespace Xar.Cli;
 
 /// <summary>
-/// Finds the xarexec launcher that a `self` archive starts with: an explicit path, $XAR_LAUNCHER,
-/// a launcher installed next to this program, the one embedded in it when it was packed or
-/// published (the .NET tool and the single-file executable users install), or the one
-/// scripts/publish-launcher puts in the source tree's .artifacts directory.
+/// Finds the xarexec launcher that a `self` archive starts with, for the machine the archive is
+/// built for: an explicit path, $XAR_LAUNCHER, a launcher installed next to this program (for
+/// this machine only), the one embedded in it when it was packed or published (the .NET tool and
+/// the single-file executable users install carry one per target), or the one
+/// scripts/publish-launcher puts in the source tree's .artifacts directory. The launcher found
+/// must be an ELF executable for the target's machine.
 /// </summary>
 internal static class LauncherLocator
 {
     public const string EnvironmentVariable = "XAR_LAUNCHER";
 
-    /// <summary>The embedded launcher's resource name (Xar.Cli.csproj, target EmbedLauncher).</summary>
-    public const string EmbeddedResourceName = "linux-x64/xarexec";
+    /// <summary>The embedded launcher's resource name for a target (Xar.Cli.csproj, target EmbedLauncher).</summary>
+    public static string EmbeddedResourceName(TargetPlatform target) => $"{target.RuntimeIdentifier}/xarexec";
 
-    /// <summary>Opens the launcher for reading from its first byte.</summary>
-    public static Stream Open(string? explicitPath)
+    /// <summary>Opens the launcher for <paramref name="target"/> for reading from its first byte.</summary>
+    public static Stream Open(string? explicitPath, TargetPlatform target)
+    {
+        var (launcher, name) = Find(explicitPath, target);
+        try
+        {
+            target.Check(ElfObject.Read(launcher, name), name);
+            launcher.Position = 0;
+            return launcher;
+        }
+        catch (ElfFormatException e)
+        {
+            launcher.Dispose();
+            throw new IOException($"{name}: not an ELF executable ({e.Message})", e);
+        }
+        catch (IOException)
+        {
+            launcher.Dispose();
+            throw;
+        }
+    }
+
+    private static (Stream Launcher, string Name) Find(string? explicitPath, TargetPlatform target)
     {
         if (explicitPath is not null)
-            return File.Exists(explicitPath) ? File.OpenRead(explicitPath) : throw new IOException($"--launcher {explicitPath}: no such file");
+            return File.Exists(explicitPath) ? (File.OpenRead(explicitPath), $"--launcher {explicitPath}") : throw new IOException($"--launcher {explicitPath}: no such file");
         if (Environment.GetEnvironmentVariable(EnvironmentVariable) is { Length: > 0 } fromEnvironment)
-            return File.Exists(fromEnvironment) ? File.OpenRead(fromEnvironment) : throw new IOException($"{EnvironmentVariable}={fromEnvironment}: no such file");
+            return File.Exists(fromEnvironment) ? (File.OpenRead(fromEnvironment), $"{EnvironmentVariable}={fromEnvironment}") : throw new IOException($"{EnvironmentVariable}={fromEnvironment}: no such file");
         string installed = Path.Combine(AppContext.BaseDirectory, "xarexec");
-        if (File.Exists(installed))
-            return File.OpenRead(installed);
+        if (target == TargetPlatform.Host && File.Exists(installed))
+            return (File.OpenRead(installed), installed);
         // Embedded after "installed beside": a launcher put next to xar on purpose wins over the one built in.
-        if (typeof(LauncherLocator).Assembly.GetManifestResourceStream(EmbeddedResourceName) is { } embedded)
-            return embedded;
+        if (typeof(LauncherLocator).Assembly.GetManifestResourceStream(EmbeddedResourceName(target)) is { } embedded)
+            return (embedded, $"the embedded {EmbeddedResourceName(target)}");
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
             if (File.Exists(Path.Combine(dir.FullName, "Xar.slnx")))
             {
-                string published = Path.Combine(dir.FullName, ".artifacts", "launcher", "linux-x64", "xarexec");
+                string published = Path.Combine(dir.FullName, ".artifacts", "launcher", target.RuntimeIdentifier, "xarexec");
                 if (File.Exists(published))
-                    return File.OpenRead(published);
+                    return (File.OpenRead(published), published);
                 break;
             }
         }
-        throw new IOException("no xarexec launcher for the self layout: pass --launcher PATH, set XAR_LAUNCHER, "
-                              + "run scripts/publish-launcher, or build with --layout xarexec");
+        throw new IOException($"no xarexec launcher for the self layout on {target.RuntimeIdentifier}: pass --launcher PATH, set XAR_LAUNCHER, "
+                              + $"run scripts/publish-launcher {target.RuntimeIdentifier}, or build with --layout xarexec");
     }
 }

@@ -1,3 +1,4 @@
+using Xar.Archive.Elf;
 using Xar.Cli.Tests.Support;
 
 namespace Xar.Cli.Tests;
@@ -51,7 +52,7 @@ public sealed class InstallationTests(PackedTool packed) : IClassFixture<PackedT
     }
 
     [Fact]
-    public void The_single_file_executable_alone_builds_a_raw_self_archive_that_runs()
+    public void The_single_file_executable_alone_builds_a_raw_self_archive_that_runs_and_one_for_arm64()
     {
         string alone = Workspace.Combine("alone", "xar");
         Directory.CreateDirectory(Path.GetDirectoryName(alone)!);
@@ -61,6 +62,9 @@ public sealed class InstallationTests(PackedTool packed) : IClassFixture<PackedT
         string app = RawApplication("single-file-app");
         UserBuild(alone, ["--raw", app, "--exec", "run.sh", "-o", "single.xar"]);
         Workspace.Launch(Workspace.Combine("single.xar"), ["d"]).Should().Be(new RunResult(0, "raw: [d]\n", ""));
+        // The other machine's launcher is built in too (Arm64Tests run such archives under qemu).
+        UserBuild(alone, ["--raw", app, "--exec", "run.sh", "--target", "linux-arm64", "-o", "single-arm64.xar"]);
+        ElfObject.Read(Workspace.Combine("single-arm64.xar")).Machine.Should().Be(ElfObject.MachineAArch64);
     }
 
     private string RawApplication(string name)

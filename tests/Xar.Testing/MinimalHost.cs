@@ -5,7 +5,9 @@ namespace Xar.Testing;
 /// --variant=minbase bookworm` (no Python, no libblas, nothing of the scientific stack), made once
 /// and kept between runs under <see cref="CacheDirectory"/>. <see cref="Bare"/> is that system;
 /// <see cref="WithFuse"/> also has squashfuse and fuse3, for archives that mount (the launcher
-/// needs squashfuse_ll on the host until it brings its own FUSE server).
+/// needs squashfuse_ll on the host until it brings its own FUSE server). <see cref="Arm64WithPython"/>
+/// is an arm64 system (`debootstrap --arch=arm64`), whose programs run under qemu-user through
+/// binfmt_misc (<see cref="Qemu"/>), with Debian's python3.
 /// </summary>
 /// <remarks>
 /// Each root is built into a temporary directory beside its final place, stamped with what it
@@ -28,6 +30,11 @@ public sealed class MinimalHost
 
     private static readonly Lazy<MinimalHost> s_bare = new(() => Make("bookworm-minbase", []), LazyThreadSafetyMode.ExecutionAndPublication);
     private static readonly Lazy<MinimalHost> s_withFuse = new(() => Make("bookworm-minbase-fuse", ["squashfuse", "fuse3"]), LazyThreadSafetyMode.ExecutionAndPublication);
+    private static readonly Lazy<MinimalHost> s_arm64WithPython = new(() =>
+    {
+        Qemu.RegisterAarch64();
+        return Make("bookworm-minbase-arm64-python3", ["python3"], "arm64");
+    }, LazyThreadSafetyMode.ExecutionAndPublication);
 
     private MinimalHost(string root, string recipe, TimeSpan? built)
     {
@@ -41,6 +48,9 @@ public sealed class MinimalHost
 
     /// <summary>The same with squashfuse and fuse3 (and what they depend on).</summary>
     public static MinimalHost WithFuse => s_withFuse.Value;
+
+    /// <summary>`debootstrap --arch=arm64 --variant=minbase --include=python3 bookworm`, run under qemu-user (about 7 minutes to make).</summary>
+    public static MinimalHost Arm64WithPython => s_arm64WithPython.Value;
 
     /// <summary>The root directory.</summary>
     public string Root { get; }
@@ -83,9 +93,9 @@ public sealed class MinimalHost
             asNobody ? Nobody.ToString() : "0", .. inside], cleanEnvironment: true, timeout: timeout);
     }
 
-    private static MinimalHost Make(string name, string[] packages)
+    private static MinimalHost Make(string name, string[] packages, string? architecture = null)
     {
-        string recipe = $"debootstrap --variant=minbase{(packages.Length > 0 ? " --include=" + string.Join(',', packages) : "")} {Suite} (xar-tests 1: /dev/fuse mount point)\n";
+        string recipe = $"debootstrap{(architecture is null ? "" : " --arch=" + architecture)} --variant=minbase{(packages.Length > 0 ? " --include=" + string.Join(',', packages) : "")} {Suite} (xar-tests 1: /dev/fuse mount point)\n";
         string root = Path.Combine(CacheDirectory, name);
         string stamp = Path.Combine(root, ".xar-tests-stamp");
         if (IsStamped(stamp, recipe))
@@ -98,7 +108,7 @@ public sealed class MinimalHost
         string temporary = Path.Combine(CacheDirectory, $".{name}.{Guid.NewGuid():N}.tmp");
         try
         {
-            Testing.Run.Checked("debootstrap", ["--variant=minbase", .. packages.Length > 0 ? ["--include=" + string.Join(',', packages)] : Array.Empty<string>(),
+            Testing.Run.Checked("debootstrap", [.. architecture is null ? Array.Empty<string>() : ["--arch=" + architecture], "--variant=minbase", .. packages.Length > 0 ? ["--include=" + string.Join(',', packages)] : Array.Empty<string>(),
                 Suite, temporary, Mirror], timeout: TimeSpan.FromMinutes(15));
             File.WriteAllBytes(Path.Combine(temporary, "dev/fuse"), []); // where Run binds the host's /dev/fuse
             File.WriteAllText(Path.Combine(temporary, ".xar-tests-stamp"), recipe);

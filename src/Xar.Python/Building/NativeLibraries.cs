@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Xar.Archive;
 using Xar.Archive.Elf;
 using Xar.Python.Distributions;
 using Xar.Python.Standards;
@@ -52,11 +53,16 @@ internal static class NativeLibraries
     /// The closure's libraries of <paramref name="files"/> (and links to image files that have a
     /// needed soname); with <paramref name="bundle"/> false only the glibc requirement is computed.
     /// </summary>
+    /// <remarks>
+    /// With <paramref name="crossPlatform"/> (a build for a machine other than the interpreter's),
+    /// every ELF object must be for that machine and libraries are searched for that machine.
+    /// </remarks>
     /// <exception cref="PythonBuildException">A needed library is found nowhere (and not allowed to be missing).</exception>
+    /// <exception cref="IOException">An object is for another machine than <paramref name="crossPlatform"/>.</exception>
     public static NativeLibraryResult Collect(IReadOnlyList<ImageEntry> files, string interpreter, bool bundle, IReadOnlyList<string> includeLibraries,
-        IReadOnlyCollection<string> allowMissing, long time, Action<string>? notice, Action<string>? warning)
+        IReadOnlyCollection<string> allowMissing, long time, Action<string>? notice, Action<string>? warning, TargetPlatform? crossPlatform = null)
     {
-        var search = SearchFor(interpreter);
+        var search = crossPlatform is null ? SearchFor(interpreter) : new LibrarySearch(crossPlatform.ElfMachine, is64: true);
         var objects = new List<(string, ElfObject)>();
         Span<byte> magic = stackalloc byte[4];
         foreach (var entry in files)
@@ -79,7 +85,9 @@ internal static class NativeLibraries
             catch (ElfFormatException e)
             {
                 warning?.Invoke($"{e.Message}: not a loadable object, its libraries are not bundled");
+                continue;
             }
+            crossPlatform?.Check(objects[^1].Item2, entry.Path);
         }
 
         var paths = files.Select(f => f.Path).ToHashSet(StringComparer.Ordinal);

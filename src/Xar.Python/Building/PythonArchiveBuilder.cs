@@ -28,6 +28,13 @@ public sealed record PythonArchiveOptions
     public SquashFsWriterOptions Image { get; init; } = new();
     public XarLayout Layout { get; init; } = XarLayout.Self;
 
+    /// <summary>
+    /// The machine the archive is for, recorded as XAR_PLATFORM; null: the interpreter's, unrecorded.
+    /// When it is not the interpreter's (<see cref="InterpreterProbe.ForPlatform"/>), every ELF
+    /// object in the image must be for it, and the interpreter cannot be carried (standalone).
+    /// </summary>
+    public TargetPlatform? Platform { get; init; }
+
     /// <summary>The xarexec launcher (required for the self layout).</summary>
     public Stream? Launcher { get; init; }
 
@@ -63,6 +70,9 @@ public static class PythonArchiveBuilder
         var (defaultEntry, scripts) = ResolveEntries(application, options.Entry);
         string abi = CompatibilityTags.ForInterpreter(facts)[0].Abi;
         string interpreter = VersionedInterpreter(probe.Executable, facts);
+        var crossPlatform = options.Platform is { } platform && !IsInterpreterMachine(probe, platform) ? platform : null;
+        if (crossPlatform is not null && options.Standalone)
+            throw new PythonBuildException($"--standalone for {crossPlatform}: {probe.Executable} runs on {ElfMachineName(probe)}; a standalone archive carries its interpreter, so build it from a {crossPlatform} interpreter (or use --host-python)");
         var standalone = options.Standalone ? new StandaloneInterpreter(probe) : null;
         // The phases are reported through the image's progress: the writer reports the last one.
         var progress = options.Image.Progress;
@@ -84,7 +94,7 @@ public static class PythonArchiveBuilder
         var interpreterBytecode = standalone is null || compiler is null ? [] : standalone.Bytecode(probe.Executable, options.Warning);
         progress?.Begin("collecting native libraries");
         var native = NativeLibraries.Collect(destination.Complete(), probe.Executable, options.BundleLibraries, options.IncludeLibraries,
-            options.AllowMissingLibraries, time, options.Notice, options.Warning);
+            options.AllowMissingLibraries, time, options.Notice, options.Warning, crossPlatform);
         destination.Install(native);
         var start = StartCommandFor(facts, abi, interpreter, standalone, native.LibraryPath, options.InheritSite);
         // Everything the image holds: those sources with their bytecode, and the bootstrap.
@@ -100,6 +110,8 @@ public static class PythonArchiveBuilder
         var header = new XarHeaderFields { Version = writer.ImageTime, XarexecTarget = RunScript };
         header.Extra[XarHeaderKeys.Python] = PythonKey(facts);
         header.Extra[XarHeaderKeys.PythonAbi] = abi;
+        if (options.Platform is not null)
+            header.Extra[XarHeaderKeys.Platform] = options.Platform.RuntimeIdentifier;
         if (standalone is null)
             header.Extra[XarHeaderKeys.PythonInterpreter] = interpreter;
         if (options.InheritSite)
@@ -111,6 +123,21 @@ public static class PythonArchiveBuilder
         start.WriteTo(header);
         return XarArchiveWriter.Write(outputPath, new XarWriteOptions { Header = header, Layout = options.Layout, Launcher = options.Launcher },
             image => writer.WriteTo(image));
+    }
+
+    /// <summary>Whether the probed executable runs on <paramref name="platform"/>'s machine (a wrapper script that is no ELF file: this host's).</summary>
+    private static bool IsInterpreterMachine(InterpreterProbe probe, TargetPlatform platform) => ElfMachineName(probe) == Xar.Archive.Elf.ElfObject.NameOf(platform.ElfMachine);
+
+    private static string ElfMachineName(InterpreterProbe probe)
+    {
+        try
+        {
+            return Xar.Archive.Elf.ElfObject.Read(RealPath.Of(probe.Executable)).MachineName;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return Xar.Archive.Elf.ElfObject.NameOf(TargetPlatform.Host.ElfMachine);
+        }
     }
 
     /// <summary>

@@ -63,7 +63,7 @@ public sealed class CompatibilityTags : IReadOnlyList<WheelTag>
     public static CompatibilityTags ForInterpreter(InterpreterFacts facts)
     {
         ArgumentNullException.ThrowIfNull(facts);
-        var platforms = PlatformTags(facts).ToArray();
+        var platforms = facts.PlatformTags?.ToArray() ?? PlatformTags(facts).ToArray();
         var tags = new List<WheelTag>();
         string name = ShortName(facts.Implementation);
         string version = $"{facts.MajorVersion}{facts.MinorVersion}";

@@ -69,4 +69,10 @@ public sealed record InterpreterFacts
 
     /// <summary>The interpreter executable's ELF header, or null when it is not ELF or was not read.</summary>
     public ElfHeaderFacts? Executable { get; init; }
+
+    /// <summary>
+    /// The platform tags, most specific first, when given rather than computed from the facts
+    /// above: pip's <c>--platform</c> (<see cref="InterpreterProbe.ForPlatform"/>); null computes them.
+    /// </summary>
+    public IReadOnlyList<string>? PlatformTags { get; init; }
 }

@@ -37,6 +37,10 @@ public sealed partial class InterpreterProbe
     [GeneratedRegex("^Version ([0-9]+)\\.([0-9]+)")]
     private static partial Regex MuslVersionPattern();
 
+    // pip's --platform values for Linux: manylinux1/2010/2014_ARCH, manylinux_X_Y_ARCH, linux_ARCH.
+    [GeneratedRegex("^(?:manylinux(?<legacy>1|2010|2014)|manylinux_[0-9]+_[0-9]+|linux)_(?<arch>[a-z0-9_]+)$")]
+    private static partial Regex LinuxPlatformPattern();
+
     private InterpreterProbe(string pythonPath, string executable, string fullVersion, MarkerEnvironment markers, InterpreterFacts facts, InterpreterInstallation installation)
     {
         Installation = installation;
@@ -107,6 +111,42 @@ public sealed partial class InterpreterProbe
             }
             return Parse(pythonPath, stdout.Result);
         }
+    }
+
+    /// <summary>
+    /// This interpreter's version and implementation, on another platform (pip's <c>--platform</c>):
+    /// an interpreter of the same version on a machine this one cannot run, whose wheels are chosen
+    /// and whose markers are evaluated as there. <paramref name="platformTag"/> is a Linux platform
+    /// tag: <c>manylinux2014_aarch64</c>, <c>manylinux_2_28_aarch64</c>, <c>linux_aarch64</c>; the
+    /// wheels accepted are those pip accepts with the same <c>--platform</c> and
+    /// <c>--python-version</c>: that tag only, but for manylinux2014 and manylinux2010 on x86, which
+    /// also admit the older legacy tags (pip's _custom_manylinux_platforms). The probed executable
+    /// stays: it compiles the bytecode, which depends on the version only.
+    /// </summary>
+    /// <exception cref="ArgumentException">Not such a tag.</exception>
+    public InterpreterProbe ForPlatform(string platformTag)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(platformTag);
+        var match = LinuxPlatformPattern().Match(platformTag);
+        if (!match.Success)
+            throw new ArgumentException($"--platform {platformTag}: not a Linux platform tag (manylinux2014_aarch64, manylinux_2_28_x86_64, linux_aarch64)");
+        string architecture = match.Groups["arch"].Value;
+        var platforms = new List<string> { platformTag };
+        string legacy = match.Groups["legacy"].Value;
+        if ((legacy == "2014" && architecture is "x86_64" or "i686") || legacy == "2010")
+        {
+            if (legacy == "2014") platforms.Add("manylinux2010_" + architecture);
+            platforms.Add("manylinux1_" + architecture);
+        }
+        var facts = Facts with
+        {
+            Platform = "linux-" + architecture,
+            OperatingSystem = "Linux",
+            Executable = null,
+            PlatformTags = platforms,
+        };
+        var markers = Markers with { PlatformMachine = architecture, SysPlatform = "linux", PlatformSystem = "Linux", OsName = "posix" };
+        return new InterpreterProbe($"{PythonPath} as on {platformTag}", Executable, FullVersion, markers, facts, Installation);
     }
 
     /// <summary>Reads the probe script's JSON answer.</summary>

@@ -19,8 +19,8 @@ internal static unsafe partial class LibC
     public const int O_RDWR = 2;
     public const int O_EXCL = 0x80;
     public const int O_CREAT = 0x40;
-    public const int O_NOFOLLOW = 0x20000;
-    public const int O_DIRECTORY = 0x10000;
+    public static readonly int O_NOFOLLOW = Xar.SquashFs.Native.LibC.O_NOFOLLOW; // arm64's differs
+    public static readonly int O_DIRECTORY = Xar.SquashFs.Native.LibC.O_DIRECTORY;
     public const int O_CLOEXEC = 0x80000;
     public const int O_PATH = 0x200000;
 

@@ -9,7 +9,14 @@ namespace Xar.SquashFs.Native;
 internal static unsafe partial class LibC
 {
     public const int O_RDONLY = 0;
-    public const int O_NOFOLLOW = 0x20000;
+
+    // O_DIRECTORY and O_NOFOLLOW (so O_TMPFILE) are not generic: arm64 has its own values, and
+    // x86-64's mean O_DIRECT and O_LARGEFILE there (an O_DIRECT open fails on tmpfs; O_NOFOLLOW
+    // would silently follow symlinks). The only definitions: Posix and Xar.Runtime's LibC take these.
+    private static bool IsArm64 => RuntimeInformation.ProcessArchitecture == Architecture.Arm64;
+    public static readonly int O_NOFOLLOW = IsArm64 ? 0x8000 : 0x20000;
+    public static readonly int O_DIRECTORY = IsArm64 ? 0x4000 : 0x10000;
+    public static readonly int O_TMPFILE = 0x400000 | O_DIRECTORY; // __O_TMPFILE | O_DIRECTORY
     public const int O_CLOEXEC = 0x80000;
     public const int AT_FDCWD = -100;
     public const int AT_SYMLINK_NOFOLLOW = 0x100;
@@ -168,9 +175,7 @@ internal static unsafe partial class LibC
     public const int O_CREAT = 0x40;
     public const int O_EXCL = 0x80;
     public const int O_NOCTTY = 0x100;
-    public const int O_DIRECTORY = 0x10000;
     public const int O_PATH = 0x200000;
-    public const int O_TMPFILE = 0x410000; // __O_TMPFILE | O_DIRECTORY
     public const int AT_EMPTY_PATH = 0x1000;
     public const int AT_SYMLINK_FOLLOW = 0x400;
     public const int ENOENT = 2;

@@ -522,7 +522,7 @@ internal sealed class Extractor
     /// <summary>Creates the (empty, private) file.</summary>
     private int CreateFile(FileTask task)
     {
-        const int flags = Posix.OWriteOnly | Posix.OCreate | Posix.OExclusive | Posix.ONoFollow;
+        int flags = Posix.OWriteOnly | Posix.OCreate | Posix.OExclusive | Posix.ONoFollow;
         int fd = Posix.OpenAt(_rootFd, task.Path, flags, 0x180);
         if (fd < 0 && Posix.LastError == Posix.EExist && _options.Overwrite)
         {

@@ -6,7 +6,8 @@ namespace Xar.SquashFs.Reading;
 /// The Linux system calls extraction needs and .NET does not expose with the semantics required:
 /// names as raw bytes (image names need not be valid UTF-8), *at calls relative to the destination
 /// directory, never following symlinks, device nodes, hard links and lutimes-style times.
-/// Constants are the Linux generic/x86-64 values (arm64 shares them).
+/// Constants are the Linux generic/x86-64 values, which arm64 shares but for the open flags
+/// <see cref="ODirectory"/> and <see cref="ONoFollow"/> (from <see cref="Native.LibC"/>).
 /// </summary>
 internal static unsafe partial class Posix
 {
@@ -17,8 +18,8 @@ internal static unsafe partial class Posix
     public const int OWriteOnly = 0x1;
     public const int OCreate = 0x40;
     public const int OExclusive = 0x80;
-    public const int ODirectory = 0x10000;
-    public const int ONoFollow = 0x20000;
+    public static readonly int ODirectory = Native.LibC.O_DIRECTORY;
+    public static readonly int ONoFollow = Native.LibC.O_NOFOLLOW;
     public const int OCloseOnExec = 0x80000;
     public const int OReadOnly = 0;
 

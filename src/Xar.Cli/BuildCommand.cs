@@ -59,6 +59,7 @@ internal static class BuildCommand
         AllowMultipleArgumentsPerToken = false,
     };
     private static readonly Option<bool> NoBundleLibs = new("--no-bundle-libs") { Description = "Do not copy the native libraries that the image's ELF objects need into it (the target host must have them)." };
+    private static readonly Option<bool> NoStrip = new("--no-strip") { Description = "Keep the debugging sections and symbol tables of the interpreter and libraries copied into the image (default: dropped; extension modules of distributions are never changed)." };
     private static readonly Option<string[]> PipRequirement = PipOption("--requirement", "-r", "Also build these requirement files' packages (pip wheel -r).");
     private static readonly Option<string[]> PipConstraint = PipOption("--constraint", null, "Constrain versions with this file (pip wheel -c).");
     private static readonly Option<string[]> PipFindLinks = PipOption("--find-links", "-f", "Look for wheels and sources here (pip wheel -f).");
@@ -80,7 +81,7 @@ internal static class BuildCommand
         var command = new Command("build", "Build an archive from a Python project, wheels, an installed environment, or any directory.")
         {
             Inputs, Output, Raw, Exec, Wheels, FromEnv, NoFollowImports, Python, Entry, Bytecode, InheritSite, Standalone, HostPython, Layout, Launcher,
-            IncludeLib, AllowMissingLib, NoBundleLibs,
+            IncludeLib, AllowMissingLib, NoBundleLibs, NoStrip,
             PipRequirement, PipConstraint, PipFindLinks, PipIndexUrl, PipNoIndex, PipRequireHashes,
         };
         codec.AddTo(command);
@@ -195,6 +196,7 @@ internal static class BuildCommand
                 Warning = Warn,
                 Notice = message => stderr.WriteLine($"xar: {message}"),
                 BundleLibraries = !parse.GetValue(NoBundleLibs),
+                Strip = !parse.GetValue(NoStrip),
                 IncludeLibraries = parse.GetValue(IncludeLib) ?? [],
                 AllowMissingLibraries = parse.GetValue(AllowMissingLib) ?? [],
             }, output);

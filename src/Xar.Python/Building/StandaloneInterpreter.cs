@@ -31,8 +31,12 @@ internal sealed class StandaloneInterpreter
     private readonly InterpreterInstallation _installation;
     private readonly string _version;
 
-    public StandaloneInterpreter(InterpreterProbe probe)
+    private readonly bool _strip;
+
+    /// <param name="strip">Whether the interpreter's ELF objects lose their debugging sections (<see cref="NativeLibraries.Copy"/>).</param>
+    public StandaloneInterpreter(InterpreterProbe probe, bool strip)
     {
+        _strip = strip;
         _installation = probe.Installation;
         _version = $"{probe.Facts.MajorVersion}.{probe.Facts.MinorVersion}";
     }
@@ -52,11 +56,12 @@ internal sealed class StandaloneInterpreter
     public string? SharedLibraryDirectory => _installation.SharedLibrary is null ? null : LibraryDirectory;
 
     /// <summary>
-    /// The interpreter's files, sources of the standard library among them, and the bytecode of
-    /// those sources (image path of the source → unchecked-hash pyc) unless <paramref name="bytecode"/> is <see cref="BytecodeMode.None"/>.
+    /// The interpreter's files, sources of the standard library among them, the bytecode of
+    /// those sources (image path of the source → unchecked-hash pyc) unless <paramref name="bytecode"/> is <see cref="BytecodeMode.None"/>,
+    /// and which of them the interpreter imports at start, before the bootstrap serves the bundle (their pycs stay files).
     /// </summary>
     /// <exception cref="PythonBuildException">A file of the installation cannot be read, or the bytecode helper failed.</exception>
-    public (List<ImageEntry> Files, Dictionary<string, byte[]> Bytecode) Entries(string interpreter, BytecodeMode bytecode, Action<string>? warning)
+    public (List<ImageEntry> Files, Dictionary<string, byte[]> Bytecode, HashSet<string> Startup) Entries(string interpreter, BytecodeMode bytecode, Action<string>? warning)
     {
         var files = new List<ImageEntry> { Copy(_installation.Executable, Executable) };
         if (_installation.SharedLibrary is { } shared)
@@ -69,6 +74,7 @@ internal sealed class StandaloneInterpreter
 
         var sources = files.Where(f => f.Path.StartsWith(StandardLibrary + "/", StringComparison.Ordinal) && f.Path.EndsWith(".py", StringComparison.Ordinal)).ToList();
         var compiled = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        var startup = new HashSet<string>(StringComparer.Ordinal);
         if (bytecode != BytecodeMode.None)
         {
             var pycs = CompileStandardLibrary(interpreter, sources.Select(s => HostPath(s.Path)).ToList());
@@ -76,21 +82,22 @@ internal sealed class StandaloneInterpreter
             {
                 if (pycs[i].Pyc is { } pyc) compiled[sources[i].Path] = pyc;
                 else warning?.Invoke($"{HostPath(sources[i].Path)}: does not compile for python{_version}, shipped without bytecode ({pycs[i].Error})");
+                if (pycs[i].AtStartup) startup.Add(sources[i].Path);
             }
         }
-        return (files, compiled);
+        return (files, compiled, startup);
     }
 
     /// <summary>The installation's file that an image path under <see cref="StandardLibrary"/> came from.</summary>
     private string HostPath(string imagePath) => _installation.StandardLibrary + imagePath[StandardLibrary.Length..];
 
-    private static ImageEntry Copy(string hostPath, string imagePath)
+    private ImageEntry Copy(string hostPath, string imagePath)
     {
         var info = new FileInfo(hostPath);
         if (!info.Exists)
             throw new PythonBuildException($"{hostPath}: the interpreter's file is missing, so it cannot go into a standalone archive");
         int permissions = (int)info.UnixFileMode & 0b111_101_101 | 0b100_100_100;
-        return ImageEntry.File(imagePath, FileContent.FromFile(hostPath), permissions, new DateTimeOffset(info.LastWriteTimeUtc).ToUnixTimeSeconds());
+        return ImageEntry.File(imagePath, NativeLibraries.Copy(hostPath, _strip), permissions, new DateTimeOffset(info.LastWriteTimeUtc).ToUnixTimeSeconds());
     }
 
     /// <summary>
@@ -99,7 +106,7 @@ internal sealed class StandaloneInterpreter
     /// left out), without site-packages, build configuration, test suites, __pycache__ and
     /// ensurepip's bundled wheels.
     /// </summary>
-    private static void Walk(string hostDirectory, string imageDirectory, List<ImageEntry> files, string? skip)
+    private void Walk(string hostDirectory, string imageDirectory, List<ImageEntry> files, string? skip)
     {
         string root = Path.GetFullPath(hostDirectory).TrimEnd('/');
         string realRoot = RealPath.Of(root);
@@ -138,8 +145,11 @@ internal sealed class StandaloneInterpreter
         || directory == "__pycache__" || directory.EndsWith("/__pycache__", StringComparison.Ordinal)
         || TestSuites.Contains(directory);
 
+    /// <summary>stdlib_bytecode.py's status of a pyc of a module the interpreter imports at start.</summary>
+    private const uint StatusStartupPyc = 2;
+
     /// <summary>Runs Bootstrap/stdlib_bytecode.py once for all <paramref name="sources"/> (in their order).</summary>
-    private static List<(byte[]? Pyc, string? Error)> CompileStandardLibrary(string interpreter, List<string> sources)
+    private static List<(byte[]? Pyc, string? Error, bool AtStartup)> CompileStandardLibrary(string interpreter, List<string> sources)
     {
         var start = new ProcessStartInfo(interpreter)
         {
@@ -163,7 +173,7 @@ internal sealed class StandaloneInterpreter
             }
         });
         var output = process.StandardOutput.BaseStream;
-        var results = new List<(byte[]?, string?)>(sources.Count);
+        var results = new List<(byte[]?, string?, bool)>(sources.Count);
         Span<byte> head = stackalloc byte[8];
         try
         {
@@ -172,7 +182,8 @@ internal sealed class StandaloneInterpreter
                 output.ReadExactly(head);
                 var payload = new byte[BinaryPrimitives.ReadUInt32LittleEndian(head[4..])];
                 output.ReadExactly(payload);
-                results.Add(BinaryPrimitives.ReadUInt32LittleEndian(head) == 0 ? (payload, null) : (null, Encoding.UTF8.GetString(payload)));
+                uint status = BinaryPrimitives.ReadUInt32LittleEndian(head);
+                results.Add(status == 1 ? (null, Encoding.UTF8.GetString(payload), false) : (payload, null, status == StatusStartupPyc));
             }
         }
         catch (EndOfStreamException)

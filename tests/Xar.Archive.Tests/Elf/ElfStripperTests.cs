@@ -31,7 +31,7 @@ public sealed partial class ElfStripperTests : IDisposable
         if (!m32)
             Run.Checked("gcc", [.. flags, "-o", Path.Combine(built, "main"), Path.Combine(built, "main.c"), "-L" + built, "-ldemo", "-Wl,-rpath,$ORIGIN"]);
 
-        foreach (string name in m32 ? ["libdemo.so"] : ["libdemo.so", "main"])
+        foreach (string name in m32 ? (string[])["libdemo.so"] : ["libdemo.so", "main"])
         {
             string original = Path.Combine(built, name), copy = Path.Combine(stripped, name);
             Sections(original).Should().Contain(".debug_info").And.Contain(".symtab");

@@ -125,6 +125,8 @@ public static class ElfStripper
                     if (inside && (removed.Contains(s.Index) || checked(s.Offset + s.Size) > boundary))
                         return null; // part of what is mapped, or straddling its end
                 }
+                if (s.Link >= sectionCount || (LinksInfo(s) && s.Info >= sectionCount))
+                    return null; // names a section that is not there
                 if (!removed.Contains(s.Index) && (removed.Contains((int)s.Link) || (LinksInfo(s) && removed.Contains((int)s.Info))))
                     return null;
             }

@@ -68,6 +68,7 @@ internal static class BuildCommand
         AllowMultipleArgumentsPerToken = false,
     };
     private static readonly Option<bool> NoBundleLibs = new("--no-bundle-libs") { Description = "Do not copy the native libraries that the image's ELF objects need into it (the target host must have them)." };
+    private static readonly Option<bool> NoStrip = new("--no-strip") { Description = "Keep the debugging sections and symbol tables of the interpreter and libraries copied into the image (default: dropped; extension modules of distributions are never changed)." };
     private static readonly Option<string[]> PipRequirement = PipOption("--requirement", "-r", "Also build these requirement files' packages (pip wheel -r); with --wheels, take them from the wheels, checking their --hash values.");
     private static readonly Option<string[]> PipConstraint = PipOption("--constraint", null, "Constrain versions with this file (pip wheel -c).");
     private static readonly Option<string[]> PipFindLinks = PipOption("--find-links", "-f", "Look for wheels and sources here (pip wheel -f).");
@@ -90,7 +91,7 @@ internal static class BuildCommand
         {
             Inputs, Output, Raw, Exec, Wheels, Lock, FromEnv, NoFollowImports, Python, Entry, Bytecode, InheritSite, Standalone, HostPython, Layout, Launcher, Quiet, Json,
             Target, Platform, PythonVersion,
-            IncludeLib, AllowMissingLib, NoBundleLibs,
+            IncludeLib, AllowMissingLib, NoBundleLibs, NoStrip,
             PipRequirement, PipConstraint, PipFindLinks, PipIndexUrl, PipNoIndex, PipRequireHashes,
         };
         codec.AddTo(command);
@@ -260,6 +261,7 @@ internal static class BuildCommand
                 Warning = Warn,
                 Notice = message => stderr.WriteLine($"xar: {message}"),
                 BundleLibraries = !parse.GetValue(NoBundleLibs),
+                Strip = !parse.GetValue(NoStrip),
                 IncludeLibraries = parse.GetValue(IncludeLib) ?? [],
                 AllowMissingLibraries = parse.GetValue(AllowMissingLib) ?? [],
             }, output);

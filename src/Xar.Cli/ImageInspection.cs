@@ -189,6 +189,9 @@ internal static class ImageInspection
         output.WriteLine($"bytes used:    {sb.BytesUsed:N0}");
         foreach (var (name, start, length) in TableRegions(opened))
             output.WriteLine($"{name + ":",-15}{length,12:N0} bytes at {start:N0}");
+        output.WriteLine("parts:         files, bytes, stored in the image (compressed)");
+        foreach (var part in ImageParts.Measure(image))
+            output.WriteLine($"  {part.Name + ":",-34}{part.Files,8:N0} files {part.Size,15:N0} bytes {part.StoredSize,14:N0} stored");
     }
 
     private static string Describe(CompressionSettings settings, Superblock sb)

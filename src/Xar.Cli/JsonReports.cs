@@ -49,7 +49,8 @@ internal static class JsonReports
             (ushort)sb.Flags,
             [.. Enum.GetValues<SquashFsFlags>().Where(flag => flag != SquashFsFlags.None && sb.Flags.HasFlag(flag)).Select(flag => flag.ToString())],
             sb.BytesUsed,
-            [.. tables.Select(t => new TableReport(t.Name, t.Start, t.Length))]));
+            [.. tables.Select(t => new TableReport(t.Name, t.Start, t.Length))],
+            ImageParts.Measure(image)));
     }
 
     public static BuildReport Build(BuildFigures figures) => new(BuildFormat, figures.Result.Path, figures.Result.Layout.ToString().ToLowerInvariant(),
@@ -96,7 +97,8 @@ internal sealed record HeaderEntryReport(string Key, string Value);
 /// <param name="Level">gzip and zstd: the level; lz4: 0 fast, else high compression; otherwise null.</param>
 /// <param name="Created">The superblock's time, Unix seconds.</param>
 internal sealed record ImageReport(string SquashfsVersion, long Created, string Compression, int? Level, int? XzDictionarySize, uint BlockSize,
-    uint Inodes, uint Fragments, uint Ids, long XattrIds, int Flags, IReadOnlyList<string> FlagNames, ulong BytesUsed, IReadOnlyList<TableReport> Tables);
+    uint Inodes, uint Fragments, uint Ids, long XattrIds, int Flags, IReadOnlyList<string> FlagNames, ulong BytesUsed, IReadOnlyList<TableReport> Tables,
+    IReadOnlyList<ImagePart> Parts);
 
 internal sealed record TableReport(string Name, ulong Start, ulong Length);
 

@@ -65,6 +65,50 @@ public sealed class JsonOutputTests : IDisposable
     }
 
     [Fact]
+    public void Info_reports_the_size_of_each_part_of_a_python_image()
+    {
+        // A Python image's layout (docs/python-apps.md §1), files of known sizes in every part.
+        var files = new Dictionary<string, int>
+        {
+            ["lib/python/pkg/__init__.py"] = 300, ["lib/python/pkg/big.py"] = 300_000, ["lib/python/pkg/_ext.cpython-311-x86_64-linux-gnu.so"] = 200_000,
+            ["lib/python/pkg/data.json"] = 5_000, ["lib/python/pkg-1.0.dist-info/METADATA"] = 100, ["__xar__/bytecode.bundle"] = 400_000,
+            ["__xar__/python/bin/python3.11"] = 20_000, ["__xar__/python/lib/python3.11/os.py"] = 40_000, ["__xar__/lib/libffi.so.8"] = 50_000,
+            ["__xar__/xar_bootstrap.py"] = 9_000, ["__xar__/__pycache__/xar_bootstrap.cpython-311.pyc"] = 8_000,
+        };
+        var random = new Random(5);
+        foreach (var (path, size) in files)
+        {
+            var bytes = new byte[size];
+            random.NextBytes(bytes); // incompressible: stored as they are, whatever the codec
+            _temp.Write("py/" + path, bytes);
+        }
+        string image = _temp.Combine("py.sqfs");
+        Run.Checked("mksquashfs", [_temp.Combine("py"), image, "-quiet", "-no-progress", "-comp", "zstd"]);
+
+        var info = Json("info", image, "--json");
+
+        var parts = info.GetProperty("image").GetProperty("parts").EnumerateArray()
+            .ToDictionary(p => p.GetProperty("name").GetString()!, p => (Files: p.GetProperty("files").GetInt64(), Size: p.GetProperty("size").GetInt64(), Stored: p.GetProperty("storedSize").GetInt64()));
+        (long, long) Expected(params string[] paths) => (paths.Length, paths.Sum(p => (long)files[p]));
+        parts.Keys.Should().Equal("application code", "bytecode", "extension modules", "data", "interpreter and standard library", "native libraries", "bootstrap");
+        (parts["application code"].Files, parts["application code"].Size).Should().Be(Expected("lib/python/pkg/__init__.py", "lib/python/pkg/big.py"));
+        (parts["bytecode"].Files, parts["bytecode"].Size).Should().Be(Expected("__xar__/bytecode.bundle", "__xar__/__pycache__/xar_bootstrap.cpython-311.pyc"));
+        (parts["extension modules"].Files, parts["extension modules"].Size).Should().Be(Expected("lib/python/pkg/_ext.cpython-311-x86_64-linux-gnu.so"));
+        (parts["data"].Files, parts["data"].Size).Should().Be(Expected("lib/python/pkg/data.json", "lib/python/pkg-1.0.dist-info/METADATA"));
+        (parts["interpreter and standard library"].Files, parts["interpreter and standard library"].Size)
+            .Should().Be(Expected("__xar__/python/bin/python3.11", "__xar__/python/lib/python3.11/os.py"));
+        (parts["native libraries"].Files, parts["native libraries"].Size).Should().Be(Expected("__xar__/lib/libffi.so.8"));
+        (parts["bootstrap"].Files, parts["bootstrap"].Size).Should().Be(Expected("__xar__/xar_bootstrap.py"));
+        // Random bytes do not compress: each part takes its size (the zstd frames add a few bytes per block).
+        foreach (var (name, part) in parts)
+            part.Stored.Should().BeInRange(part.Size, part.Size + part.Size / 100 + 64, name);
+        // And the parts together are the image's data area: every data and fragment block, shared out.
+        long data = info.GetProperty("image").GetProperty("tables").EnumerateArray().First(t => t.GetProperty("name").GetString() == "data").GetProperty("length").GetInt64();
+        parts.Values.Sum(p => p.Stored).Should().BeInRange(data - parts.Count, data);
+        XarTool.Run("info", image).Stdout.Should().Contain("interpreter and standard library:");
+    }
+
+    [Fact]
     public void Info_json_of_a_bare_image_has_no_archive()
     {
         string image = _temp.Combine("bare.sqfs");

@@ -3,12 +3,25 @@
 # interpreter's own __pycache__ pyc is reused when importlib itself would accept it for that
 # source (a timestamp pyc of the same mtime and size, or a hash pyc of the same hash), so a build
 # compiles only what the installation left stale or uncompiled. For each path, in order, stdout
-# gets u32 LE status (0: a pyc follows; 1: an error text follows), u32 LE length, then the bytes.
+# gets u32 LE status (0: a pyc follows; 2: a pyc of a module the interpreter imports at start
+# follows; 1: an error text follows), u32 LE length, then the bytes.
+import os
+import site  # the bootstrap imports it (and os) before its finder is in place
+import sys
+
+import encodings.ascii, encodings.latin_1, encodings.utf_8  # noqa: E401 (what another locale's start may pick)
+
+# The modules an interpreter started as the launcher starts it (-I -S) has imported from source
+# files before the bootstrap serves the bundle: they need their __pycache__ pycs in the image.
+STARTUP = frozenset(
+    os.path.realpath(spec.origin)
+    for spec in (getattr(module, "__spec__", None) for module in list(sys.modules.values()))
+    if spec is not None and spec.has_location and spec.origin and spec.origin.endswith(".py")
+)
+
 import importlib.util
 import marshal
-import os
 import struct
-import sys
 from importlib import _bootstrap_external as external
 
 MAGIC = importlib.util.MAGIC_NUMBER
@@ -44,7 +57,7 @@ def main():
             code = cached_code(path, source, source_hash)
             if code is None:
                 code = marshal.dumps(compile(source, path, "exec", dont_inherit=True))
-            payload, status = MAGIC + UNCHECKED_HASH + source_hash + code, 0
+            payload, status = MAGIC + UNCHECKED_HASH + source_hash + code, 2 if os.path.realpath(path) in STARTUP else 0
         except Exception as e:  # a source that does not compile for this interpreter: shipped without bytecode
             payload, status = ("%s: %s" % (type(e).__name__, e)).encode("utf-8", "replace"), 1
         out.write(struct.pack("<II", status, len(payload)))

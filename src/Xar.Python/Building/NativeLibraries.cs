@@ -51,7 +51,8 @@ internal static class NativeLibraries
 
     /// <summary>
     /// The closure's libraries of <paramref name="files"/> (and links to image files that have a
-    /// needed soname); with <paramref name="bundle"/> false only the glibc requirement is computed.
+    /// needed soname); with <paramref name="bundle"/> false only the glibc requirement is computed;
+    /// with <paramref name="strip"/> the copies lose their debugging sections (<see cref="Copy"/>).
     /// </summary>
     /// <remarks>
     /// With <paramref name="crossPlatform"/> (a build for a machine other than the interpreter's),
@@ -59,7 +60,7 @@ internal static class NativeLibraries
     /// </remarks>
     /// <exception cref="PythonBuildException">A needed library is found nowhere (and not allowed to be missing).</exception>
     /// <exception cref="IOException">An object is for another machine than <paramref name="crossPlatform"/>.</exception>
-    public static NativeLibraryResult Collect(IReadOnlyList<ImageEntry> files, string interpreter, bool bundle, IReadOnlyList<string> includeLibraries,
+    public static NativeLibraryResult Collect(IReadOnlyList<ImageEntry> files, string interpreter, bool bundle, bool strip, IReadOnlyList<string> includeLibraries,
         IReadOnlyCollection<string> allowMissing, long time, Action<string>? notice, Action<string>? warning, TargetPlatform? crossPlatform = null)
     {
         var search = crossPlatform is null ? SearchFor(interpreter) : new LibrarySearch(crossPlatform.ElfMachine, is64: true);
@@ -116,7 +117,7 @@ internal static class NativeLibraries
 
         var result = new List<DistributionFile>(closure.Libraries.Count + closure.Links.Count);
         foreach (var library in closure.Libraries)
-            result.Add(DistributionFile.File(InstallScheme.Image, $"{LibraryClosure.ImageDirectory}/{library.Name}", FileContent.FromFile(library.SourcePath), 0b110_100_100, time));
+            result.Add(DistributionFile.File(InstallScheme.Image, $"{LibraryClosure.ImageDirectory}/{library.Name}", Copy(library.SourcePath, strip), 0b110_100_100, time));
         foreach (var (name, target) in closure.Links)
             result.Add(DistributionFile.Symlink(InstallScheme.Image, $"{LibraryClosure.ImageDirectory}/{name}", "../../" + target, time));
         // A library loaded with dlopen is often asked for by its development name when
@@ -140,6 +141,25 @@ internal static class NativeLibraries
             + (closure.Links.Count > 0 ? $"; linked {string.Join(' ', closure.Links.Select(l => l.Name))} from the image" : "")
             + (closure.RequiredGlibc is { } glibc ? $"; needs glibc {glibc}" : ""));
         return new NativeLibraryResult(result, LibraryClosure.ImageDirectory, closure.RequiredGlibc);
+    }
+
+    /// <summary>
+    /// The content of a file copied from outside the application (the interpreter, libpython,
+    /// lib-dynload, the library closure): an ELF object loses its debugging sections and symbol
+    /// table when <paramref name="strip"/> (<see cref="ElfStripper"/>; pyenv's libpython is 23 MB
+    /// with them, 4 MB without), anything else, or an object the stripper cannot handle, is
+    /// copied as it is. The stripped bytes are made again when the writer reads them, so that
+    /// a large closure is not held in memory.
+    /// </summary>
+    public static FileContent Copy(string hostPath, bool strip)
+    {
+        if (!strip || !ElfObject.IsElf(hostPath)) return FileContent.FromFile(hostPath);
+        byte[]? stripped = ElfStripper.Strip(File.ReadAllBytes(hostPath));
+        if (stripped is null) return FileContent.FromFile(hostPath);
+        return FileContent.FromStream(
+            () => new MemoryStream(ElfStripper.Strip(File.ReadAllBytes(hostPath)) is { } again && again.Length == stripped.Length
+                ? again : throw new IOException($"{hostPath}: changed while the archive was written"), writable: false),
+            stripped.Length, hostPath);
     }
 
     /// <summary>The interpreter's machine and class decide which objects count (a package may ship binaries for others).</summary>

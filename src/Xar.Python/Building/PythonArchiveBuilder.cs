@@ -47,6 +47,13 @@ public sealed record PythonArchiveOptions
     /// <summary>Copy the native libraries the image's ELF objects need into it (docs/python-apps.md §7); off: only XAR_REQUIRES_GLIBC is computed.</summary>
     public bool BundleLibraries { get; init; } = true;
 
+    /// <summary>
+    /// Drop the debugging sections and symbol tables of the ELF objects copied from outside the
+    /// application (interpreter, libpython, lib-dynload, bundled libraries); off: --no-strip.
+    /// Extension modules of distributions are never changed (their RECORD hashes stay true).
+    /// </summary>
+    public bool Strip { get; init; } = true;
+
     /// <summary>Libraries loaded with dlopen to bundle too (with their closure): sonames or paths (--include-lib).</summary>
     public IReadOnlyList<string> IncludeLibraries { get; init; } = [];
 
@@ -73,7 +80,7 @@ public static class PythonArchiveBuilder
         var crossPlatform = options.Platform is { } platform && !IsInterpreterMachine(probe, platform) ? platform : null;
         if (crossPlatform is not null && options.Standalone)
             throw new PythonBuildException($"--standalone for {crossPlatform}: {probe.Executable} runs on {ElfMachineName(probe)}; a standalone archive carries its interpreter, so build it from a {crossPlatform} interpreter (or use --host-python)");
-        var standalone = options.Standalone ? new StandaloneInterpreter(probe) : null;
+        var standalone = options.Standalone ? new StandaloneInterpreter(probe, options.Strip) : null;
         // The phases are reported through the image's progress: the writer reports the last one.
         var progress = options.Image.Progress;
 
@@ -91,16 +98,18 @@ public static class PythonArchiveBuilder
             progress?.Begin("reading the interpreter");
             destination.Install(standalone);
         }
-        var interpreterBytecode = standalone is null || compiler is null ? [] : standalone.Bytecode(probe.Executable, options.Warning);
+        var (interpreterBytecode, startupBytecode) = standalone is null || compiler is null
+            ? ([], new HashSet<string>())
+            : standalone.Bytecode(probe.Executable, options.Warning);
         progress?.Begin("collecting native libraries");
-        var native = NativeLibraries.Collect(destination.Complete(), probe.Executable, options.BundleLibraries, options.IncludeLibraries,
+        var native = NativeLibraries.Collect(destination.Complete(), probe.Executable, options.BundleLibraries, options.Strip, options.IncludeLibraries,
             options.AllowMissingLibraries, time, options.Notice, options.Warning, crossPlatform);
         destination.Install(native);
         var start = StartCommandFor(facts, abi, interpreter, standalone, native.LibraryPath, options.InheritSite);
         // Everything the image holds: those sources with their bytecode, and the bootstrap.
         var entries = new List<ImageEntry>();
         if (compiler is not null) progress?.Begin("compiling bytecode");
-        entries.AddRange(WithBytecode(destination.Complete(), interpreterBytecode, standalone, options, compiler, time));
+        entries.AddRange(WithBytecode(destination.Complete(), interpreterBytecode, startupBytecode, standalone, options, compiler, time));
         entries.AddRange(BootstrapEntries(facts, abi, defaultEntry, scripts, start, compiler, progress, time));
 
         var writer = new SquashFsWriter(options.Image);
@@ -163,7 +172,10 @@ public static class PythonArchiveBuilder
         return new StartCommand
         {
             Programs = programs,
-            Arguments = [.. PythonLaunch.IsolationFlags(facts.MajorVersion, inheritSite), "-c", PythonLaunch.BootCommand],
+            // -B: the image's modules have no pycs beside them (their code is in the bundle), and an
+            // interpreter started without the bootstrap (multiprocessing's spawn, which passes -B on)
+            // must not write any into an extracted tree.
+            Arguments = [.. PythonLaunch.IsolationFlags(facts.MajorVersion, inheritSite), "-B", "-c", PythonLaunch.BootCommand],
             // The closure's directory (which links libpython there when it bundles anything), and
             // the interpreter's own for libpython when nothing was bundled (--no-bundle-libs).
             LibraryPath = new[] { bundledLibraries, standalone?.SharedLibraryDirectory }.OfType<string>().Distinct().ToList(),
@@ -241,12 +253,15 @@ public static class PythonArchiveBuilder
         s.Length > 0 && (char.IsLetter(s[0]) || s[0] == '_') && s.All(c => char.IsLetterOrDigit(c) || c == '_');
 
     /// <summary>
-    /// Adds the pycs (or replaces sources by them) for the library's .py files, compiling on
-    /// every core, the pycs of the interpreter's standard library, and the bundle of them all
-    /// (<see cref="BytecodeBundle"/>).
+    /// Compiles the library's .py files on every core into the bundle (<see cref="BytecodeBundle"/>),
+    /// with the standard library's code of a standalone archive. Each module's code is stored once:
+    /// in the bundle, not also as a <c>__pycache__</c> pyc (docs/python-apps.md §5); the pycs kept
+    /// are those interpreters need before the bootstrap's finder is in place (the standard library
+    /// modules a standalone interpreter imports at start, the bootstrap's own) and, with
+    /// <see cref="BytecodeMode.Only"/>, the sourceless modules themselves.
     /// </summary>
     private static List<ImageEntry> WithBytecode(IReadOnlyList<ImageEntry> files, Dictionary<string, byte[]> interpreterBytecode,
-        StandaloneInterpreter? standalone, PythonArchiveOptions options, BytecodeCompiler? compiler, long time)
+        IReadOnlySet<string> startupBytecode, StandaloneInterpreter? standalone, PythonArchiveOptions options, BytecodeCompiler? compiler, long time)
     {
         if (compiler is null) return [.. files];
         var sources = files.Where(IsLibrarySource).ToList();
@@ -278,18 +293,23 @@ public static class PythonArchiveBuilder
                 options.Warning?.Invoke($"{source.Path}: does not compile for {PythonKey(options.Interpreter.Facts)}, shipped without bytecode ({error})");
                 return;
             }
-            string path = options.Bytecode == BytecodeMode.Only ? source.Path[..^3] + ".pyc" : compiler.PycPath(source.Path);
-            bundle.Add(options.Bytecode == BytecodeMode.Only ? path : source.Path, pyc);
-            compiled[source.Path] = Pyc(path, pyc, source.ModificationTime);
             progress?.Advance(1, bytes.Length);
             progress?.CompiledOne();
+            if (options.Bytecode != BytecodeMode.Only)
+            {
+                bundle.Add(source.Path, pyc);
+                return;
+            }
+            string path = source.Path[..^3] + ".pyc";
+            bundle.Add(path, pyc);
+            compiled[source.Path] = Pyc(path, pyc, source.ModificationTime);
         }
 
-        var result = new List<ImageEntry>(files.Count + compiled.Count + interpreterBytecode.Count);
+        var result = new List<ImageEntry>(files.Count + startupBytecode.Count + 1);
         foreach (var file in files)
         {
-            if (options.Bytecode == BytecodeMode.Only && compiled.ContainsKey(file.Path))
-                continue; // replaced by its pyc
+            if (compiled.ContainsKey(file.Path))
+                continue; // replaced by its pyc (--bytecode only)
             result.Add(read.TryGetValue(file.Path, out byte[]? bytes)
                 ? new ImageEntry
                 {
@@ -305,7 +325,9 @@ public static class PythonArchiveBuilder
             if (interpreterBytecode.TryGetValue(file.Path, out byte[]? pyc))
             {
                 bundle.Add(file.Path, pyc);
-                result.Add(Pyc(compiler.PycPath(file.Path), pyc, file.ModificationTime));
+                // Imported by the interpreter's start, before the bootstrap's finder serves the bundle.
+                if (startupBytecode.Contains(file.Path))
+                    result.Add(Pyc(compiler.PycPath(file.Path), pyc, file.ModificationTime));
                 progress?.CompiledOne();
             }
         }

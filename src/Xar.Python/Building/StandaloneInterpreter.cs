@@ -33,8 +33,12 @@ internal sealed class StandaloneInterpreter : IDistributionSource
     private readonly string _version;
     private readonly Lazy<List<DistributionFile>> _files;
 
-    public StandaloneInterpreter(InterpreterProbe probe)
+    private readonly bool _strip;
+
+    /// <param name="strip">Whether the interpreter's ELF objects lose their debugging sections (<see cref="NativeLibraries.Copy"/>).</param>
+    public StandaloneInterpreter(InterpreterProbe probe, bool strip)
     {
+        _strip = strip;
         _installation = probe.Installation;
         _version = $"{probe.Facts.MajorVersion}.{probe.Facts.MinorVersion}";
         _files = new(ListFiles);
@@ -64,19 +68,24 @@ internal sealed class StandaloneInterpreter : IDistributionSource
     /// <exception cref="PythonBuildException">A file of the installation cannot be read.</exception>
     public IReadOnlyList<DistributionFile> GetFiles() => _files.Value;
 
-    /// <summary>The bytecode of the standard library's sources (image path of the source → unchecked-hash pyc).</summary>
+    /// <summary>
+    /// The bytecode of the standard library's sources (image path of the source → unchecked-hash pyc),
+    /// and which of them the interpreter imports at start, before the bootstrap serves the bundle (their pycs stay files).
+    /// </summary>
     /// <exception cref="PythonBuildException">The bytecode helper failed.</exception>
-    public Dictionary<string, byte[]> Bytecode(string interpreter, Action<string>? warning)
+    public (Dictionary<string, byte[]> Bytecode, HashSet<string> Startup) Bytecode(string interpreter, Action<string>? warning)
     {
         var sources = GetFiles().Where(f => f.Path.StartsWith(StandardLibrary + "/", StringComparison.Ordinal) && f.Path.EndsWith(".py", StringComparison.Ordinal)).ToList();
         var compiled = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        var startup = new HashSet<string>(StringComparer.Ordinal);
         var pycs = CompileStandardLibrary(interpreter, sources.Select(s => HostPath(s.Path)).ToList());
         for (int i = 0; i < sources.Count; i++)
         {
             if (pycs[i].Pyc is { } pyc) compiled[sources[i].Path] = pyc;
             else warning?.Invoke($"{HostPath(sources[i].Path)}: does not compile for python{_version}, shipped without bytecode ({pycs[i].Error})");
+            if (pycs[i].AtStartup) startup.Add(sources[i].Path);
         }
-        return compiled;
+        return (compiled, startup);
     }
 
     public override string ToString() => $"the interpreter {_installation.Executable}";
@@ -97,13 +106,13 @@ internal sealed class StandaloneInterpreter : IDistributionSource
     /// <summary>The installation's file that an image path under <see cref="StandardLibrary"/> came from.</summary>
     private string HostPath(string imagePath) => _installation.StandardLibrary + imagePath[StandardLibrary.Length..];
 
-    private static DistributionFile Copy(string hostPath, string imagePath)
+    private DistributionFile Copy(string hostPath, string imagePath)
     {
         var info = new FileInfo(hostPath);
         if (!info.Exists)
             throw new PythonBuildException($"{hostPath}: the interpreter's file is missing, so it cannot go into a standalone archive");
         int permissions = (int)info.UnixFileMode & 0b111_101_101 | 0b100_100_100;
-        return DistributionFile.File(InstallScheme.Image, imagePath, FileContent.FromFile(hostPath), permissions, new DateTimeOffset(info.LastWriteTimeUtc).ToUnixTimeSeconds());
+        return DistributionFile.File(InstallScheme.Image, imagePath, NativeLibraries.Copy(hostPath, _strip), permissions, new DateTimeOffset(info.LastWriteTimeUtc).ToUnixTimeSeconds());
     }
 
     /// <summary>
@@ -112,7 +121,7 @@ internal sealed class StandaloneInterpreter : IDistributionSource
     /// left out), without site-packages, build configuration, test suites, __pycache__ and
     /// ensurepip's bundled wheels.
     /// </summary>
-    private static void Walk(string hostDirectory, string imageDirectory, List<DistributionFile> files, string? skip)
+    private void Walk(string hostDirectory, string imageDirectory, List<DistributionFile> files, string? skip)
     {
         string root = Path.GetFullPath(hostDirectory).TrimEnd('/');
         string realRoot = RealPath.Of(root);
@@ -151,8 +160,11 @@ internal sealed class StandaloneInterpreter : IDistributionSource
         || directory == "__pycache__" || directory.EndsWith("/__pycache__", StringComparison.Ordinal)
         || TestSuites.Contains(directory);
 
+    /// <summary>stdlib_bytecode.py's status of a pyc of a module the interpreter imports at start.</summary>
+    private const uint StatusStartupPyc = 2;
+
     /// <summary>Runs Bootstrap/stdlib_bytecode.py once for all <paramref name="sources"/> (in their order).</summary>
-    private static List<(byte[]? Pyc, string? Error)> CompileStandardLibrary(string interpreter, List<string> sources)
+    private static List<(byte[]? Pyc, string? Error, bool AtStartup)> CompileStandardLibrary(string interpreter, List<string> sources)
     {
         var start = new ProcessStartInfo(interpreter)
         {
@@ -176,7 +188,7 @@ internal sealed class StandaloneInterpreter : IDistributionSource
             }
         });
         var output = process.StandardOutput.BaseStream;
-        var results = new List<(byte[]?, string?)>(sources.Count);
+        var results = new List<(byte[]?, string?, bool)>(sources.Count);
         Span<byte> head = stackalloc byte[8];
         try
         {
@@ -185,7 +197,8 @@ internal sealed class StandaloneInterpreter : IDistributionSource
                 output.ReadExactly(head);
                 var payload = new byte[BinaryPrimitives.ReadUInt32LittleEndian(head[4..])];
                 output.ReadExactly(payload);
-                results.Add(BinaryPrimitives.ReadUInt32LittleEndian(head) == 0 ? (payload, null) : (null, Encoding.UTF8.GetString(payload)));
+                uint status = BinaryPrimitives.ReadUInt32LittleEndian(head);
+                results.Add(status == 1 ? (null, Encoding.UTF8.GetString(payload), false) : (payload, null, status == StatusStartupPyc));
             }
         }
         catch (EndOfStreamException)

@@ -43,6 +43,28 @@ public sealed partial class SquashFsImage
         return new SquashFsFileStream(this, file, GetLayout(file));
     }
 
+    /// <summary>
+    /// How a regular file's bytes are stored: the length of its data blocks in the image
+    /// (compressed as stored; shared by the files deduplicated onto them), and the fragment block
+    /// holding its tail with the tail's length (null and 0 without one). For size reports.
+    /// </summary>
+    public (long BlockStart, long BlockBytes, uint? Fragment, int FragmentOffset, int TailLength) StoredLayout(SquashFsEntry file)
+    {
+        CheckEntry(file, SquashFsEntryType.RegularFile);
+        long bytes = 0;
+        foreach (uint word in GetLayout(file).Words)
+            bytes += word & SquashFsConstants.DataSizeMask;
+        return (file.BlocksStart, bytes, file.HasFragment ? file.FragmentIndex : null, file.FragmentOffset, TailLength(file));
+    }
+
+    /// <summary>The stored (compressed) length of fragment block <paramref name="index"/>.</summary>
+    public int FragmentStoredLength(uint index)
+    {
+        if (_fragmentTable is null || index >= FragmentCount)
+            throw new SquashFsException($"fragment {index} is not in the fragment table ({FragmentCount} entries)");
+        return (int)(ReadFragmentEntry(index).Word & SquashFsConstants.DataSizeMask);
+    }
+
     internal FileLayout GetLayout(SquashFsEntry file)
     {
         if (file.BlockCount == 0) return FileLayout.Empty;

@@ -110,6 +110,53 @@ public sealed class PythonArchiveBuilderTests : IDisposable
     }
 
     [Fact]
+    public void EachModulesCodeIsStoredOnceInTheBundleNotAlsoAsAPyc()
+    {
+        var (archive, tree) = Build(HelloApplication(), entry: "hello");
+
+        Directory.EnumerateFileSystemEntries(Path.Combine(tree, "lib/python"), "*", SearchOption.AllDirectories)
+            .Should().NotContain(p => p.Contains("__pycache__") || p.EndsWith(".pyc"));
+        var (status, output, trace) = RunOriginalWay(tree, archive, [], ("XAR_VERBOSE_PYTHON", "1"));
+        status.Should().Be(0);
+        output.Should().StartWith("hello ");
+        trace.Should().Contain($"code object from '{tree}/__xar__/bytecode.bundle:lib/python/hello_app/__init__.py'");
+    }
+
+    [Fact]
+    public void AChildStartedWithoutTheBootstrapImportsFromSourceAndWritesNoBytecodeIntoTheImage()
+    {
+        var app = HelloApplication() with
+        {
+            Files =
+            [
+                .. HelloApplication().Files,
+                File("lib/python/hello_app/spawner.py", """
+                    import multiprocessing, subprocess, sys
+                    from hello_app import work
+                    def main():
+                        with multiprocessing.get_context("spawn").Pool(1) as pool:
+                            print(pool.apply(work.origin))
+                        # A child that runs the interpreter itself, with the archive's flags, the way pip-style tools do.
+                        flags = subprocess._args_from_interpreter_flags()
+                        code = "import sys; sys.path[:0] = [sys.argv[1]]; from hello_app import work; print(work.origin())"
+                        print(subprocess.run([sys.executable, *flags, "-c", code, sys.path[-1]], capture_output=True, text=True, check=True).stdout, end="")
+                    """),
+                File("lib/python/hello_app/work.py", "def origin():\n    return 'from ' + __loader__.__class__.__name__\n"),
+            ],
+        };
+        var (archive, tree) = Build(app, entry: "hello_app.spawner:main");
+
+        var (status, output, errors) = RunOriginalWay(tree, archive, []);
+
+        errors.Should().BeEmpty();
+        status.Should().Be(0);
+        output.Should().Be("from SourceFileLoader\nfrom SourceFileLoader\n", "the children have no bundle finder: they compile the sources");
+        Directory.EnumerateFileSystemEntries(tree, "*", SearchOption.AllDirectories)
+            .Where(p => p.Contains("__pycache__") && !p.Contains("/__xar__/"))
+            .Should().BeEmpty("an interpreter started from the archive writes no bytecode into its (here writable) tree");
+    }
+
+    [Fact]
     public void InheritSiteOptsIntoTheHostsSitePackagesAfterTheArchivesOwn()
     {
         var (archive, tree) = Build(HelloApplication(), entry: "hello", inheritSite: true);

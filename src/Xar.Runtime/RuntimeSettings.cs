@@ -28,8 +28,12 @@ public sealed record RuntimeSettings
     /// </summary>
     public int MountTimeoutSeconds => MountTimeoutVariable ?? ReadTimeoutOverride() ?? DefaultMountTimeoutSeconds;
 
-    /// <summary>XAR_FUSE_SERVER: "xar" (our server, squashfuse_ll when ours cannot mount) or "squashfuse_ll" (only it).</summary>
-    public string FuseServer { get; init; } = "xar";
+    /// <summary>
+    /// XAR_FUSE_SERVER: "auto" (squashfuse_ll when installed, else our server), "xar" (only ours) or
+    /// "squashfuse_ll" (only it). squashfuse_ll comes first while our server has a known hang
+    /// (docs/fuse-server.md, "Known problems"): a host without squashfuse still mounts.
+    /// </summary>
+    public string FuseServer { get; init; } = "auto";
 
     /// <summary>The executable run in FUSE server mode (<see cref="FuseServerMode"/>): the launcher itself.</summary>
     public string FuseServerProgram { get; init; } = "/proc/self/exe";
@@ -84,10 +88,11 @@ public sealed record RuntimeSettings
 
     internal static string ParseFuseServer(string? value, string archivePath) => value switch
     {
-        null or "" or "xar" => "xar",
+        null or "" or "auto" => "auto",
+        "xar" => "xar",
         "squashfuse_ll" => "squashfuse_ll",
         _ => throw new XarRuntimeException(XarExitCode.BadConfiguration, archivePath,
-            $"XAR_FUSE_SERVER \"{value}\" is not one of xar, squashfuse_ll"),
+            $"XAR_FUSE_SERVER \"{value}\" is not one of auto, xar, squashfuse_ll"),
     };
 
     /// <summary>

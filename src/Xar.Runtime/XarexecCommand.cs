@@ -21,7 +21,7 @@ public static unsafe class XarexecCommand
         "  -n  print the directory it would be mounted on; do not mount\n" +
         "  -h  print this help\n" +
         "Environment: XAR_MODE=auto|mount|extract, XAR_MOUNT_TIMEOUT=SECONDS, XAR_MOUNT_SEED=NAME,\n" +
-        "             XAR_FUSE_SERVER=xar|squashfuse_ll (the mount's server; default xar, squashfuse_ll as fallback)\n";
+        "             XAR_FUSE_SERVER=auto|xar|squashfuse_ll (the mount's server; auto: squashfuse_ll if installed, else ours)\n";
 
     private enum Action
     {

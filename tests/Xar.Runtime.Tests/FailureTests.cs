@@ -159,7 +159,7 @@ public sealed class FailureTests : IDisposable
     [Theory]
     [InlineData("XAR_MODE", "fuse", "XAR_MODE \"fuse\" is not one of auto, mount, extract")]
     [InlineData("XAR_MOUNT_TIMEOUT", "soon", "XAR_MOUNT_TIMEOUT \"soon\" is not a whole number of seconds (0 = never unmount)")]
-    [InlineData("XAR_FUSE_SERVER", "fuse3", "XAR_FUSE_SERVER \"fuse3\" is not one of xar, squashfuse_ll")]
+    [InlineData("XAR_FUSE_SERVER", "fuse3", "XAR_FUSE_SERVER \"fuse3\" is not one of auto, xar, squashfuse_ll")]
     public void A_bad_XAR_variable_is_a_configuration_error(string name, string value, string message)
     {
         string archive = _sandbox.Archive();

@@ -60,7 +60,7 @@ public static class ArchiveMount
     /// <exception cref="XarRuntimeException">Nothing or something else is mounted there, or unmounting failed.</exception>
     public static void Unmount(string directory, bool removeDirectory, RuntimeSettings settings)
     {
-        string? type = MountedType(directory);
+        string? type = MountedOn(directory)?.Type;
         if (type is null)
             throw new XarRuntimeException(XarExitCode.Unavailable, directory, "nothing is mounted there");
         if (!type.StartsWith("fuse.squashfuse", StringComparison.Ordinal) && type != "fuse." + Xar.Fuse.FuseMounter.Subtype)
@@ -102,19 +102,25 @@ public static class ArchiveMount
             && stat.IsRegularFile;
     }
 
-    /// <summary>The file system type of the mount on exactly <paramref name="directory"/> (the topmost), or null.</summary>
-    private static string? MountedType(string directory)
+    /// <summary>
+    /// The file system type and device of the mount on exactly <paramref name="directory"/> (the
+    /// topmost), or null; read from /proc/self/mountinfo, never from the mount itself.
+    /// </summary>
+    internal static (string Type, uint Major, uint Minor)? MountedOn(string directory)
     {
-        string? type = null;
+        (string, uint, uint)? found = null;
         foreach (string line in File.ReadLines("/proc/self/mountinfo"))
         {
             // ID PARENT MAJOR:MINOR ROOT MOUNT-POINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER-OPTIONS
             string[] fields = line.Split(' ');
             int separator = Array.IndexOf(fields, "-");
-            if (fields.Length > 4 && separator > 4 && separator + 1 < fields.Length && Unescape(fields[4]) == directory)
-                type = fields[separator + 1]; // Later lines are mounted on top of earlier ones.
+            if (fields.Length > 4 && separator > 4 && separator + 1 < fields.Length && Unescape(fields[4]) == directory
+                && fields[2].Split(':') is [var major, var minor]
+                && uint.TryParse(major, System.Globalization.CultureInfo.InvariantCulture, out uint majorNumber)
+                && uint.TryParse(minor, System.Globalization.CultureInfo.InvariantCulture, out uint minorNumber))
+                found = (fields[separator + 1], majorNumber, minorNumber); // Later lines are mounted on top of earlier ones.
         }
-        return type;
+        return found;
     }
 
     /// <summary>The kernel writes space, tab, newline and backslash in mount points as \ooo (octal).</summary>

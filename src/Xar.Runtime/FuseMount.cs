@@ -136,6 +136,7 @@ internal static unsafe class FuseMount
     /// <exception cref="XarRuntimeException">The stale mount could not be removed.</exception>
     public static void DetachStale(string mountPath, RuntimeSettings settings, string archivePath)
     {
+        AbortConnection(mountPath);
         if (LibC.umount2(mountPath, LibC.MNT_DETACH) == 0)
             return;
         int errno = LibC.LastError;
@@ -154,5 +155,41 @@ internal static unsafe class FuseMount
         }
         if (!result.Succeeded)
             throw new XarRuntimeException(XarExitCode.Unavailable, archivePath, $"{mountPath} is a dead FUSE mount that cannot be unmounted: {result.Describe(Path.GetFileName(fusermount))}");
+    }
+
+    /// <summary>
+    /// As root, aborts the FUSE connection of the mount on <paramref name="mountPath"/> through the
+    /// kernel's fusectl file system, so that every request of it ends with ECONNABORTED. A request
+    /// that a stopped server had already read is otherwise waited out uninterruptibly
+    /// (fs/fuse/dev.c, request_wait_answer), and the probe thread left blocked in it would hold up
+    /// the launcher's execve, which waits for every other thread to die. fusectl is mounted on a
+    /// directory of the launcher's own for the moment of the write (a system may have none at
+    /// /sys/fs/fuse/connections); users who are not root cannot abort (docs/fuse-server.md).
+    /// </summary>
+    private static void AbortConnection(string mountPath)
+    {
+        if (UserIdentity.EffectiveUid != 0 || ArchiveMount.MountedOn(mountPath) is not { } mount || !mount.Type.StartsWith("fuse", StringComparison.Ordinal))
+            return;
+        // The connection's name is the kernel's dev_t of the mount (MKDEV: major << 20 | minor).
+        string connection = ((mount.Major << 20) | mount.Minor).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        string control = $"{Path.GetDirectoryName(mountPath)}/.fusectl-{Environment.ProcessId}";
+        if (LibC.mkdir(control, 0x1C0) != 0) // 0700, fresh: an existing name (a leftover, a planted link) is not used
+            return;
+        try
+        {
+            if (LibC.mount("fusectl", control, "fusectl", LibC.MS_NOSUID | LibC.MS_NODEV | LibC.MS_NOEXEC, null) != 0)
+                return;
+            int fd = LibC.Open($"{control}/{connection}/abort", LibC.O_WRONLY | LibC.O_NOFOLLOW, 0, out _);
+            if (fd >= 0)
+            {
+                LibC.WriteAll(fd, "1"u8);
+                LibC.close(fd);
+            }
+            LibC.umount2(control, LibC.MNT_DETACH);
+        }
+        finally
+        {
+            LibC.rmdir(control);
+        }
     }
 }

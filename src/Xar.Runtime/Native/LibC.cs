@@ -161,6 +161,11 @@ internal static unsafe partial class LibC
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int umount2(string target, int flags);
 
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int mount(string source, string target, string fileSystemType, ulong flags, string? data);
+
+    public const ulong MS_NOSUID = 2, MS_NODEV = 4, MS_NOEXEC = 8;
+
     /// <summary>openat2's number, the same on x86-64 and arm64 (new system calls share one table); glibc has no wrapper.</summary>
     public const long SYS_openat2 = 437;
 

@@ -179,7 +179,7 @@ public sealed class ProgressDisplayTests : IDisposable
             .Where(e => e.GetProperty("type").GetString() == "file").Select(e => e.GetProperty("path").GetString()!).ToList();
         build.GetProperty("inputs").GetString().Should().MatchRegex(@"^\d+ distributions \([Ff]lask ");
         // Each module's code is stored once, in the bundle: one compiled per library source (flask's all compile).
-        build.GetProperty("compiled").GetInt64().Should().Be(files.Count(f => f.StartsWith("lib/python/", StringComparison.Ordinal) && f.EndsWith(".py", StringComparison.Ordinal)))
+        build.GetProperty("compiled").GetInt64().Should().Be(files.Count(f => f.StartsWith("/lib/python/", StringComparison.Ordinal) && f.EndsWith(".py", StringComparison.Ordinal)))
             .And.BeGreaterThan(100);
         build.GetProperty("files").GetInt64().Should().Be(files.Count);
     }

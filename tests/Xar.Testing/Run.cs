@@ -90,10 +90,32 @@ public static class Run
         return start;
     }
 
+    /// <summary>
+    /// Starts the process, again while its file is "busy" (ETXTBSY): a test that has just written an
+    /// executable (an archive) can find it still open for writing in a child another test thread
+    /// forked meanwhile, until that child's exec closes it — a race of the test process, not of the
+    /// program under test (Go's os/exec retries the same way).
+    /// </summary>
+    private static Process StartRetryingBusyText(ProcessStartInfo start)
+    {
+        const int TextFileBusy = 26; // ETXTBSY
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return Process.Start(start)!;
+            }
+            catch (System.ComponentModel.Win32Exception e) when (e.NativeErrorCode == TextFileBusy && attempt < 50)
+            {
+                Thread.Sleep(20);
+            }
+        }
+    }
+
     private static (int ExitCode, byte[] Stdout, string Stderr) Execute(ProcessStartInfo start, byte[]? stdin, TimeSpan timeout)
     {
         var elapsed = Stopwatch.StartNew();
-        using Process process = Process.Start(start)!;
+        using Process process = StartRetryingBusyText(start);
         var stdout = new MemoryStream();
         Task readStdout = process.StandardOutput.BaseStream.CopyToAsync(stdout);
         Task<string> readStderr = process.StandardError.ReadToEndAsync();

@@ -19,8 +19,6 @@ namespace Xar.Archive.Elf;
 /// </summary>
 public static class ElfStripper
 {
-    private const ushort TypeExecutable = 2;
-    private const ushort TypeShared = 3;
     private const uint SectionNoBits = 8;
     private const uint SectionRela = 4;
     private const uint SectionRel = 9;
@@ -72,7 +70,7 @@ public static class ElfStripper
         {
             if (file.Length < HeaderSize) return null;
             ushort type = U16(file, 16);
-            if (type is not (TypeExecutable or TypeShared)) return null;
+            if (type is not (ElfObject.TypeExecutable or ElfObject.TypeShared)) return null;
             long programTable = Word(file, _is64 ? 0x20 : 0x1C);
             int programEntrySize = U16(file, _is64 ? 0x36 : 0x2A);
             int programCount = U16(file, _is64 ? 0x38 : 0x2C);

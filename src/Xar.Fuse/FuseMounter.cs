@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
-using Xar.SquashFs.Native;
+using Xar.Interop;
 
 namespace Xar.Fuse;
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Xar.Fuse.Protocol;
+using Xar.Interop;
 using Xar.SquashFs.Reading;
 
 namespace Xar.Fuse;
@@ -66,7 +67,7 @@ public static class FuseServer
         {
             stop.Set();
             idle?.Join();
-            Xar.SquashFs.Native.LibC.close(device);
+            LibC.close(device);
         }
         if (session.Failure is { } failure)
             throw new IOException(failure);

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Xar.Fuse.Protocol;
 using Xar.SquashFs.Format;
-using Xar.SquashFs.Native;
+using Xar.Interop;
 using Xar.SquashFs.Reading;
 
 namespace Xar.Fuse;

@@ -1,7 +1,6 @@
 using System.Diagnostics;
-using Xar.Runtime.Native;
+using Xar.Interop;
 
-using StatX = Xar.SquashFs.Native.StatX;
 
 namespace Xar.Runtime;
 

@@ -1,4 +1,4 @@
-using Xar.Runtime.Native;
+using Xar.Interop;
 using Xar.SquashFs.Format;
 
 namespace Xar.Runtime;

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Xar.Fuse;
-using Xar.Runtime.Native;
+using Xar.Interop;
 
 namespace Xar.Runtime;
 

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using Xar.Archive;
 using Xar.Archive.Elf;
-using Xar.Runtime.Native;
+using Xar.Interop;
 
 namespace Xar.Runtime;
 

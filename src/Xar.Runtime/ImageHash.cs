@@ -1,10 +1,9 @@
 using System.Globalization;
 using System.Text;
 using Xar.Archive;
-using Xar.Runtime.Native;
+using Xar.Interop;
 using Xar.SquashFs;
 
-using StatX = Xar.SquashFs.Native.StatX;
 
 namespace Xar.Runtime;
 

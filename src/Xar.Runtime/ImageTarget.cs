@@ -1,10 +1,9 @@
 using System.Globalization;
 using Xar.Archive;
-using Xar.Runtime.Native;
+using Xar.Interop;
 using Xar.SquashFs;
 using Xar.SquashFs.Reading;
 
-using StatX = Xar.SquashFs.Native.StatX;
 
 namespace Xar.Runtime;
 

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using Xar.Runtime.Native;
+using Xar.Interop;
 using Xar.SquashFs.Format;
 
 namespace Xar.Runtime;

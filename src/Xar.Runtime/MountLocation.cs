@@ -1,9 +1,8 @@
 using System.Globalization;
 using System.Text;
 using Xar.Archive;
-using Xar.Runtime.Native;
+using Xar.Interop;
 
-using StatX = Xar.SquashFs.Native.StatX;
 
 namespace Xar.Runtime;
 

@@ -1,8 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
-using Xar.Runtime.Native;
+using Xar.Interop;
 
-using StatX = Xar.SquashFs.Native.StatX;
 
 namespace Xar.Runtime;
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Xar.Archive;
-using Xar.Runtime.Native;
+using Xar.Interop;
 
 namespace Xar.Runtime;
 

@@ -1,7 +1,5 @@
 using System.Runtime.InteropServices;
-using Xar.Runtime.Native;
-using DirEnt64 = Xar.SquashFs.Native.DirEnt64;
-using StatX = Xar.SquashFs.Native.StatX;
+using Xar.Interop;
 
 namespace Xar.Runtime;
 

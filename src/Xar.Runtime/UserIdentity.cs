@@ -1,6 +1,5 @@
-using Xar.Runtime.Native;
+using Xar.Interop;
 
-using StatX = Xar.SquashFs.Native.StatX;
 
 namespace Xar.Runtime;
 

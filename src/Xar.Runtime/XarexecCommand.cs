@@ -1,8 +1,7 @@
 using System.Text;
 using Xar.Archive;
-using Xar.Runtime.Native;
+using Xar.Interop;
 
-using StatX = Xar.SquashFs.Native.StatX;
 
 namespace Xar.Runtime;
 

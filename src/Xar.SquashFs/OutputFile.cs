@@ -1,5 +1,5 @@
 using Microsoft.Win32.SafeHandles;
-using Xar.SquashFs.Native;
+using Xar.Interop;
 
 namespace Xar.SquashFs;
 

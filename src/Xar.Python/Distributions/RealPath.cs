@@ -1,4 +1,4 @@
-using System.Runtime.InteropServices;
+using Xar.Interop;
 
 namespace Xar.Python.Distributions;
 
@@ -7,23 +7,8 @@ namespace Xar.Python.Distributions;
 /// venv's <c>lib64</c> is often a symlink to <c>lib</c>, and the same site-packages must not be
 /// searched twice.
 /// </summary>
-internal static partial class RealPath
+internal static class RealPath
 {
-    [LibraryImport("libc", EntryPoint = "realpath", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    private static partial nint NativeRealPath(string path, nint resolved);
-
     /// <summary>The resolved path, or the path itself when it cannot be resolved (it does not exist).</summary>
-    public static unsafe string Of(string path)
-    {
-        nint resolved = NativeRealPath(path, 0);
-        if (resolved == 0) return path;
-        try
-        {
-            return Marshal.PtrToStringUTF8(resolved)!;
-        }
-        finally
-        {
-            NativeMemory.Free((void*)resolved);
-        }
-    }
+    public static string Of(string path) => LibC.RealPath(path) ?? path;
 }

@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Numerics;
 using System.Runtime.ExceptionServices;
 using System.Text;
+using Xar.Interop;
 
 namespace Xar.SquashFs.Reading;
 
@@ -96,7 +97,7 @@ internal sealed class Extractor
         _options = options;
         _blockLog = BitOperations.Log2((uint)image.BlockSize);
         _abort = CancellationTokenSource.CreateLinkedTokenSource(options.CancellationToken);
-        _isRoot = Posix.GetEffectiveUserId() == 0;
+        _isRoot = LibC.geteuid() == 0;
         _restoreOwners = options.RestoreOwners && _isRoot;
         _openFiles = new SemaphoreSlim(options.MaxOpenFiles > 0 ? options.MaxOpenFiles : DefaultMaxOpenFiles);
     }
@@ -109,9 +110,9 @@ internal sealed class Extractor
         _destinationPrefix = Encoding.UTF8.GetBytes(full.EndsWith('/') ? full : full + "/");
         try
         {
-            _rootFd = Posix.OpenAt(Posix.AtFdCwd, Terminate(Encoding.UTF8.GetBytes(full)), Posix.OReadOnly | Posix.ODirectory, 0);
-            if (_rootFd < 0) throw Posix.Failure("open destination", full, Posix.LastError);
-            _walkerCreates = Posix.FileSystemType(_rootFd) is not (Posix.TmpfsMagic or Posix.RamfsMagic);
+            _rootFd = LibC.OpenAt(LibC.AT_FDCWD, Terminate(Encoding.UTF8.GetBytes(full)), LibC.O_RDONLY | LibC.O_DIRECTORY, 0);
+            if (_rootFd < 0) throw LibC.Failure("open destination", full, LibC.LastError);
+            _walkerCreates = LibC.FileSystemType(_rootFd) is not (LibC.TmpfsMagic or LibC.RamfsMagic);
             _options.Progress?.Begin("extracting");
             if (_options.RestoreOwners && !_restoreOwners)
                 Warn(_image.Root, "owners not restored: not running as root");
@@ -136,7 +137,7 @@ internal sealed class Extractor
             _abort.Dispose();
             _queue.Dispose();
             _openFiles.Dispose();
-            if (_rootFd >= 0) Posix.Close(_rootFd);
+            if (_rootFd >= 0) LibC.close(_rootFd);
             _rootFd = -1;
         }
     }
@@ -175,7 +176,7 @@ internal sealed class Extractor
         {
             if (task.Fd >= 0)
             {
-                Posix.Close(task.Fd);
+                LibC.close(task.Fd);
                 task.Fd = -1;
             }
         }
@@ -269,17 +270,17 @@ internal sealed class Extractor
                 QueueFile(new FileTask(entry, path));
                 break;
             case SquashFsEntryType.Symlink:
-                CreateOrReplace(entry, path, "symlink", () => Posix.SymlinkAt(Terminate(entry.SymlinkTargetBytes.Span), _rootFd, path));
+                CreateOrReplace(entry, path, "symlink", () => LibC.SymlinkAt(Terminate(entry.SymlinkTargetBytes.Span), _rootFd, path));
                 ApplyAttributes(entry, path, setMode: false);
                 _symlinks++;
                 break;
             case SquashFsEntryType.Fifo:
-                MakeNode(entry, path, Posix.SIfIfo, 0);
+                MakeNode(entry, path, LibC.S_IFIFO, 0);
                 _fifos++;
                 break;
             case SquashFsEntryType.Socket:
                 // unsquashfs creates socket nodes too (mknod S_IFSOCK); nothing listens on them.
-                MakeNode(entry, path, Posix.SIfSock, 0);
+                MakeNode(entry, path, LibC.S_IFSOCK, 0);
                 _sockets++;
                 break;
             default:
@@ -290,8 +291,8 @@ internal sealed class Extractor
                     _skipped++;
                     break;
                 }
-                uint kind = entry.Type == SquashFsEntryType.CharacterDevice ? Posix.SIfChr : Posix.SIfBlk;
-                MakeNode(entry, path, kind, Posix.MakeDevice(entry.DeviceMajor, entry.DeviceMinor));
+                uint kind = entry.Type == SquashFsEntryType.CharacterDevice ? LibC.S_IFCHR : LibC.S_IFBLK;
+                MakeNode(entry, path, kind, LibC.MakeDevice(entry.DeviceMajor, entry.DeviceMinor));
                 _devices++;
                 break;
         }
@@ -299,56 +300,56 @@ internal sealed class Extractor
 
     private void MakeNode(SquashFsEntry entry, byte[] path, uint kind, ulong device)
     {
-        CreateOrReplace(entry, path, "mknod", () => Posix.MknodAt(_rootFd, path, kind | 0x180, device));
+        CreateOrReplace(entry, path, "mknod", () => LibC.MknodAt(_rootFd, path, kind | 0x180, device));
         ApplyAttributes(entry, path, setMode: true);
     }
 
     private void MakeDirectory(SquashFsEntry entry, byte[] path)
     {
         // Private until finished: the final mode is applied after the content is written.
-        int error = Posix.MkdirAt(_rootFd, path, 0x1C0);
+        int error = LibC.MkdirAt(_rootFd, path, 0x1C0);
         if (error == 0) return;
-        if (error == Posix.EExist)
+        if (error == LibC.EEXIST)
         {
-            int fd = Posix.OpenAt(_rootFd, path, Posix.OReadOnly | Posix.ODirectory | Posix.ONoFollow, 0);
+            int fd = LibC.OpenAt(_rootFd, path, LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_NOFOLLOW, 0);
             if (fd >= 0)
             {
-                Posix.Close(fd);
+                LibC.close(fd);
                 return; // a real directory (not a symlink to one): merge into it
             }
             if (!_options.Overwrite)
                 throw new IOException($"'{Display(path)}' already exists and is not a directory (a symlink is never followed); use Overwrite to replace it");
             Remove(path);
-            error = Posix.MkdirAt(_rootFd, path, 0x1C0);
+            error = LibC.MkdirAt(_rootFd, path, 0x1C0);
             if (error == 0) return;
         }
-        throw Posix.Failure($"mkdir for '{entry.Path}'", Display(path), error);
+        throw LibC.Failure($"mkdir for '{entry.Path}'", Display(path), error);
     }
 
     /// <summary>Runs a creating call; an existing entry is replaced with <see cref="ExtractOptions.Overwrite"/>, else an error.</summary>
     private void CreateOrReplace(SquashFsEntry entry, byte[] path, string operation, Func<int> create)
     {
         int error = create();
-        if (error == Posix.EExist && _options.Overwrite)
+        if (error == LibC.EEXIST && _options.Overwrite)
         {
             Remove(path);
             error = create();
         }
-        if (error != 0) throw Posix.Failure($"{operation} for '{entry.Path}'", Display(path), error);
+        if (error != 0) throw LibC.Failure($"{operation} for '{entry.Path}'", Display(path), error);
     }
 
     private void Remove(byte[] path)
     {
-        int error = Posix.UnlinkAt(_rootFd, path, 0);
-        if (error == Posix.EIsDir) error = Posix.UnlinkAt(_rootFd, path, Posix.AtRemoveDir);
-        if (error != 0) throw Posix.Failure("remove existing", Display(path), error);
+        int error = LibC.UnlinkAt(_rootFd, path, 0);
+        if (error == LibC.EISDIR) error = LibC.UnlinkAt(_rootFd, path, LibC.AT_REMOVEDIR);
+        if (error != 0) throw LibC.Failure("remove existing", Display(path), error);
     }
 
     /// <summary>Owner, xattrs, mode, then times (each step can change what the next one sees), never following a symlink.</summary>
     private void ApplyAttributes(SquashFsEntry entry, byte[] path, bool setMode)
     {
         if (_restoreOwners)
-            Check(Posix.LChownAt(_rootFd, path, entry.Uid, entry.Gid), "chown", path);
+            Check(LibC.LChownAt(_rootFd, path, entry.Uid, entry.Gid), "chown", path);
         if (_options.RestoreXattrs && entry.XattrIndex is not null)
         {
             byte[] absolute = new byte[_destinationPrefix.Length + path.Length];
@@ -356,13 +357,13 @@ internal sealed class Extractor
             path.CopyTo(absolute, _destinationPrefix.Length);
             foreach (var xattr in _image.GetXattrs(entry))
             {
-                int error = Posix.LSetXattr(absolute, Terminate(xattr.NameBytes.Span), xattr.Value.Span);
-                if (error != 0) Warn(entry, $"xattr {xattr.Name} not restored: {Posix.Describe(error)}");
+                int error = LibC.LSetXattr(absolute, Terminate(xattr.NameBytes.Span), xattr.Value.Span);
+                if (error != 0) Warn(entry, $"xattr {xattr.Name} not restored: {LibC.ErrorText(error)}");
             }
         }
         if (setMode)
-            Check(Posix.FChmodAt(_rootFd, path, Mode(entry)), "chmod", path);
-        Check(Posix.LUtimesAt(_rootFd, path, entry.ModificationTimeSeconds), "set times on", path);
+            Check(LibC.FChmodAt(_rootFd, path, Mode(entry)), "chmod", path);
+        Check(LibC.LUtimesAt(_rootFd, path, entry.ModificationTimeSeconds), "set times on", path);
     }
 
     private uint Mode(SquashFsEntry entry)
@@ -492,7 +493,7 @@ internal sealed class Extractor
             }
             finally
             {
-                Posix.Close(fd);
+                LibC.close(fd);
                 if (permitted) _openFiles.Release();
             }
             return;
@@ -512,7 +513,7 @@ internal sealed class Extractor
             {
                 MakeHoles(shared, task, task.Layout!); // sizing after the writes gives the same file
                 FinishFile(shared, task);
-                Posix.Close(shared);
+                LibC.close(shared);
                 task.Fd = -1;
                 if (_walkerCreates) _openFiles.Release();
             }
@@ -522,14 +523,14 @@ internal sealed class Extractor
     /// <summary>Creates the (empty, private) file.</summary>
     private int CreateFile(FileTask task)
     {
-        int flags = Posix.OWriteOnly | Posix.OCreate | Posix.OExclusive | Posix.ONoFollow;
-        int fd = Posix.OpenAt(_rootFd, task.Path, flags, 0x180);
-        if (fd < 0 && Posix.LastError == Posix.EExist && _options.Overwrite)
+        int flags = LibC.O_WRONLY | LibC.O_CREAT | LibC.O_EXCL | LibC.O_NOFOLLOW;
+        int fd = LibC.OpenAt(_rootFd, task.Path, flags, 0x180);
+        if (fd < 0 && LibC.LastError == LibC.EEXIST && _options.Overwrite)
         {
             Remove(task.Path);
-            fd = Posix.OpenAt(_rootFd, task.Path, flags, 0x180);
+            fd = LibC.OpenAt(_rootFd, task.Path, flags, 0x180);
         }
-        if (fd < 0) throw Posix.Failure($"create file for '{task.Entry.Path}'", Display(task.Path), Posix.LastError);
+        if (fd < 0) throw LibC.Failure($"create file for '{task.Entry.Path}'", Display(task.Path), LibC.LastError);
         return fd;
     }
 
@@ -537,15 +538,15 @@ internal sealed class Extractor
     private void MakeHoles(int fd, FileTask task, FileLayout layout)
     {
         if (Array.IndexOf(layout.Words, 0u) < 0) return;
-        int error = Posix.FTruncate(fd, task.Entry.Size);
-        if (error != 0) throw Posix.Failure("ftruncate", Display(task.Path), error);
+        int error = LibC.FTruncate(fd, task.Entry.Size);
+        if (error != 0) throw LibC.Failure("ftruncate", Display(task.Path), error);
     }
 
     /// <summary>After a failure: a queued whole file is closed unwritten (large files are closed when the walk ends).</summary>
     private void CloseUnwritten(in WorkItem item)
     {
         if (!item.Whole || item.Task.Fd < 0) return;
-        Posix.Close(item.Task.Fd);
+        LibC.close(item.Task.Fd);
         item.Task.Fd = -1;
         _openFiles.Release();
     }
@@ -566,8 +567,8 @@ internal sealed class Extractor
             {
                 throw SquashFsImage.FileError(entry, e);
             }
-            int error = Posix.PWriteAll(fd, block, (long)i << _blockLog);
-            if (error != 0) throw Posix.Failure("write", Display(task.Path), error);
+            int error = LibC.PWriteAll(fd, block, (long)i << _blockLog);
+            if (error != 0) throw LibC.Failure("write", Display(task.Path), error);
         }
     }
 
@@ -586,8 +587,8 @@ internal sealed class Extractor
         using (lease)
         {
             var tail = lease.Data.Slice(entry.FragmentOffset, _image.TailLength(entry));
-            int error = Posix.PWriteAll(fd, tail, (long)entry.BlockCount << _blockLog);
-            if (error != 0) throw Posix.Failure("write", Display(task.Path), error);
+            int error = LibC.PWriteAll(fd, tail, (long)entry.BlockCount << _blockLog);
+            if (error != 0) throw LibC.Failure("write", Display(task.Path), error);
         }
     }
 
@@ -595,18 +596,18 @@ internal sealed class Extractor
     {
         var entry = task.Entry;
         _options.Progress?.Advance(1, entry.Size);
-        if (_restoreOwners) Check(Posix.FChown(fd, entry.Uid, entry.Gid), "chown", task.Path);
+        if (_restoreOwners) Check(LibC.FChown(fd, entry.Uid, entry.Gid), "chown", task.Path);
         // Before the mode: a read-only file refuses new attributes to anyone but root.
         if (_options.RestoreXattrs && entry.XattrIndex is not null)
         {
             foreach (var xattr in _image.GetXattrs(entry))
             {
-                int error = Posix.FSetXattr(fd, Terminate(xattr.NameBytes.Span), xattr.Value.Span);
-                if (error != 0) Warn(entry, $"xattr {xattr.Name} not restored: {Posix.Describe(error)}");
+                int error = LibC.FSetXattr(fd, Terminate(xattr.NameBytes.Span), xattr.Value.Span);
+                if (error != 0) Warn(entry, $"xattr {xattr.Name} not restored: {LibC.ErrorText(error)}");
             }
         }
-        Check(Posix.FChmod(fd, Mode(entry)), "chmod", task.Path);
-        Check(Posix.FUtimens(fd, entry.ModificationTimeSeconds), "set times on", task.Path);
+        Check(LibC.FChmod(fd, Mode(entry)), "chmod", task.Path);
+        Check(LibC.FUtimens(fd, entry.ModificationTimeSeconds), "set times on", task.Path);
     }
 
     private void CreateHardLinks()
@@ -619,7 +620,7 @@ internal sealed class Extractor
                 _skipped++;
                 continue;
             }
-            CreateOrReplace(entry, path, "link", () => Posix.LinkAt(_rootFd, origin.Path, path));
+            CreateOrReplace(entry, path, "link", () => LibC.LinkAt(_rootFd, origin.Path, path));
         }
     }
 
@@ -634,7 +635,7 @@ internal sealed class Extractor
 
     private void Check(int error, string operation, byte[] path)
     {
-        if (error != 0) throw Posix.Failure(operation, Display(path), error);
+        if (error != 0) throw LibC.Failure(operation, Display(path), error);
     }
 
     private void Warn(SquashFsEntry entry, string message) => _options.Warning?.Invoke(entry, message);

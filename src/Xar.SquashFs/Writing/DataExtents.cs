@@ -1,4 +1,4 @@
-using Xar.SquashFs.Native;
+using Xar.Interop;
 
 namespace Xar.SquashFs.Writing;
 

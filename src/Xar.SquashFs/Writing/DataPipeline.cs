@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Xar.SquashFs.Compression;
 using Xar.SquashFs.Format;
-using Xar.SquashFs.Native;
+using Xar.Interop;
 
 namespace Xar.SquashFs.Writing;
 

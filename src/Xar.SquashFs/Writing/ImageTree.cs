@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 using Xar.SquashFs.Format;
-using Xar.SquashFs.Native;
+using Xar.Interop;
 
 namespace Xar.SquashFs.Writing;
 

@@ -1,5 +1,5 @@
 using System.Runtime.InteropServices;
-using Xar.SquashFs.Native;
+using Xar.Interop;
 
 namespace Xar.SquashFs.Writing;
 

@@ -1,3 +1,4 @@
+using Xar.Interop;
 using Xar.SquashFs.Reading;
 using Xar.SquashFs.Tests.Support;
 
@@ -251,10 +252,10 @@ public class ReadingExtractionTests
         using var scratch = new TempDirectory("raw-names");
         string tree = Directory.CreateDirectory(scratch.Combine("tree")).FullName;
         byte[] rawName = [(byte)'b', (byte)'a', (byte)'d', 0xFF, 0xFE, (byte)'.', (byte)'t', (byte)'x', (byte)'t'];
-        int fd = Posix.OpenAt(Posix.AtFdCwd, [.. System.Text.Encoding.UTF8.GetBytes(tree + "/"), .. rawName, 0], Posix.OWriteOnly | Posix.OCreate, 0x1A4);
+        int fd = LibC.OpenAt(LibC.AT_FDCWD, [.. System.Text.Encoding.UTF8.GetBytes(tree + "/"), .. rawName, 0], LibC.O_WRONLY | LibC.O_CREAT, 0x1A4);
         fd.Should().BeGreaterThanOrEqualTo(0);
-        Posix.PWriteAll(fd, "raw\n"u8, 0).Should().Be(0);
-        Posix.Close(fd);
+        LibC.PWriteAll(fd, "raw\n"u8, 0).Should().Be(0);
+        LibC.close(fd);
         string image = scratch.Combine("raw.sqfs");
         SquashFsTools.Mksquashfs(tree, image, "");
         using var reader = SquashFsImage.Open(image);
@@ -265,9 +266,9 @@ public class ReadingExtractionTests
         entry!.NameBytes.ToArray().Should().Equal(rawName);
         entry.Name.Should().Be("bad\uFFFD\uFFFD.txt");
         reader.ExtractTo(scratch.Combine("out"));
-        int extracted = Posix.OpenAt(Posix.AtFdCwd, [.. System.Text.Encoding.UTF8.GetBytes(scratch.Combine("out") + "/"), .. rawName, 0], Posix.OReadOnly, 0);
+        int extracted = LibC.OpenAt(LibC.AT_FDCWD, [.. System.Text.Encoding.UTF8.GetBytes(scratch.Combine("out") + "/"), .. rawName, 0], LibC.O_RDONLY, 0);
         extracted.Should().BeGreaterThanOrEqualTo(0, "the file is created under its exact name");
-        Posix.Close(extracted);
+        LibC.close(extracted);
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Xar.Interop;
 using Xar.SquashFs.Reading;
 
 namespace Xar.SquashFs.Tests.Reading;
@@ -6,7 +7,7 @@ namespace Xar.SquashFs.Tests.Reading;
 /// <summary>squashfs-tools, which the reader is checked against, and whether the tests run as root.</summary>
 internal static class SquashFsTools
 {
-    public static readonly bool IsRoot = Environment.UserName == "root" || Posix.GetEffectiveUserId() == 0;
+    public static readonly bool IsRoot = Environment.UserName == "root" || LibC.geteuid() == 0;
 
     /// <summary>Builds an image of <paramref name="source"/> with mksquashfs and the given options.</summary>
     public static void Mksquashfs(string source, string image, string options)

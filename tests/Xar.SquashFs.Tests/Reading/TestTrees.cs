@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text;
+using Xar.Interop;
 using Xar.SquashFs.Reading;
 
 namespace Xar.SquashFs.Tests.Reading;
@@ -80,14 +81,14 @@ internal static partial class TestTrees
         Link(Path.Combine(hard, "a"), Path.Combine(root, "other", "c"));
 
         string special = Directory.CreateDirectory(Path.Combine(root, "special")).FullName;
-        Check(Posix.MknodAt(Posix.AtFdCwd, Native(Path.Combine(special, "fifo")), Posix.SIfIfo | 0x1A4, 0), "mkfifo");
+        Check(LibC.MknodAt(LibC.AT_FDCWD, Native(Path.Combine(special, "fifo")), LibC.S_IFIFO | 0x1A4, 0), "mkfifo");
         // mknod rather than bind(2): .NET unlinks a bound socket's file when the socket closes.
-        Check(Posix.MknodAt(Posix.AtFdCwd, Native(Path.Combine(special, "socket")), Posix.SIfSock | 0x1ED, 0), "mknod socket");
+        Check(LibC.MknodAt(LibC.AT_FDCWD, Native(Path.Combine(special, "socket")), LibC.S_IFSOCK | 0x1ED, 0), "mknod socket");
         if (SquashFsTools.IsRoot)
         {
-            Check(Posix.MknodAt(Posix.AtFdCwd, Native(Path.Combine(special, "null")), Posix.SIfChr | 0x1B6, Posix.MakeDevice(1, 3)), "mknod c");
-            Check(Posix.MknodAt(Posix.AtFdCwd, Native(Path.Combine(special, "big-minor")), Posix.SIfChr | 0x1A4, Posix.MakeDevice(300, 70000)), "mknod c");
-            Check(Posix.MknodAt(Posix.AtFdCwd, Native(Path.Combine(special, "loop")), Posix.SIfBlk | 0x1A0, Posix.MakeDevice(7, 0)), "mknod b");
+            Check(LibC.MknodAt(LibC.AT_FDCWD, Native(Path.Combine(special, "null")), LibC.S_IFCHR | 0x1B6, LibC.MakeDevice(1, 3)), "mknod c");
+            Check(LibC.MknodAt(LibC.AT_FDCWD, Native(Path.Combine(special, "big-minor")), LibC.S_IFCHR | 0x1A4, LibC.MakeDevice(300, 70000)), "mknod c");
+            Check(LibC.MknodAt(LibC.AT_FDCWD, Native(Path.Combine(special, "loop")), LibC.S_IFBLK | 0x1A0, LibC.MakeDevice(7, 0)), "mknod b");
         }
 
         string perm = Directory.CreateDirectory(Path.Combine(root, "perm")).FullName;
@@ -128,9 +129,9 @@ internal static partial class TestTrees
 
         if (SquashFsTools.IsRoot)
         {
-            Check(Posix.LChownAt(Posix.AtFdCwd, Native(Path.Combine(root, "small.txt")), 1234, 5678), "chown");
-            Check(Posix.LChownAt(Posix.AtFdCwd, Native(Path.Combine(links, "absolute")), 4321, 8765), "chown");
-            Check(Posix.LChownAt(Posix.AtFdCwd, Native(big), 100, 100), "chown");
+            Check(LibC.LChownAt(LibC.AT_FDCWD, Native(Path.Combine(root, "small.txt")), 1234, 5678), "chown");
+            Check(LibC.LChownAt(LibC.AT_FDCWD, Native(Path.Combine(links, "absolute")), 4321, 8765), "chown");
+            Check(LibC.LChownAt(LibC.AT_FDCWD, Native(big), 100, 100), "chown");
         }
         SetTime(Path.Combine(root, "small.txt"), 946_684_800);
         SetTime(Path.Combine(blocks, "exact-1M.bin"), 4_000_000_000);
@@ -173,9 +174,9 @@ internal static partial class TestTrees
         }
         Link(Path.Combine(root, "small.txt"), Path.Combine(root, "hard.txt"));
         File.CreateSymbolicLink(Path.Combine(root, "link"), "small.txt");
-        Check(Posix.MknodAt(Posix.AtFdCwd, Native(Path.Combine(root, "fifo")), Posix.SIfIfo | 0x1A4, 0), "mkfifo");
+        Check(LibC.MknodAt(LibC.AT_FDCWD, Native(Path.Combine(root, "fifo")), LibC.S_IFIFO | 0x1A4, 0), "mkfifo");
         if (SquashFsTools.IsRoot)
-            Check(Posix.MknodAt(Posix.AtFdCwd, Native(Path.Combine(root, "null")), Posix.SIfChr | 0x1B6, Posix.MakeDevice(1, 3)), "mknod");
+            Check(LibC.MknodAt(LibC.AT_FDCWD, Native(Path.Combine(root, "null")), LibC.S_IFCHR | 0x1B6, LibC.MakeDevice(1, 3)), "mknod");
         string many = Directory.CreateDirectory(Path.Combine(root, "many")).FullName;
         for (int i = 0; i < 300; i++)
             File.WriteAllText(Path.Combine(many, $"member-{i:D3}-with-a-longer-name"), i % 3 == 0 ? "" : $"{i}");
@@ -212,10 +213,10 @@ internal static partial class TestTrees
     public static string WideName(int i) => $"file-{(i * 7919) % 100000:D5}-{i:D4}-padding-padding-padding";
 
     public static void SetMode(string path, string octal) =>
-        Check(Posix.FChmodAt(Posix.AtFdCwd, Native(path), Convert.ToUInt32(octal, 8)), "chmod");
+        Check(LibC.FChmodAt(LibC.AT_FDCWD, Native(path), Convert.ToUInt32(octal, 8)), "chmod");
 
     public static void SetTime(string path, long seconds) =>
-        Check(Posix.LUtimesAt(Posix.AtFdCwd, Native(path), seconds), "utimensat");
+        Check(LibC.LUtimesAt(LibC.AT_FDCWD, Native(path), seconds), "utimensat");
 
     public static void SetXattr(string path, string name, byte[] value)
     {
@@ -240,7 +241,7 @@ internal static partial class TestTrees
     }
 
     public static void Link(string existing, string link) =>
-        Check(Posix.LinkAt(Posix.AtFdCwd, Native(existing), Native(link)), "link");
+        Check(LibC.LinkAt(LibC.AT_FDCWD, Native(existing), Native(link)), "link");
 
     public static byte[] Native(string path) => [.. Encoding.UTF8.GetBytes(path), 0];
 

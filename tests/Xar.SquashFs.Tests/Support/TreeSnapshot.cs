@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
-using Xar.SquashFs.Native;
+using Xar.Interop;
 
 namespace Xar.SquashFs.Tests.Support;
 

@@ -1,0 +1,58 @@
+using System.Runtime.InteropServices;
+
+namespace Xar.Interop;
+
+/// <summary>
+/// Mounts and FUSE: mount(2)/umount2, statfs (what a mount is, whether it answers), and the
+/// fusermount3 hand-over of the /dev/fuse descriptor over a socket (SCM_RIGHTS).
+/// </summary>
+public static unsafe partial class LibC
+{
+    public const ulong MS_RDONLY = 1;
+    public const ulong MS_NOSUID = 2;
+    public const ulong MS_NODEV = 4;
+    public const ulong MS_NOEXEC = 8;
+    public const int MNT_DETACH = 2;
+    public const int UMOUNT_NOFOLLOW = 8;
+
+    /// <summary>statfs f_type of every FUSE filesystem (linux/magic.h).</summary>
+    public const long FuseSuperMagic = 0x65735546;
+
+    /// <summary>statfs f_type of tmpfs and ramfs (linux/magic.h): file systems without a journal.</summary>
+    public const long TmpfsMagic = 0x01021994;
+    public const long RamfsMagic = 0x858458f6;
+
+    /// <summary>statfs f_flags bit: the filesystem is mounted noexec.</summary>
+    public const long ST_NOEXEC = 8;
+
+    public const int AF_UNIX = 1;
+    public const int SOCK_STREAM = 1;
+    public const int SOCK_CLOEXEC = 0x80000;
+    public const int SOL_SOCKET = 1;
+    public const int SCM_RIGHTS = 1;
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int mount(string source, string target, string fileSystemType, ulong flags, string? data);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int umount2(string target, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int fstatfs(int fd, StatFs* buffer);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int statfs(string path, StatFs* buffer);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int socketpair(int domain, int type, int protocol, int* fds);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial nint recvmsg(int fd, MessageHeader* message, int flags);
+
+    /// <summary>The f_type of the file system <paramref name="fd"/> is on, or 0 when unknown.</summary>
+    public static long FileSystemType(int fd)
+    {
+        StatFs buffer;
+        return fstatfs(fd, &buffer) == 0 ? buffer.Type : 0;
+    }
+}

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Microsoft.Win32.SafeHandles;
 
 namespace Xar.Python.Distributions;
 
@@ -22,15 +23,18 @@ public static class ArtifactHashes
 
     /// <summary>
     /// Throws <see cref="ArtifactHashException"/> ("FILE: sha256 mismatch: expected …, got …")
-    /// unless, for every known algorithm in <paramref name="expected"/>, the file's digest is one
-    /// of the values given (pip accepts any of several <c>--hash</c> values of one algorithm).
+    /// unless, for every known algorithm in <paramref name="expected"/>, the digest of
+    /// <paramref name="file"/> (an open descriptor of <paramref name="path"/>, read from its start) is
+    /// one of the values given (pip accepts any of several <c>--hash</c> values of one algorithm).
+    /// The descriptor, not the path, is hashed: the caller reads the artifact from that same
+    /// descriptor, so a file put in its place after the check is never used.
     /// </summary>
-    public static void Verify(string path, IReadOnlyList<(string Algorithm, string Hex)> expected)
+    public static void Verify(string path, SafeFileHandle file, IReadOnlyList<(string Algorithm, string Hex)> expected)
     {
         var algorithms = expected.Select(e => e.Algorithm).Where(IsKnown).Distinct().ToArray();
         if (algorithms.Length == 0)
             throw new ArtifactHashException(path, $"no hash xar can check (sha256, sha384 or sha512) among: {string.Join(", ", expected.Select(e => e.Algorithm).Distinct())}");
-        var digests = Compute(path, algorithms);
+        var digests = Compute(file, algorithms);
         foreach (string algorithm in algorithms)
         {
             var allowed = expected.Where(e => e.Algorithm == algorithm).Select(e => e.Hex.ToLowerInvariant()).ToArray();
@@ -39,16 +43,19 @@ public static class ArtifactHashes
         }
     }
 
-    private static Dictionary<string, string> Compute(string path, IReadOnlyList<string> algorithms)
+    private static Dictionary<string, string> Compute(SafeFileHandle file, IReadOnlyList<string> algorithms)
     {
         var hashes = algorithms.ToDictionary(a => a, a => IncrementalHash.CreateHash(Known[a]));
         try
         {
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
             var buffer = new byte[1 << 16];
+            long offset = 0;
             int read;
-            while ((read = stream.Read(buffer)) > 0)
+            while ((read = RandomAccess.Read(file, buffer, offset)) > 0)
+            {
                 foreach (var hash in hashes.Values) hash.AppendData(buffer, 0, read);
+                offset += read;
+            }
             return hashes.ToDictionary(h => h.Key, h => Convert.ToHexStringLower(h.Value.GetHashAndReset()));
         }
         finally

@@ -1,3 +1,4 @@
+using Microsoft.Win32.SafeHandles;
 using Xar.Python.Standards;
 
 namespace Xar.Python.Distributions;
@@ -64,7 +65,8 @@ public sealed class LockFile
     /// first: wheels are looked up by their <c>path</c> (relative to the lock file), else by file name
     /// in <paramref name="wheelDirectories"/>. Every problem is a <see cref="LockFileException"/>
     /// naming the lock file and listing each package that cannot be installed; a hash that does not
-    /// match is an <see cref="ArtifactHashException"/>, before any wheel is opened.
+    /// match is an <see cref="ArtifactHashException"/>, before any wheel is read as a zip, and each
+    /// wheel is then read from the very descriptor that was hashed.
     /// </summary>
     public DistributionBundle Install(string application, TargetInterpreter target, IReadOnlyList<string> wheelDirectories)
     {
@@ -97,20 +99,26 @@ public sealed class LockFile
         if (problems.Count > 0)
             throw new LockFileException($"{Path}: cannot install for {target.Description}:\n" + string.Join("\n", problems.Select(p => "  " + p)));
 
-        foreach (var (package, file) in chosen)
-        {
-            var artifact = package.Wheels.First(w => w.FileName == System.IO.Path.GetFileName(file));
-            if (artifact.Size is { } size && new FileInfo(file).Length != size)
-                throw new ArtifactHashException(file, $"size mismatch: expected {size} bytes ({Path}, {package.TableName}), got {new FileInfo(file).Length}");
-            ArtifactHashes.Verify(file, artifact.Hashes);
-        }
-
+        // Each wheel is opened once: the descriptor hashed is the one it is read from, so a file
+        // put at its path after the check (by whoever can write the directory) is never used.
+        var opened = new Dictionary<string, SafeFileHandle>();
         var wheels = new List<WheelFile>();
         try
         {
+            foreach (var (package, file) in chosen)
+            {
+                var artifact = package.Wheels.First(w => w.FileName == System.IO.Path.GetFileName(file));
+                var handle = File.OpenHandle(file, FileMode.Open, FileAccess.Read, FileShare.Read);
+                opened.Add(file, handle);
+                long length = RandomAccess.GetLength(handle);
+                if (artifact.Size is { } size && length != size)
+                    throw new ArtifactHashException(file, $"size mismatch: expected {size} bytes ({Path}, {package.TableName}), got {length}");
+                ArtifactHashes.Verify(file, handle, artifact.Hashes);
+            }
+
             foreach (var (package, file) in chosen.OrderBy(c => c.Package.NormalizedName == applicationName ? 0 : 1))
             {
-                var wheel = WheelFile.Open(file);
+                var wheel = WheelFile.Open(file, opened[file]);
                 wheels.Add(wheel);
                 if (package.Version is { } version && PythonVersion.TryParse(version, out var locked) && wheel.Version != locked)
                     throw new LockFileException($"{Path}: {package.TableName}: version {version}, but {file} is {wheel.Name} {wheel.VersionText}");
@@ -121,6 +129,7 @@ public sealed class LockFile
         catch
         {
             foreach (var wheel in wheels) wheel.Dispose();
+            foreach (var handle in opened.Values) handle.Dispose();
             throw;
         }
     }

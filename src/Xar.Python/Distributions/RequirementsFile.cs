@@ -82,7 +82,7 @@ public sealed class RequirementsFile
             else if (distribution is not WheelFile wheel)
                 unlisted.Add($"{distribution} ({distribution.Origin}): not a wheel, so its hash cannot be checked");
             else
-                ArtifactHashes.Verify(wheel.Path, hashes);
+                wheel.VerifyHashes(hashes);
         }
         if (unlisted.Count > 0)
             throw new LockFileException("Hash-checking mode:\n" + string.Join("\n", unlisted.Select(p => "  " + p)));

@@ -1,4 +1,5 @@
 using System.Text;
+using Microsoft.Win32.SafeHandles;
 using Xar.Python.Standards;
 using Xar.SquashFs.Writing;
 
@@ -77,8 +78,12 @@ public sealed class WheelFile : Distribution
 
     public override IReadOnlyList<string> Notes { get; } = [];
 
-    /// <summary>Opens and checks a wheel; throws <see cref="InvalidWheelException"/> naming the wheel and the problem.</summary>
-    public static WheelFile Open(string path)
+    /// <summary>
+    /// Opens and checks a wheel, read through <paramref name="file"/> (an open descriptor of
+    /// <paramref name="path"/>, which this takes over: the one <see cref="ArtifactHashes"/> checked)
+    /// when given; throws <see cref="InvalidWheelException"/> naming the wheel and the problem.
+    /// </summary>
+    public static WheelFile Open(string path, SafeFileHandle? file = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         path = System.IO.Path.GetFullPath(path);
@@ -89,13 +94,14 @@ public sealed class WheelFile : Distribution
         }
         catch (InvalidWheelFilenameException e)
         {
+            file?.Dispose();
             throw new InvalidWheelException(path, e.Message, e);
         }
 
         ZipMembers zip;
         try
         {
-            zip = ZipMembers.Open(path);
+            zip = ZipMembers.Open(path, file);
         }
         catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
         {
@@ -117,6 +123,9 @@ public sealed class WheelFile : Distribution
             throw;
         }
     }
+
+    /// <summary>Checks the wheel file that is read (not whatever its path names now) against <paramref name="expected"/>: <see cref="ArtifactHashes.Verify"/>.</summary>
+    public void VerifyHashes(IReadOnlyList<(string Algorithm, string Hex)> expected) => ArtifactHashes.Verify(Path, _zip.File, expected);
 
     /// <summary>Throws <see cref="IncompatibleWheelException"/> unless the target supports one of the wheel's tags.</summary>
     public void EnsureCompatible(TargetInterpreter target)

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.IO.Compression;
+using Microsoft.Win32.SafeHandles;
 
 namespace Xar.Python.Distributions;
 
@@ -18,9 +19,11 @@ internal sealed record ZipMember(string Name, long Length, int ExternalAttribute
 /// <summary>
 /// The members of a zip file (a wheel or a zipped egg), readable from several threads at once:
 /// the image writer streams file contents lazily and in parallel, and a <see cref="ZipArchive"/>
-/// reads one member at a time. Each open member borrows an archive (each with its own file
-/// handle) from a pool and gives it back when closed, so the central directory is parsed once per
-/// concurrent reader rather than once per member.
+/// reads one member at a time. Each open member borrows an archive from a pool and gives it back
+/// when closed, so the central directory is parsed once per concurrent reader rather than once per
+/// member. Every archive reads the one descriptor opened first (with its own position): the file
+/// is opened once, so what was listed, hashed (<see cref="File"/>, <see cref="ArtifactHashes"/>)
+/// and read is one file even if its path is given another in the meantime.
 /// </summary>
 internal sealed class ZipMembers : IDisposable
 {
@@ -29,9 +32,10 @@ internal sealed class ZipMembers : IDisposable
     private readonly Lock _allLock = new();
     private bool _disposed;
 
-    private ZipMembers(string path, ZipArchive first, IReadOnlyList<ZipMember> members)
+    private ZipMembers(string path, SafeFileHandle file, ZipArchive first, IReadOnlyList<ZipMember> members)
     {
         Path = path;
+        File = file;
         Members = members;
         _all.Add(first);
         _idle.Add(first);
@@ -39,23 +43,33 @@ internal sealed class ZipMembers : IDisposable
 
     public string Path { get; }
 
+    /// <summary>The zip file, open for reading; every member is read from it.</summary>
+    public SafeFileHandle File { get; }
+
     /// <summary>Every member, in central directory order.</summary>
     public IReadOnlyList<ZipMember> Members { get; }
 
-    /// <summary>Opens and lists a zip file; throws <see cref="InvalidDataException"/> when it is not a readable zip.</summary>
-    public static ZipMembers Open(string path)
+    /// <summary>
+    /// Opens and lists a zip file, read through <paramref name="file"/> (an open descriptor of
+    /// <paramref name="path"/>, which this takes over) when given; throws <see cref="InvalidDataException"/>
+    /// when it is not a readable zip.
+    /// </summary>
+    public static ZipMembers Open(string path, SafeFileHandle? file = null)
     {
-        var archive = OpenArchive(path);
+        file ??= System.IO.File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        ZipArchive? archive = null;
         try
         {
+            archive = OpenArchive(file);
             var members = archive.Entries
                 .Select(e => new ZipMember(e.FullName, e.Length, e.ExternalAttributes, DosTimeAsUtc(e.LastWriteTime)))
                 .ToArray();
-            return new ZipMembers(path, archive, members);
+            return new ZipMembers(path, file, archive, members);
         }
         catch
         {
-            archive.Dispose();
+            archive?.Dispose();
+            file.Dispose();
             throw;
         }
     }
@@ -66,7 +80,7 @@ internal sealed class ZipMembers : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (!_idle.TryTake(out var archive))
         {
-            archive = OpenArchive(Path);
+            archive = OpenArchive(File);
             lock (_allLock) _all.Add(archive);
         }
         try
@@ -96,21 +110,11 @@ internal sealed class ZipMembers : IDisposable
         _disposed = true;
         lock (_allLock)
             foreach (var archive in _all) archive.Dispose();
+        File.Dispose();
     }
 
-    private static ZipArchive OpenArchive(string path)
-    {
-        var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.None);
-        try
-        {
-            return new ZipArchive(file, ZipArchiveMode.Read, leaveOpen: false);
-        }
-        catch
-        {
-            file.Dispose();
-            throw;
-        }
-    }
+    private static ZipArchive OpenArchive(SafeFileHandle file) =>
+        new(new BufferedStream(new SharedFileStream(file), 1 << 16), ZipArchiveMode.Read, leaveOpen: false);
 
     // A zip stores local wall-clock time without a zone; reading it as UTC keeps image times the
     // same whatever the build machine's time zone is.
@@ -143,5 +147,41 @@ internal sealed class ZipMembers : IDisposable
             }
             base.Dispose(disposing);
         }
+    }
+
+    /// <summary>
+    /// A read-only view of a descriptor shared with other readers: positional reads at its own
+    /// position, and the descriptor is left open when the view is disposed.
+    /// </summary>
+    private sealed class SharedFileStream(SafeFileHandle file) : Stream
+    {
+        private readonly long _length = RandomAccess.GetLength(file);
+        private long _position;
+
+        public override bool CanRead => true;
+        public override bool CanSeek => true;
+        public override bool CanWrite => false;
+        public override long Length => _length;
+        public override long Position { get => _position; set => _position = value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(value)); }
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            int read = RandomAccess.Read(file, buffer, _position);
+            _position += read;
+            return read;
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => Position = origin switch
+        {
+            SeekOrigin.Begin => offset,
+            SeekOrigin.Current => _position + offset,
+            SeekOrigin.End => _length + offset,
+            _ => throw new ArgumentOutOfRangeException(nameof(origin)),
+        };
+
+        public override void Flush() { }
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

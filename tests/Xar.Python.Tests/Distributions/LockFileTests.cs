@@ -118,6 +118,23 @@ public sealed class LockFileTests : IDisposable
     }
 
     [Fact]
+    public void The_wheel_read_is_the_file_that_was_hashed_even_when_another_is_renamed_over_its_path()
+    {
+        string app = Put("app");
+        var bundle = Install(Header + Package("app", app));
+        // Whoever can write the wheel directory puts another wheel of the same name at the path.
+        string elsewhere = _scratch.Combine("elsewhere");
+        Directory.CreateDirectory(elsewhere);
+        File.Move(new TestWheel { Name = "app" }.With("app/__init__.py", "SWAPPED = True\n").WriteTo(elsewhere), app, overwrite: true);
+
+        // Two readers at once: the second reads through a second zip reader of the wheel.
+        var entry = bundle.Entries.At("lib/python/app/__init__.py");
+        using var first = entry.Content!.OpenRead();
+        EntryContents.Text(entry).Should().Be("VERSION = '1.0'\n");
+        new StreamReader(first).ReadToEnd().Should().Be("VERSION = '1.0'\n");
+    }
+
+    [Fact]
     public void A_lock_whose_requires_python_or_environments_exclude_the_target_is_refused()
     {
         string app = Put("app");

@@ -112,6 +112,30 @@ public sealed class RequirementsFileTests : IDisposable
             $"Hash-checking mode:\n  helper 2.0 ({helper}): not in the requirements; hash-checking mode needs every dependency listed with ==VERSION and --hash");
     }
 
+    [Fact]
+    public void The_wheel_hashed_is_the_file_that_is_read_even_when_another_is_renamed_over_its_path()
+    {
+        string house = _scratch.Combine("house");
+        Directory.CreateDirectory(house);
+        string app = new TestWheel { Name = "app" }.With("app/__init__.py", "ORIGINAL = True\n").WriteTo(house);
+        string original = Sha256(app);
+        var file = RequirementsFile.Read(Requirements($"app==1.0 --hash=sha256:{original}\n"));
+        var bundle = Resolve(house, file);
+        // After the wheel was opened, whoever can write the directory puts another wheel of the same name at the path.
+        string elsewhere = _scratch.Combine("elsewhere");
+        Directory.CreateDirectory(elsewhere);
+        File.Move(new TestWheel { Name = "app" }.With("app/__init__.py", "SWAPPED = True\n").WriteTo(elsewhere), app, overwrite: true);
+        var swapped = RequirementsFile.Read(_scratch.Write("swapped.txt", $"app==1.0 --hash=sha256:{Sha256(app)}\n"));
+
+        RequirementsFile.VerifyHashes(file.Requirements, bundle);
+        var check = () => RequirementsFile.VerifyHashes(swapped.Requirements, bundle);
+
+        check.Should().Throw<ArtifactHashException>().Which.Message.Should().Be($"{app}: sha256 mismatch: expected {Sha256(app)}, got {original}");
+        var entry = bundle.Entries.At("lib/python/app/__init__.py");
+        using var first = entry.Content!.OpenRead();
+        EntryContents.Text(entry).Should().Be("ORIGINAL = True\n");
+    }
+
     private DistributionBundle Resolve(string house, RequirementsFile file)
     {
         var wheels = new Wheelhouse();

@@ -145,10 +145,14 @@ public sealed record StartCommand
     /// <summary>
     /// The <c>/bin/sh</c> script at <paramref name="scriptPath"/> (relative to the image root) that the
     /// original runtime runs as <c>/bin/sh -e SCRIPT ARCHIVE ARGS…</c>: it sets XAR_MOUNT and
-    /// XAR_INVOKED_NAME as our launcher does, then runs this command the same way.
+    /// XAR_INVOKED_NAME as our launcher does, then runs this command the same way. With
+    /// <paramref name="requiredGlibc"/> (the archive's XAR_REQUIRES_GLIBC, which the original runtime
+    /// does not know) it first refuses a host whose glibc is older, as our launcher does.
     /// </summary>
-    public string ShellScript(string scriptPath)
+    public string ShellScript(string scriptPath, string? requiredGlibc = null)
     {
+        if (requiredGlibc is not null && Elf.GlibcVersion.Parse(requiredGlibc) is null)
+            throw new ArgumentException($"\"{requiredGlibc}\" is not a glibc version such as 2.34", nameof(requiredGlibc));
         int depth = scriptPath.Count(c => c == '/');
         string up = depth == 0 ? "." : string.Join('/', Enumerable.Repeat("..", depth));
         var script = new StringBuilder();
@@ -157,6 +161,8 @@ public sealed record StartCommand
         script.Append("# The xar launcher runs the same command from the header (XAR_START_*) and never runs this file.\n");
         script.Append($"XAR_MOUNT=$(CDPATH= cd -- \"${{0%/*}}/{up}\" && pwd) || exit 127\n");
         script.Append("XAR_INVOKED_NAME=$1\nshift\nexport XAR_MOUNT XAR_INVOKED_NAME\n");
+        if (requiredGlibc is not null)
+            script.Append(GlibcCheck(requiredGlibc));
         foreach (string variable in Environment)
         {
             int equals = variable.IndexOf('=');
@@ -176,6 +182,31 @@ public sealed record StartCommand
         script.Append($"echo \"$XAR_INVOKED_NAME: \"{ShellWord($"needs {Needs ?? "its program"}; tried {string.Join(", ", Programs)}")} >&2\nexit 127\n");
         return script.ToString();
     }
+
+    /// <summary>
+    /// Exit 68 with our launcher's line (HostLibraries) when the host's glibc (<c>getconf
+    /// GNU_LIBC_VERSION</c>: "glibc 2.36") is older than <paramref name="required"/>, compared part by
+    /// part as numbers, a missing part being 0. As in the launcher, a host version that is not two to
+    /// four decimal numbers of at most nine digits (another libc, no getconf) is not held against the
+    /// archive. Portable sh: no arithmetic beyond <c>[ -lt ]</c>, no bash-isms.
+    /// </summary>
+    private static string GlibcCheck(string required) =>
+        "xar_glibc=$(getconf GNU_LIBC_VERSION 2>/dev/null) || xar_glibc=\n" +
+        "xar_glibc=${xar_glibc#glibc }\n" +
+        "case $xar_glibc in\n" +
+        "  '' | *[!0-9.]* | .* | *. | *..* | *.*.*.*.* | *[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]*) ;;\n" +
+        "  *.*)\n" +
+        $"    xar_have=$xar_glibc. xar_need={required}.\n" +
+        "    while [ -n \"$xar_have$xar_need\" ]; do\n" +
+        "      xar_h=${xar_have%%.*}; xar_n=${xar_need%%.*}\n" +
+        "      if [ \"${xar_h:-0}\" -gt \"${xar_n:-0}\" ]; then break; fi\n" +
+        "      if [ \"${xar_h:-0}\" -lt \"${xar_n:-0}\" ]; then\n" +
+        $"        echo \"$XAR_INVOKED_NAME: needs glibc {required} or newer ({XarHeaderKeys.RequiresGlibc}), this host has glibc $xar_glibc\" >&2\n" +
+        "        exit 68\n" +
+        "      fi\n" +
+        "      xar_have=${xar_have#*.}; xar_need=${xar_need#*.}\n" +
+        "    done ;;\n" +
+        "esac\n";
 
     /// <summary>A single-quoted word, with <see cref="Root"/> left to the shell as <c>$XAR_MOUNT</c>.</summary>
     private static string ShellWord(string word) =>

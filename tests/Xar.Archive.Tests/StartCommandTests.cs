@@ -1,4 +1,5 @@
 using System.Text;
+using Xar.Archive.Elf;
 
 namespace Xar.Archive.Tests;
 
@@ -88,5 +89,57 @@ public sealed class StartCommandTests : IDisposable
         result.Should().Be(new RunResult(0,
             $"[{mount}/bin/tool]\n[-c]\n[import sys; print('100%')]\n[{mount}/data]\n[a\\b$`\"c\"]\n[tab\there]\n[it's]\n[two words]\n[{mount}/lib:$HOME]\n[/x/app.xar]\n", ""));
         none.Should().Be(new RunResult(127, "", "/x/app.xar: needs a tool (v1); tried /nonexistent/tool, no-such-tool-on-path\n"));
+    }
+
+    [Theory]
+    [InlineData("/bin/sh")] // dash here
+    [InlineData("bash")]
+    public void The_original_runtimes_script_refuses_a_host_glibc_older_than_required_as_the_launcher_does(string shell)
+    {
+        string mount = _directory.Combine("mount");
+        Directory.CreateDirectory(Path.Combine(mount, "bin"));
+        Directory.CreateDirectory(Path.Combine(mount, "__xar__"));
+        string tool = Path.Combine(mount, "bin", "tool");
+        File.WriteAllText(tool, "#!/bin/sh\necho ran\n");
+        File.SetUnixFileMode(tool, (UnixFileMode)0x1ED);
+        // getconf shadowed on PATH: it prints HOST_GLIBC, or fails as getconf does for an unknown variable (another libc).
+        string fakes = _directory.Combine("fakes");
+        Directory.CreateDirectory(fakes);
+        File.WriteAllText(Path.Combine(fakes, "getconf"), "#!/bin/sh\n[ \"$1\" = GNU_LIBC_VERSION ] && [ -n \"$HOST_GLIBC\" ] || exit 1\necho \"$HOST_GLIBC\"\n");
+        File.SetUnixFileMode(Path.Combine(fakes, "getconf"), (UnixFileMode)0x1ED);
+        var start = new StartCommand { Programs = [StartCommand.InImage("bin/tool")] };
+        string[] hosts = ["glibc 2.17", "glibc 2.4", "glibc 2.34", "glibc 2.40", "glibc 3.0", "glibc 2.34.1", "glibc 2.3.4", "glibc 10.1",
+            "glibc 2.36.9000", "glibc 2", "glibc 2.x", "glibc 2..3", "glibc 1.2.3.4.5", "glibc 99999999999.0", "musl libc (x86_64)", ""];
+
+        foreach (string required in (string[])["2.34", "2.3.5", "2.34.1", "2.4"])
+        {
+            string script = Path.Combine(mount, "__xar__", "run.sh");
+            File.WriteAllText(script, start.ShellScript("__xar__/run.sh", required));
+            foreach (string host in hosts)
+            {
+                RunResult result = Run.Program(shell, ["-e", script, "/x/app.xar"], environment: new Dictionary<string, string?>
+                {
+                    ["PATH"] = fakes + ":/usr/bin:/bin",
+                    ["HOST_GLIBC"] = host,
+                });
+
+                // The oracle is the launcher's rule: GlibcVersion's parse of both, compared; a host version that does not parse passes.
+                string version = host.StartsWith("glibc ", StringComparison.Ordinal) ? host["glibc ".Length..] : host;
+                bool older = GlibcVersion.Parse(version) is { } have && have < GlibcVersion.Parse(required)!;
+                result.Should().Be(older
+                    ? new RunResult(68, "", $"/x/app.xar: needs glibc {required} or newer (XAR_REQUIRES_GLIBC), this host has glibc {version}\n")
+                    : new RunResult(0, "ran\n", ""), $"host \"{host}\", required {required}");
+            }
+        }
+    }
+
+    [Fact]
+    public void Without_a_required_glibc_the_script_does_not_ask_and_a_malformed_one_is_refused()
+    {
+        var start = new StartCommand { Programs = ["tool"] };
+
+        start.ShellScript("__xar__/run.sh").Should().NotContain("getconf");
+        var malformed = () => start.ShellScript("__xar__/run.sh", "2.34; rm -rf /");
+        malformed.Should().Throw<ArgumentException>().Which.Message.Should().StartWith("\"2.34; rm -rf /\" is not a glibc version such as 2.34");
     }
 }

@@ -197,5 +197,12 @@ public sealed class NativeLibraryTests(NativeLibraryArchives fixture) : IClassFi
         result.ExitCode.Should().Be(68, result.ToString());
         result.Stdout.Should().BeEmpty();
         result.Stderr.Should().MatchRegex(@"^xarexec: [^\n]*newglibc\.xar: needs glibc 9\.[0-9.]+ or newer \(XAR_REQUIRES_GLIBC\), this host has glibc 2\.\d+\n$");
+        // The original runtime runs /bin/sh -e <mount>/__xar__/run.sh ARCHIVE ARGS instead: the script refuses the same way.
+        string tree = fixture.Workspace.Combine("newglibc-tree");
+        XarTool.Run("extract", archive, tree).ExitCode.Should().Be(0);
+        var original = Run.Program("/bin/sh", ["-e", Path.Combine(tree, "__xar__", "run.sh"), archive]);
+        original.ExitCode.Should().Be(68, original.ToString());
+        original.Stdout.Should().BeEmpty();
+        original.Stderr.Should().MatchRegex(@"^[^\n]*newglibc\.xar: needs glibc 9\.[0-9.]+ or newer \(XAR_REQUIRES_GLIBC\), this host has glibc 2\.\d+\n$");
     }
 }

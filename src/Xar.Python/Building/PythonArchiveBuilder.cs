@@ -110,7 +110,7 @@ public static class PythonArchiveBuilder
         var entries = new List<ImageEntry>();
         if (compiler is not null) progress?.Begin("compiling bytecode");
         entries.AddRange(WithBytecode(destination.Complete(), interpreterBytecode, startupBytecode, standalone, options, compiler, time));
-        entries.AddRange(BootstrapEntries(facts, abi, defaultEntry, scripts, start, compiler, progress, time));
+        entries.AddRange(BootstrapEntries(facts, abi, defaultEntry, scripts, start, native.RequiredGlibc, compiler, progress, time));
 
         var writer = new SquashFsWriter(options.Image);
         foreach (var entry in entries)
@@ -358,7 +358,7 @@ public static class PythonArchiveBuilder
     }
 
     private static IEnumerable<ImageEntry> BootstrapEntries(InterpreterFacts facts, string abi, string defaultEntry,
-        SortedDictionary<string, (string Target, string Kind)> scripts, StartCommand start, BytecodeCompiler? compiler, OperationProgress? progress, long time)
+        SortedDictionary<string, (string Target, string Kind)> scripts, StartCommand start, string? requiredGlibc, BytecodeCompiler? compiler, OperationProgress? progress, long time)
     {
         var bootstrap = Encoding.UTF8.GetBytes(PythonResources.Read("xar_bootstrap.py"));
         var table = new StringBuilder();
@@ -373,7 +373,7 @@ public static class PythonArchiveBuilder
         // The image directory the launcher put in front of LD_LIBRARY_PATH, which the bootstrap takes out again for the application's children.
         table.Append($"LIBRARY_PATH = {(start.LibraryPath.Count == 0 ? "None" : PythonLiteral(string.Join(':', start.LibraryPath)))}\n");
         var app = Encoding.UTF8.GetBytes(table.ToString());
-        string run = start.ShellScript(RunScript);
+        string run = start.ShellScript(RunScript, requiredGlibc);
 
         yield return ImageEntry.File("__xar__/xar_bootstrap.py", FileContent.FromBytes(bootstrap), 0b110_100_100, time);
         yield return ImageEntry.File("__xar__/xar_app.py", FileContent.FromBytes(app), 0b110_100_100, time);

@@ -26,6 +26,22 @@ public sealed class StartCommandTests : IDisposable
         return XarHeader.Parse(header, "app.xar");
     }
 
+    /// <summary>A tree as the original runtime mounts it, with <c>bin/tool</c> and an empty <c>__xar__</c>; its path.</summary>
+    private string Tree(string name, string tool)
+    {
+        string mount = _directory.Combine(name);
+        Directory.CreateDirectory(Path.Combine(mount, "bin"));
+        Directory.CreateDirectory(Path.Combine(mount, "__xar__"));
+        Executable(Path.Combine(mount, "bin", "tool"), tool);
+        return mount;
+    }
+
+    private static void Executable(string path, string script)
+    {
+        File.WriteAllText(path, script);
+        File.SetUnixFileMode(path, (UnixFileMode)0x1ED);
+    }
+
     [Fact]
     public void Its_header_lines_read_back_as_written_and_hold_nothing_a_header_value_may_not()
     {
@@ -72,12 +88,7 @@ public sealed class StartCommandTests : IDisposable
     public void The_original_runtimes_script_runs_the_first_program_there_with_the_same_argv_and_variables()
     {
         // A tree as the original runtime mounts it; it runs /bin/sh -e <mount>/__xar__/run.sh <archive> ARGS.
-        string mount = _directory.Combine("mount with space");
-        Directory.CreateDirectory(Path.Combine(mount, "bin"));
-        Directory.CreateDirectory(Path.Combine(mount, "__xar__"));
-        string tool = Path.Combine(mount, "bin", "tool");
-        File.WriteAllText(tool, "#!/bin/sh\nprintf '[%s]\\n' \"$0\" \"$@\" \"$TOOL_HOME\" \"$XAR_INVOKED_NAME\"\n");
-        File.SetUnixFileMode(tool, (UnixFileMode)0x1ED);
+        string mount = Tree("mount with space", "#!/bin/sh\nprintf '[%s]\\n' \"$0\" \"$@\" \"$TOOL_HOME\" \"$XAR_INVOKED_NAME\"\n");
         File.WriteAllText(Path.Combine(mount, "__xar__", "run.sh"), Sample.ShellScript("__xar__/run.sh"));
         var missing = Sample with { Programs = ["/nonexistent/tool", "no-such-tool-on-path"] };
         File.WriteAllText(Path.Combine(mount, "__xar__", "missing.sh"), missing.ShellScript("__xar__/missing.sh"));
@@ -96,17 +107,11 @@ public sealed class StartCommandTests : IDisposable
     [InlineData("bash")]
     public void The_original_runtimes_script_refuses_a_host_glibc_older_than_required_as_the_launcher_does(string shell)
     {
-        string mount = _directory.Combine("mount");
-        Directory.CreateDirectory(Path.Combine(mount, "bin"));
-        Directory.CreateDirectory(Path.Combine(mount, "__xar__"));
-        string tool = Path.Combine(mount, "bin", "tool");
-        File.WriteAllText(tool, "#!/bin/sh\necho ran\n");
-        File.SetUnixFileMode(tool, (UnixFileMode)0x1ED);
+        string mount = Tree("mount", "#!/bin/sh\necho ran\n");
         // getconf shadowed on PATH: it prints HOST_GLIBC, or fails as getconf does for an unknown variable (another libc).
         string fakes = _directory.Combine("fakes");
         Directory.CreateDirectory(fakes);
-        File.WriteAllText(Path.Combine(fakes, "getconf"), "#!/bin/sh\n[ \"$1\" = GNU_LIBC_VERSION ] && [ -n \"$HOST_GLIBC\" ] || exit 1\necho \"$HOST_GLIBC\"\n");
-        File.SetUnixFileMode(Path.Combine(fakes, "getconf"), (UnixFileMode)0x1ED);
+        Executable(Path.Combine(fakes, "getconf"), "#!/bin/sh\n[ \"$1\" = GNU_LIBC_VERSION ] && [ -n \"$HOST_GLIBC\" ] || exit 1\necho \"$HOST_GLIBC\"\n");
         var start = new StartCommand { Programs = [StartCommand.InImage("bin/tool")] };
         string[] hosts = ["glibc 2.17", "glibc 2.4", "glibc 2.34", "glibc 2.40", "glibc 3.0", "glibc 2.34.1", "glibc 2.3.4", "glibc 10.1",
             "glibc 2.36.9000", "glibc 2", "glibc 2.x", "glibc 2..3", "glibc 1.2.3.4.5", "glibc 99999999999.0", "musl libc (x86_64)", ""];

@@ -50,7 +50,7 @@ internal abstract class MountBackend
         int pause = 1;
         while (true)
         {
-            if (FuseMount.Probe(mountPath, superblock, settings.MountProbeTimeout, archivePath, out int pinFd) == MountState.Mounted)
+            if (FuseMount.Probe(mountPath, superblock, settings, archivePath, out int pinFd) == MountState.Mounted)
                 return pinFd;
             if (Stopwatch.GetElapsedTime(start) > MountAppearTimeout)
             {

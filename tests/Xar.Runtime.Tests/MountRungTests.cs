@@ -90,9 +90,6 @@ public sealed class MountRungTests : IDisposable
 
     [Theory]
     [InlineData("squashfuse_ll")]
-    // A STATFS that a worker read just before the stop took effect is waited out uninterruptibly by
-    // the abandoned probe thread, and execve waits for that thread: the launcher (root here) aborts
-    // the connection through fusectl (docs/fuse-server.md, "Known problems").
     [InlineData("xar")]
     public void A_stopped_server_does_not_hang_the_next_launch_which_detaches_it_and_mounts_anew(string serverName)
     {

@@ -158,7 +158,7 @@ public static class RunLadder
 
     /// <summary>
     /// Mounts with the first of <paramref name="backends"/> that is available and succeeds (our
-    /// server, then squashfuse_ll); returns the pin descriptor.
+    /// server, then squashfuse_ll); returns the pin descriptor. Passing one by is noted with XAR_DEBUG.
     /// </summary>
     /// <exception cref="XarRuntimeException">None succeeded; the message gives each one's cause.</exception>
     internal static int MountWithFirstWorking(IReadOnlyList<MountBackend> backends, string imagePath, XarArchive archive, string mountPath,
@@ -171,6 +171,7 @@ public static class RunLadder
             string? unavailable = backend.Unavailability(settings);
             if (unavailable is not null)
             {
+                settings.Note(archive.Path, $"not mounting with {backend.Name}: {unavailable}");
                 causes.Add(unavailable);
                 continue;
             }
@@ -180,6 +181,7 @@ public static class RunLadder
             }
             catch (XarRuntimeException e) when (e.ExitCode == XarExitCode.Unavailable)
             {
+                settings.Note(archive.Path, $"{backend.Name} could not mount: {e.Cause}");
                 causes.Add(e.Cause);
                 last = e;
             }

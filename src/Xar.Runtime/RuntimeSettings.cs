@@ -29,9 +29,8 @@ public sealed record RuntimeSettings
     public int MountTimeoutSeconds => MountTimeoutVariable ?? ReadTimeoutOverride() ?? DefaultMountTimeoutSeconds;
 
     /// <summary>
-    /// XAR_FUSE_SERVER: "auto" (squashfuse_ll when installed, else our server), "xar" (only ours) or
-    /// "squashfuse_ll" (only it). squashfuse_ll comes first while our server has a known hang
-    /// (docs/fuse-server.md, "Known problems"): a host without squashfuse still mounts.
+    /// XAR_FUSE_SERVER: "auto" (our server, else squashfuse_ll when ours cannot mount), "xar" (only
+    /// ours) or "squashfuse_ll" (only it).
     /// </summary>
     public string FuseServer { get; init; } = "auto";
 

@@ -58,6 +58,30 @@ public sealed class UnresponsiveServerTests : IDisposable
         }
     }
 
+    [Fact]
+    public void Auto_mode_mounts_with_squashfuse_ll_when_our_server_cannot_and_says_why_only_with_XAR_DEBUG()
+    {
+        string[] archives = [_sandbox.Archive(TargetKind.Shell, XarLayout.Self), _sandbox.Archive(TargetKind.Shell, XarLayout.Self)];
+        foreach (string archive in archives)
+            File.SetUnixFileMode(archive, (UnixFileMode)0x1ED);
+        // Our server needs fusermount3 on PATH to mount as a user; squashfuse_ll's libfuse finds it by its own path.
+        string bin = Path.Combine(_sandbox.Root, "bin");
+        Directory.CreateDirectory(bin);
+        foreach (string program in (string[])["squashfuse_ll", "cat"])
+            File.CreateSymbolicLink(Path.Combine(bin, program), Run.Checked("sh", ["-c", $"command -v {program}"]).Trim());
+        var environment = new Dictionary<string, string> { ["PATH"] = bin, ["XAR_MODE"] = "mount" };
+
+        RunResult quiet = _user.Launch(archives[0], ["read:data.txt"], environment);
+        RunResult noted = _user.Launch(archives[1], [], new Dictionary<string, string>(environment) { ["XAR_DEBUG"] = "1" });
+
+        quiet.ExitCode.Should().Be(0, quiet.ToString());
+        quiet.Stdout.Should().Be("mode=mount new=1\ndata from the image\n");
+        quiet.Stderr.Should().BeEmpty("without XAR_DEBUG the fallback is silent");
+        noted.Stdout.Should().Be("mode=mount new=1\n", noted.ToString());
+        noted.Stderr.Should().Be($"xarexec: {archives[1]}: not mounting with xar: fusermount3 is not on PATH (install fuse3)\n");
+        _user.MountsUnder(_sandbox.MountRoot).Should().HaveCount(2).And.OnlyContain(mount => mount.FsType == "fuse.squashfuse_ll");
+    }
+
     private (string Archive, string MountPath, int Server) MountedWithServer(string server)
     {
         string archive = _sandbox.Archive(TargetKind.Shell, XarLayout.Self);

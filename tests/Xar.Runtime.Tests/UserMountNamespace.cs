@@ -34,14 +34,17 @@ public sealed class UserMountNamespace : IDisposable
 
     private string MountInfo => $"/proc/{_holder.Id}/mountinfo";
 
-    /// <summary>Runs the self archive <paramref name="archive"/> as the user in the namespace, with a clean environment plus <paramref name="environment"/>.</summary>
-    public RunResult Launch(string archive, IEnumerable<string> arguments, IReadOnlyDictionary<string, string> environment, TimeSpan? timeout = null)
+    /// <summary>
+    /// Runs the self archive <paramref name="archive"/> in the namespace as the user (or, with
+    /// <paramref name="asRoot"/>, as root), with a clean environment plus <paramref name="environment"/>.
+    /// </summary>
+    public RunResult Launch(string archive, IEnumerable<string> arguments, IReadOnlyDictionary<string, string> environment, TimeSpan? timeout = null,
+        bool asRoot = false)
     {
-        var argv = new List<string>
-        {
-            $"--mount=/proc/{_holder.Id}/ns/mnt", "setpriv", $"--reuid={Uid}", $"--regid={Uid}", "--clear-groups",
-            "env", "-i", "PATH=" + Run.CleanPath, "HOME=/nonexistent",
-        };
+        var argv = new List<string> { $"--mount=/proc/{_holder.Id}/ns/mnt" };
+        if (!asRoot)
+            argv.AddRange(["setpriv", $"--reuid={Uid}", $"--regid={Uid}", "--clear-groups"]);
+        argv.AddRange(["env", "-i", "PATH=" + Run.CleanPath, "HOME=/nonexistent"]);
         argv.AddRange(environment.Select(variable => $"{variable.Key}={variable.Value}"));
         argv.Add(archive);
         argv.AddRange(arguments);

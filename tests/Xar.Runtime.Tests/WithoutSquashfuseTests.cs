@@ -44,7 +44,7 @@ public sealed class WithoutSquashfuseTests : IDisposable
     [Fact]
     public void The_idle_timeout_unmounts_once_the_target_is_gone()
     {
-        RunResult running = _host.Launch(_archive, ["sleep:3", "read:data.txt"], new() { ["XAR_MOUNT_TIMEOUT"] = "1" });
+        RunResult running = _host.Launch(_archive, ["sleep:3", "read:data.txt"], new Dictionary<string, string> { ["XAR_MOUNT_TIMEOUT"] = "1" });
 
         running.ExitCode.Should().Be(0, running.ToString());
         running.Stdout.Should().Be("mode=mount new=1\ndata from the image\n", "the mount outlives an idle timeout of 1 s while the target runs");

@@ -46,23 +46,45 @@ internal static class LauncherLocator
             return File.Exists(explicitPath) ? (File.OpenRead(explicitPath), $"--launcher {explicitPath}") : throw new IOException($"--launcher {explicitPath}: no such file");
         if (Environment.GetEnvironmentVariable(EnvironmentVariable) is { Length: > 0 } fromEnvironment)
             return File.Exists(fromEnvironment) ? (File.OpenRead(fromEnvironment), $"{EnvironmentVariable}={fromEnvironment}") : throw new IOException($"{EnvironmentVariable}={fromEnvironment}: no such file");
-        string installed = Path.Combine(AppContext.BaseDirectory, "xarexec");
-        if (target == TargetPlatform.Host && File.Exists(installed))
+        if (Installed(target) is { } installed)
             return (File.OpenRead(installed), installed);
         // Embedded after "installed beside": a launcher put next to xar on purpose wins over the one built in.
         if (typeof(LauncherLocator).Assembly.GetManifestResourceStream(EmbeddedResourceName(target)) is { } embedded)
             return (embedded, $"the embedded {EmbeddedResourceName(target)}");
+        if (Published(target) is { } published)
+            return (File.OpenRead(published), published);
+        throw new IOException($"no xarexec launcher for the self layout on {target.RuntimeIdentifier}: pass --launcher PATH, set XAR_LAUNCHER, "
+                              + $"run scripts/publish-launcher {target.RuntimeIdentifier}, or build with --layout xarexec");
+    }
+
+    /// <summary>
+    /// A launcher of this machine that is a file, to run as the FUSE server of `xar mount`:
+    /// $XAR_LAUNCHER, the one installed next to this program, or the source tree's published one
+    /// (the embedded launcher is no file); null when there is none.
+    /// </summary>
+    public static string? ExecutableFile()
+    {
+        if (Environment.GetEnvironmentVariable(EnvironmentVariable) is { Length: > 0 } fromEnvironment)
+            return File.Exists(fromEnvironment) ? Path.GetFullPath(fromEnvironment) : null;
+        return Installed(TargetPlatform.Host) ?? Published(TargetPlatform.Host);
+    }
+
+    private static string? Installed(TargetPlatform target)
+    {
+        string installed = Path.Combine(AppContext.BaseDirectory, "xarexec");
+        return target == TargetPlatform.Host && File.Exists(installed) ? installed : null;
+    }
+
+    private static string? Published(TargetPlatform target)
+    {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
             if (File.Exists(Path.Combine(dir.FullName, "Xar.slnx")))
             {
                 string published = Path.Combine(dir.FullName, ".artifacts", "launcher", target.RuntimeIdentifier, "xarexec");
-                if (File.Exists(published))
-                    return (File.OpenRead(published), published);
-                break;
+                return File.Exists(published) ? published : null;
             }
         }
-        throw new IOException($"no xarexec launcher for the self layout on {target.RuntimeIdentifier}: pass --launcher PATH, set XAR_LAUNCHER, "
-                              + $"run scripts/publish-launcher {target.RuntimeIdentifier}, or build with --layout xarexec");
+        return null;
     }
 }

@@ -21,14 +21,29 @@ internal static class MountCommands
             Description = "An empty directory to mount on (default: where xarexec mounts it, so that launches reuse the mount).",
             Arity = ArgumentArity.ZeroOrOne,
         };
-        var command = new Command("mount", "Mount an archive's image with squashfuse_ll and print the directory.") { file, directory };
+        var server = new Option<string>("--fuse-server")
+        {
+            Description = "The FUSE server: auto (ours, else squashfuse_ll), xar or squashfuse_ll (default: $XAR_FUSE_SERVER, else auto).",
+        };
+        server.AcceptOnlyFromAmong("auto", "xar", "squashfuse_ll");
+        var command = new Command("mount", "Mount an archive's image with our FUSE server (or squashfuse_ll) and print the directory.") { file, directory, server };
         command.SetAction(parse =>
         {
             string path = parse.GetValue(file)!;
             string? target = parse.GetValue(directory);
             using var archive = XarArchive.Open(path);
-            // The FUSE server mode lives in the launcher (xarexec), not in this program: xar mounts with squashfuse_ll.
-            RuntimeSettings settings = RuntimeSettings.FromEnvironment(path) with { FuseServer = "squashfuse_ll" };
+            RuntimeSettings settings = RuntimeSettings.FromEnvironment(path);
+            if (parse.GetValue(server) is { } chosen)
+                settings = settings with { FuseServer = chosen };
+            // Our server is the launcher in server mode; this program is not the launcher, so it runs
+            // a launcher file (none: squashfuse_ll only, or the error of a forced "xar").
+            string? launcher = LauncherLocator.ExecutableFile();
+            if (launcher is not null)
+                settings = settings with { FuseServerProgram = launcher };
+            else if (settings.FuseServer == "auto")
+                settings = settings with { FuseServer = "squashfuse_ll" };
+            else if (settings.FuseServer == "xar")
+                throw new XarRuntimeException(XarExitCode.Unavailable, path, "our FUSE server is the xarexec launcher, and none is installed as a file (set XAR_LAUNCHER)");
             string imagePath = System.IO.Path.GetFullPath(path);
             if (target is null)
             {

@@ -23,12 +23,12 @@ internal abstract class MountBackend
     /// <summary>XAR_FUSE_SERVER's value naming it.</summary>
     public abstract string Name { get; }
 
-    /// <summary>The backends to try in order: the one XAR_FUSE_SERVER names alone, else squashfuse_ll, then ours.</summary>
+    /// <summary>The backends to try in order: the one XAR_FUSE_SERVER names alone, else ours, then squashfuse_ll.</summary>
     public static IReadOnlyList<MountBackend> Candidates(RuntimeSettings settings) => settings.FuseServer switch
     {
         "squashfuse_ll" => [Squashfuse],
         "xar" => [Xar],
-        _ => [Squashfuse, Xar],
+        _ => [Xar, Squashfuse],
     };
 
     /// <summary>Null when the backend can be tried, else why not.</summary>
@@ -50,7 +50,7 @@ internal abstract class MountBackend
         int pause = 1;
         while (true)
         {
-            if (FuseMount.Probe(mountPath, superblock, settings.MountProbeTimeout, archivePath, out int pinFd) == MountState.Mounted)
+            if (FuseMount.Probe(mountPath, superblock, settings, archivePath, out int pinFd) == MountState.Mounted)
                 return pinFd;
             if (Stopwatch.GetElapsedTime(start) > MountAppearTimeout)
             {

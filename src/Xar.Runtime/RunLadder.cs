@@ -26,6 +26,8 @@ public static class RunLadder
         string archivePath = archive.Path;
         string? mountProblem = null;
         MountLocation? location = null;
+        // The device of a mount rung 1 found unresponsive: under the lock it is detached without a second wait.
+        (uint Major, uint Minor)? unresponsive = null;
 
         if (settings.Mode != RunMode.Extract)
         {
@@ -34,9 +36,14 @@ public static class RunLadder
                 location = MountLocation.Resolve(archive.Header, settings, archivePath);
                 // Only a per-user directory of our own guarantees that nobody else put a mount
                 // there (the original checks it on every launch too).
-                if (IsOwnedDirectory(location.UserDirectory, archivePath)
-                    && FuseMount.Probe(location.MountPath, archive.Superblock, settings.MountProbeTimeout, archivePath, out int pin) == MountState.Mounted)
-                    return new PreparedTree(location.MountPath, TreeKind.Mount, created: false, pin);
+                if (IsOwnedDirectory(location.UserDirectory, archivePath))
+                {
+                    MountState state = FuseMount.Probe(location.MountPath, archive.Superblock, settings, archivePath, out int pin);
+                    if (state == MountState.Mounted)
+                        return new PreparedTree(location.MountPath, TreeKind.Mount, created: false, pin);
+                    if (state == MountState.Unresponsive && ArchiveMount.MountedOn(location.MountPath) is { } mount)
+                        unresponsive = (mount.Major, mount.Minor);
+                }
             }
             catch (XarRuntimeException e) when (settings.Mode == RunMode.Auto && e.ExitCode != XarExitCode.BadArchive)
             {
@@ -63,7 +70,7 @@ public static class RunLadder
         {
             try
             {
-                return MountNew(archive, imagePath, location, settings, ref verified);
+                return MountNew(archive, imagePath, location, unresponsive, settings, ref verified);
             }
             catch (XarRuntimeException e) when (settings.Mode == RunMode.Auto && e.ExitCode != XarExitCode.BadArchive)
             {
@@ -94,8 +101,10 @@ public static class RunLadder
     public static string MountPath(XarArchive archive, RuntimeSettings settings) =>
         MountLocation.Resolve(archive.Header, settings, archive.Path).MountPath;
 
+    /// <param name="unresponsive">The device of the mount this launch found unresponsive on the mount directory, if it did.</param>
     /// <param name="verified">Set when the image has been verified (or was stamped as verified), even if mounting then fails.</param>
-    private static PreparedTree MountNew(XarArchive archive, string imagePath, MountLocation location, RuntimeSettings settings, ref bool verified)
+    private static PreparedTree MountNew(XarArchive archive, string imagePath, MountLocation location, (uint Major, uint Minor)? unresponsive,
+        RuntimeSettings settings, ref bool verified)
     {
         string archivePath = archive.Path;
         IReadOnlyList<MountBackend> backends = MountBackend.Candidates(settings);
@@ -108,15 +117,23 @@ public static class RunLadder
             EnsureOwnedDirectory(location.UserDirectory, archivePath);
             using FileLock held = FileLock.Acquire(location.LockPath, MountLocation.LockFileMode, requireOwnedMode: true,
                 settings.MountLockTimeout, archivePath, "mounting");
-            // Another launch may have mounted while this one waited for the lock.
-            MountState state = FuseMount.Probe(location.MountPath, archive.Superblock, settings.MountProbeTimeout, archivePath, out int pin);
+            // Another launch may have mounted while this one waited for the lock; if the mount found
+            // unresponsive is still the one there (mountinfo says, without touching it), it is not
+            // probed again: a launch that meets a stopped server waits for one probe, not two.
+            int pin = -1;
+            MountState state = unresponsive is not null && ArchiveMount.MountedOn(location.MountPath) is { } mount && (mount.Major, mount.Minor) == unresponsive
+                ? MountState.Unresponsive
+                : FuseMount.Probe(location.MountPath, archive.Superblock, settings, archivePath, out pin);
             if (state == MountState.Mounted)
             {
                 held.Touch();
                 return new PreparedTree(location.MountPath, TreeKind.Mount, created: false, pin);
             }
             if (state is MountState.Stale or MountState.Unresponsive)
+            {
+                settings.Note(archivePath, $"detaching the {(state == MountState.Stale ? "stale" : "unresponsive")} mount on {location.MountPath}");
                 FuseMount.DetachStale(location.MountPath, settings, archivePath);
+            }
             ImageHash.VerifyUnlessStamped(archive, location.VerifiedStampPath);
             verified = true;
             bool createdDirectory = EnsureOwnedDirectory(location.MountPath, archivePath);
@@ -140,7 +157,7 @@ public static class RunLadder
 
     /// <summary>
     /// Mounts with the first of <paramref name="backends"/> that is available and succeeds (our
-    /// server, then squashfuse_ll); returns the pin descriptor.
+    /// server, then squashfuse_ll); returns the pin descriptor. Passing one by is noted with XAR_DEBUG.
     /// </summary>
     /// <exception cref="XarRuntimeException">None succeeded; the message gives each one's cause.</exception>
     internal static int MountWithFirstWorking(IReadOnlyList<MountBackend> backends, string imagePath, XarArchive archive, string mountPath,
@@ -153,6 +170,7 @@ public static class RunLadder
             string? unavailable = backend.Unavailability(settings);
             if (unavailable is not null)
             {
+                settings.Note(archive.Path, $"not mounting with {backend.Name}: {unavailable}");
                 causes.Add(unavailable);
                 continue;
             }
@@ -162,6 +180,7 @@ public static class RunLadder
             }
             catch (XarRuntimeException e) when (e.ExitCode == XarExitCode.Unavailable)
             {
+                settings.Note(archive.Path, $"{backend.Name} could not mount: {e.Cause}");
                 causes.Add(e.Cause);
                 last = e;
             }

@@ -4,7 +4,7 @@ namespace Xar.Runtime;
 
 /// <summary>
 /// What the environment asks of the run ladder: XAR_MODE, XAR_MOUNT_TIMEOUT (else the first
-/// integer in /var/lib/xarexec_timeout_override, else 870 s, as in the original), XAR_FUSE_SERVER, XAR_MOUNT_SEED,
+/// integer in /var/lib/xarexec_timeout_override, else 870 s, as in the original), XAR_FUSE_SERVER, XAR_MOUNT_SEED, XAR_DEBUG,
 /// PATH, and the cache locations (XDG_CACHE_HOME, HOME, XDG_RUNTIME_DIR).
 /// </summary>
 public sealed record RuntimeSettings
@@ -29,9 +29,8 @@ public sealed record RuntimeSettings
     public int MountTimeoutSeconds => MountTimeoutVariable ?? ReadTimeoutOverride() ?? DefaultMountTimeoutSeconds;
 
     /// <summary>
-    /// XAR_FUSE_SERVER: "auto" (squashfuse_ll when installed, else our server), "xar" (only ours) or
-    /// "squashfuse_ll" (only it). squashfuse_ll comes first while our server has a known hang
-    /// (docs/fuse-server.md, "Known problems"): a host without squashfuse still mounts.
+    /// XAR_FUSE_SERVER: "auto" (our server, else squashfuse_ll when ours cannot mount), "xar" (only
+    /// ours) or "squashfuse_ll" (only it).
     /// </summary>
     public string FuseServer { get; init; } = "auto";
 
@@ -54,11 +53,14 @@ public sealed record RuntimeSettings
     public TimeSpan MountLockTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>
-    /// How long the FUSE server of an existing mount may take to answer the probe (open and
-    /// statfs of its root) before the mount is taken for stale: squashfuse_ll answers those at
-    /// once, a stopped one never.
+    /// The least time the FUSE server of a mount is given to answer the probe (open and statfs of
+    /// its root, <see cref="MountProbe"/>) before the mount is taken for unresponsive; a busy host
+    /// gets more. A server answers those in microseconds, a stopped one never.
     /// </summary>
-    public TimeSpan MountProbeTimeout { get; init; } = TimeSpan.FromSeconds(2);
+    public TimeSpan MountProbeTimeout { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>XAR_DEBUG (set and not "0"): <see cref="Note"/> writes what the mount rung decides on stderr.</summary>
+    public bool Debug { get; init; }
 
     /// <summary>How long a launch waits for another launch of the same archive to finish extracting.</summary>
     public TimeSpan ExtractionLockTimeout { get; init; } = TimeSpan.FromMinutes(10);
@@ -75,7 +77,15 @@ public sealed record RuntimeSettings
         XdgCacheHome = Environment.GetEnvironmentVariable("XDG_CACHE_HOME"),
         Home = Environment.GetEnvironmentVariable("HOME"),
         XdgRuntimeDir = Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR"),
+        Debug = Environment.GetEnvironmentVariable("XAR_DEBUG") is { Length: > 0 } debug && debug != "0",
     };
+
+    /// <summary>With <see cref="Debug"/>, one line on stderr: <c>xarexec: ARCHIVE: TEXT</c>.</summary>
+    internal void Note(string archivePath, string text)
+    {
+        if (Debug)
+            XarexecCommand.WriteOut(2, $"xarexec: {archivePath}: {text}\n");
+    }
 
     internal static RunMode ParseMode(string? value, string archivePath) => value switch
     {

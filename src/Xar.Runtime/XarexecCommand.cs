@@ -20,7 +20,8 @@ public static unsafe class XarexecCommand
         "  -n  print the directory it would be mounted on; do not mount\n" +
         "  -h  print this help\n" +
         "Environment: XAR_MODE=auto|mount|extract, XAR_MOUNT_TIMEOUT=SECONDS, XAR_MOUNT_SEED=NAME,\n" +
-        "             XAR_FUSE_SERVER=auto|xar|squashfuse_ll (the mount's server; auto: squashfuse_ll if installed, else ours)\n";
+        "             XAR_FUSE_SERVER=auto|xar|squashfuse_ll (the mount's server; auto: ours, else squashfuse_ll),\n" +
+        "             XAR_DEBUG=1 (say on stderr what the mount rung decides)\n";
 
     private enum Action
     {

@@ -5,7 +5,7 @@ using Xar.SquashFs.Writing;
 
 namespace Xar.Cli.Tests;
 
-/// <summary>`xar mount` and `xar unmount` with real squashfuse_ll mounts; failures in one line.</summary>
+/// <summary>`xar mount` and `xar unmount` with real mounts of our server and squashfuse_ll; failures in one line.</summary>
 public sealed class MountCommandTests : IDisposable
 {
     private readonly TempDirectory _temp = new("mount-command");
@@ -33,17 +33,20 @@ public sealed class MountCommandTests : IDisposable
 
     public void Dispose() => _temp.Dispose();
 
-    [Fact]
-    public void Mount_without_a_directory_mounts_where_the_launcher_does_and_unmount_removes_it()
+    [Theory]
+    [InlineData(null, "fuse.xar")]
+    [InlineData("squashfuse_ll", "fuse.squashfuse_ll")]
+    public void Mount_without_a_directory_mounts_where_the_launcher_does_and_unmount_removes_it(string? server, string fileSystemType)
     {
+        _ = Launcher.Path; // our server is the launcher (the published one, found from the source tree), current
         string expected;
         using (var archive = XarArchive.Open(_archive))
             expected = RunLadder.MountPath(archive, RuntimeSettings.FromEnvironment(_archive));
 
-        RunResult mounted = XarTool.Run("mount", _archive);
+        RunResult mounted = XarTool.Run(server is null ? ["mount", _archive] : ["mount", "--fuse-server", server, _archive]);
 
         mounted.Should().Be(new RunResult(0, expected + "\n", ""));
-        Mounts.Under(_mountRoot).Should().ContainSingle().Which.Should().Be((expected, "fuse.squashfuse_ll"));
+        Mounts.Under(_mountRoot).Should().ContainSingle().Which.Should().Be((expected, fileSystemType));
         File.ReadAllText(Path.Combine(expected, "sub/data.txt")).Should().Be("data from the image\n");
         XarTool.Run("mount", _archive).Should().Be(new RunResult(0, expected + "\n", ""), "a second mount reuses the first");
         Mounts.Under(_mountRoot).Should().ContainSingle();
@@ -58,13 +61,14 @@ public sealed class MountCommandTests : IDisposable
     [Fact]
     public void Mount_on_an_empty_directory_serves_the_image_there_until_unmount()
     {
+        _ = Launcher.Path;
         string directory = _temp.Combine("view");
         Directory.CreateDirectory(directory);
 
         RunResult mounted = XarTool.Run("mount", _archive, directory);
 
         mounted.Should().Be(new RunResult(0, directory + "\n", ""));
-        Mounts.IsMountPoint(directory).Should().BeTrue();
+        Mounts.Under(_temp.Path).Should().ContainSingle().Which.Should().Be((directory, "fuse.xar"));
         File.ReadAllText(Path.Combine(directory, "sub/data.txt")).Should().Be("data from the image\n");
 
         RunResult unmounted = XarTool.Run("unmount", directory + "/");

@@ -11,9 +11,9 @@ public sealed class MountBackendTests : IDisposable
     public void Dispose() => _sandbox.Dispose();
 
     [Fact]
-    public void Squashfuse_ll_comes_first_then_ours_and_XAR_FUSE_SERVER_leaves_only_the_one_it_names()
+    public void Ours_comes_first_then_squashfuse_ll_and_XAR_FUSE_SERVER_leaves_only_the_one_it_names()
     {
-        MountBackend.Candidates(new RuntimeSettings()).Select(b => b.Name).Should().Equal("squashfuse_ll", "xar");
+        MountBackend.Candidates(new RuntimeSettings()).Select(b => b.Name).Should().Equal("xar", "squashfuse_ll");
         MountBackend.Candidates(new RuntimeSettings { FuseServer = "squashfuse_ll" }).Select(b => b.Name).Should().Equal("squashfuse_ll");
         MountBackend.Candidates(new RuntimeSettings { FuseServer = "xar" }).Select(b => b.Name).Should().Equal("xar");
     }

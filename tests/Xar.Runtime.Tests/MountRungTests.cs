@@ -4,7 +4,7 @@ namespace Xar.Runtime.Tests;
 
 /// <summary>
 /// The FUSE rung: naming, reuse, flags, idle unmount, stale mounts and concurrent first launches,
-/// with the default server (squashfuse_ll, installed here) and, where the server matters, with ours too (XAR_FUSE_SERVER).
+/// with the default server (ours) and, where the server matters, with squashfuse_ll too (XAR_FUSE_SERVER).
 /// </summary>
 public sealed class MountRungTests : IDisposable
 {
@@ -31,7 +31,7 @@ public sealed class MountRungTests : IDisposable
 
         mounted.ExitCode.Should().Be(0, mounted.ToString());
         mounted.Stdout.Should().Be(mountPath + "\n");
-        _sandbox.Mounts().Should().ContainSingle().Which.Should().Be((mountPath, "fuse.squashfuse_ll"));
+        _sandbox.Mounts().Should().ContainSingle().Which.Should().Be((mountPath, "fuse.xar"));
         File.ReadAllText(Path.Combine(mountPath, "data.txt")).Should().Be("data from the image\n");
         File.Exists(Path.Combine(_sandbox.MountRoot, "uid-0", "lockfile." + Path.GetFileName(mountPath))).Should().BeTrue();
         UnixFileMode ownDirectory = (UnixFileMode)0x1ED;
@@ -49,7 +49,7 @@ public sealed class MountRungTests : IDisposable
         printed.Stdout.Should().MatchRegex($"^{_sandbox.MountRoot}/uid-0/{opened.Header.Uuid}-seed-myseed-ns-\\d+\n$");
     }
 
-    /// <summary>The servers a mount can have: squashfuse_ll (the default where installed) and ours.</summary>
+    /// <summary>The servers a mount can have: ours (the default) and squashfuse_ll.</summary>
     public static TheoryData<string> Servers() => ["xar", "squashfuse_ll"];
 
     [Theory]
@@ -90,9 +90,6 @@ public sealed class MountRungTests : IDisposable
 
     [Theory]
     [InlineData("squashfuse_ll")]
-    // A STATFS that a worker read just before the stop took effect is waited out uninterruptibly by
-    // the abandoned probe thread, and execve waits for that thread: the launcher (root here) aborts
-    // the connection through fusectl (docs/fuse-server.md, "Known problems").
     [InlineData("xar")]
     public void A_stopped_server_does_not_hang_the_next_launch_which_detaches_it_and_mounts_anew(string serverName)
     {
@@ -117,6 +114,20 @@ public sealed class MountRungTests : IDisposable
         {
             System.Diagnostics.Process.GetProcessById(server).Kill();
         }
+    }
+
+    [Theory]
+    [InlineData("xar", "squashfuse_ll")]
+    [InlineData("squashfuse_ll", "xar")]
+    public void A_mount_of_either_server_is_reused_by_a_launch_that_would_mount_with_the_other(string mountedBy, string launchedWith)
+    {
+        string archive = _sandbox.Archive();
+        _sandbox.Launch(archive, extraEnvironment: new Dictionary<string, string?> { ["XAR_FUSE_SERVER"] = mountedBy }).Stdout.Should().Be("mode=mount new=1\n");
+
+        RunResult reused = _sandbox.Launch(archive, ["read:data.txt"], extraEnvironment: new Dictionary<string, string?> { ["XAR_FUSE_SERVER"] = launchedWith });
+
+        reused.Stdout.Should().Be("mode=mount new=0\ndata from the image\n", reused.ToString());
+        _sandbox.Mounts().Should().ContainSingle().Which.FsType.Should().Be(mountedBy == "xar" ? "fuse.xar" : "fuse.squashfuse_ll");
     }
 
     [Fact]

@@ -6,9 +6,10 @@ namespace Xar.Testing;
 public static partial class Mounts
 {
     /// <summary>Mount points strictly below <paramref name="directory"/> with their file system type, deepest first: the order to detach them in.</summary>
-    public static List<(string MountPoint, string FsType)> Under(string directory)
+    /// <param name="mountInfo">Another mount namespace's mountinfo (/proc/PID/mountinfo) instead of this process's.</param>
+    public static List<(string MountPoint, string FsType)> Under(string directory, string mountInfo = "/proc/self/mountinfo")
     {
-        var mounts = All().Where(m => m.MountPoint.StartsWith(directory.TrimEnd('/') + "/", StringComparison.Ordinal)).ToList();
+        var mounts = All(mountInfo).Where(m => m.MountPoint.StartsWith(directory.TrimEnd('/') + "/", StringComparison.Ordinal)).ToList();
         mounts.Sort((a, b) => b.MountPoint.Length.CompareTo(a.MountPoint.Length));
         return mounts;
     }
@@ -25,9 +26,9 @@ public static partial class Mounts
             Run.Program("umount", ["-l", mountPoint]);
     }
 
-    private static IEnumerable<(string MountPoint, string FsType)> All()
+    private static IEnumerable<(string MountPoint, string FsType)> All(string mountInfo = "/proc/self/mountinfo")
     {
-        foreach (string line in File.ReadLines("/proc/self/mountinfo"))
+        foreach (string line in File.ReadLines(mountInfo))
         {
             // ID PARENT MAJOR:MINOR ROOT MOUNT-POINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER-OPTIONS
             string[] fields = line.Split(' ');

@@ -92,6 +92,50 @@ public class ReadingExtractionTests
         static string? Posix(string fd) => new FileInfo(fd).LinkTarget; // null once the descriptor is closed
     }
 
+    /// <summary>
+    /// Files are created with their final mode only where the kernel gives exactly that mode: not
+    /// when the umask would clear some of its bits, nor under a default ACL (which replaces the
+    /// umask and is inherited by every directory created below). Either way the modes are
+    /// unsquashfs's as root (which clears its umask and so always gets the image's).
+    /// </summary>
+    [Theory]
+    [InlineData("077", false)]
+    [InlineData("000", true)]
+    public void Files_get_the_image_modes_whatever_the_umask_or_a_default_acl(string umask, bool defaultAcl)
+    {
+        using var scratch = new TempDirectory("modes");
+        string tree = Directory.CreateDirectory(scratch.Combine("tree")).FullName;
+        string inner = Directory.CreateDirectory(Path.Combine(tree, "inner")).FullName;
+        foreach (string directory in (string[])[tree, inner])
+        {
+            foreach (string mode in (string[])["666", "777", "755", "644", "640", "600", "444", "000"])
+            {
+                File.WriteAllText(Path.Combine(directory, "f" + mode), mode);
+                TestTrees.SetMode(Path.Combine(directory, "f" + mode), mode);
+            }
+        }
+        string image = scratch.Combine("modes.sqfs");
+        SquashFsTools.Mksquashfs(tree, image, "");
+        string parent = Directory.CreateDirectory(scratch.Combine("parent")).FullName;
+        if (defaultAcl) TestTrees.SetXattr(parent, "system.posix_acl_default", OwnerOnlyDefaultAcl);
+        string destination = Path.Combine(parent, "out");
+        using var reader = SquashFsImage.Open(image);
+
+        // One thread: every file is created on the thread whose umask is set.
+        ThreadUmask.Run(Convert.ToUInt32(umask, 8), () => reader.ExtractTo(destination, new ExtractOptions { MaxDegreeOfParallelism = 1 }));
+
+        TreeSnapshot.Capture(destination).ShouldMatch(TreeSnapshot.Capture(ImageCache.Unsquashed(image)));
+    }
+
+    /// <summary>The xattr form of "default:user::rwx, group::---, other::---" (acl_ea_header version 2, then tag, perm, id).</summary>
+    private static readonly byte[] OwnerOnlyDefaultAcl =
+    [
+        2, 0, 0, 0,
+        0x01, 0, 7, 0, 0xFF, 0xFF, 0xFF, 0xFF, // ACL_USER_OBJ rwx
+        0x04, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, // ACL_GROUP_OBJ ---
+        0x20, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, // ACL_OTHER ---
+    ];
+
     [Fact]
     public void Extraction_matches_the_source_tree_including_holes()
     {

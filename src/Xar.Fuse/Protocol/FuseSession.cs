@@ -22,7 +22,12 @@ public sealed unsafe class FuseSession
     /// <summary>Requests of a read-only server are small: the kernel's minimum (FUSE_MIN_READ_BUFFER) with max_write 4096.</summary>
     private const int RequestCapacity = 8192 + PageSize;
 
-    private const FuseInitFlags WantedFlags = FuseInitFlags.AsyncRead | FuseInitFlags.DoReaddirplus | FuseInitFlags.ReaddirplusAuto
+    /// <summary>
+    /// READDIRPLUS for every page of a listing, not only the first (no READDIRPLUS_AUTO): with
+    /// AUTO, a page after the first comes without entries, and each subdirectory or file stat'ed
+    /// from it costs a LOOKUP (1,620 of them in a fresh find over a 46,000-entry site-packages).
+    /// </summary>
+    private const FuseInitFlags WantedFlags = FuseInitFlags.AsyncRead | FuseInitFlags.DoReaddirplus
         | FuseInitFlags.ParallelDirops | FuseInitFlags.MaxPages | FuseInitFlags.CacheSymlinks;
 
     private const uint NoOpenSupport = 1 << 17;

@@ -20,6 +20,9 @@ public sealed record FuseServerOptions
     /// <summary>fusermount3, for mounting and unmounting when mount(2)/umount2 are not permitted.</summary>
     public string? Fusermount { get; init; }
 
+    /// <summary>A file to append the request statistics to on SIGUSR1 and when the server ends (XAR_FUSE_STATISTICS); null: none.</summary>
+    public string? StatisticsPath { get; init; }
+
     /// <summary>How often the idle check runs; a quarter of the timeout, at most 10 s.</summary>
     internal TimeSpan IdleCheckInterval =>
         IdleTimeout is { } timeout ? TimeSpan.FromTicks(Math.Clamp(timeout.Ticks / 4, TimeSpan.TicksPerMillisecond * 50, TimeSpan.TicksPerSecond * 10)) : Timeout.InfiniteTimeSpan;
@@ -52,6 +55,14 @@ public static class FuseServer
         }
         using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Detach);
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Detach);
+        const PosixSignal userSignal1 = (PosixSignal)10;
+        using PosixSignalRegistration? dump = options.StatisticsPath is { } statisticsPath
+            ? PosixSignalRegistration.Create(userSignal1, context =>
+            {
+                context.Cancel = true;
+                WriteStatistics(session, statisticsPath, "SIGUSR1");
+            })
+            : null;
         Thread? idle = null;
         if (options.IdleTimeout is { } timeout)
         {
@@ -68,9 +79,23 @@ public static class FuseServer
             stop.Set();
             idle?.Join();
             LibC.close(device);
+            if (options.StatisticsPath is not null)
+                WriteStatistics(session, options.StatisticsPath, "end");
         }
         if (session.Failure is { } failure)
             throw new IOException(failure);
+    }
+
+    private static void WriteStatistics(FuseSession session, string path, string when)
+    {
+        try
+        {
+            File.AppendAllText(path, $"# pid {Environment.ProcessId}, {when}\n{session.Statistics.Format()}");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A diagnostic: the server goes on serving without it.
+        }
     }
 
     private static void UnmountWhenIdle(FuseSession session, string mountPoint, TimeSpan timeout, FuseServerOptions options, ManualResetEventSlim stop)

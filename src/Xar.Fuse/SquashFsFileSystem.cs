@@ -64,12 +64,18 @@ public sealed class SquashFsFileSystem : IFuseFileSystem
         SquashFsEntry directory = cached?.Entry ?? Decode(node);
         if (!directory.IsDirectory)
             return LibC.ENOTDIR;
+        // The request after the last entry (every pass ends with one, answered empty) needs no listing.
+        if (offset > 0 && cached?.Listing is null && cached?.ChildCount is { } known && offset >= known + 2)
+            return 0;
         // One listing per pass over the directory: the kernel asks for it a page at a time.
         SquashFsEntry[] children = offset == 0 || cached?.Listing is null
-            ? [.. _image.ListDirectory(directory)]
+            ? List(directory)
             : cached.Listing;
         if (cached is not null)
+        {
             cached.Listing = children;
+            cached.ChildCount = children.Length;
+        }
 
         // Positions: 0 ".", 1 "..", 2.. the children; an entry's offset is the position after it.
         long position = offset;
@@ -174,6 +180,17 @@ public sealed class SquashFsFileSystem : IFuseFileSystem
     /// <summary>How many nodes the kernel holds (for tests: FORGET must shrink the table).</summary>
     internal int NodeCount => _nodes.Count;
 
+    /// <summary>How many times a directory was listed from the image (for tests: once per pass).</summary>
+    internal int Listings => Volatile.Read(ref _listings);
+
+    private int _listings;
+
+    private SquashFsEntry[] List(SquashFsEntry directory)
+    {
+        Interlocked.Increment(ref _listings);
+        return [.. _image.ListDirectory(directory)];
+    }
+
     private const uint DirectoryType = 0x4000;
 
     private static FuseNodeAttributes Attributes(SquashFsEntry entry)
@@ -228,5 +245,8 @@ public sealed class SquashFsFileSystem : IFuseFileSystem
 
         /// <summary>The directory's children during a pass of READDIR requests.</summary>
         public SquashFsEntry[]? Listing { get; set; }
+
+        /// <summary>How many children the directory has, once listed: the pass's last request is answered without a listing.</summary>
+        public int? ChildCount { get; set; }
     }
 }

@@ -20,6 +20,9 @@ public static class FuseServerMode
     private const string StartFlag = "--serve-fuse";
     private const string DaemonFlag = "--serve-fuse-daemon";
 
+    /// <summary>A file the daemon appends its request counts to, on SIGUSR1 and when it ends (a profiling aid).</summary>
+    public const string StatisticsVariable = "XAR_FUSE_STATISTICS";
+
     /// <summary>Whether this process was started as the server.</summary>
     public static bool IsRequested(string argv0, string[] arguments) =>
         argv0 == ProgramName && arguments.Length > 0 && arguments[0] is StartFlag or DaemonFlag;
@@ -60,6 +63,7 @@ public static class FuseServerMode
         {
             IdleTimeout = timeoutSeconds > 0 ? TimeSpan.FromSeconds(timeoutSeconds) : null,
             Fusermount = arguments[5].Length > 0 ? arguments[5] : null,
+            StatisticsPath = Environment.GetEnvironmentVariable(StatisticsVariable) is { Length: > 0 } path ? path : null,
         };
         try
         {

@@ -129,6 +129,42 @@ public class MountedImageTests
     }
 
     [Fact]
+    public void A_ten_thousand_entry_directory_is_listed_whole_once_per_pass_and_then_from_the_kernels_cache()
+    {
+        using var source = new TempDirectory("fuse-wide");
+        string wide = source.Combine("tree", "wide");
+        Directory.CreateDirectory(wide);
+        // Names of varied lengths, so entries straddle the kernel's page-sized READDIR buffers.
+        var names = Enumerable.Range(0, 10_000).Select(i => $"entry-{i:D5}" + new string('x', i % 37)).ToList();
+        foreach (string name in names)
+            File.WriteAllBytes(Path.Combine(wide, name), []);
+        string image = source.Combine("wide.sqfs");
+        SquashFsWriter.CreateImage(source.Combine("tree"), image);
+        using var mount = new ServedMount(image);
+
+        Directory.EnumerateFileSystemEntries(mount.Combine("wide")).Select(Path.GetFileName).Should().BeEquivalentTo(names);
+        mount.Served.Listings.Should().Be(1, "the pages of one pass share one listing, and its last, empty request needs none");
+
+        int requests = mount.FileSystem.ReadDirectoryCalls;
+        Directory.EnumerateFileSystemEntries(mount.Combine("wide")).Should().HaveCount(names.Count);
+        mount.FileSystem.ReadDirectoryCalls.Should().Be(requests, "the kernel keeps the listing (no OPENDIR, or FOPEN_CACHE_DIR)");
+    }
+
+    [Fact]
+    public void Closing_files_costs_no_flush_requests()
+    {
+        using var mount = new ServedMount(Image("ours"));
+        const uint flush = 25;
+
+        for (int i = 0; i < 5; i++)
+            File.ReadAllBytes(mount.Combine("blocks", "text-600k.txt"));
+
+        mount.Session.Statistics.Count(flush).Should().BeLessThanOrEqualTo(1, "FLUSH is answered ENOSYS once, and the kernel stops sending it");
+        const uint read = 15;
+        mount.Session.Statistics.Count(read).Should().BeGreaterThan(0, "the requests are counted");
+    }
+
+    [Fact]
     public void A_user_mount_through_fusermount3_serves_the_same_tree()
     {
         string image = Image("mksquashfs");

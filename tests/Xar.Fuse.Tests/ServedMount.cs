@@ -19,7 +19,8 @@ internal sealed class ServedMount : IDisposable
         Directory = _scratch.Combine("mnt");
         System.IO.Directory.CreateDirectory(Directory);
         _image = SquashFsImage.Open(imagePath);
-        FileSystem = new CountingFileSystem(new SquashFsFileSystem(_image));
+        Served = new SquashFsFileSystem(_image);
+        FileSystem = new CountingFileSystem(Served);
         _device = viaFusermount
             ? FuseMounter.MountWithFusermount("/usr/bin/fusermount3", Directory, imagePath, allowOther: false)
             : FuseMounter.Mount(Directory, imagePath, allowOther: false, fusermount: null);
@@ -31,6 +32,9 @@ internal sealed class ServedMount : IDisposable
     public string Directory { get; }
 
     public CountingFileSystem FileSystem { get; }
+
+    /// <summary>The file system behind <see cref="FileSystem"/>.</summary>
+    public SquashFsFileSystem Served { get; }
 
     public FuseSession Session { get; }
 

@@ -74,7 +74,6 @@ internal enum FuseInitFlags : uint
     AsyncRead = 1 << 0,
     BigWrites = 1 << 5,
     DoReaddirplus = 1 << 13,
-    ReaddirplusAuto = 1 << 14,
     ParallelDirops = 1 << 18,
     MaxPages = 1 << 22,
     CacheSymlinks = 1 << 23,

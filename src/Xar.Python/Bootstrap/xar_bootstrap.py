@@ -106,11 +106,17 @@ def _install_bundle(root):
         return BundleFinder(path, path[prefix:])
 
     # A mount this launch made has nothing in the page cache: every first read waits for the
-    # daemon to decompress. Read ahead on another core what every start needs.
+    # daemon to decompress. Read ahead on another core what every start needs: the application's
+    # code and native files. Not a standalone archive's interpreter (its standard library's code
+    # and extension modules): a start imports a small part of it, and reading all of it (20 MB
+    # for a hello) only competes with the start for the cores and the daemon.
     if os.environ.get("XARFUSE_NEW_MOUNT") == "1" and os.environ.get("XAR_RUN_MODE") != "extract":
-        bundle_size = os.fstat(fd).st_size
-        if bundle_size + sum(size for _, size in native) >= READ_AHEAD_MINIMUM:
-            _start_read_ahead(fd, bundle_size, [(root + "/" + path, size) for path, size in native])
+        spans = [entry for path, entry in code_index.items() if not path.startswith(INTERPRETER_HOME)]
+        start = code_start + min([offset for offset, _ in spans] or [0])
+        end = code_start + max([offset + length for offset, length in spans] or [0])
+        paths = [(root + "/" + path, size) for path, size in native if not path.startswith(INTERPRETER_HOME)]
+        if end - start + sum(size for _, size in paths) >= READ_AHEAD_MINIMUM:
+            _start_read_ahead(fd, start, end, paths)
 
     sys.path_hooks.insert(0, hook)
     # The standard library's finders were made before the hook (the interpreter's start imported from it).
@@ -121,12 +127,14 @@ def _install_bundle(root):
 
 
 READ_AHEAD_BUDGET = 64 << 20
+# A standalone archive's interpreter (StandaloneInterpreter.Home), left out of the read-ahead.
+INTERPRETER_HOME = "__xar__/python/"
 # Below this, starting the reader (two forks, ~1 ms) costs more than the reads it would overlap.
 READ_AHEAD_MINIMUM = 1 << 20
 
 
-def _start_read_ahead(bundle_fd, bundle_size, paths):
-    """Reads the bundle, then the extension modules and their libraries (up to READ_AHEAD_BUDGET
+def _start_read_ahead(bundle_fd, start, end, paths):
+    """Reads the bundle from start to end, then the extension modules and their libraries (up to READ_AHEAD_BUDGET
     bytes in all), in a detached process, so that squashfuse_ll decompresses them on another core
     while the application starts and its own reads find the pages cached.
 
@@ -146,12 +154,12 @@ def _start_read_ahead(bundle_fd, bundle_size, paths):
         return
     try:
         if os.fork() == 0:
-            _read_ahead(bundle_fd, bundle_size, paths)
+            _read_ahead(bundle_fd, start, end, paths)
     finally:
         os._exit(0)
 
 
-def _read_ahead(bundle_fd, bundle_size, paths):
+def _read_ahead(bundle_fd, start, end, paths):
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
@@ -162,21 +170,21 @@ def _read_ahead(bundle_fd, bundle_size, paths):
             except OSError:
                 pass  # the descriptor listdir itself used
     buffer = bytearray(1 << 20)
-    budget = READ_AHEAD_BUDGET - bundle_size
-    _read_up_to(bundle_fd, min(bundle_size, READ_AHEAD_BUDGET), buffer)
+    budget = READ_AHEAD_BUDGET - (end - start)
+    _read_range(bundle_fd, start, min(end, start + READ_AHEAD_BUDGET), buffer)
     for path, size in paths:
         if size > budget:
             continue
         budget -= size
         fd = os.open(path, os.O_RDONLY)
-        _read_up_to(fd, size, buffer)
+        _read_range(fd, 0, size, buffer)
         os.close(fd)
 
 
-def _read_up_to(fd, size, buffer):
-    offset = 0
-    while offset < size:
-        count = os.preadv(fd, [buffer], offset)
+def _read_range(fd, start, end, buffer):
+    offset = start
+    while offset < end:
+        count = os.preadv(fd, [memoryview(buffer)[:end - offset]], offset)
         if count <= 0:
             return
         offset += count

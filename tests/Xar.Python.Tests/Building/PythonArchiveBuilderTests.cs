@@ -296,6 +296,31 @@ public sealed class PythonArchiveBuilderTests : IDisposable
     }
 
     [Fact]
+    public void TheReadAheadLeavesAStandaloneInterpretersFilesToBeReadOnDemand()
+    {
+        var (archive, tree) = Build(ImportProbeApplication(), entry: "probe.idle:main");
+        // A standalone archive's interpreter in the bundle's index: an extension module of its standard library.
+        const string interpreterModule = "__xar__/python/lib/python3.11/lib-dynload/_interp.cpython-311-x86_64-linux-gnu.so";
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(tree, interpreterModule))!);
+        System.IO.File.WriteAllBytes(Path.Combine(tree, interpreterModule), new byte[1 << 20]);
+        Run.Checked(Python311, ["-c", """
+            import marshal, sys
+            path = sys.argv[1] + "/__xar__/bytecode.bundle"
+            data = open(path, "rb").read()
+            length = int.from_bytes(data[12:16], "little")
+            directories, code, native = marshal.loads(data[16:16 + length])
+            index = marshal.dumps((directories, code, ((sys.argv[2], 1 << 20),) + tuple(native)))
+            open(path, "wb").write(data[:12] + len(index).to_bytes(4, "little") + index + data[16 + length:])
+            """, tree, interpreterModule]);
+        string log = _temp.Combine("strace");
+
+        RunOriginalWay(tree, archive, [], ("XAR_STRACE", log), ("XARFUSE_NEW_MOUNT", "1")).ExitCode.Should().Be(0);
+
+        System.IO.File.ReadAllText(log).Should().Contain("lib/python/probe.libs/libhelper.so.1", "the application's libraries are read ahead")
+            .And.NotContain("_interp", "a start imports a few of the interpreter's modules; reading them all competes with it");
+    }
+
+    [Fact]
     public void TheReadAheadIsNeitherAThreadNorAChildOfTheApplicationAndHoldsNoneOfItsOutput()
     {
         var (archive, tree) = Build(ImportProbeApplication(), entry: "probe.shape:main");

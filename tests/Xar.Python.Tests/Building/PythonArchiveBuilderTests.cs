@@ -345,6 +345,24 @@ public sealed class PythonArchiveBuilderTests : IDisposable
     }
 
     [Fact]
+    public void ModulesOfADirectoryTheIndexCannotListStillComeFromTheBundle()
+    {
+        // lib/python/probe has a symlink in it: the index leaves it out, the file system lists it.
+        var app = ImportProbeApplication();
+        app = app with { Files = [.. app.Files, File("lib/python/probe/uses_link.py", "import probe.linked\ndef main():\n    print(probe.linked.where())\n")] };
+        var (archive, tree) = Build(app, entry: "probe.uses_link:main");
+
+        var (status, output, trace) = RunOriginalWay(tree, archive, [], ("XAR_VERBOSE_PYTHON", "1"));
+
+        status.Should().Be(0);
+        output.Should().Be($"{tree}/lib/python/probe/linked.py\n");
+        string bundle = $"{tree}/__xar__/bytecode.bundle:lib/python/probe";
+        trace.Should().Contain($"code object from '{bundle}/__init__.py'").And.Contain($"code object from '{bundle}/uses_link.py'")
+            .And.Contain($"code object from '{bundle}/linked_target.py'", "a symlinked module's code is its target's");
+        trace.Should().NotMatchRegex("code object from [^']", "nothing is compiled at start");
+    }
+
+    [Fact]
     public void AFreshMountHasTheBundleAndTheNativeLibrariesReadAhead()
     {
         var (archive, tree) = Build(ImportProbeApplication(), entry: "probe.idle:main");

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using Xar.Python.Standards;
 using Xar.SquashFs;
 using Xar.SquashFs.Compression;
+using Xar.SquashFs.Format;
 using Xar.SquashFs.Writing;
 
 namespace Xar.Cli;
@@ -58,7 +59,7 @@ internal sealed class CodecOptions
         DefaultValueFactory = _ => "zstd",
     };
     private readonly Option<int?> _level = new("--level") { Description = "Codec level (gzip 1-9, zstd 1-22, xz 0-9, lz4 0 fast or 1-12 HC)." };
-    private readonly Option<string> _blockSize = new("--block-size", "-b") { Description = "Block size, 4K to 1M (default 128K).", DefaultValueFactory = _ => "128K" };
+    private readonly Option<string?> _blockSize = new("--block-size", "-b") { Description = "Block size, 4K to 1M (default 128K; 1M for Python builds)." };
     private readonly Option<int> _threads = new("--threads", "-j") { Description = "Compression threads (default: one per core)." };
     private readonly Option<bool> _noFragments = new("--no-fragments") { Description = "Do not pack small files and tails into fragment blocks." };
     private readonly Option<bool> _noDedup = new("--no-dedup") { Description = "Store duplicate files as often as they occur." };
@@ -77,10 +78,13 @@ internal sealed class CodecOptions
             command.Options.Add(option);
     }
 
-    public SquashFsWriterOptions Read(ParseResult parse) => Read(parse, null);
+    public SquashFsWriterOptions Read(ParseResult parse) => Read(parse, null, SquashFsConstants.DefaultBlockSize);
 
-    /// <summary>Options from the command line; those not given come from <paramref name="defaults"/> (a project's [tool.xar]), else the built-in defaults.</summary>
-    public SquashFsWriterOptions Read(ParseResult parse, TomlFields? defaults)
+    /// <summary>
+    /// Options from the command line; those not given come from <paramref name="defaults"/> (a
+    /// project's [tool.xar]), else the built-in defaults, with <paramref name="defaultBlockSize"/>.
+    /// </summary>
+    public SquashFsWriterOptions Read(ParseResult parse, TomlFields? defaults, int defaultBlockSize)
     {
         T Get<T>(Option<T> option, string key, Func<TomlFields, T> convert) =>
             parse.GetResult(option) is null && defaults is not null && defaults.Contains(key) ? convert(defaults) : parse.GetValue(option)!;
@@ -100,7 +104,9 @@ internal sealed class CodecOptions
         return new SquashFsWriterOptions
         {
             Compression = settings,
-            BlockSize = ParseSize(Get(_blockSize, "block-size", d => d.Value("block-size") is long bytes ? bytes.ToString() : d.String("block-size")!)),
+            BlockSize = Get(_blockSize, "block-size", d => d.Value("block-size") is long bytes ? bytes.ToString() : d.String("block-size")) is { } size
+                ? ParseSize(size)
+                : defaultBlockSize,
             Threads = parse.GetValue(_threads),
             UseFragments = !Get(_noFragments, "no-fragments", d => d.Boolean("no-fragments")!.Value),
             Deduplicate = !Get(_noDedup, "no-dedup", d => d.Boolean("no-dedup")!.Value),

@@ -135,6 +135,16 @@ public sealed partial class BytecodeTests(BytecodeArchives archives) : IClassFix
         listing.Stdout.Should().Contain("app.pyc").And.NotContain("app.py\n").And.NotContain("__pycache__");
     }
 
+    [Fact]
+    public void Python_images_have_1_MiB_blocks_unless_told()
+    {
+        var info = XarTool.Run("info", archives.Compiled, "--json");
+        var given = XarTool.Run("info", XarTool.Build(Workspace.Combine("flask-128k.xar"), "--from-env", Interpreters.Pyenv311, "flask", "-b", "128K"), "--json");
+
+        System.Text.Json.JsonDocument.Parse(info.Stdout).RootElement.GetProperty("image").GetProperty("blockSize").GetInt32().Should().Be(1 << 20);
+        System.Text.Json.JsonDocument.Parse(given.Stdout).RootElement.GetProperty("image").GetProperty("blockSize").GetInt32().Should().Be(128 << 10);
+    }
+
     /// <summary>Every entry under <paramref name="tree"/> with its size and modification time.</summary>
     private static List<string> Snapshot(string tree) =>
         Directory.EnumerateFileSystemEntries(tree, "*", SearchOption.AllDirectories)

@@ -42,10 +42,18 @@ def _install_bundle(root):
     prefix = len(root) + 1
 
     def bundled_code(path):
-        entry = code_index.get(path[prefix:])
+        key = path[prefix:]
+        entry = code_index.get(key)
+        if entry is None:
+            # A module that is a symlink, or in a symlinked directory: its code is in the bundle under
+            # the path of the file itself, if that is in the image.
+            real, real_root = os.path.realpath(path), os.path.realpath(root)
+            if real != path and real.startswith(real_root + "/"):
+                key = real[len(real_root) + 1 :]
+                entry = code_index.get(key)
         if entry is None:
             return None
-        bootstrap._verbose_message("code object from {!r}", bundle + ":" + path[prefix:])  # for python -v
+        bootstrap._verbose_message("code object from {!r}", bundle + ":" + key)  # for python -v
         return marshal.loads(_read(fd, code_start + entry[0], entry[1]))
 
     class BundledSourceLoader(external.SourceFileLoader):
@@ -100,10 +108,29 @@ def _install_bundle(root):
                 return spec
             return None
 
+    def served(key):
+        """Whether key is lib/python or below it, or below a directory the index lists (a
+        standalone archive's standard library)."""
+        if key == "lib/python" or key.startswith("lib/python/"):
+            return True
+        while "/" in key:
+            key = key.rpartition("/")[0]
+            if key in directories:
+                return True
+        return False
+
     def hook(path):
-        if not path.startswith(root + "/") or path[prefix:] not in directories:
+        key = path[prefix:]
+        if not path.startswith(root + "/"):
             raise ImportError("not in the bundle")
-        return BundleFinder(path, path[prefix:])
+        if key in directories:
+            return BundleFinder(path, key)
+        if served(key):
+            # A directory the index does not list (a symlink or a special file in it, a name that is
+            # not UTF-8, a symlinked directory): the file system lists it, but its modules' code is
+            # still in the bundle, so they are not compiled at every start.
+            return external.FileFinder(path, *loaders)
+        raise ImportError("not in the bundle")
 
     # A mount this launch made has nothing in the page cache: every first read waits for the
     # daemon to decompress. Read ahead on another core what every start needs: the application's

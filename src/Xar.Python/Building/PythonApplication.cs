@@ -21,6 +21,12 @@ public sealed record PythonApplication : IDistributionSource
     /// <summary>console_scripts and gui_scripts of the root distribution.</summary>
     public IReadOnlyList<EntryPoint> Scripts { get; init; } = [];
 
+    /// <summary>
+    /// The image paths the root distribution itself installs (its own tests are compiled like the
+    /// rest of its code, docs/python-apps.md §5); null: every file is the application's own.
+    /// </summary>
+    public IReadOnlySet<string>? OwnFiles { get; init; }
+
     /// <summary>The root distribution's Requires-Python, recorded in the header.</summary>
     public string? RequiresPython { get; init; }
 

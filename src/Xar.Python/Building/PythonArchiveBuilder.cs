@@ -19,6 +19,12 @@ public sealed record PythonArchiveOptions
 
     public BytecodeMode Bytecode { get; init; } = BytecodeMode.Compiled;
 
+    /// <summary>
+    /// Compile the test packages of the application's dependencies too (--compile-tests); off:
+    /// their sources are shipped and compiled only if ever imported (docs/python-apps.md §5).
+    /// </summary>
+    public bool CompileTests { get; init; }
+
     /// <summary>Let the application see the host's site-packages and PYTHON* variables (off: isolated).</summary>
     public bool InheritSite { get; init; }
 
@@ -109,7 +115,7 @@ public static class PythonArchiveBuilder
         // Everything the image holds: those sources with their bytecode, and the bootstrap.
         var entries = new List<ImageEntry>();
         if (compiler is not null) progress?.Begin("compiling bytecode");
-        entries.AddRange(WithBytecode(destination.Complete(), interpreterBytecode, startupBytecode, standalone, options, compiler, time));
+        entries.AddRange(WithBytecode(destination.Complete(), application, interpreterBytecode, startupBytecode, standalone, options, compiler, time));
         entries.AddRange(BootstrapEntries(facts, abi, defaultEntry, scripts, start, native.RequiredGlibc, compiler, progress, time));
 
         var writer = new SquashFsWriter(options.Image);
@@ -260,11 +266,11 @@ public static class PythonArchiveBuilder
     /// modules a standalone interpreter imports at start, the bootstrap's own) and, with
     /// <see cref="BytecodeMode.Only"/>, the sourceless modules themselves.
     /// </summary>
-    private static List<ImageEntry> WithBytecode(IReadOnlyList<ImageEntry> files, Dictionary<string, byte[]> interpreterBytecode,
+    private static List<ImageEntry> WithBytecode(IReadOnlyList<ImageEntry> files, PythonApplication application, Dictionary<string, byte[]> interpreterBytecode,
         IReadOnlySet<string> startupBytecode, StandaloneInterpreter? standalone, PythonArchiveOptions options, BytecodeCompiler? compiler, long time)
     {
         if (compiler is null) return [.. files];
-        var sources = files.Where(IsLibrarySource).ToList();
+        var sources = files.Where(f => IsLibrarySource(f) && (options.CompileTests || !IsDependencyTest(f.Path, application))).ToList();
         var progress = options.Image.Progress;
         progress?.Found(sources.Count, 0);
         var compiled = new ConcurrentDictionary<string, ImageEntry>(StringComparer.Ordinal);
@@ -334,6 +340,30 @@ public static class PythonArchiveBuilder
         if (!bundle.IsEmpty) // nothing compiled: the bootstrap would have nothing to serve from it
             result.Add(ImageEntry.File(BytecodeBundle.ImagePath, bundle.Build(result), 0b110_100_100, time));
         return result;
+    }
+
+    /// <summary>
+    /// Test directory names: a package by one of these names holds a distribution's test suite
+    /// (sympy/core/tests, networkx/algorithms/tests, numpy/testing), which the application does
+    /// not import when it runs. 37 % of cfn-lint's code (sympy's and networkx's tests).
+    /// </summary>
+    private static readonly string[] TestDirectories = ["test", "tests", "testing"];
+
+    /// <summary>
+    /// A module of a test directory below <c>lib/python</c> that the root distribution does not
+    /// install: it is shipped as a source and not compiled at build, so the bundle does not carry
+    /// code nothing runs (imported anyway, it compiles then, as with <c>--bytecode none</c>).
+    /// </summary>
+    internal static bool IsDependencyTest(string path, PythonApplication application)
+    {
+        if (application.OwnFiles is not { } own || own.Contains(path) || !path.StartsWith(LibraryDirectory + "/", StringComparison.Ordinal))
+            return false;
+        var directories = path.AsSpan(LibraryDirectory.Length + 1);
+        directories = directories[..Math.Max(directories.LastIndexOf('/'), 0)];
+        foreach (var range in directories.Split('/'))
+            if (TestDirectories.Contains(directories[range].ToString()))
+                return true;
+        return false;
     }
 
     private static ImageEntry Pyc(string path, byte[] pyc, long time) => new()

@@ -122,6 +122,74 @@ public sealed class PythonArchiveBuilderTests : IDisposable
         trace.Should().Contain($"code object from '{tree}/__xar__/bytecode.bundle:lib/python/hello_app/__init__.py'");
     }
 
+    /// <summary>The root distribution's files plus a dependency's package with test suites; the entry imports a module of each.</summary>
+    private static PythonApplication AppWithTestSuites()
+    {
+        List<ImageEntry> own =
+        [
+            .. HelloApplication().Files,
+            File("lib/python/hello_app/tests/test_own.py", "OWN = 1\n"),
+            File("lib/python/hello_app/check.py", """
+                def main():
+                    import dep, dep.tests.test_dep, dep.testsuite, hello_app.tests.test_own
+                    print(dep.helpers.HELP + dep.tests.test_dep.DEP + dep.testsuite.SUITE + hello_app.tests.test_own.OWN)
+                """),
+        ];
+        return HelloApplication() with
+        {
+            Files =
+            [
+                .. own,
+                File("lib/python/dep/__init__.py", "from dep.sub.testing import helpers\n"),
+                File("lib/python/dep/sub/__init__.py", ""),
+                File("lib/python/dep/sub/testing/__init__.py", ""),
+                File("lib/python/dep/sub/testing/helpers.py", "HELP = 2\n"),
+                File("lib/python/dep/tests/__init__.py", ""),
+                File("lib/python/dep/tests/test_dep.py", "DEP = 3\n"),
+                File("lib/python/dep/testsuite.py", "SUITE = 4\n"),
+            ],
+            Scripts = [new EntryPoint("console_scripts", "hello", "hello_app.check", "main", [])],
+            OwnFiles = own.Select(f => f.Path).ToHashSet(),
+        };
+    }
+
+    [Fact]
+    public void ADependencysTestPackagesAreShippedAsSourcesOnlyAndStillImport()
+    {
+        var (archive, tree) = Build(AppWithTestSuites(), entry: "hello");
+
+        var (status, output, trace) = RunOriginalWay(tree, archive, [], ("XAR_VERBOSE_PYTHON", "1"));
+
+        status.Should().Be(0);
+        output.Should().Be("10\n");
+        string bundle = $"{tree}/__xar__/bytecode.bundle:lib/python";
+        trace.Should().Contain($"code object from '{bundle}/hello_app/tests/test_own.py'", "the application's own tests are its code");
+        trace.Should().Contain($"code object from '{bundle}/dep/testsuite.py'", "only directories named test, tests or testing are test suites");
+        trace.Should().Contain($"code object from {tree}/lib/python/dep/tests/test_dep.py", "a dependency's tests compile when imported")
+            .And.Contain($"code object from {tree}/lib/python/dep/sub/testing/helpers.py")
+            .And.NotContain($"{bundle}/dep/tests/").And.NotContain($"{bundle}/dep/sub/testing/");
+    }
+
+    [Fact]
+    public void CompileTestsPutsTheDependencysTestsIntoTheBundle()
+    {
+        string archive = _temp.Combine("app.xar");
+        PythonArchiveBuilder.Build(AppWithTestSuites(), new PythonArchiveOptions
+        {
+            Interpreter = Probe.Value, Entry = "hello", Layout = XarLayout.Xarexec, CompileTests = true,
+        }, archive);
+        string tree = _temp.Combine("tree");
+        using (var opened = XarArchive.Open(archive))
+        using (var image = SquashFsImage.Open(opened.Image.Handle, opened.Image.Offset, ownsHandle: false))
+            image.ExtractTo(tree);
+
+        var (status, _, trace) = RunOriginalWay(tree, archive, [], ("XAR_VERBOSE_PYTHON", "1"));
+
+        status.Should().Be(0);
+        trace.Should().Contain($"code object from '{tree}/__xar__/bytecode.bundle:lib/python/dep/tests/test_dep.py'");
+        trace.Should().NotMatchRegex("code object from [^']");
+    }
+
     [Fact]
     public void AChildStartedWithoutTheBootstrapImportsFromSourceAndWritesNoBytecodeIntoTheImage()
     {
@@ -274,6 +342,24 @@ public sealed class PythonArchiveBuilderTests : IDisposable
             .And.Contain("SyntaxError in ROOT/lib/python/broken.py\n").And.Contain("raise ValueError('from the leaf')");
         status.Should().Be(1);
         errors.Should().Be(expectedErrors).And.EndWith("ModuleNotFoundError: No module named 'probe.missing'\n");
+    }
+
+    [Fact]
+    public void ModulesOfADirectoryTheIndexCannotListStillComeFromTheBundle()
+    {
+        // lib/python/probe has a symlink in it: the index leaves it out, the file system lists it.
+        var app = ImportProbeApplication();
+        app = app with { Files = [.. app.Files, File("lib/python/probe/uses_link.py", "import probe.linked\ndef main():\n    print(probe.linked.where())\n")] };
+        var (archive, tree) = Build(app, entry: "probe.uses_link:main");
+
+        var (status, output, trace) = RunOriginalWay(tree, archive, [], ("XAR_VERBOSE_PYTHON", "1"));
+
+        status.Should().Be(0);
+        output.Should().Be($"{tree}/lib/python/probe/linked.py\n");
+        string bundle = $"{tree}/__xar__/bytecode.bundle:lib/python/probe";
+        trace.Should().Contain($"code object from '{bundle}/__init__.py'").And.Contain($"code object from '{bundle}/uses_link.py'")
+            .And.Contain($"code object from '{bundle}/linked_target.py'", "a symlinked module's code is its target's");
+        trace.Should().NotMatchRegex("code object from [^']", "nothing is compiled at start");
     }
 
     [Fact]

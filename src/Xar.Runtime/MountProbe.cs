@@ -62,7 +62,7 @@ internal static unsafe class MountProbe
                 BindChildCalls();
             pid = ForkProbe(pathBytes, parentBytes, LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_CLOEXEC, pair[1], LibC.InForkedChild.SYS_exit_group);
         }
-        int forkErrno = pid < 0 ? LibC.LastError : 0;
+        int forkErrno = pid < 0 ? Marshal.GetLastSystemError() : 0; // fork sets errno only: it is called without SetLastError
         LibC.close(pair[1]);
         try
         {

@@ -29,8 +29,11 @@ public sealed class UserMountNamespace : IDisposable
         string setup = $"mount -t tmpfs -o mode=0755 xar-test-dev '{devices}' && mknod -m 0666 '{devices}/fuse' c 10 229 && mount --bind '{devices}/fuse' /dev/fuse";
         if (hideSquashfuse)
             setup += " && mount --bind /dev/null \"$(command -v squashfuse_ll)\"";
-        Run.Checked("nsenter", [$"--mount=/proc/{_holder.Id}/ns/mnt", "sh", "-c", setup]);
+        Enter("sh", "-c", setup);
     }
+
+    /// <summary>Runs <paramref name="command"/> as root in the namespace; returns its output, or throws when it fails.</summary>
+    public string Enter(params string[] command) => Run.Checked("nsenter", [$"--mount=/proc/{_holder.Id}/ns/mnt", .. command]);
 
     private string MountInfo => $"/proc/{_holder.Id}/mountinfo";
 

@@ -70,6 +70,46 @@ public sealed class WithoutSquashfuseTests : IDisposable
     }
 
     [Fact]
+    public async Task A_lazy_unmount_while_the_target_runs_lets_it_finish_and_the_server_exit_after_it()
+    {
+        Task<RunResult> running = Task.Run(() => _host.Launch(_archive, ["sleep:3", "env:XAR_RUN_MODE"], Default));
+        MountRungTests.WaitUntil(() => _host.MountsUnder(_sandbox.MountRoot).Count == 1, TimeSpan.FromSeconds(20)).Should().BeTrue("the launch mounts");
+        string mountPath = _host.MountsUnder(_sandbox.MountRoot).Single().MountPoint;
+        MountRungTests.WaitUntil(() => TargetSleeps(mountPath), TimeSpan.FromSeconds(20)).Should().BeTrue("the target runs from the mount");
+
+        _host.Enter("umount", "-l", mountPath);
+
+        _host.MountsUnder(_sandbox.MountRoot).Should().BeEmpty();
+        RunResult finished = await running;
+        finished.ExitCode.Should().Be(0, finished.ToString());
+        finished.Stdout.Should().Be("mode=mount new=1\nXAR_RUN_MODE=mount\n", "the running script (its file on the detached mount) goes on");
+        MountRungTests.WaitUntil(() => _sandbox.ServerProcesses(mountPath).Count == 0, TimeSpan.FromSeconds(15))
+            .Should().BeTrue("the server ends once nothing uses the detached mount");
+    }
+
+    /// <summary>Whether a `sleep` runs whose parent is the target script on <paramref name="mountPath"/>.</summary>
+    private static bool TargetSleeps(string mountPath)
+    {
+        foreach (string process in Directory.EnumerateDirectories("/proc").Where(d => int.TryParse(Path.GetFileName(d), out _)))
+        {
+            try
+            {
+                if (!File.ReadAllText(Path.Combine(process, "cmdline")).StartsWith("sleep\0", StringComparison.Ordinal))
+                    continue;
+                string stat = File.ReadAllText(Path.Combine(process, "stat"));
+                string parent = stat[(stat.LastIndexOf(')') + 4)..].Split(' ')[0];
+                if (File.ReadAllText($"/proc/{parent}/cmdline").Contains(mountPath + "/bin/app", StringComparison.Ordinal))
+                    return true;
+            }
+            catch (IOException)
+            {
+                // It exited meanwhile.
+            }
+        }
+        return false;
+    }
+
+    [Fact]
     public void Root_and_a_user_each_get_a_mount_of_their_own()
     {
         RunResult user = _host.Launch(_archive, ["env:XAR_MOUNT"], Default);

@@ -98,7 +98,7 @@ public static unsafe class FuseMounter
         var vector = new IoVector { Base = &data, Length = 1 };
         var message = new MessageHeader { Vectors = &vector, VectorCount = 1, Control = control, ControlLength = controlSize };
         nint received;
-        while ((received = LibC.recvmsg(socket, &message, 0x40000000 /* MSG_CMSG_CLOEXEC */)) < 0 && LibC.LastError == LibC.EINTR)
+        while ((received = LibC.recvmsg(socket, &message, LibC.MSG_CMSG_CLOEXEC)) < 0 && LibC.LastError == LibC.EINTR)
         {
         }
         if (received <= 0 || message.ControlLength < 20)

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using Xar.Runtime.Native;
+using Xar.Interop;
 
 namespace Xar.Runtime;
 

@@ -1,31 +1,22 @@
 using System.Runtime.InteropServices;
 
-namespace Xar.Runtime.Native;
+namespace Xar.Interop;
 
 /// <summary>
-/// The libc calls of the mount probe (<see cref="MountProbe"/>): a forked child that touches the
-/// mount while the launcher waits for it on a socket with a deadline.
+/// The mount probe's calls (Xar.Runtime's MountProbe): a forked child touches a mount that may
+/// never answer and hands the descriptor back over a socket, while the launcher waits for it with
+/// poll and a deadline, then kills and reaps it.
 /// </summary>
-internal static unsafe partial class LibC
+public static unsafe partial class LibC
 {
-    public const int AF_UNIX = 1;
     public const int SOCK_SEQPACKET = 5;
-    public const int SOCK_CLOEXEC = 0x80000;
     public const int MSG_CMSG_CLOEXEC = 0x40000000;
-    public const int SOL_SOCKET = 1;
-    public const int SCM_RIGHTS = 1;
     public const short POLLIN = 1;
     public const int SIGKILL = 9;
     public const int WNOHANG = 1;
 
     [LibraryImport("libc", SetLastError = true)]
-    public static partial int socketpair(int domain, int type, int protocol, int* fds);
-
-    [LibraryImport("libc", SetLastError = true)]
     public static partial int poll(PollFd* fds, nuint count, int timeoutMilliseconds);
-
-    [LibraryImport("libc", SetLastError = true)]
-    public static partial nint recvmsg(int fd, MessageHeader* message, int flags);
 
     [LibraryImport("libc", SetLastError = true)]
     public static partial int kill(int pid, int signal);
@@ -35,9 +26,9 @@ internal static unsafe partial class LibC
     /// so the child must not enter the .NET runtime (a GC, a lock, a JIT compilation would wait for
     /// threads that are not there): these skip the GC transition and set no managed error state,
     /// and the parent calls each once before it forks, so that a JIT-compiled process has bound them
-    /// (<see cref="MountProbe"/>). fork itself is called through here for the same reason.
+    /// (Xar.Runtime's MountProbe). fork itself is called through here for the same reason.
     /// </summary>
-    internal static partial class InForkedChild
+    public static partial class InForkedChild
     {
         /// <summary>Linux's close_range (5.9): the same number on x86-64 and arm64.</summary>
         public const long SYS_close_range = 436;
@@ -81,37 +72,16 @@ internal static unsafe partial class LibC
 
 /// <summary>struct pollfd.</summary>
 [StructLayout(LayoutKind.Sequential)]
-internal struct PollFd
+public struct PollFd
 {
     public int Fd;
     public short Events;
     public short ReturnedEvents;
 }
 
-/// <summary>struct iovec.</summary>
-[StructLayout(LayoutKind.Sequential)]
-internal unsafe struct IoVector
-{
-    public void* Base;
-    public nuint Length;
-}
-
-/// <summary>struct msghdr of 64-bit Linux.</summary>
-[StructLayout(LayoutKind.Sequential)]
-internal unsafe struct MessageHeader
-{
-    public void* Name;
-    public uint NameLength;
-    public IoVector* Vectors;
-    public nuint VectorCount;
-    public void* Control;
-    public nuint ControlLength;
-    public int Flags;
-}
-
 /// <summary>struct cmsghdr carrying one descriptor (SCM_RIGHTS): CMSG_SPACE(sizeof(int)) bytes.</summary>
 [StructLayout(LayoutKind.Sequential)]
-internal struct DescriptorMessage
+public struct DescriptorMessage
 {
     /// <summary>CMSG_LEN(sizeof(int)): the header and the descriptor, without the trailing padding.</summary>
     public const int UsedLength = 20;

@@ -57,8 +57,8 @@ internal sealed class Extractor
     private readonly int _blockLog;
     private int _rootFd = -1;
     /// <summary>
-    /// The bits the process's umask clears from a creation mode, or null when files must get
-    /// their mode with fchmod (the umask is unknown, or a default ACL rules instead of it).
+    /// The bits the calling thread's umask clears from a creation mode, or null when files must
+    /// get their mode with fchmod (the umask is unknown, or a default ACL rules instead of it).
     /// </summary>
     private uint? _creationMask;
     private byte[] _destinationPrefix = [];
@@ -398,10 +398,10 @@ internal sealed class Extractor
     }
 
     /// <summary>
-    /// The process's umask, when it alone decides what open(O_CREAT) does to a mode in the new
-    /// destination <paramref name="root"/>: the calling thread's umask is readable (/proc/thread-self/status; asking
-    /// umask(2) would change it for every thread) and the root has no default ACL (whose entries
-    /// replace the umask, and which every directory created below inherits). Null otherwise.
+    /// The calling thread's umask, when it alone decides what open(O_CREAT) does to a mode in
+    /// the new destination <paramref name="root"/>: it is readable (/proc/thread-self/status;
+    /// asking umask(2) would change it for every thread) and the root has no default ACL (whose
+    /// entries replace the umask, and which every directory created below inherits). Null otherwise.
     /// </summary>
     private static unsafe uint? CreationMask(string root)
     {

@@ -149,6 +149,8 @@ internal static class BuildCommand
         using var scratch = new ScratchDirectory();
         DistributionBundle bundle;
         InterpreterProbe probe;
+        // The pycs the import scan makes as it parses (one parse per source), when there is bytecode to make.
+        CompiledSources? precompiled = null;
         if (parse.GetValue(Lock) is { } lockPath)
         {
             if (environment is not null) throw new ArgumentException($"--lock {lockPath} and --from-env exclude each other: the lock names every package");
@@ -176,7 +178,7 @@ internal static class BuildCommand
             var target = TargetInterpreter.FromProbe(probe);
             var requested = inputs.Select(Requirement.Parse).ToArray();
             progress.Begin("resolving distributions");
-            bundle = WithImports(parse, env.Resolve(requested, target), requested, r => env.Resolve(r, target), env, probe, progress, stderr);
+            bundle = WithImports(parse, env.Resolve(requested, target), requested, r => env.Resolve(r, target), env, probe, settings.Bytecode, out precompiled, progress, stderr);
         }
         else if (wheels is not null)
         {
@@ -219,7 +221,7 @@ internal static class BuildCommand
                 }
             }
             if (env is not null)
-                bundle = WithImports(parse, bundle, requirements, r => house.Resolve(r, target, env), env, probe, progress, stderr);
+                bundle = WithImports(parse, bundle, requirements, r => house.Resolve(r, target, env), env, probe, settings.Bytecode, out precompiled, progress, stderr);
         }
         else
         {
@@ -258,6 +260,7 @@ internal static class BuildCommand
                 Entry = settings.Entry,
                 Bytecode = settings.Bytecode,
                 CompileTests = parse.GetValue(CompileTests),
+                Precompiled = precompiled,
                 InheritSite = settings.InheritSite,
                 Standalone = settings.Standalone,
                 // Warnings through this command's writer: printed above the progress display.
@@ -278,18 +281,22 @@ internal static class BuildCommand
     /// <summary>
     /// The bundle completed with the installed distributions its code imports but no requirement
     /// declares (<see cref="ImportClosure"/>): one line each; with --no-follow-imports, warnings.
+    /// With bytecode to make, <paramref name="precompiled"/> gets the pycs of the sources scanned.
     /// </summary>
     private static DistributionBundle WithImports(ParseResult parse, DistributionBundle bundle, IReadOnlyList<Requirement> requested,
-        Func<IReadOnlyList<Requirement>, DistributionBundle> resolve, InstalledEnvironment environment, InterpreterProbe probe, OperationProgress progress, TextWriter stderr)
+        Func<IReadOnlyList<Requirement>, DistributionBundle> resolve, InstalledEnvironment environment, InterpreterProbe probe, BytecodeMode bytecode,
+        out CompiledSources? precompiled, OperationProgress progress, TextWriter stderr)
     {
         progress.Begin("following imports");
+        precompiled = bytecode == BytecodeMode.None ? null : new CompiledSources(probe.Executable);
         ImportScanner scanner;
         try
         {
-            scanner = new ImportScanner(probe.Executable, probe.Facts.MajorVersion);
+            scanner = new ImportScanner(probe.Executable, compileInto: precompiled);
         }
         catch (PythonBuildException e)
         {
+            precompiled = null;
             stderr.WriteLine($"xar: warning: {e.Message}; imports are not followed");
             return bundle;
         }

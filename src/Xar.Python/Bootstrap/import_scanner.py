@@ -1,27 +1,22 @@
-"""Finds the imports of Python sources for xar's import closure, as a stream server.
+"""Finds the imports of Python sources for xar's import closure, as a server.
 
-Runs on the target interpreter (Python 2.7 or 3), with its own ast. Protocol as
-compile_server.py: the first line written is the standard library's top-level module names,
-space separated; each request <u32 path length><path><u32 source length><source> is answered
-<u32 status><u32 length><payload>: status 0 = one line per import,
+Runs after request_server.py (serve, hash_pyc) on the target interpreter (Python 2.7 or 3), with
+its own ast. The greeting is the standard library's top-level module names, space separated; the
+answer to a source is one line per import,
 "<level>\t<optional 0|1>\t<deferred 0|1>\t<module>\t<names imported from it, comma separated>";
-1 = the source does not parse (payload: the error).
+a source that does not parse is refused with the error. Started with --compile (Python 3.7 or
+newer), the answer is <u32 length><those lines><the source's unchecked-hash pyc>: compiled from
+the tree already parsed, which is the code compile() makes of the source, so the build need not
+parse the source a second time; no pyc when the source parses but does not compile.
 
 An import is optional when a handler of an enclosing try catches ImportError (or a base of
 it, or everything), or under "if TYPE_CHECKING:"; deferred inside a function (it runs when the function is called). Branches of tests on sys.version_info and
 sys.platform that are false for this interpreter are left out. import_module("literal") and
 __import__("literal") count as imports; with a name computed at run time, the module is "*".
 """
-import sys
-
-# Python 2 has no -I: started with -E -s -S, it still puts the working directory first on sys.path.
-if sys.path and sys.path[0] == "":
-    del sys.path[0]
-
 import ast
 import gc
 import os
-import struct
 
 # The servers parse thousands of files: the cyclic collector would run over every tree's nodes
 # again and again (a third of the time). Trees hold no cycles; they go with their last reference.
@@ -155,29 +150,19 @@ def scan(path, source):
     tree = compile(source, path, "exec", ast.PyCF_ONLY_AST, True)
     imports = Imports(b"import_module" in source or b"__import__" in source)
     imports.body(tree.body, 0, 0)
-    return "\n".join(imports.found)
+    found = "\n".join(imports.found).encode("utf-8")
+    if not COMPILE:
+        return found
+    try:
+        code = compile(tree, path, "exec", dont_inherit=True)
+        # marshal flags the objects referenced more than once: with the tree's references to names
+        # and constants gone, the pyc is the compile server's (byte for byte from 3.11 on).
+        del tree
+        pyc = hash_pyc(code, source)
+    except Exception:  # parses but does not compile (return outside a function...): the compile server says why
+        pyc = b""
+    return struct.pack("<I", len(found)) + found + pyc
 
 
-def main():
-    stdin = getattr(sys.stdin, "buffer", sys.stdin)
-    stdout = getattr(sys.stdout, "buffer", sys.stdout)
-    stdout.write((" ".join(standard_library()) + "\n").encode("ascii"))
-    stdout.flush()
-    while True:
-        header = stdin.read(4)
-        if len(header) < 4:
-            break
-        (length,) = struct.unpack("<I", header)
-        path = stdin.read(length).decode("utf-8", "replace")
-        (length,) = struct.unpack("<I", stdin.read(4))
-        source = stdin.read(length)
-        try:
-            payload, status = scan(path, source).encode("utf-8"), 0
-        except Exception as error:  # SyntaxError, code for another Python version, RecursionError: the file is skipped
-            payload, status = ("%s: %s" % (type(error).__name__, error)).encode("utf-8", "replace"), 1
-        stdout.write(struct.pack("<II", status, len(payload)))
-        stdout.write(payload)
-        stdout.flush()
-
-
-main()
+COMPILE = sys.argv[1:] == ["--compile"]
+serve(" ".join(standard_library()), scan)

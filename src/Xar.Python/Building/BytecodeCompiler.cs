@@ -13,10 +13,13 @@ public sealed class BytecodeCompiler : IDisposable
     private static readonly string CompileServerSource = PythonResources.Read("compile_server.py");
 
     private readonly PythonServers _servers;
+    private readonly CompiledSources? _precompiled;
 
-    public BytecodeCompiler(string interpreter, int servers = 0)
+    /// <param name="precompiled">Pycs the import scan already made (<see cref="CompiledSources"/>); those of another interpreter are not taken.</param>
+    public BytecodeCompiler(string interpreter, int servers = 0, CompiledSources? precompiled = null)
     {
-        _servers = new PythonServers(interpreter, ["-I", "-S"], CompileServerSource, servers, "compile bytecode",
+        _precompiled = precompiled?.Interpreter == interpreter ? precompiled : null;
+        _servers = new PythonServers(interpreter, CompileServerSource, [], servers, "compile bytecode",
             "cannot compile bytecode (needs Python 3.7 or newer for hash-based pycs)");
         CacheTag = _servers.Greeting;
     }
@@ -43,6 +46,11 @@ public sealed class BytecodeCompiler : IDisposable
     /// </summary>
     public byte[]? Compile(string displayPath, ReadOnlySpan<byte> source, out string? error)
     {
+        if (_precompiled?.Take(displayPath, source) is { } pyc)
+        {
+            error = null;
+            return pyc;
+        }
         var (status, payload) = _servers.Request(displayPath, source);
         error = status == 0 ? null : Encoding.UTF8.GetString(payload);
         return status == 0 ? payload : null;

@@ -1,5 +1,5 @@
+using System.Buffers.Binary;
 using System.Text;
-using Xar.Archive;
 
 namespace Xar.Python.Building;
 
@@ -43,11 +43,14 @@ public sealed class ImportScanner : IDisposable
     private static readonly string ScannerSource = PythonResources.Read("import_scanner.py");
 
     private readonly PythonServers _servers;
+    private readonly CompiledSources? _compiled;
 
-    public ImportScanner(string interpreter, int majorVersion, int servers = 0)
+    /// <param name="compileInto">Where to keep the pyc of each source scanned, compiled from the tree the scan parsed (Python 3.7 or newer); null: scan only.</param>
+    public ImportScanner(string interpreter, int servers = 0, CompiledSources? compileInto = null)
     {
-        _servers = new PythonServers(interpreter, PythonLaunch.IsolationFlags(majorVersion, inheritSite: false), ScannerSource, servers,
-            "scan imports", "cannot scan imports (the import scanner did not start)");
+        _servers = new PythonServers(interpreter, ScannerSource, compileInto is null ? [] : ["--compile"], servers, "scan imports",
+            "cannot scan imports (the import scanner did not start)");
+        _compiled = compileInto;
         StandardLibrary = _servers.Greeting.Split(' ', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
     }
 
@@ -57,19 +60,30 @@ public sealed class ImportScanner : IDisposable
     /// <summary>The top-level names of the interpreter's standard library: built-in modules, and what its stdlib and lib-dynload directories hold.</summary>
     public IReadOnlySet<string> StandardLibrary { get; }
 
-    /// <summary>The imports of one source, in order; null with <paramref name="error"/> set when it does not parse for the target. Thread-safe.</summary>
+    /// <summary>
+    /// The imports of one source, in order; null with <paramref name="error"/> set when it does not
+    /// parse for the target. With <c>compileInto</c>, its pyc is kept there. Thread-safe.
+    /// </summary>
     public IReadOnlyList<ModuleImport>? Scan(string displayPath, ReadOnlySpan<byte> source, out string? error)
     {
         var (status, payload) = _servers.Request(displayPath, source);
-        string text = Encoding.UTF8.GetString(payload);
         if (status != 0)
         {
-            error = text;
+            error = Encoding.UTF8.GetString(payload);
             return null;
         }
         error = null;
+        ReadOnlySpan<byte> lines = payload;
+        if (_compiled is not null)
+        {
+            // <u32 length><lines><pyc>; no pyc when the source parses but does not compile.
+            int length = checked((int)BinaryPrimitives.ReadUInt32LittleEndian(payload));
+            lines = payload.AsSpan(4, length);
+            if (payload.Length > 4 + length)
+                _compiled.Add(displayPath, source, payload[(4 + length)..]);
+        }
         var imports = new List<ModuleImport>();
-        foreach (string line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        foreach (string line in Encoding.UTF8.GetString(lines).Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
             string[] fields = line.Split('\t');
             imports.Add(new ModuleImport(int.Parse(fields[0]), fields[1] == "1", fields[2] == "1", fields[3],

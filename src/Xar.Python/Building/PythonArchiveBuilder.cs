@@ -25,6 +25,9 @@ public sealed record PythonArchiveOptions
     /// </summary>
     public bool CompileTests { get; init; }
 
+    /// <summary>Pycs the import scan made with the target interpreter, taken instead of compiling those sources again.</summary>
+    public CompiledSources? Precompiled { get; init; }
+
     /// <summary>Let the application see the host's site-packages and PYTHON* variables (off: isolated).</summary>
     public bool InheritSite { get; init; }
 
@@ -91,7 +94,7 @@ public static class PythonArchiveBuilder
         var progress = options.Image.Progress;
 
         // One set of compile servers for the library and the bootstrap: each costs an interpreter start.
-        using var compiler = options.Bytecode == BytecodeMode.None ? null : new BytecodeCompiler(probe.Executable, options.Image.Threads);
+        using var compiler = options.Bytecode == BytecodeMode.None ? null : new BytecodeCompiler(probe.Executable, options.Image.Threads, options.Precompiled);
         // Files the builder makes carry the newest time of the application's own, not 1970 (a
         // fixed --mtime or SOURCE_DATE_EPOCH applies to them anyway, in the writer).
         long time = application.Files.Select(f => f.ModificationTime).DefaultIfEmpty(0).Max();

@@ -6,12 +6,13 @@ using System.Text;
 namespace Xar.Python.Building;
 
 /// <summary>
-/// Long-lived processes of the target interpreter, one per core, each running a script of
-/// Bootstrap/ that answers requests on stdin (compile_server.py, import_scanner.py): interpreter
-/// starts take tens of milliseconds, so sources are streamed to a few servers rather than one
-/// process per file. The protocol: the server first writes one line (its greeting: the cache
-/// tag, the standard library's names); then each request <c>&lt;u32 path length&gt;&lt;path&gt;&lt;u32
-/// source length&gt;&lt;source&gt;</c> is answered <c>&lt;u32 status&gt;&lt;u32 length&gt;&lt;payload&gt;</c>.
+/// Long-lived processes of the target interpreter, one per core, each running a server of
+/// Bootstrap/ (compile_server.py, import_scanner.py) after the request loop they share
+/// (request_server.py): interpreter starts take tens of milliseconds, so sources are streamed to
+/// a few servers rather than one process per file. The protocol: the server first writes one line
+/// (its greeting: the cache tag, the standard library's names); then each request <c>&lt;u32 path
+/// length&gt;&lt;path&gt;&lt;u32 source length&gt;&lt;source&gt;</c> is answered <c>&lt;u32
+/// status&gt;&lt;u32 length&gt;&lt;payload&gt;</c>.
 /// </summary>
 internal sealed class PythonServers : IDisposable
 {
@@ -19,13 +20,27 @@ internal sealed class PythonServers : IDisposable
     private readonly Stack<Server> _idle = new();
     private readonly SemaphoreSlim _available;
 
-    /// <param name="flags">The interpreter's options before <c>-c SCRIPT</c> (its isolation flags).</param>
+    private static readonly string RequestLoop = PythonResources.Read("request_server.py");
+
+    /// <summary>
+    /// The interpreter's options: no site-packages (-S), no user site (-s), and no PYTHON* variable
+    /// of the build's environment, as with -I (-E -s) — but with PYTHONHASHSEED=0, which -E would
+    /// ignore: before 3.11, marshal writes a frozenset constant (<c>x in {"a", "b"}</c>) in the
+    /// order of the process's string hashes, so with a random seed per server the same source gave
+    /// other pyc bytes in every build. The working directory a <c>-c</c> program has first on
+    /// sys.path is taken out by request_server.py.
+    /// </summary>
+    private static readonly string[] Flags = ["-s", "-S"];
+
+    /// <param name="serverSource">The server's source (Bootstrap/), run after the request loop.</param>
+    /// <param name="arguments">The server's arguments (its sys.argv after the program).</param>
     /// <param name="purpose">What the servers are for, in error messages ("compile bytecode").</param>
     /// <param name="withoutGreeting">The error when a server writes no greeting (the interpreter is too old for the script).</param>
-    public PythonServers(string interpreter, IReadOnlyList<string> flags, string script, int servers, string purpose, string withoutGreeting)
+    public PythonServers(string interpreter, string serverSource, IReadOnlyList<string> arguments, int servers, string purpose, string withoutGreeting)
     {
         int count = servers > 0 ? servers : Environment.ProcessorCount;
-        var starts = Enumerable.Range(0, count).Select(_ => Task.Run(() => Server.Start(interpreter, flags, script, purpose, withoutGreeting))).ToArray();
+        string[] command = [.. Flags, "-c", RequestLoop + "\n" + serverSource, .. arguments];
+        var starts = Enumerable.Range(0, count).Select(_ => Task.Run(() => Server.Start(interpreter, command, purpose, withoutGreeting))).ToArray();
         try
         {
             Task.WaitAll(starts);
@@ -89,7 +104,7 @@ internal sealed class PythonServers : IDisposable
 
         public string Greeting { get; }
 
-        public static Server Start(string interpreter, IReadOnlyList<string> flags, string script, string purpose, string withoutGreeting)
+        public static Server Start(string interpreter, IReadOnlyList<string> command, string purpose, string withoutGreeting)
         {
             var start = new ProcessStartInfo(interpreter)
             {
@@ -98,7 +113,10 @@ internal sealed class PythonServers : IDisposable
                 RedirectStandardError = true,
                 UseShellExecute = false,
             };
-            foreach (var argument in flags.Concat(["-c", script])) start.ArgumentList.Add(argument);
+            foreach (var argument in command) start.ArgumentList.Add(argument);
+            foreach (string name in start.Environment.Keys.Where(k => k.StartsWith("PYTHON", StringComparison.Ordinal)).ToList())
+                start.Environment.Remove(name);
+            start.Environment["PYTHONHASHSEED"] = "0";
             Process process;
             try
             {

@@ -55,4 +55,36 @@ public sealed class BytecodeCompilerTests
         var act = () => new BytecodeCompiler("/nonexistent/python3.99");
         act.Should().Throw<PythonBuildException>().WithMessage("/nonexistent/python3.99: cannot run the target interpreter*");
     }
+
+    [Fact]
+    public void A_pyc_the_import_scan_made_is_taken_only_for_the_same_source_and_interpreter()
+    {
+        var source = "VALUE = 1\n"u8.ToArray();
+        byte[] scanned = [1, 2, 3];
+        var precompiled = new CompiledSources(Python311);
+        precompiled.Add("m.py", source, scanned);
+        var otherInterpreter = new CompiledSources("/usr/bin/python3.11");
+        otherInterpreter.Add("m.py", source, scanned);
+        using var compiler = new BytecodeCompiler(Python311, servers: 1, precompiled);
+        using var another = new BytecodeCompiler(Python311, servers: 1, otherInterpreter);
+
+        compiler.Compile("m.py", "VALUE = 2\n"u8, out _).Should().NotEqual(scanned, "another source is compiled");
+        compiler.Compile("m.py", source, out _).Should().Equal(scanned);
+        another.Compile("m.py", source, out _).Should().NotEqual(scanned, "pycs of another interpreter are not taken");
+    }
+
+    [Fact]
+    public void A_set_constant_compiles_to_the_same_bytes_in_every_server_process()
+    {
+        // Before 3.11, marshal writes a frozenset in the order of the process's string hashes.
+        const string Python310 = "/root/.pyenv/versions/3.10.13/bin/python3.10";
+        var source = "def kind(word):\n    return word in {'alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta', 'theta'}\n"u8.ToArray();
+        var pycs = Enumerable.Range(0, 3).Select(build =>
+        {
+            using var compiler = new BytecodeCompiler(Python310, servers: 1);
+            return Convert.ToHexString(compiler.Compile("words.py", source, out _)!);
+        }).ToList();
+
+        pycs.Distinct().Should().ContainSingle("the same source gives the same pyc in every build");
+    }
 }

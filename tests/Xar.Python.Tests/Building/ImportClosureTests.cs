@@ -45,7 +45,7 @@ public sealed class ImportClosureTests : IDisposable
     private DistributionBundle Complete(InstalledEnvironment environment, bool follow)
     {
         Requirement[] requested = [Requirement.Parse("app")];
-        using var scanner = new ImportScanner(Python311, 3, servers: 2);
+        using var scanner = new ImportScanner(Python311, servers: 2);
         return ImportClosure.Complete(environment.Resolve(requested, _target), requested, r => environment.Resolve(r, _target), environment, scanner,
             new ImportClosureOptions { FollowImports = follow, Notice = _notices.Add, Warning = _warnings.Add });
     }

@@ -42,7 +42,7 @@ public sealed class ImportScannerTests
     [Fact]
     public void Imports_are_found_with_their_kind_and_version_branches_evaluated()
     {
-        using var scanner = new ImportScanner(Python311, 3, servers: 1);
+        using var scanner = new ImportScanner(Python311, servers: 1);
 
         var imports = scanner.Scan("pkg/sub/m.py", Encoding.UTF8.GetBytes(Source), out string? error);
 
@@ -81,7 +81,7 @@ public sealed class ImportScannerTests
     [Fact]
     public void A_source_that_does_not_parse_is_reported_and_the_server_goes_on()
     {
-        using var scanner = new ImportScanner(Python311, 3, servers: 1);
+        using var scanner = new ImportScanner(Python311, servers: 1);
 
         scanner.Scan("broken.py", "def (:\n"u8, out string? error).Should().BeNull();
         error.Should().Contain("SyntaxError");
@@ -91,12 +91,66 @@ public sealed class ImportScannerTests
     [Fact]
     public void Python_2_sources_parse_with_Python_2s_grammar_and_standard_library()
     {
-        using var scanner = new ImportScanner(Python27, 2, servers: 1);
-        using var scanner3 = new ImportScanner(Python311, 3, servers: 1);
+        using var scanner = new ImportScanner(Python27, servers: 1);
+        using var scanner3 = new ImportScanner(Python311, servers: 1);
 
         scanner.Scan("old.py", "import StringIO\nprint 'hello'\nif sys.version_info < (3,):\n    import urllib2\n"u8, out string? error)
             .Should().BeEquivalentTo([new ModuleImport(0, false, false, "StringIO", []), new ModuleImport(0, false, false, "urllib2", [])], o => o.WithStrictOrdering(), error);
         scanner.StandardLibrary.Should().Contain(["StringIO", "urllib2", "os", "sys"]).And.NotContain("tomllib");
         scanner3.StandardLibrary.Should().Contain(["tomllib", "os", "sys", "_ssl"]).And.NotContain(["StringIO", "numpy", "site-packages"]);
+    }
+
+    [Theory]
+    [InlineData("3.8.18")]
+    [InlineData("3.10.13")]
+    [InlineData("3.11.7")]
+    [InlineData("3.12.1")]
+    [InlineData("3.13.0")]
+    public void Scanning_with_compileInto_keeps_the_pyc_the_compiler_makes_of_the_source(string version)
+    {
+        string python = $"/root/.pyenv/versions/{version}/bin/python{version[..version.LastIndexOf('.')]}";
+        var compiled = new CompiledSources(python);
+        using var scanner = new ImportScanner(python, servers: 1, compileInto: compiled);
+        using var compiler = new BytecodeCompiler(python, servers: 1);
+        var source = Encoding.UTF8.GetBytes(Source + "\n\"\"\"A docstring.\"\"\"\nVALUE = f\"{1 + 2!r:>4}\" if plugin in {'a', 'b', 'c'} else None\n");
+
+        var imports = scanner.Scan("pkg/sub/m.py", source, out string? error);
+
+        imports.Should().HaveCount(16, error);
+        var scanned = compiled.Take("pkg/sub/m.py", source);
+        var pyc = compiler.Compile("pkg/sub/m.py", source, out _)!;
+        scanned.Should().NotBeNull();
+        compiled.Take("pkg/sub/m.py", source).Should().BeNull("a pyc is taken once");
+        // The interpreter itself says whether the two are the same code: header and code objects.
+        using var directory = new TempDirectory("pycs");
+        File.WriteAllBytes(directory.Combine("scanned.pyc"), scanned!);
+        File.WriteAllBytes(directory.Combine("compiled.pyc"), pyc);
+        Run.Program(python, ["-I", "-c", "import marshal, sys; a, b = (open(p, 'rb').read() for p in sys.argv[1:]); "
+            + "print(a[:16] == b[:16] and marshal.loads(a[16:]) == marshal.loads(b[16:]))", directory.Combine("scanned.pyc"), directory.Combine("compiled.pyc")])
+            .Stdout.Should().Be("True\n");
+        if (version is "3.11.7" or "3.12.1")
+            scanned.Should().Equal(pyc, "byte for byte (older interpreters' marshal flags names the scanner's modules share as references)");
+    }
+
+    [Fact]
+    public void A_source_that_parses_but_does_not_compile_keeps_its_imports_and_leaves_no_pyc()
+    {
+        var compiled = new CompiledSources(Python311);
+        using var scanner = new ImportScanner(Python311, servers: 1, compileInto: compiled);
+        var source = "import json\nreturn 1\n"u8.ToArray();
+
+        scanner.Scan("outside.py", source, out string? error).Should().BeEquivalentTo([new ModuleImport(0, false, false, "json", [])], error);
+        compiled.Take("outside.py", source).Should().BeNull("'return' outside a function is the compiler's error, reported when the build compiles it");
+    }
+
+    [Fact]
+    public void A_Python_2_scan_with_compileInto_finds_the_imports_and_makes_no_pyc()
+    {
+        var compiled = new CompiledSources(Python27);
+        using var scanner = new ImportScanner(Python27, servers: 1, compileInto: compiled);
+        var source = "import StringIO\nprint 'hello'\n"u8.ToArray();
+
+        scanner.Scan("old.py", source, out string? error).Should().BeEquivalentTo([new ModuleImport(0, false, false, "StringIO", [])], error);
+        compiled.Take("old.py", source).Should().BeNull("Python 2 has no hash-based pycs");
     }
 }

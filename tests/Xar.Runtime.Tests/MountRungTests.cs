@@ -98,7 +98,7 @@ public sealed class MountRungTests : IDisposable
         _sandbox.Launch(archive).Stdout.Should().StartWith("mode=mount new=1");
         string mountPath = _sandbox.Mounts().Single().MountPoint;
         int server = _sandbox.ServerProcesses(mountPath).Single();
-        Run.Checked("kill", ["-STOP", server.ToString()]);
+        StopEveryThread(server);
         try
         {
             // A launch that waits for the stopped server never ends: the deadline makes it fail instead.
@@ -277,6 +277,24 @@ public sealed class MountRungTests : IDisposable
         if (!failures.IsEmpty)
             throw new AggregateException(failures);
         return results;
+    }
+
+    /// <summary>
+    /// SIGSTOPs <paramref name="pid"/> and waits until every thread of it is stopped: kill returns
+    /// once the signal is queued, and on a loaded machine a worker thread can still answer a request
+    /// before it stops, which would let the next launch find the mount healthy.
+    /// </summary>
+    internal static void StopEveryThread(int pid)
+    {
+        Run.Checked("kill", ["-STOP", pid.ToString()]);
+        WaitUntil(() => Directory.EnumerateDirectories($"/proc/{pid}/task").All(task => ThreadState(task) == 'T'), TimeSpan.FromSeconds(10))
+            .Should().BeTrue("every thread of the server stops");
+    }
+
+    internal static char ThreadState(string task)
+    {
+        string stat = File.ReadAllText(Path.Combine(task, "stat"));
+        return stat[stat.LastIndexOf(')') + 2];
     }
 
     internal static bool WaitUntil(Func<bool> condition, TimeSpan timeout)

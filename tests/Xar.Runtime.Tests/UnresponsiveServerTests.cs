@@ -28,9 +28,7 @@ public sealed class UnresponsiveServerTests : IDisposable
     public void A_users_launch_meets_a_stopped_server_with_one_probe_and_mounts_anew(string server)
     {
         (string archive, string mountPath, int stopped) = MountedWithServer(server);
-        Run.Checked("kill", ["-STOP", stopped.ToString()]);
-        MountRungTests.WaitUntil(() => Directory.EnumerateDirectories($"/proc/{stopped}/task").All(task => ThreadState(task) == 'T'), TimeSpan.FromSeconds(10))
-            .Should().BeTrue("every thread of the server stops");
+        MountRungTests.StopEveryThread(stopped);
 
         RelaunchFinishesAndMountsAnew(server, archive, mountPath, stopped);
     }
@@ -116,12 +114,6 @@ public sealed class UnresponsiveServerTests : IDisposable
     };
 
     /// <summary>The state letter of /proc/PID/task/TID/stat (after the command's closing parenthesis).</summary>
-    private static char ThreadState(string task)
-    {
-        string stat = File.ReadAllText(Path.Combine(task, "stat"));
-        return stat[stat.LastIndexOf(')') + 2];
-    }
-
     private static bool IsTraced(string task) =>
         File.ReadLines(Path.Combine(task, "status")).Any(line => line.StartsWith("TracerPid:", StringComparison.Ordinal) && line.Split('\t')[1] != "0");
 }

@@ -92,20 +92,11 @@ public static unsafe class FuseMounter
     private static int ReceiveDescriptor(int socket)
     {
         byte data;
-        const int controlSize = 24; // CMSG_SPACE(sizeof(int)) on 64-bit
-        byte* control = stackalloc byte[controlSize];
-        new Span<byte>(control, controlSize).Clear();
-        var vector = new IoVector { Base = &data, Length = 1 };
-        var message = new MessageHeader { Vectors = &vector, VectorCount = 1, Control = control, ControlLength = controlSize };
-        nint received;
-        while ((received = LibC.recvmsg(socket, &message, LibC.MSG_CMSG_CLOEXEC)) < 0 && LibC.LastError == LibC.EINTR)
-        {
-        }
-        if (received <= 0 || message.ControlLength < 20)
-            return -1;
-        int level = *(int*)(control + 8);
-        int type = *(int*)(control + 12);
-        return level == LibC.SOL_SOCKET && type == LibC.SCM_RIGHTS ? *(int*)(control + 16) : -1;
+        nint received = LibC.ReceiveWithDescriptor(socket, &data, 1, out int fd);
+        if (received > 0 || fd < 0)
+            return fd;
+        LibC.close(fd);
+        return -1;
     }
 
     /// <summary>posix_spawn with stdin/stdout/stderr inherited and <paramref name="passed"/> (if ≥ 0) as fd 3.</summary>

@@ -27,6 +27,8 @@ public static unsafe partial class LibC
 
     public const int AF_UNIX = 1;
     public const int SOCK_STREAM = 1;
+    public const int SOCK_SEQPACKET = 5;
+    public const int MSG_CMSG_CLOEXEC = 0x40000000;
     public const int SOCK_CLOEXEC = 0x80000;
     public const int SOL_SOCKET = 1;
     public const int SCM_RIGHTS = 1;
@@ -48,6 +50,27 @@ public static unsafe partial class LibC
 
     [LibraryImport("libc", SetLastError = true)]
     public static partial nint recvmsg(int fd, MessageHeader* message, int flags);
+
+    /// <summary>
+    /// recvmsg of up to <paramref name="length"/> bytes and at most one descriptor sent with
+    /// SCM_RIGHTS (received close-on-exec), again on EINTR: how fusermount3 hands over /dev/fuse and
+    /// the mount probe its open mount directory.
+    /// </summary>
+    /// <returns>The bytes received, 0 at end of file, or -1 (<see cref="LastError"/>); <paramref name="fd"/> is the descriptor, or -1.</returns>
+    public static nint ReceiveWithDescriptor(int socket, void* data, nuint length, out int fd)
+    {
+        DescriptorMessage control = default;
+        var vector = new IoVector { Base = data, Length = length };
+        var message = new MessageHeader { Vectors = &vector, VectorCount = 1, Control = &control, ControlLength = (nuint)sizeof(DescriptorMessage) };
+        nint received;
+        while ((received = recvmsg(socket, &message, MSG_CMSG_CLOEXEC)) < 0 && LastError == EINTR)
+        {
+        }
+        fd = received >= 0 && message.ControlLength >= DescriptorMessage.UsedLength && control.Level == SOL_SOCKET && control.Type == SCM_RIGHTS
+            ? control.Descriptor
+            : -1;
+        return received;
+    }
 
     /// <summary>The f_type of the file system <paramref name="fd"/> is on, or 0 when unknown.</summary>
     public static long FileSystemType(int fd)

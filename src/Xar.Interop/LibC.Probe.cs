@@ -9,8 +9,6 @@ namespace Xar.Interop;
 /// </summary>
 public static unsafe partial class LibC
 {
-    public const int SOCK_SEQPACKET = 5;
-    public const int MSG_CMSG_CLOEXEC = 0x40000000;
     public const short POLLIN = 1;
     public const int SIGKILL = 9;
     public const int WNOHANG = 1;
@@ -68,27 +66,4 @@ public static unsafe partial class LibC
         [SuppressGCTransition]
         public static partial nint sendmsg(int fd, MessageHeader* message, int flags);
     }
-}
-
-/// <summary>struct pollfd.</summary>
-[StructLayout(LayoutKind.Sequential)]
-public struct PollFd
-{
-    public int Fd;
-    public short Events;
-    public short ReturnedEvents;
-}
-
-/// <summary>struct cmsghdr carrying one descriptor (SCM_RIGHTS): CMSG_SPACE(sizeof(int)) bytes.</summary>
-[StructLayout(LayoutKind.Sequential)]
-public struct DescriptorMessage
-{
-    /// <summary>CMSG_LEN(sizeof(int)): the header and the descriptor, without the trailing padding.</summary>
-    public const int UsedLength = 20;
-
-    public nuint Length;
-    public int Level;
-    public int Type;
-    public int Descriptor;
-    public int Padding;
 }

@@ -115,3 +115,26 @@ public unsafe struct IoVector
     public void* Base;
     public nuint Length;
 }
+
+/// <summary>struct pollfd.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct PollFd
+{
+    public int Fd;
+    public short Events;
+    public short ReturnedEvents;
+}
+
+/// <summary>struct cmsghdr carrying one descriptor (SCM_RIGHTS): CMSG_SPACE(sizeof(int)) bytes.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct DescriptorMessage
+{
+    /// <summary>CMSG_LEN(sizeof(int)): the header and the descriptor, without the trailing padding.</summary>
+    public const int UsedLength = 20;
+
+    public nuint Length;
+    public int Level;
+    public int Type;
+    public int Descriptor;
+    public int Padding;
+}

@@ -82,14 +82,8 @@ internal static unsafe class MountProbe
                 return new ProbeOutcome(false, -1, 0, 0, default, deadline);
             }
             Report report = default;
-            DescriptorMessage control = default;
-            var vector = new IoVector { Base = &report, Length = (nuint)sizeof(Report) };
-            var message = new MessageHeader { Vectors = &vector, VectorCount = 1, Control = &control, ControlLength = (nuint)sizeof(DescriptorMessage) };
-            nint received = LibC.recvmsg(pair[0], &message, LibC.MSG_CMSG_CLOEXEC);
+            nint received = LibC.ReceiveWithDescriptor(pair[0], &report, (nuint)sizeof(Report), out int fd);
             int receiveErrno = received < 0 ? LibC.LastError : 0;
-            int fd = message.ControlLength >= DescriptorMessage.UsedLength && control.Level == LibC.SOL_SOCKET && control.Type == LibC.SCM_RIGHTS
-                ? control.Descriptor
-                : -1;
             // The child exits right after sending: nothing of the mount is left for it to wait on.
             int status;
             while (LibC.waitpid(pid, &status, 0) < 0 && LibC.LastError == LibC.EINTR)

@@ -40,6 +40,7 @@ def _install_bundle(root):
     directories, code_index, native = marshal.loads(_read(fd, 16, index_length))
     code_start = 16 + index_length
     prefix = len(root) + 1
+    real_root = []  # resolved at the first module the index does not name, not at every start
 
     def bundled_code(path):
         key = path[prefix:]
@@ -47,9 +48,11 @@ def _install_bundle(root):
         if entry is None:
             # A module that is a symlink, or in a symlinked directory: its code is in the bundle under
             # the path of the file itself, if that is in the image.
-            real, real_root = os.path.realpath(path), os.path.realpath(root)
-            if real != path and real.startswith(real_root + "/"):
-                key = real[len(real_root) + 1 :]
+            if not real_root:
+                real_root.append(os.path.realpath(root) + "/")
+            real = os.path.realpath(path)
+            if real != path and real.startswith(real_root[0]):
+                key = real[len(real_root[0]) :]
                 entry = code_index.get(key)
         if entry is None:
             return None

@@ -346,16 +346,11 @@ public static class PythonArchiveBuilder
     }
 
     /// <summary>
-    /// Test directory names: a package by one of these names holds a distribution's test suite
-    /// (sympy/core/tests, networkx/algorithms/tests, numpy/testing), which the application does
-    /// not import when it runs. 37 % of cfn-lint's code (sympy's and networkx's tests).
-    /// </summary>
-    private static readonly string[] TestDirectories = ["test", "tests", "testing"];
-
-    /// <summary>
-    /// A module of a test directory below <c>lib/python</c> that the root distribution does not
-    /// install: it is shipped as a source and not compiled at build, so the bundle does not carry
-    /// code nothing runs (imported anyway, it compiles then, as with <c>--bytecode none</c>).
+    /// A module of a test directory (test, tests, testing: a distribution's test suite, such as
+    /// sympy/core/tests or numpy/testing, which the application does not import when it runs; 37 %
+    /// of cfn-lint's code) below <c>lib/python</c> that the root distribution does not install: it
+    /// is shipped as a source and not compiled at build, so the bundle does not carry code nothing
+    /// runs (imported anyway, it compiles then, as with <c>--bytecode none</c>).
     /// </summary>
     internal static bool IsDependencyTest(string path, PythonApplication application)
     {
@@ -364,7 +359,7 @@ public static class PythonArchiveBuilder
         var directories = path.AsSpan(LibraryDirectory.Length + 1);
         directories = directories[..Math.Max(directories.LastIndexOf('/'), 0)];
         foreach (var range in directories.Split('/'))
-            if (TestDirectories.Contains(directories[range].ToString()))
+            if (directories[range] is "test" or "tests" or "testing")
                 return true;
         return false;
     }

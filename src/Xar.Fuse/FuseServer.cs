@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using System.Text;
 using Xar.Fuse.Protocol;
 using Xar.Interop;
 using Xar.SquashFs.Reading;
@@ -86,16 +87,19 @@ public static class FuseServer
             throw new IOException(failure);
     }
 
+    /// <summary>
+    /// Appends the statistics to <paramref name="path"/>. The daemon often runs as root and the path
+    /// may be in a shared directory, so a symlink there is not followed and a FIFO cannot block it;
+    /// a file that cannot be opened that way gets no statistics.
+    /// </summary>
     private static void WriteStatistics(FuseSession session, string path, string when)
     {
-        try
-        {
-            File.AppendAllText(path, $"# pid {Environment.ProcessId}, {when}\n{session.Statistics.Format()}");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // A diagnostic: the server goes on serving without it.
-        }
+        const int appendFlags = LibC.O_WRONLY | LibC.O_CREAT | LibC.O_APPEND | LibC.O_NONBLOCK;
+        int fd = LibC.Open(path, appendFlags | LibC.O_NOFOLLOW, 0b110_000_000, out _);
+        if (fd < 0)
+            return; // A diagnostic: the server goes on serving without it.
+        LibC.WriteAll(fd, Encoding.UTF8.GetBytes($"# pid {Environment.ProcessId}, {when}\n{session.Statistics.Format()}"));
+        LibC.close(fd);
     }
 
     private static void UnmountWhenIdle(FuseSession session, string mountPoint, TimeSpan timeout, FuseServerOptions options, ManualResetEventSlim stop)

@@ -17,6 +17,8 @@ public static unsafe partial class LibC
     public const int O_CREAT = 0x40;
     public const int O_EXCL = 0x80;
     public const int O_NOCTTY = 0x100;
+    public const int O_APPEND = 0x400;
+    public const int O_NONBLOCK = 0x800;
     public const int O_CLOEXEC = 0x80000;
     public const int O_PATH = 0x200000;
 
@@ -32,6 +34,7 @@ public static unsafe partial class LibC
 
     public const int F_DUPFD = 0;
     public const int F_SETFD = 2;
+    public const int F_SETFL = 4;
     public const int F_DUPFD_CLOEXEC = 1030;
     public const int FD_CLOEXEC = 1;
 

@@ -123,7 +123,7 @@ internal abstract class MountBackend
         /// <summary>Everything written to the pipe until its last writer closes it, or until <paramref name="timeout"/>.</summary>
         private static unsafe string ReadUntilClosed(int fd, TimeSpan timeout)
         {
-            LibC.fcntl(fd, ProgramRunner.F_SETFL, ProgramRunner.O_NONBLOCK);
+            LibC.fcntl(fd, LibC.F_SETFL, LibC.O_NONBLOCK);
             var output = new MemoryStream();
             byte* buffer = stackalloc byte[4096];
             long start = Stopwatch.GetTimestamp();

@@ -26,9 +26,6 @@ internal readonly record struct ProgramResult(int ExitCode, int Signal, string S
 /// </summary>
 internal static unsafe class ProgramRunner
 {
-    public const int F_SETFL = 4;
-    public const int O_NONBLOCK = 0x800;
-
     /// <summary>Looks <paramref name="program"/> up in <paramref name="searchPath"/>; null when no executable file of that name is found.</summary>
     public static string? Find(string program, string? searchPath)
     {
@@ -58,7 +55,7 @@ internal static unsafe class ProgramRunner
         {
             int status = Wait(pid, path);
             // Read only what is there: a daemon that kept our stderr open must not make us wait.
-            LibC.fcntl(readEnd, F_SETFL, O_NONBLOCK);
+            LibC.fcntl(readEnd, LibC.F_SETFL, LibC.O_NONBLOCK);
             string stderr = Drain(readEnd);
             int signal = status & 0x7F;
             return signal != 0 ? new ProgramResult(0, signal, stderr) : new ProgramResult((status >> 8) & 0xFF, 0, stderr);

@@ -22,15 +22,8 @@ public sealed record ExtractOptions
     /// </summary>
     public bool Overwrite { get; init; }
 
-    /// <summary>Threads writing file data; 0 means one per processor.</summary>
+    /// <summary>Threads creating and writing files; 0 means one per processor.</summary>
     public int MaxDegreeOfParallelism { get; init; }
-
-    /// <summary>
-    /// Files created and not yet written, at most: the descriptors an extraction holds open
-    /// (one thread creates files ahead of the threads that fill them). 0 means 256, well under
-    /// the usual limit of 1,024.
-    /// </summary>
-    public int MaxOpenFiles { get; init; }
 
     /// <summary>
     /// Called (from any thread, possibly concurrently) for entries that are skipped or only

@@ -105,6 +105,32 @@ public sealed class ExtractionRungTests : IDisposable
         (Directory.Exists(cache) ? Directory.GetDirectories(cache) : []).Should().BeEmpty();
     }
 
+    /// <summary>
+    /// The image is hashed while it is extracted: a changed byte the reader never looks at (the
+    /// padding after the SquashFS data) lets the extraction finish, and the tree must still not
+    /// be kept, nor the target run.
+    /// </summary>
+    [Fact]
+    public void An_image_that_extracts_but_does_not_match_its_hash_leaves_no_tree()
+    {
+        string archive = _sandbox.Archive(TargetKind.Elf);
+        using (var stream = new FileStream(archive, FileMode.Open))
+        {
+            stream.Position = stream.Length - 1;
+            stream.ReadByte().Should().Be(0, "the image ends in padding");
+            stream.Position--;
+            stream.WriteByte(0xFF);
+        }
+
+        RunResult result = _sandbox.Launch(archive, extraEnvironment: ForceExtraction);
+
+        result.ExitCode.Should().Be((int)XarExitCode.BadArchive, result.ToString());
+        result.Stderr.Should().StartWith($"xarexec: {archive}: image SHA-256 mismatch");
+        result.Stdout.Should().BeEmpty("the target does not run");
+        string cache = Path.Combine(_sandbox.Cache, "xar");
+        (Directory.Exists(cache) ? Directory.GetDirectories(cache) : []).Should().BeEmpty();
+    }
+
     [Fact]
     public void An_archive_without_an_image_hash_is_extracted_under_the_hash_of_its_image()
     {

@@ -55,7 +55,7 @@ internal static class ImageExtraction
         try
         {
             using SquashFsImage image = SquashFsImage.Open(region.Handle, region.Offset, ownsHandle: false);
-            image.ExtractTo(destination, new ExtractOptions { CancellationToken = cancellationToken });
+            image.ExtractTo(destination, new ExtractOptions { PrivateRoot = true, CancellationToken = cancellationToken });
         }
         catch (SquashFsException e)
         {

@@ -22,6 +22,16 @@ public sealed record ExtractOptions
     /// </summary>
     public bool Overwrite { get; init; }
 
+    /// <summary>
+    /// A destination this extraction creates keeps group and others out for good: it is private
+    /// (0700) while written, like every directory until its content is, and then gets the image
+    /// root's mode without its group and other bits. Inside it the image's own modes stand (a
+    /// 0777 directory, a 0666 file), so a tree that another user must not change even through a
+    /// descriptor opened early needs a top nobody else could ever enter (the launcher's
+    /// extraction cache). An existing destination keeps its own mode either way.
+    /// </summary>
+    public bool PrivateRoot { get; init; }
+
     /// <summary>Threads creating and writing files; 0 means one per processor.</summary>
     public int MaxDegreeOfParallelism { get; init; }
 

@@ -43,6 +43,8 @@ internal sealed class Extractor
     private const uint SetIdBits = 0xC00; // S_ISUID | S_ISGID
     private const uint PermissionBits = 0x1FF; // 0777
     private const uint PrivateFileMode = 0x180; // 0600
+    private const uint PrivateDirectoryMode = 0x1C0; // 0700
+    private const uint GroupAndOtherBits = 0x3F; // 077
 
     private static readonly byte[] Dot = [(byte)'.', 0];
 
@@ -108,8 +110,7 @@ internal sealed class Extractor
     public ExtractionSummary Run(string destination, IReadOnlyList<List<SquashFsEntry>> selections)
     {
         string full = Path.GetFullPath(destination);
-        bool createdDestination = !Directory.Exists(full);
-        if (createdDestination) Directory.CreateDirectory(full);
+        bool createdDestination = CreateDestination(full);
         _destinationPrefix = Encoding.UTF8.GetBytes(full.EndsWith('/') ? full : full + "/");
         try
         {
@@ -274,7 +275,7 @@ internal sealed class Extractor
                 break;
             case SquashFsEntryType.Symlink:
                 CreateOrReplace(entry, path, "symlink", () => LibC.SymlinkAt(Terminate(entry.SymlinkTargetBytes.Span), _rootFd, path));
-                ApplyAttributes(entry, path, setMode: false);
+                ApplyAttributes(entry, path, mode: null);
                 _symlinks++;
                 break;
             case SquashFsEntryType.Fifo:
@@ -304,13 +305,27 @@ internal sealed class Extractor
     private void MakeNode(SquashFsEntry entry, byte[] path, uint kind, ulong device)
     {
         CreateOrReplace(entry, path, "mknod", () => LibC.MknodAt(_rootFd, path, kind | 0x180, device));
-        ApplyAttributes(entry, path, setMode: true);
+        ApplyAttributes(entry, path, Mode(entry));
+    }
+
+    /// <summary>
+    /// Creates the destination and any missing parents; false when it exists already. Private
+    /// (0700) like every directory created here until its content is written, when it gets its mode.
+    /// </summary>
+    private static bool CreateDestination(string full)
+    {
+        if (Directory.Exists(full)) return false;
+        if (Path.GetDirectoryName(full) is { } parent) Directory.CreateDirectory(parent);
+        if (LibC.mkdir(full, PrivateDirectoryMode) == 0) return true;
+        int error = LibC.LastError;
+        if (error == LibC.EEXIST) return false;
+        throw LibC.Failure("create destination", full, error);
     }
 
     private void MakeDirectory(SquashFsEntry entry, byte[] path)
     {
         // Private until finished: the final mode is applied after the content is written.
-        int error = LibC.MkdirAt(_rootFd, path, 0x1C0);
+        int error = LibC.MkdirAt(_rootFd, path, PrivateDirectoryMode);
         if (error == 0) return;
         if (error == LibC.EEXIST)
         {
@@ -323,7 +338,7 @@ internal sealed class Extractor
             if (!_options.Overwrite)
                 throw new IOException($"'{Display(path)}' already exists and is not a directory (a symlink is never followed); use Overwrite to replace it");
             Remove(path);
-            error = LibC.MkdirAt(_rootFd, path, 0x1C0);
+            error = LibC.MkdirAt(_rootFd, path, PrivateDirectoryMode);
             if (error == 0) return;
         }
         throw LibC.Failure($"mkdir for '{entry.Path}'", Display(path), error);
@@ -348,8 +363,8 @@ internal sealed class Extractor
         if (error != 0) throw LibC.Failure("remove existing", Display(path), error);
     }
 
-    /// <summary>Owner, xattrs, mode, then times (each step can change what the next one sees), never following a symlink.</summary>
-    private void ApplyAttributes(SquashFsEntry entry, byte[] path, bool setMode)
+    /// <summary>Owner, xattrs, <paramref name="mode"/> (unless null), then times (each step can change what the next one sees), never following a symlink.</summary>
+    private void ApplyAttributes(SquashFsEntry entry, byte[] path, uint? mode)
     {
         if (_restoreOwners)
             Check(LibC.LChownAt(_rootFd, path, entry.Uid, entry.Gid), "chown", path);
@@ -364,8 +379,8 @@ internal sealed class Extractor
                 if (error != 0) Warn(entry, $"xattr {xattr.Name} not restored: {LibC.ErrorText(error)}");
             }
         }
-        if (setMode)
-            Check(LibC.FChmodAt(_rootFd, path, Mode(entry)), "chmod", path);
+        if (mode is { } permissions)
+            Check(LibC.FChmodAt(_rootFd, path, permissions), "chmod", path);
         Check(LibC.LUtimesAt(_rootFd, path, entry.ModificationTimeSeconds), "set times on", path);
     }
 
@@ -645,7 +660,9 @@ internal sealed class Extractor
         for (int i = _directories.Count - 1; i >= 0; i--)
         {
             var (entry, path) = _directories[i];
-            ApplyAttributes(entry, path, setMode: true);
+            uint mode = Mode(entry);
+            if (_options.PrivateRoot && ReferenceEquals(path, Dot)) mode &= ~GroupAndOtherBits;
+            ApplyAttributes(entry, path, mode);
         }
     }
 

@@ -297,6 +297,24 @@ public class ReadingExtractionTests
             compareRoot: false);
     }
 
+    /// <summary>With PrivateRoot the tree is unsquashfs's except that its top lets group and others nothing.</summary>
+    [Fact]
+    public void A_private_root_is_the_image_root_without_group_and_other_bits()
+    {
+        string image = ImageOptions.RichImage("");
+        using var scratch = new TempDirectory("private-root");
+        string destination = scratch.Combine("out");
+        using var reader = SquashFsImage.Open(image);
+
+        reader.ExtractTo(destination, new ExtractOptions { RestoreOwners = true, PrivateRoot = true });
+
+        var expected = TreeSnapshot.Capture(ImageCache.Unsquashed(image), withOwners: true);
+        expected["."].Permissions.Should().Be(Convert.ToInt32("755", 8), "the rich tree's root is 0755");
+        var ours = TreeSnapshot.Capture(destination, withOwners: true);
+        ours.ShouldMatch(expected, compareRoot: false);
+        ours["."].Should().Be(expected["."] with { Permissions = Convert.ToInt32("700", 8) });
+    }
+
     [Fact]
     public void An_existing_destination_keeps_its_own_mode()
     {

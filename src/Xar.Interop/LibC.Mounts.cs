@@ -18,10 +18,6 @@ public static unsafe partial class LibC
     /// <summary>statfs f_type of every FUSE filesystem (linux/magic.h).</summary>
     public const long FuseSuperMagic = 0x65735546;
 
-    /// <summary>statfs f_type of tmpfs and ramfs (linux/magic.h): file systems without a journal.</summary>
-    public const long TmpfsMagic = 0x01021994;
-    public const long RamfsMagic = 0x858458f6;
-
     /// <summary>statfs f_flags bit: the filesystem is mounted noexec.</summary>
     public const long ST_NOEXEC = 8;
 
@@ -38,9 +34,6 @@ public static unsafe partial class LibC
 
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int umount2(string target, int flags);
-
-    [LibraryImport("libc", SetLastError = true)]
-    public static partial int fstatfs(int fd, StatFs* buffer);
 
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int statfs(string path, StatFs* buffer);
@@ -70,12 +63,5 @@ public static unsafe partial class LibC
             ? control.Descriptor
             : -1;
         return received;
-    }
-
-    /// <summary>The f_type of the file system <paramref name="fd"/> is on, or 0 when unknown.</summary>
-    public static long FileSystemType(int fd)
-    {
-        StatFs buffer;
-        return fstatfs(fd, &buffer) == 0 ? buffer.Type : 0;
     }
 }

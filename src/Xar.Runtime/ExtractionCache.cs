@@ -95,7 +95,8 @@ internal sealed class ExtractionCache
 
     /// <summary>
     /// The extraction of <paramref name="key"/>, made by <paramref name="extract"/> (which must
-    /// create the directory it is given) in the first usable root unless a trusted one exists already.
+    /// create the directory it is given, with no access for group and others from the start, see
+    /// <see cref="OpenToOthers"/>) in the first usable root unless a trusted one exists already.
     /// </summary>
     /// <exception cref="XarRuntimeException">No root is usable, the lock wait timed out, or extraction failed.</exception>
     public PreparedTree GetOrCreate(string key, Action<string> extract)
@@ -123,7 +124,6 @@ internal sealed class ExtractionCache
             try
             {
                 extract(temporary);
-                CloseToOthers(temporary);
                 if (LibC.rename(temporary, tree) != 0)
                     throw new XarRuntimeException(XarExitCode.CannotCreate, _archivePath, $"cannot rename {temporary} to {tree}: {LibC.ErrorText(LibC.LastError)}");
             }
@@ -315,23 +315,6 @@ internal sealed class ExtractionCache
         {
             LibC.unlink(path);
             throw new XarRuntimeException(XarExitCode.CannotCreate, _archivePath, $"cannot write {path}: {LibC.ErrorText(errno)}");
-        }
-    }
-
-    /// <summary>The tree's root gets the image's mode; others must not reach the modes below it (see <see cref="OpenToOthers"/>).</summary>
-    private void CloseToOthers(string tree)
-    {
-        int fd = LibC.Open(tree, LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_NOFOLLOW, 0, out int errno);
-        if (fd < 0)
-            throw new XarRuntimeException(XarExitCode.CannotCreate, _archivePath, $"cannot open {tree}: {LibC.ErrorText(errno)}");
-        try
-        {
-            if (LibC.Stat(fd, out StatX stat) == 0 && (stat.Permissions & OpenToOthers) != 0)
-                LibC.fchmod(fd, (uint)(stat.Permissions & ~OpenToOthers));
-        }
-        finally
-        {
-            LibC.close(fd);
         }
     }
 

@@ -81,14 +81,9 @@ public static class RunLadder
         try
         {
             key ??= archive.ComputeImageSha256();
-            // Verified under GetOrCreate's per-key lock, by the one launch that creates the tree:
-            // simultaneous first launches then hash the image once, not each.
-            return cache.GetOrCreate(key, destination =>
-            {
-                if (!verified)
-                    archive.Verify();
-                ImageExtraction.Extract(archive, destination);
-            });
+            // Verified while it is extracted, under GetOrCreate's per-key lock, by the one launch
+            // that creates the tree: simultaneous first launches then hash the image once, not each.
+            return cache.GetOrCreate(key, destination => ImageExtraction.Extract(archive, destination, verify: !verified));
         }
         catch (XarRuntimeException e) when (mountProblem is not null && e.ExitCode != XarExitCode.BadArchive)
         {

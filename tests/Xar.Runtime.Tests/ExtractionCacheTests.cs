@@ -15,9 +15,10 @@ public sealed class ExtractionCacheTests : IDisposable
         Home = _sandbox.Home,
     };
 
+    /// <summary>As an extraction must: the tree's top is the caller's alone from the start.</summary>
     private static void WriteTree(string destination)
     {
-        Directory.CreateDirectory(destination);
+        Directory.CreateDirectory(destination, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         File.WriteAllText(Path.Combine(destination, "file"), "content");
     }
 

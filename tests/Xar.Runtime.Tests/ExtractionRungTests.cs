@@ -105,6 +105,72 @@ public sealed class ExtractionRungTests : IDisposable
         (Directory.Exists(cache) ? Directory.GetDirectories(cache) : []).Should().BeEmpty();
     }
 
+    /// <summary>
+    /// The image is hashed while it is extracted: a changed byte the reader never looks at (the
+    /// padding after the SquashFS data) lets the extraction finish, and the tree must still not
+    /// be kept, nor the target run.
+    /// </summary>
+    [Fact]
+    public void An_image_that_extracts_but_does_not_match_its_hash_leaves_no_tree()
+    {
+        string archive = _sandbox.Archive(TargetKind.Elf);
+        using (var stream = new FileStream(archive, FileMode.Open))
+        {
+            stream.Position = stream.Length - 1;
+            stream.ReadByte().Should().Be(0, "the image ends in padding");
+            stream.Position--;
+            stream.WriteByte(0xFF);
+        }
+
+        RunResult result = _sandbox.Launch(archive, extraEnvironment: ForceExtraction);
+
+        result.ExitCode.Should().Be((int)XarExitCode.BadArchive, result.ToString());
+        result.Stderr.Should().StartWith($"xarexec: {archive}: image SHA-256 mismatch");
+        result.Stdout.Should().BeEmpty("the target does not run");
+        string cache = Path.Combine(_sandbox.Cache, "xar");
+        (Directory.Exists(cache) ? Directory.GetDirectories(cache) : []).Should().BeEmpty();
+    }
+
+    /// <summary>
+    /// Inside the tree the image's modes stand (a 0777 directory, a 0666 file), so its top must
+    /// keep group and others out from the moment it exists: someone who entered while it was
+    /// written could keep a descriptor on such a directory and change it after. The image's root
+    /// is 0755 and the test's umask lets a new directory be open to others; the temporary tree is
+    /// watched while it is written.
+    /// </summary>
+    [Fact]
+    public async Task Nobody_else_can_enter_a_tree_while_it_is_extracted()
+    {
+        var files = Enumerable.Range(0, 3000).ToDictionary(i => $"data/d{i % 60}/f{i}.txt", i => new string((char)('a' + i % 26), 3000 + i));
+        string archive = _sandbox.Archive(TargetKind.Elf, extraFiles: files);
+        string cache = Path.Combine(_sandbox.Cache, "xar");
+        var open = new HashSet<string>();
+        int seen = 0;
+        using var done = new ManualResetEventSlim();
+        var watcher = Task.Factory.StartNew(() =>
+        {
+            while (!done.IsSet)
+            {
+                foreach (string tree in Directory.Exists(cache) ? Directory.EnumerateDirectories(cache, ".*.tmp") : [])
+                {
+                    if (Xar.Interop.LibC.Stat(tree, followSymlinks: false, out Xar.Interop.StatX stat) != 0)
+                        continue; // renamed meanwhile
+                    seen++;
+                    if ((stat.Permissions & 0x3F) != 0)
+                        open.Add($"{tree}: {Convert.ToString(stat.Permissions, 8)}");
+                }
+            }
+        }, TaskCreationOptions.LongRunning);
+
+        RunResult result = _sandbox.Launch(archive, extraEnvironment: ForceExtraction);
+        done.Set();
+        await watcher;
+
+        result.ExitCode.Should().Be(0, result.ToString());
+        seen.Should().BePositive("the temporary tree was watched while it was written");
+        open.Should().BeEmpty();
+    }
+
     [Fact]
     public void An_archive_without_an_image_hash_is_extracted_under_the_hash_of_its_image()
     {

@@ -22,15 +22,18 @@ public sealed record ExtractOptions
     /// </summary>
     public bool Overwrite { get; init; }
 
-    /// <summary>Threads writing file data; 0 means one per processor.</summary>
-    public int MaxDegreeOfParallelism { get; init; }
-
     /// <summary>
-    /// Files created and not yet written, at most: the descriptors an extraction holds open
-    /// (one thread creates files ahead of the threads that fill them). 0 means 256, well under
-    /// the usual limit of 1,024.
+    /// A destination this extraction creates keeps group and others out for good: it is private
+    /// (0700) while written, like every directory until its content is, and then gets the image
+    /// root's mode without its group and other bits. Inside it the image's own modes stand (a
+    /// 0777 directory, a 0666 file), so a tree that another user must not change even through a
+    /// descriptor opened early needs a top nobody else could ever enter (the launcher's
+    /// extraction cache). An existing destination keeps its own mode either way.
     /// </summary>
-    public int MaxOpenFiles { get; init; }
+    public bool PrivateRoot { get; init; }
+
+    /// <summary>Threads creating and writing files; 0 means one per processor.</summary>
+    public int MaxDegreeOfParallelism { get; init; }
 
     /// <summary>
     /// Called (from any thread, possibly concurrently) for entries that are skipped or only

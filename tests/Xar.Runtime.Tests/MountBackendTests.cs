@@ -25,12 +25,12 @@ public sealed class MountBackendTests : IDisposable
         var failing = new ScriptedBackend("first", cause: "the first cannot");
         var working = new ScriptedBackend("second", cause: null);
 
-        RunLadder.MountWithFirstWorking([failing, working], archive.Path, archive, "/nowhere", 0, new RuntimeSettings()).Should().Be(42);
+        RunLadder.MountWithFirstWorking([failing, working], archive.Path, archive, "/nowhere", 0, new RuntimeSettings(), mountLock: -1).Should().Be(42);
         failing.Calls.Should().Be(1);
         working.Calls.Should().Be(1);
 
         var also = new ScriptedBackend("third", cause: "the third cannot either");
-        FluentActions.Invoking(() => RunLadder.MountWithFirstWorking([failing, also], archive.Path, archive, "/nowhere", 0, new RuntimeSettings()))
+        FluentActions.Invoking(() => RunLadder.MountWithFirstWorking([failing, also], archive.Path, archive, "/nowhere", 0, new RuntimeSettings(), mountLock: -1))
             .Should().Throw<XarRuntimeException>().Which.Cause.Should().Be("the first cannot; the third cannot either");
     }
 
@@ -43,7 +43,7 @@ public sealed class MountBackendTests : IDisposable
         public override string? Unavailability(RuntimeSettings settings) => null;
 
         public override int Mount(string imagePath, long imageOffset, string mountPath, Superblock superblock, int timeoutSeconds,
-            RuntimeSettings settings, string archivePath)
+            RuntimeSettings settings, string archivePath, int mountLock)
         {
             Calls++;
             return cause is null ? 42 : throw new XarRuntimeException(XarExitCode.Unavailable, archivePath, cause);

@@ -42,6 +42,12 @@ internal static class FuseMount
     public static MountState Probe(string mountPath, Superblock superblock, RuntimeSettings settings, string archivePath, out int pinFd)
     {
         pinFd = -1;
+        // Nothing mounted there (mountinfo says, without touching the directory; it names mount
+        // points by their real path, and the parent's is safe to resolve): no probe, whose fork and
+        // wait for the child cost most on a busy host — twice on every cold start.
+        if (LibC.RealPath(Path.GetDirectoryName(mountPath) ?? "/") is not { } parent
+            || ArchiveMount.MountedOn(Path.Join(parent, Path.GetFileName(mountPath))) is null)
+            return MountState.NotMounted;
         ProbeOutcome probe;
         try
         {

@@ -7,7 +7,7 @@ using Xar.SquashFs.Reading;
 
 namespace Xar.Fuse;
 
-/// <summary>How <see cref="FuseServer.Serve"/> mounts and when it lets go.</summary>
+/// <summary>How <see cref="FuseServer.Serve"/> serves and when it lets go.</summary>
 public sealed record FuseServerOptions
 {
     /// <summary>Unmount after this long without a request, once nothing on the mount is open (the original's squashfuse_ll -o timeout); null: never.</summary>
@@ -16,9 +16,7 @@ public sealed record FuseServerOptions
     /// <summary>Threads reading requests.</summary>
     public int Threads { get; init; } = Math.Clamp(Environment.ProcessorCount, 2, 8);
 
-    public bool AllowOther { get; init; }
-
-    /// <summary>fusermount3, for mounting and unmounting when mount(2)/umount2 are not permitted.</summary>
+    /// <summary>fusermount3, for unmounting when umount2 is not permitted.</summary>
     public string? Fusermount { get; init; }
 
     /// <summary>A file to append the request statistics to on SIGUSR1 and when the server ends (XAR_FUSE_STATISTICS); null: none.</summary>
@@ -37,17 +35,27 @@ public sealed record FuseServerOptions
 public static class FuseServer
 {
     /// <summary>
-    /// Opens the image and mounts it, calls <paramref name="mounted"/> (the mount then answers as
-    /// soon as the kernel's INIT is read, which the workers do next), and serves until unmounted.
+    /// Opens the image and serves it on <paramref name="device"/>, the connected /dev/fuse
+    /// descriptor of a mount on <paramref name="mountPoint"/> that the caller made
+    /// (<see cref="FuseMounter.Mount"/>) and that this call closes; calls <paramref name="served"/>
+    /// once the kernel's INIT is answered (the mount then serves), and serves until unmounted.
     /// </summary>
-    /// <exception cref="IOException">The image cannot be opened, or the mount failed.</exception>
+    /// <exception cref="IOException">The image cannot be opened, or reading the device failed.</exception>
     /// <exception cref="Xar.SquashFs.SquashFsException">The image is malformed.</exception>
-    public static void Serve(string imagePath, long imageOffset, string mountPoint, FuseServerOptions options, Action mounted)
+    public static void Serve(int device, string imagePath, long imageOffset, string mountPoint, FuseServerOptions options, Action served)
     {
-        using SquashFsImage image = SquashFsImage.Open(imagePath, imageOffset);
-        var fileSystem = new SquashFsFileSystem(image);
-        int device = FuseMounter.Mount(mountPoint, imagePath, options.AllowOther, options.Fusermount);
-        var session = new FuseSession(device, fileSystem, options.Threads);
+        SquashFsImage opened;
+        try
+        {
+            opened = SquashFsImage.Open(imagePath, imageOffset);
+        }
+        catch
+        {
+            LibC.close(device); // requests to the mount then fail (ENOTCONN) instead of waiting
+            throw;
+        }
+        using SquashFsImage image = opened;
+        var session = new FuseSession(device, new SquashFsFileSystem(image), options.Threads, served);
         using var stop = new ManualResetEventSlim();
         void Detach(PosixSignalContext context)
         {
@@ -72,7 +80,6 @@ public static class FuseServer
         }
         try
         {
-            mounted();
             session.Run();
         }
         finally

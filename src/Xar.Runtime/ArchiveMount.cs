@@ -45,7 +45,7 @@ public static class ArchiveMount
         if (!backends.Any(b => b.Unavailability(settings) is null))
             throw new XarRuntimeException(XarExitCode.Unavailable, archivePath, string.Join("; ", backends.Select(b => b.Unavailability(settings))));
         archive.Verify();
-        int pin = RunLadder.MountWithFirstWorking(backends, imagePath, archive, directory, timeoutSeconds: 0, settings);
+        int pin = RunLadder.MountWithFirstWorking(backends, imagePath, archive, directory, timeoutSeconds: 0, settings, mountLock: -1);
         LibC.close(pin);
     }
 

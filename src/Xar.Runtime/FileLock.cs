@@ -59,6 +59,12 @@ internal sealed class FileLock : IDisposable
         }
     }
 
+    /// <summary>Whether another holder had the lock when it was asked for: what was seen before may have changed meanwhile.</summary>
+    public bool Contended { get; private set; }
+
+    /// <summary>The locked descriptor (close-on-exec): a copy held elsewhere keeps the lock after <see cref="Dispose"/>.</summary>
+    public int Descriptor => _fd;
+
     private void Wait(TimeSpan timeout, string path, string archivePath, string purpose)
     {
         long start = Stopwatch.GetTimestamp();
@@ -70,6 +76,7 @@ internal sealed class FileLock : IDisposable
                 continue;
             if (errno != LibC.EWOULDBLOCK)
                 throw new XarRuntimeException(XarExitCode.SystemError, archivePath, $"cannot lock {path}: {LibC.ErrorText(errno)}");
+            Contended = true;
             if (Stopwatch.GetElapsedTime(start) > timeout)
                 throw new XarRuntimeException(XarExitCode.LockTimeout, archivePath,
                     $"another launch has held {path} for more than {timeout.TotalSeconds:0} s while {purpose}; if no launch is running, something else holds it");

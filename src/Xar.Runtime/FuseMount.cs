@@ -42,6 +42,8 @@ internal static class FuseMount
     public static MountState Probe(string mountPath, Superblock superblock, RuntimeSettings settings, string archivePath, out int pinFd)
     {
         pinFd = -1;
+        if (NothingMountedOn(mountPath))
+            return MountState.NotMounted;
         ProbeOutcome probe;
         try
         {
@@ -88,6 +90,25 @@ internal static class FuseMount
         }
         pinFd = probe.Fd;
         return MountState.Mounted;
+    }
+
+    /// <summary>
+    /// Whether /proc/self/mountinfo shows no mount on <paramref name="mountPath"/> — read without
+    /// touching the directory, which may be a hung mount (it names mount points by their real path;
+    /// the parent's is safe to resolve). Then no probe is needed, whose fork and wait for the child
+    /// cost most on a busy host, twice on every cold start. False when mountinfo cannot be read: the probe decides.
+    /// </summary>
+    private static bool NothingMountedOn(string mountPath)
+    {
+        try
+        {
+            return LibC.RealPath(Path.GetDirectoryName(mountPath) ?? "/") is not { } parent
+                || ArchiveMount.MountedOn(Path.Join(parent, Path.GetFileName(mountPath))) is null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using System.Globalization;
-using System.Text;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Xar.Fuse;
 using Xar.Interop;
 
@@ -8,31 +9,159 @@ namespace Xar.Runtime;
 /// <summary>
 /// The launcher as our FUSE server: <c>xar-fuse-server --serve-fuse IMAGE OFFSET MOUNTPOINT
 /// TIMEOUT [FUSERMOUNT]</c> (argv[0] and the flag together, so no command line of the original
-/// xarexec or of a self archive's target is taken for it). The first stage starts the daemon — the
-/// same executable with <c>--serve-fuse-daemon</c>, in a session of its own, so that it outlives the
-/// launcher and is not a child of the target the launcher becomes — and exits. The daemon mounts,
-/// then closes its stderr (the launcher's pipe: end of file means "serving"); a failure is one
-/// line there instead.
+/// xarexec or of a self archive's target is taken for it). The launcher mounts (mount(2), or
+/// fusermount3's hand-over) and starts the daemon with the connected /dev/fuse descriptor
+/// (<see cref="StartDaemon"/>), then goes on at once: the kernel queues every request to the
+/// mount until the daemon has answered INIT, so the daemon's start-up overlaps the target's.
 /// </summary>
-public static class FuseServerMode
+/// <remarks>
+/// The daemon's descriptors: 0 and 1 /dev/null; 2 the launcher's stderr until INIT is answered
+/// (a failure is one line there), /dev/null after; 3 the connected /dev/fuse; 4 the mount lock
+/// (or /dev/null), closed once INIT is answered, so that launches waiting for the lock see the
+/// mount only when it serves; nothing else of the launcher.
+/// </remarks>
+public static unsafe class FuseServerMode
 {
     public const string ProgramName = "xar-fuse-server";
-    private const string StartFlag = "--serve-fuse";
-    private const string DaemonFlag = "--serve-fuse-daemon";
+    private const string Flag = "--serve-fuse";
 
     /// <summary>A file the daemon appends its request counts to, on SIGUSR1 and when it ends (a profiling aid).</summary>
     public const string StatisticsVariable = "XAR_FUSE_STATISTICS";
 
+    private const int DeviceDescriptor = 3;
+    private const int HeldUntilServedDescriptor = 4;
+
+    /// <summary>Where the daemon's child reports a failed fork or execve (close-on-exec: end of file means it executed).</summary>
+    private const int ReportDescriptor = 5;
+
+    /// <summary>Copies are made at this number or above before they are moved in place, so that no move overwrites another source.</summary>
+    private const int ScratchDescriptors = 10;
+
     /// <summary>Whether this process was started as the server.</summary>
     public static bool IsRequested(string argv0, string[] arguments) =>
-        argv0 == ProgramName && arguments.Length > 0 && arguments[0] is StartFlag or DaemonFlag;
+        argv0 == ProgramName && arguments.Length > 0 && arguments[0] == Flag;
 
     /// <summary>The command line (argv[0] included) that serves the image.</summary>
     internal static string[] Arguments(string imagePath, long imageOffset, string mountPath, int timeoutSeconds, string? fusermount) =>
-        [ProgramName, StartFlag, imagePath, imageOffset.ToString(CultureInfo.InvariantCulture), mountPath,
+        [ProgramName, Flag, imagePath, imageOffset.ToString(CultureInfo.InvariantCulture), mountPath,
             timeoutSeconds.ToString(CultureInfo.InvariantCulture), fusermount ?? ""];
 
-    /// <summary>Runs a stage of the server; returns the exit status.</summary>
+    /// <summary>
+    /// Starts <paramref name="program"/> with <paramref name="arguments"/> as the daemon serving
+    /// <paramref name="device"/>, in a session of its own and a child of neither this process nor
+    /// the target it becomes (a forked child forks it and exits). Returns once the daemon has been
+    /// executed, without waiting for it to serve. The caller closes its copy of
+    /// <paramref name="device"/> before it touches the mount: if the daemon dies before INIT, the
+    /// last descriptor of the connection is gone and every request fails with ENOTCONN instead of
+    /// waiting.
+    /// </summary>
+    /// <param name="heldUntilServed">A descriptor the daemon keeps until it has answered INIT (the mount lock), or -1.</param>
+    /// <exception cref="IOException">The daemon could not be forked or executed.</exception>
+    internal static void StartDaemon(string program, string[] arguments, int device, int heldUntilServed)
+    {
+        int devNull = LibC.Open("/dev/null", LibC.O_RDWR | LibC.O_CLOEXEC, 0, out int openErrno);
+        if (devNull < 0)
+            throw new IOException($"cannot open /dev/null: {LibC.ErrorText(openErrno)}");
+        int* pipe = stackalloc int[2] { -1, -1 };
+        var strings = new List<nint>();
+        try
+        {
+            if (LibC.pipe2(pipe, LibC.O_CLOEXEC) != 0)
+                throw new IOException($"pipe: {LibC.ErrorText(LibC.LastError)}");
+            byte* path = ProgramRunner.Pin(strings, program);
+            byte** argv = ProgramRunner.PinAll(strings, arguments);
+            byte** environment = Environ.Current;
+            long exitGroup = LibC.InForkedChild.SYS_exit_group, setsid = LibC.InForkedChild.SYS_setsid;
+            if (RuntimeFeature.IsDynamicCodeCompiled)
+                BindChildCalls();
+            int pid = ForkDaemon(path, argv, environment, devNull, device, heldUntilServed >= 0 ? heldUntilServed : devNull, pipe[1], setsid, exitGroup);
+            int forkErrno = pid < 0 ? Marshal.GetLastSystemError() : 0; // fork sets errno only: it is called without SetLastError
+            LibC.close(pipe[1]);
+            pipe[1] = -1;
+            if (pid < 0)
+                throw new IOException($"fork: {LibC.ErrorText(forkErrno)}");
+            ProgramRunner.Wait(pid, program); // the intermediate child exits right after its fork
+            int reported;
+            nint n;
+            while ((n = LibC.read(pipe[0], (byte*)&reported, sizeof(int))) < 0 && LibC.LastError == LibC.EINTR)
+            {
+            }
+            if (n == sizeof(int))
+                throw new IOException($"cannot run {program}: {LibC.ErrorText(reported)}");
+        }
+        finally
+        {
+            foreach (nint pointer in strings)
+                NativeMemory.Free((void*)pointer);
+            LibC.close(devNull);
+            if (pipe[0] >= 0)
+                LibC.close(pipe[0]);
+            if (pipe[1] >= 0)
+                LibC.close(pipe[1]);
+        }
+    }
+
+    /// <summary>
+    /// Forks; the child starts a session, forks the daemon and exits; the daemon puts its
+    /// descriptors in place (<see cref="FuseServerMode"/>'s remarks) and executes the server.
+    /// Compiled before it runs and calls nothing but <see cref="LibC.InForkedChild"/>: the
+    /// children must not enter the runtime (the values they need come as arguments).
+    /// </summary>
+    /// <returns>In the parent, the first child's pid, or -1.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
+    private static int ForkDaemon(byte* path, byte** argv, byte** environment, int devNull, int device, int held, int report, long setsid, long exitGroup)
+    {
+        int pid = LibC.InForkedChild.fork();
+        if (pid != 0)
+            return pid;
+
+        LibC.InForkedChild.syscall3(setsid, 0, 0, 0);
+        int daemon = LibC.InForkedChild.fork();
+        if (daemon != 0)
+        {
+            if (daemon < 0)
+            {
+                int forkErrno = *LibC.InForkedChild.__errno_location();
+                LibC.InForkedChild.write(report, &forkErrno, sizeof(int));
+            }
+            LibC.InForkedChild.syscall3(exitGroup, 0, 0, 0);
+        }
+
+        int nullCopy = LibC.InForkedChild.fcntl(devNull, LibC.F_DUPFD, ScratchDescriptors);
+        int deviceCopy = LibC.InForkedChild.fcntl(device, LibC.F_DUPFD, ScratchDescriptors);
+        int heldCopy = LibC.InForkedChild.fcntl(held, LibC.F_DUPFD, ScratchDescriptors);
+        int reportCopy = LibC.InForkedChild.fcntl(report, LibC.F_DUPFD, ScratchDescriptors);
+        LibC.InForkedChild.dup2(nullCopy, 0);
+        LibC.InForkedChild.dup2(nullCopy, 1);
+        LibC.InForkedChild.dup2(deviceCopy, DeviceDescriptor);
+        LibC.InForkedChild.dup2(heldCopy, HeldUntilServedDescriptor);
+        LibC.InForkedChild.dup2(reportCopy, ReportDescriptor);
+        LibC.InForkedChild.fcntl(ReportDescriptor, LibC.F_SETFD, LibC.FD_CLOEXEC);
+        // Nothing else the launcher had open (its caller's pipes, a caller's lock) stays open for the life of the mount.
+        LibC.InForkedChild.syscall3(LibC.InForkedChild.SYS_close_range, ReportDescriptor + 1, uint.MaxValue, 0);
+        LibC.InForkedChild.execve(path, argv, environment);
+        int execErrno = *LibC.InForkedChild.__errno_location();
+        LibC.InForkedChild.write(ReportDescriptor, &execErrno, sizeof(int));
+        LibC.InForkedChild.syscall3(exitGroup, 127, 0, 0);
+        return 0;
+    }
+
+    /// <summary>
+    /// Calls each function the children use once, harmlessly: a JIT-compiled process (the xar CLI's
+    /// <c>xar mount</c>) binds a P/Invoke on its first call, which a child must not be the one to make.
+    /// </summary>
+    private static void BindChildCalls()
+    {
+        byte empty = 0;
+        LibC.InForkedChild.fcntl(-1, LibC.F_DUPFD, 0);
+        LibC.InForkedChild.dup2(-1, -1);
+        LibC.InForkedChild.execve(&empty, null, null);
+        LibC.InForkedChild.write(-1, &empty, 0);
+        LibC.InForkedChild.syscall3(LibC.InForkedChild.SYS_close_range, uint.MaxValue, uint.MaxValue, 0);
+        _ = *LibC.InForkedChild.__errno_location();
+    }
+
+    /// <summary>Runs the daemon; returns the exit status.</summary>
     public static int Run(string[] arguments)
     {
         if (arguments.Length != 6
@@ -43,20 +172,9 @@ public static class FuseServerMode
             return (int)XarExitCode.Usage;
         }
         string image = arguments[1];
-        if (arguments[0] == StartFlag)
-        {
-            try
-            {
-                // stderr (the launcher's pipe) is handed on; the first stage's exit lets the launcher go on waiting on it.
-                ProgramRunner.Start("/proc/self/exe", [ProgramName, DaemonFlag, .. arguments[1..]], newSession: true, out _, captureStderr: false);
-                return 0;
-            }
-            catch (IOException e)
-            {
-                XarexecCommand.WriteOut(2, $"xarexec: {image}: {e.Message}\n");
-                return (int)XarExitCode.Unavailable;
-            }
-        }
+        string mountPoint = arguments[3];
+        // Not inherited by fusermount3 when the daemon unmounts.
+        LibC.fcntl(DeviceDescriptor, LibC.F_SETFD, LibC.FD_CLOEXEC);
         // Nothing of the launcher's working directory stays busy for the life of the mount.
         LibC.chdir("/");
         var options = new FuseServerOptions
@@ -67,19 +185,22 @@ public static class FuseServerMode
         };
         try
         {
-            FuseServer.Serve(image, offset, arguments[3], options, mounted: DetachFromLauncher);
+            FuseServer.Serve(DeviceDescriptor, image, offset, mountPoint, options, served: Served);
             return 0;
         }
         catch (Exception e)
         {
-            XarexecCommand.WriteOut(2, $"xarexec: {image}: {e.Message}\n");
+            XarexecCommand.WriteOut(2, $"xarexec: {image}: the FUSE server failed: {e.Message}\n");
+            // A mount nobody will serve must not stay: the target, or the next launch, would meet a dead one.
+            FuseMounter.Unmount(mountPoint, lazy: true, options.Fusermount);
             return (int)XarExitCode.Unavailable;
         }
     }
 
-    /// <summary>stderr becomes /dev/null: the launcher sees end of file and knows the mount is there.</summary>
-    private static void DetachFromLauncher()
+    /// <summary>INIT is answered: the mount lock goes, and stderr becomes /dev/null (the caller's pipe is not held for the life of the mount).</summary>
+    private static void Served()
     {
+        LibC.close(HeldUntilServedDescriptor);
         int devNull = LibC.Open("/dev/null", LibC.O_RDWR, 0, out _);
         if (devNull >= 0)
         {

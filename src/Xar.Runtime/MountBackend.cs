@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Xar.Fuse;
 using Xar.Interop;
 using Xar.SquashFs.Format;
 
@@ -37,11 +38,13 @@ internal abstract class MountBackend
     /// <summary>
     /// Mounts the image at <paramref name="imageOffset"/> of <paramref name="imagePath"/> on
     /// <paramref name="mountPath"/>, unmounting itself after <paramref name="timeoutSeconds"/> idle
-    /// seconds (0: never), and waits until it answers; returns a pin descriptor on its root.
+    /// seconds (0: never); returns a pin descriptor on its root once it answers, or — our server —
+    /// at once: requests wait in the kernel until the server answers INIT.
     /// </summary>
+    /// <param name="mountLock">The mount lock's descriptor, or -1: our server keeps a copy until it serves.</param>
     /// <exception cref="XarRuntimeException">The server failed or the mount did not appear (<see cref="XarExitCode.Unavailable"/>).</exception>
     public abstract int Mount(string imagePath, long imageOffset, string mountPath, Superblock superblock, int timeoutSeconds,
-        RuntimeSettings settings, string archivePath);
+        RuntimeSettings settings, string archivePath, int mountLock);
 
     /// <summary>Waits until the mount on <paramref name="mountPath"/> answers (INIT done); detaches it if it never does.</summary>
     protected int AwaitMount(string mountPath, Superblock superblock, RuntimeSettings settings, string archivePath)
@@ -84,69 +87,49 @@ internal abstract class MountBackend
             return null;
         }
 
+        /// <remarks>
+        /// The launcher mounts (mount(2) as root, fusermount3's hand-over for users) and starts the
+        /// daemon with the connected descriptor; it neither waits for the daemon to serve nor probes
+        /// the mount it has just made. The pin is an O_PATH descriptor: opening one sends no request,
+        /// and it keeps a plain umount2 (our idle unmount) from taking the mount as any open file does.
+        /// </remarks>
         public override int Mount(string imagePath, long imageOffset, string mountPath, Superblock superblock, int timeoutSeconds,
-            RuntimeSettings settings, string archivePath)
+            RuntimeSettings settings, string archivePath, int mountLock)
         {
-            string[] arguments = FuseServerMode.Arguments(imagePath, imageOffset, mountPath, timeoutSeconds, FindFusermount(settings));
-            string failure;
+            string? fusermount = FindFusermount(settings);
+            int device;
             try
             {
-                int pid = ProgramRunner.Start(settings.FuseServerProgram, arguments, newSession: false, out int readEnd);
-                try
-                {
-                    // The first stage starts the daemon and exits; the daemon closes its stderr once it
-                    // serves, or reports there why it cannot.
-                    int status = ProgramRunner.Wait(pid, settings.FuseServerProgram);
-                    failure = ReadUntilClosed(readEnd, MountAppearTimeout);
-                    if (failure.Length == 0 && status != 0)
-                        failure = $"the FUSE server failed with status 0x{status.ToString("x", CultureInfo.InvariantCulture)}";
-                }
-                finally
-                {
-                    LibC.close(readEnd);
-                }
+                device = FuseMounter.Mount(mountPath, imagePath, allowOther: false, fusermount);
             }
             catch (IOException e)
             {
                 throw new XarRuntimeException(XarExitCode.Unavailable, archivePath, e.Message);
             }
-            if (failure.Length != 0)
+            try
             {
-                string line = failure.Trim().Split('\n')[^1];
-                const string prefix = "xarexec: ";
-                throw new XarRuntimeException(XarExitCode.Unavailable, archivePath,
-                    "the FUSE server failed: " + (line.StartsWith(prefix, StringComparison.Ordinal) ? line[prefix.Length..] : line));
+                FuseServerMode.StartDaemon(settings.FuseServerProgram, FuseServerMode.Arguments(imagePath, imageOffset, mountPath, timeoutSeconds, fusermount),
+                    device, mountLock);
             }
-            return AwaitMount(mountPath, superblock, settings, archivePath);
-        }
-
-        /// <summary>Everything written to the pipe until its last writer closes it, or until <paramref name="timeout"/>.</summary>
-        private static unsafe string ReadUntilClosed(int fd, TimeSpan timeout)
-        {
-            LibC.fcntl(fd, LibC.F_SETFL, LibC.O_NONBLOCK);
-            var output = new MemoryStream();
-            byte* buffer = stackalloc byte[4096];
-            long start = Stopwatch.GetTimestamp();
-            int pause = 1;
-            while (output.Length < 65536)
+            catch (IOException e)
             {
-                nint n = LibC.read(fd, buffer, 4096);
-                if (n > 0)
-                {
-                    output.Write(new ReadOnlySpan<byte>(buffer, (int)n));
-                    continue;
-                }
-                if (n == 0 || LibC.LastError != LibC.EWOULDBLOCK)
-                    break;
-                if (Stopwatch.GetElapsedTime(start) > timeout)
-                {
-                    output.Write("xarexec: the FUSE server did not start serving in time"u8);
-                    break;
-                }
-                Thread.Sleep(pause);
-                pause = Math.Min(pause * 2, 20);
+                LibC.close(device);
+                device = -1;
+                FuseMounter.Unmount(mountPath, lazy: true, fusermount);
+                throw new XarRuntimeException(XarExitCode.Unavailable, archivePath, "the FUSE server failed: " + e.Message);
             }
-            return System.Text.Encoding.UTF8.GetString(output.GetBuffer(), 0, (int)output.Length);
+            finally
+            {
+                if (device >= 0)
+                    LibC.close(device);
+            }
+            int pin = LibC.Open(mountPath, LibC.O_PATH | LibC.O_DIRECTORY | LibC.O_CLOEXEC, 0, out int errno);
+            if (pin < 0)
+            {
+                FuseMounter.Unmount(mountPath, lazy: true, fusermount);
+                throw new XarRuntimeException(XarExitCode.Unavailable, archivePath, $"cannot open the new mount {mountPath}: {LibC.ErrorText(errno)}");
+            }
+            return pin;
         }
     }
 
@@ -158,7 +141,7 @@ internal abstract class MountBackend
             ProgramRunner.Find("squashfuse_ll", settings.SearchPath) is null ? "squashfuse_ll is not on PATH (install squashfuse)" : FuseDeviceUnavailability();
 
         public override int Mount(string imagePath, long imageOffset, string mountPath, Superblock superblock, int timeoutSeconds,
-            RuntimeSettings settings, string archivePath)
+            RuntimeSettings settings, string archivePath, int mountLock)
         {
             string squashfuse = ProgramRunner.Find("squashfuse_ll", settings.SearchPath)
                 ?? throw new XarRuntimeException(XarExitCode.Unavailable, archivePath, "squashfuse_ll is not on PATH (install squashfuse)");

@@ -97,11 +97,7 @@ internal static unsafe class ProgramRunner
             if (newSession)
                 LibC.posix_spawnattr_setflags(attributes, LibC.POSIX_SPAWN_SETSID);
 
-            byte** argv = (byte**)NativeMemory.Alloc((nuint)(arguments.Length + 1), (nuint)sizeof(byte*));
-            strings.Add((nint)argv);
-            for (int i = 0; i < arguments.Length; i++)
-                argv[i] = Pin(strings, arguments[i]);
-            argv[arguments.Length] = null;
+            byte** argv = PinAll(strings, arguments);
 
             int pid;
             int error = LibC.posix_spawn(&pid, Pin(strings, path), actions, attributes, argv, Environ.Current);
@@ -153,7 +149,19 @@ internal static unsafe class ProgramRunner
         return Encoding.UTF8.GetString(output.GetBuffer(), 0, (int)output.Length);
     }
 
-    private static byte* Pin(List<nint> allocations, string text)
+    /// <summary>A NULL-terminated array of native copies of <paramref name="texts"/>; every allocation is added to <paramref name="allocations"/> for the caller to free.</summary>
+    internal static byte** PinAll(List<nint> allocations, string[] texts)
+    {
+        byte** array = (byte**)NativeMemory.Alloc((nuint)(texts.Length + 1), (nuint)sizeof(byte*));
+        allocations.Add((nint)array);
+        for (int i = 0; i < texts.Length; i++)
+            array[i] = Pin(allocations, texts[i]);
+        array[texts.Length] = null;
+        return array;
+    }
+
+    /// <summary>A native NUL-terminated UTF-8 copy of <paramref name="text"/>, added to <paramref name="allocations"/> for the caller to free.</summary>
+    internal static byte* Pin(List<nint> allocations, string text)
     {
         int length = Encoding.UTF8.GetByteCount(text);
         byte* copy = (byte*)NativeMemory.Alloc((nuint)length + 1);

@@ -112,11 +112,14 @@ public static class RunLadder
             EnsureOwnedDirectory(location.UserDirectory, archivePath);
             using FileLock held = FileLock.Acquire(location.LockPath, MountLocation.LockFileMode, requireOwnedMode: true,
                 settings.MountLockTimeout, archivePath, "mounting");
-            // Another launch may have mounted while this one waited for the lock; if the mount found
-            // unresponsive is still the one there (mountinfo says, without touching it), it is not
-            // probed again: a launch that meets a stopped server waits for one probe, not two.
+            // Another launch may have mounted while this one waited for the lock; if the lock was
+            // free and the mount found unresponsive is still the one there (mountinfo says, without
+            // touching it), it is not probed again: a launch that meets a stopped server waits for
+            // one probe, not two. A lock that was held may have been held by the server of that very
+            // mount, starting: ours keeps the lock until it answers INIT, and then it answers.
             int pin = -1;
-            MountState state = unresponsive is not null && ArchiveMount.MountedOn(location.MountPath) is { } mount && (mount.Major, mount.Minor) == unresponsive
+            MountState state = unresponsive is not null && !held.Contended
+                && ArchiveMount.MountedOn(location.MountPath) is { } mount && (mount.Major, mount.Minor) == unresponsive
                 ? MountState.Unresponsive
                 : FuseMount.Probe(location.MountPath, archive.Superblock, settings, archivePath, out pin);
             if (state == MountState.Mounted)
@@ -134,7 +137,7 @@ public static class RunLadder
             bool createdDirectory = EnsureOwnedDirectory(location.MountPath, archivePath);
             try
             {
-                pin = MountWithFirstWorking(backends, imagePath, archive, location.MountPath, settings.MountTimeoutSeconds, settings);
+                pin = MountWithFirstWorking(backends, imagePath, archive, location.MountPath, settings.MountTimeoutSeconds, settings, held.Descriptor);
             }
             catch (XarRuntimeException) when (createdDirectory)
             {
@@ -154,9 +157,10 @@ public static class RunLadder
     /// Mounts with the first of <paramref name="backends"/> that is available and succeeds (our
     /// server, then squashfuse_ll); returns the pin descriptor. Passing one by is noted with XAR_DEBUG.
     /// </summary>
+    /// <param name="mountLock">The mount lock's descriptor, or -1 (<see cref="MountBackend.Mount"/>).</param>
     /// <exception cref="XarRuntimeException">None succeeded; the message gives each one's cause.</exception>
     internal static int MountWithFirstWorking(IReadOnlyList<MountBackend> backends, string imagePath, XarArchive archive, string mountPath,
-        int timeoutSeconds, RuntimeSettings settings)
+        int timeoutSeconds, RuntimeSettings settings, int mountLock)
     {
         var causes = new List<string>();
         XarRuntimeException? last = null;
@@ -171,7 +175,7 @@ public static class RunLadder
             }
             try
             {
-                return backend.Mount(imagePath, archive.ImageOffset, mountPath, archive.Superblock, timeoutSeconds, settings, archive.Path);
+                return backend.Mount(imagePath, archive.ImageOffset, mountPath, archive.Superblock, timeoutSeconds, settings, archive.Path, mountLock);
             }
             catch (XarRuntimeException e) when (e.ExitCode == XarExitCode.Unavailable)
             {

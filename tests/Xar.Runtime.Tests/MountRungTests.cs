@@ -131,6 +131,21 @@ public sealed class MountRungTests : IDisposable
     }
 
     [Fact]
+    public void A_mount_under_a_MOUNT_ROOT_reached_through_a_symlink_is_found_and_reused_not_mounted_over()
+    {
+        // mountinfo names the mount by its real path; the launcher's check for "nothing mounted there" must too.
+        string linkedRoot = Path.Combine(_sandbox.Root, "linked-mnt");
+        File.CreateSymbolicLink(linkedRoot, _sandbox.MountRoot);
+        string archive = TestArchives.Build(_sandbox.Root, TargetKind.Shell, XarLayout.Xarexec, linkedRoot);
+
+        _sandbox.Launch(archive).Stdout.Should().Be("mode=mount new=1\n");
+        RunResult reused = _sandbox.Launch(archive, ["read:data.txt"]);
+
+        reused.Stdout.Should().Be("mode=mount new=0\ndata from the image\n", reused.ToString());
+        _sandbox.Mounts().Should().ContainSingle();
+    }
+
+    [Fact]
     public void A_relative_MOUNT_ROOT_is_refused_in_one_line()
     {
         string archive = _sandbox.Archive();

@@ -37,6 +37,8 @@ public sealed unsafe class FuseSession
     private readonly IFuseFileSystem _fileSystem;
     private readonly int _threadCount;
     private readonly ManualResetEventSlim _initialized = new();
+    private readonly Action? _served;
+    private int _servedCalled;
     private readonly ulong _validSeconds;
     private readonly uint _validNanoseconds;
     private bool _noOpen;
@@ -47,8 +49,10 @@ public sealed unsafe class FuseSession
 
     /// <param name="device">A connected /dev/fuse descriptor (the caller closes it after <see cref="Run"/>).</param>
     /// <param name="threads">How many threads read requests in parallel.</param>
-    public FuseSession(int device, IFuseFileSystem fileSystem, int threads)
+    /// <param name="served">Called once, on a worker, after the reply to INIT is written: the mount serves from then on.</param>
+    public FuseSession(int device, IFuseFileSystem fileSystem, int threads, Action? served = null)
     {
+        _served = served;
         ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
         _device = device;
         _fileSystem = fileSystem;
@@ -124,6 +128,8 @@ public sealed unsafe class FuseSession
                 Statistics.Record(header.Opcode, start);
                 if (result == NoReply)
                     continue;
+                if (header.Opcode == FuseOpcode.Init && _initialized.IsSet && Interlocked.Exchange(ref _servedCalled, 1) == 0)
+                    _served?.Invoke();
                 if (header.Opcode == FuseOpcode.Destroy)
                     _stopping = true;
             }

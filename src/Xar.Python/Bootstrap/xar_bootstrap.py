@@ -9,7 +9,12 @@ ASCII (Python 2 reads sources as ASCII).
 import os
 import sys
 
-BUNDLE_MAGIC = b"XARPYC\x00\x02"
+BUNDLE_MAGIC = b"XARPYC\x00\x03"
+# The values of the bundle's index that are not a module's code (offset << 32 | length); BytecodeBundle.cs has the same.
+IMPORTABLE_FILE = -1
+LISTED_DIRECTORY = -2
+UNLISTED_DIRECTORY = -3
+ABSENT = -4
 
 
 def _install_bundle(root):
@@ -21,6 +26,11 @@ def _install_bundle(root):
     index answers the lookups and one open file gives the code, so a start from a mount costs
     a few requests instead of thousands. Anything the index does not cover falls through to
     the interpreter's own finders.
+
+    Returns the index's entries (None without a bundle). They are one dict of str and int, and
+    each finder allocates one object: the cyclic collector counts the containers a start
+    allocates, and a start that allocates more than the same application's in a venv can meet
+    a full collection (tens of milliseconds) that the venv's start does not.
     """
     bundle = root + "/__xar__/bytecode.bundle"
     try:
@@ -37,15 +47,15 @@ def _install_bundle(root):
         os.close(fd)  # compiled for another interpreter: the normal finders compile what they need
         return None
     index_length = int.from_bytes(head[12:16], "little")
-    directories, code_index, native = marshal.loads(_read(fd, 16, index_length))
+    entries, native = marshal.loads(_read(fd, 16, index_length))
     code_start = 16 + index_length
     prefix = len(root) + 1
     real_root = []  # resolved at the first module the index does not name, not at every start
 
     def bundled_code(path):
         key = path[prefix:]
-        entry = code_index.get(key)
-        if entry is None:
+        entry = entries.get(key, ABSENT)
+        if entry < 0:
             # A module that is a symlink, or in a symlinked directory: its code is in the bundle under
             # the path of the file itself, if that is in the image.
             if not real_root:
@@ -53,11 +63,11 @@ def _install_bundle(root):
             real = os.path.realpath(path)
             if real != path and real.startswith(real_root[0]):
                 key = real[len(real_root[0]) :]
-                entry = code_index.get(key)
-        if entry is None:
+                entry = entries.get(key, ABSENT)
+        if entry < 0:
             return None
         bootstrap._verbose_message("code object from {!r}", bundle + ":" + key)  # for python -v
-        return marshal.loads(_read(fd, code_start + entry[0], entry[1]))
+        return marshal.loads(_read(fd, code_start + (entry >> 32), entry & 0xFFFFFFFF))
 
     class BundledSourceLoader(external.SourceFileLoader):
         def get_code(self, fullname):
@@ -77,56 +87,59 @@ def _install_bundle(root):
         (BundledSourceLoader, external.SOURCE_SUFFIXES),
         (BundledSourcelessLoader, external.BYTECODE_SUFFIXES),
     ]
+    suffixes = external.FileFinder(root, *loaders)._loaders  # FileFinder's (suffix, loader) pairs, in its order
+    nothing = frozenset()
 
     class BundleFinder(external.FileFinder):
-        """FileFinder's search over the bundle's listing of the directory: no stat, no readdir.
+        """FileFinder's search over the bundle's index: no stat, no readdir.
 
         A FileFinder subclass, so that pkgutil.iter_modules and pkg_resources treat it as one."""
 
         def __init__(self, path, key):
-            external.FileFinder.__init__(self, path, *loaders)
-            self._key = key
-            self._files, self._subdirectories = directories[key]
-            self._path_cache = self._files | self._subdirectories
+            # FileFinder's attributes, without the list of loaders and the two sets its __init__
+            # makes for each directory: every finder shares them (its caches stay empty).
+            self.path = path
+            self._loaders = suffixes
+            self._path_mtime = -1
+            self._path_cache = self._relaxed_path_cache = nothing
+            self._key = key + "/"
 
         def _fill_cache(self):
-            pass  # the listing came from the bundle
+            pass  # the index lists the directory
 
         def find_spec(self, fullname, target=None):
             tail = fullname.rpartition(".")[2]
-            if tail in self._subdirectories:
-                base = self.path + "/" + tail
-                listing = directories.get(self._key + "/" + tail)
-                if listing is None:  # not indexed: ask the file system, as FileFinder would
-                    return external.FileFinder.find_spec(self, fullname, target)
+            base = self._key + tail
+            kind = entries.get(base, ABSENT)
+            if kind == UNLISTED_DIRECTORY:  # the index cannot tell whether it is a package: ask the file system
+                return external.FileFinder(self.path, *loaders).find_spec(fullname, target)
+            if kind == LISTED_DIRECTORY:
                 for suffix, loader in self._loaders:
-                    if "__init__" + suffix in listing[0]:
-                        return self._get_spec(loader, fullname, base + "/__init__" + suffix, [base], target)
+                    if entries.get(base + "/__init__" + suffix, ABSENT) >= IMPORTABLE_FILE:
+                        package = self.path + "/" + tail
+                        return self._get_spec(loader, fullname, package + "/__init__" + suffix, [package], target)
             for suffix, loader in self._loaders:
-                if tail + suffix in self._files:
+                if entries.get(base + suffix, ABSENT) >= IMPORTABLE_FILE:
                     return self._get_spec(loader, fullname, self.path + "/" + tail + suffix, None, target)
-            if tail in self._subdirectories:
+            if kind == LISTED_DIRECTORY:
                 spec = bootstrap.ModuleSpec(fullname, None)
-                spec.submodule_search_locations = [base]  # a namespace package portion
+                spec.submodule_search_locations = [self.path + "/" + tail]  # a namespace package portion
                 return spec
             return None
 
     def served(key):
-        """Whether key is lib/python or below it, or below a directory the index lists (a
-        standalone archive's standard library)."""
-        if key == "lib/python" or key.startswith("lib/python/"):
-            return True
-        while "/" in key:
+        """Whether key is a directory the index names (listed or not) or below one."""
+        while entries.get(key, ABSENT) not in (LISTED_DIRECTORY, UNLISTED_DIRECTORY):
+            if "/" not in key:
+                return False
             key = key.rpartition("/")[0]
-            if key in directories:
-                return True
-        return False
+        return True
 
     def hook(path):
         key = path[prefix:]
         if not path.startswith(root + "/"):
             raise ImportError("not in the bundle")
-        if key in directories:
+        if entries.get(key) == LISTED_DIRECTORY:
             return BundleFinder(path, key)
         if served(key):
             # A directory the index does not list (a symlink or a special file in it, a name that is
@@ -141,19 +154,18 @@ def _install_bundle(root):
     # and extension modules): a start imports a small part of it, and reading all of it (20 MB
     # for a hello) only competes with the start for the cores and the daemon.
     if os.environ.get("XARFUSE_NEW_MOUNT") == "1" and os.environ.get("XAR_RUN_MODE") != "extract":
-        spans = [entry for path, entry in code_index.items() if not path.startswith(INTERPRETER_HOME)]
-        start = code_start + min([offset for offset, _ in spans] or [0])
-        end = code_start + max([offset + length for offset, length in spans] or [0])
-        paths = [(root + "/" + path, size) for path, size in native if not path.startswith(INTERPRETER_HOME)]
+        spans = [entry for path, entry in entries.items() if entry >= 0 and not path.startswith(INTERPRETER_HOME)]
+        start = code_start + min([entry >> 32 for entry in spans] or [0])
+        end = code_start + max([(entry >> 32) + (entry & 0xFFFFFFFF) for entry in spans] or [0])
+        paths = [(root + "/" + path, size) for path, size in native.items() if not path.startswith(INTERPRETER_HOME)]
         if end - start + sum(size for _, size in paths) >= READ_AHEAD_MINIMUM:
             _start_read_ahead(fd, start, end, paths)
 
     sys.path_hooks.insert(0, hook)
     # The standard library's finders were made before the hook (the interpreter's start imported from it).
-    for path in [p for p in sys.path_importer_cache if p.startswith(root + "/") and p[prefix:] in directories]:
+    for path in [p for p in sys.path_importer_cache if p.startswith(root + "/") and served(p[prefix:])]:
         del sys.path_importer_cache[path]
-    # The application's top-level packages, from the bundle's listing of lib/python.
-    return directories.get("lib/python", (frozenset(), frozenset()))[1]
+    return entries
 
 
 READ_AHEAD_BUDGET = 64 << 20
@@ -229,19 +241,21 @@ STICKY = 0o1000
 WRITABLE_BY_OTHERS = 0o022
 
 
-def _offer_writable_caches(library, packages):
+def _has_package(library, entries, package):
+    """Whether lib/python has a directory named package: from the bundle's index (entries), else the file system."""
+    if entries is None:
+        return os.path.isdir(library + "/" + package)
+    return entries.get("lib/python/" + package, ABSENT) in (LISTED_DIRECTORY, UNLISTED_DIRECTORY)
+
+
+def _offer_writable_caches(library, entries):
     """Points each library of WRITABLE_CACHES that the image holds, and whose variable the user
     has not set, at a directory of its own in a per-image cache directory of the user's.
     matplotlib is moved only when its default directories cannot be written (it then warns and
     uses a temporary directory natively): a user's matplotlibrc stays in force otherwise."""
     wanted = []
     for package, variable in WRITABLE_CACHES:
-        if os.environ.get(variable):
-            continue
-        if packages is None:
-            if not os.path.isdir(library + "/" + package):
-                continue
-        elif package not in packages:
+        if os.environ.get(variable) or not _has_package(library, entries, package):
             continue
         if package == "matplotlib" and _matplotlib_defaults_writable():
             continue
@@ -258,12 +272,12 @@ def _offer_writable_caches(library, packages):
         os.environ[variable] = directory + "/" + package
 
 
-def _offer_matplotlibrc(library, packages):
+def _offer_matplotlibrc(library, entries):
     """Debian's matplotlib looks for its default matplotlibrc in /etc/matplotlibrc, not in its
     mpl-data (which the build brought back into the package), so on a host without Debian's
     python3-matplotlib `import matplotlib` fails ("Could not find matplotlibrc file"). There, and
     only when no matplotlibrc of the user's would be read first, MATPLOTLIBRC names the image's."""
-    if os.environ.get("MATPLOTLIBRC") or (packages is not None and "matplotlib" not in packages):
+    if os.environ.get("MATPLOTLIBRC") or not _has_package(library, entries, "matplotlib"):
         return
     default = library + "/matplotlib/mpl-data/matplotlibrc"
     if os.path.exists("/etc/matplotlibrc") or not os.path.isfile(default):
@@ -458,9 +472,9 @@ def _main():
     import site  # with -S this only defines addsitedir; it adds nothing of the host's
 
     library = os.path.abspath(root + "/lib/python")  # as addsitedir spells it
-    packages = _install_bundle(os.path.abspath(root))
-    _offer_writable_caches(library, packages)
-    _offer_matplotlibrc(library, packages)
+    entries = _install_bundle(os.path.abspath(root))
+    _offer_writable_caches(library, entries)
+    _offer_matplotlibrc(library, entries)
     # The archive's packages go after the standard library and before any host site-packages
     # (present only in archives built with --inherit-site), so the archive's versions win.
     before = list(sys.path)

@@ -7,24 +7,38 @@ namespace Xar.Python.Building;
 /// <summary>
 /// <c>__xar__/bytecode.bundle</c> (docs/python-apps.md §5): the code of every compiled module of
 /// the directories it serves (<c>lib/python</c>, and the standard library of a standalone archive)
-/// in one file, with the listing of each directory there, so the bootstrap's finder resolves and
-/// loads imports without a stat, a readdir or an open per module.
+/// in one file, with what the finder needs of each directory there, so the bootstrap's finder
+/// resolves and loads imports without a stat, a readdir or an open per module.
 /// <code>
-/// "XARPYC\0\x02" | importlib MAGIC_NUMBER (4) | u32 LE index length | index | code...
-/// index = marshal((directories, code, native))
-///   directories: {dir relative to the image root: (frozenset(files), frozenset(subdirectories))}
-///   code:        {module file relative to the image root: (offset after the index, length)}
-///   native:      ((shared library relative to the image root, size), ...) in path order
-///   code...:     each module's marshalled code object (its pyc without the 16-byte header)
+/// "XARPYC\0\x03" | importlib MAGIC_NUMBER (4) | u32 LE index length | index | code...
+/// index = marshal((entries, native))
+///   entries: {path relative to the image root: value}, in path order:
+///            every served directory (-2, or -3 when its listing is not in the index), and in each
+///            listed one every subdirectory (-2 or -3) and every file a finder can import
+///            (*.py, *.pyc, *.so: -1); a module file whose code is here has offset after the
+///            index &lt;&lt; 32 | length instead (also in a directory that is not listed)
+///   native:  {shared library relative to the image root: size}, in path order
+///   code...: each module's marshalled code object (its pyc without the 16-byte header)
 /// </code>
+/// One dict of str and int, where the index of earlier formats had a tuple per module and a tuple
+/// and two frozensets per directory: the interpreter's cyclic collector counts every container an
+/// import allocates, and the first full collection of a start (40 ms for a medium application)
+/// comes after a fixed count, so an index that allocated thousands of containers (cfn-lint: 13,800)
+/// brought it into starts that ran without it in a venv. Files a finder cannot import (data) are
+/// not listed: a finder never looks for them.
 /// Directories whose listing cannot be told from the image alone (a symlink or a special file in
-/// them, a name that is not UTF-8) are left out; the interpreter's own finder serves them.
+/// them, a name that is not UTF-8) are not listed; the file system lists them.
 /// </summary>
 internal sealed class BytecodeBundle(IReadOnlyList<string> servedDirectories)
 {
     public const string ImagePath = "__xar__/bytecode.bundle";
     private const int PycHeaderLength = 16;
-    private static ReadOnlySpan<byte> Magic => "XARPYC\0\x02"u8;
+    private static ReadOnlySpan<byte> Magic => "XARPYC\0\x03"u8;
+
+    // The values of the index's entries that are not a module's code (xar_bootstrap.py has the same).
+    private const long ImportableFile = -1;
+    private const long ListedDirectory = -2;
+    private const long UnlistedDirectory = -3;
 
     private readonly ConcurrentDictionary<string, ReadOnlyMemory<byte>> _code = new(StringComparer.Ordinal);
     private byte[]? _interpreterMagic;
@@ -47,19 +61,21 @@ internal sealed class BytecodeBundle(IReadOnlyList<string> servedDirectories)
     {
         var served = entries.Where(e => IsServed(e.Path)).ToList();
         var index = new PythonMarshal();
-        index.Tuple(3);
-        WriteDirectories(index, served);
+        index.Tuple(2);
 
+        var values = DirectoryEntries(served);
         var modules = _code.OrderBy(pair => pair.Key, StringComparer.Ordinal).ToList();
-        index.Dict();
         long offset = 0;
         foreach (var (path, code) in modules)
         {
-            index.String(path);
-            index.Tuple(2);
-            index.Integer(offset);
-            index.Integer(code.Length);
+            values[path] = checked(offset * (1L << 32)) + code.Length;
             offset += code.Length;
+        }
+        index.Dict();
+        foreach (var (path, value) in values)
+        {
+            index.String(path);
+            index.Integer(value);
         }
         index.EndDict();
         WriteNativeLibraries(index, served);
@@ -83,27 +99,28 @@ internal sealed class BytecodeBundle(IReadOnlyList<string> servedDirectories)
             .Where(e => e.Type == ImageEntryType.File && e.Content is not null && IsSharedLibrary(Split(e.Path).Name))
             .OrderBy(e => e.Path, StringComparer.Ordinal)
             .ToList();
-        index.Tuple(native.Count);
+        index.Dict();
         foreach (var entry in native)
         {
-            index.Tuple(2);
             index.String(entry.Path);
             index.Integer(entry.Content!.Length);
         }
+        index.EndDict();
     }
 
     private static bool IsSharedLibrary(string name) => name.EndsWith(".so", StringComparison.Ordinal) || name.Contains(".so.", StringComparison.Ordinal);
 
-    private void WriteDirectories(PythonMarshal index, List<ImageEntry> entries)
+    /// <summary>The index's entries for the served directories, their subdirectories and their importable files.</summary>
+    private SortedDictionary<string, long> DirectoryEntries(List<ImageEntry> entries)
     {
-        var listings = new SortedDictionary<string, (SortedSet<string> Files, SortedSet<string> Subdirectories)>(StringComparer.Ordinal);
+        var listings = new Dictionary<string, (List<string> Files, List<string> Subdirectories)>(StringComparer.Ordinal);
         var unlisted = new HashSet<string>(StringComparer.Ordinal);
 
-        (SortedSet<string> Files, SortedSet<string> Subdirectories) Listing(string directory)
+        (List<string> Files, List<string> Subdirectories) Listing(string directory)
         {
             if (!listings.TryGetValue(directory, out var listing))
             {
-                listings[directory] = listing = (new(StringComparer.Ordinal), new(StringComparer.Ordinal));
+                listings[directory] = listing = ([], []);
                 if (!servedDirectories.Contains(directory))
                 {
                     var (parent, name) = Split(directory);
@@ -128,17 +145,28 @@ internal sealed class BytecodeBundle(IReadOnlyList<string> servedDirectories)
                 unlisted.Add(directory);
         }
 
-        var kept = listings.Where(l => !unlisted.Contains(l.Key) && !IsPycache(l.Key)).ToList();
-        index.Dict();
-        foreach (var (directory, (files, subdirectories)) in kept)
+        bool Listed(string directory) => !unlisted.Contains(directory) && !IsPycache(directory);
+        var values = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        foreach (var (directory, (files, subdirectories)) in listings)
         {
-            index.String(directory);
-            index.Tuple(2);
-            index.FrozenSet(files);
-            index.FrozenSet(subdirectories);
+            if (servedDirectories.Contains(directory))
+                values[directory] = Listed(directory) ? ListedDirectory : UnlistedDirectory;
+            if (!Listed(directory))
+                continue;
+            foreach (string name in subdirectories)
+                values[directory + "/" + name] = Listed(directory + "/" + name) ? ListedDirectory : UnlistedDirectory;
+            foreach (string name in files.Where(IsImportable))
+                values[directory + "/" + name] = ImportableFile;
         }
-        index.EndDict();
+        return values;
     }
+
+    /// <summary>
+    /// A name a finder may load a module from: a source, a pyc or an extension module (every
+    /// interpreter's extension suffixes end in .so on Linux). A finder looks for nothing else.
+    /// </summary>
+    private static bool IsImportable(string name) =>
+        name.EndsWith(".py", StringComparison.Ordinal) || name.EndsWith(".pyc", StringComparison.Ordinal) || name.EndsWith(".so", StringComparison.Ordinal);
 
     private static (string Directory, string Name) Split(string path)
     {

@@ -6,7 +6,7 @@ namespace Xar.Python.Building;
 
 /// <summary>
 /// Writes the few value types of Python's <c>marshal</c> format that the bytecode bundle's index
-/// needs: str, int, tuple, frozenset and dict. Only codes every Python 3 reads are used (no
+/// needs: str, int, tuple and dict. Only codes every Python 3 reads are used (no
 /// references, no short forms), so <c>marshal.loads</c> of 3.7 through 3.13 reads the result.
 /// </summary>
 internal sealed class PythonMarshal
@@ -50,13 +50,6 @@ internal sealed class PythonMarshal
     {
         _output.WriteByte((byte)'(');
         Int32Raw(count);
-    }
-
-    public void FrozenSet(IReadOnlyCollection<string> items)
-    {
-        _output.WriteByte((byte)'>');
-        Int32Raw(items.Count);
-        foreach (string item in items) String(item);
     }
 
     /// <summary>Starts a dict; write key and value pairs, then <see cref="EndDict"/>.</summary>

@@ -20,10 +20,15 @@ public sealed record PythonArchiveOptions
     public BytecodeMode Bytecode { get; init; } = BytecodeMode.Compiled;
 
     /// <summary>
-    /// Compile the test packages of the application's dependencies too (--compile-tests); off:
-    /// their sources are shipped and compiled only if ever imported (docs/python-apps.md §5).
+    /// Compile every module of <c>lib/python</c> into the bundle (--compile-all); off: the root
+    /// distribution's own and, of its dependencies, what <see cref="Reached"/> names (without it:
+    /// all but their test packages). The rest is shipped as sources, compiled when imported and
+    /// cached per user (docs/python-apps.md §1).
     /// </summary>
-    public bool CompileTests { get; init; }
+    public bool CompileAll { get; init; }
+
+    /// <summary>The image paths of the sources the import scan reached from the root distribution's modules (<see cref="ImportClosure"/>); null: no scan ran.</summary>
+    public IReadOnlySet<string>? Reached { get; init; }
 
     /// <summary>Pycs the import scan made with the target interpreter, taken instead of compiling those sources again.</summary>
     public CompiledSources? Precompiled { get; init; }
@@ -273,7 +278,7 @@ public static class PythonArchiveBuilder
         IReadOnlySet<string> startupBytecode, StandaloneInterpreter? standalone, PythonArchiveOptions options, BytecodeCompiler? compiler, long time)
     {
         if (compiler is null) return [.. files];
-        var sources = files.Where(f => IsLibrarySource(f) && (options.CompileTests || !IsDependencyTest(f.Path, application))).ToList();
+        var sources = files.Where(f => IsLibrarySource(f) && IsCompiled(f.Path, application, options)).ToList();
         var progress = options.Image.Progress;
         progress?.Found(sources.Count, 0);
         var compiled = new ConcurrentDictionary<string, ImageEntry>(StringComparer.Ordinal);
@@ -343,6 +348,20 @@ public static class PythonArchiveBuilder
         if (!bundle.IsEmpty) // nothing compiled: the bootstrap would have nothing to serve from it
             result.Add(ImageEntry.File(BytecodeBundle.ImagePath, bundle.Build(result), 0b110_100_100, time));
         return result;
+    }
+
+    /// <summary>
+    /// Whether a source of <c>lib/python</c> is compiled into the bundle at build. Every start reads
+    /// its code from the bundle, so it holds what a run may import: the root distribution's own
+    /// modules (it loads some by computed names: cfn-lint's rules) and the dependencies' modules
+    /// their imports reach, followed transitively (sympy's and botocore's parts that nothing
+    /// imports, 60 % of cfn-lint's dependencies' code, are not). Without an import scan (no
+    /// environment to follow imports into), every module but the dependencies' test packages.
+    /// </summary>
+    internal static bool IsCompiled(string path, PythonApplication application, PythonArchiveOptions options)
+    {
+        if (options.CompileAll || application.OwnFiles is not { } own || own.Contains(path)) return true;
+        return options.Reached is { } reached ? reached.Contains(path) : !IsDependencyTest(path, application);
     }
 
     /// <summary>

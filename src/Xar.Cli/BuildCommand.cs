@@ -72,6 +72,10 @@ internal static class BuildCommand
     {
         Description = "Compile every module into the bytecode bundle (default: the application's own and what their imports reach; the rest ships as sources, compiled and cached per user when imported).",
     };
+    private static readonly Option<bool> DebugRanges = new("--debug-ranges")
+    {
+        Description = "Keep the column positions of the compiled code (Python 3.11+: tracebacks underline the failing expression with ^^^; default: line numbers only, a 29 % smaller bundle).",
+    };
     private static readonly Option<bool> NoStrip = new("--no-strip") { Description = "Keep the debugging sections and symbol tables of the interpreter and libraries copied into the image (default: dropped; extension modules of distributions are never changed)." };
     private static readonly Option<string[]> PipRequirement = PipOption("--requirement", "-r", "Also build these requirement files' packages (pip wheel -r); with --wheels, take them from the wheels, checking their --hash values.");
     private static readonly Option<string[]> PipConstraint = PipOption("--constraint", null, "Constrain versions with this file (pip wheel -c).");
@@ -95,7 +99,7 @@ internal static class BuildCommand
         {
             Inputs, Output, Raw, Exec, Wheels, Lock, FromEnv, NoFollowImports, Python, Entry, Bytecode, InheritSite, Standalone, HostPython, Layout, Launcher, Quiet, Json,
             Target, Platform, PythonVersion,
-            IncludeLib, AllowMissingLib, NoBundleLibs, NoStrip, CompileAll,
+            IncludeLib, AllowMissingLib, NoBundleLibs, NoStrip, CompileAll, DebugRanges,
             PipRequirement, PipConstraint, PipFindLinks, PipIndexUrl, PipNoIndex, PipRequireHashes,
         };
         codec.AddTo(command);
@@ -262,6 +266,7 @@ internal static class BuildCommand
                 Entry = settings.Entry,
                 Bytecode = settings.Bytecode,
                 CompileAll = parse.GetValue(CompileAll),
+                DebugRanges = parse.GetValue(DebugRanges),
                 Reached = reached,
                 Precompiled = precompiled,
                 InheritSite = settings.InheritSite,
@@ -292,7 +297,7 @@ internal static class BuildCommand
         out CompiledSources? precompiled, out IReadOnlySet<string>? reached, OperationProgress progress, TextWriter stderr)
     {
         progress.Begin("following imports");
-        precompiled = bytecode == BytecodeMode.None ? null : new CompiledSources(probe.Executable);
+        precompiled = bytecode == BytecodeMode.None ? null : new CompiledSources(probe.Executable, PythonArchiveBuilder.KeepsDebugRanges(parse.GetValue(DebugRanges), probe.Facts));
         reached = null;
         ImportScanner scanner;
         try

@@ -30,6 +30,13 @@ public sealed record PythonArchiveOptions
     /// <summary>The image paths of the sources the import scan reached from the root distribution's modules (<see cref="ImportClosure"/>); null: no scan ran.</summary>
     public IReadOnlySet<string>? Reached { get; init; }
 
+    /// <summary>
+    /// Keep the column positions of the bundle's code (--debug-ranges; Python 3.11+), which
+    /// tracebacks use to underline the failing expression; off: line numbers only, as with
+    /// <c>-X no_debug_ranges</c> (docs/python-apps.md §1).
+    /// </summary>
+    public bool DebugRanges { get; init; }
+
     /// <summary>Pycs the import scan made with the target interpreter, taken instead of compiling those sources again.</summary>
     public CompiledSources? Precompiled { get; init; }
 
@@ -99,7 +106,7 @@ public static class PythonArchiveBuilder
         var progress = options.Image.Progress;
 
         // One set of compile servers for the library and the bootstrap: each costs an interpreter start.
-        using var compiler = options.Bytecode == BytecodeMode.None ? null : new BytecodeCompiler(probe.Executable, options.Image.Threads, options.Precompiled);
+        using var compiler = options.Bytecode == BytecodeMode.None ? null : new BytecodeCompiler(probe.Executable, options.Image.Threads, options.Precompiled, KeepsDebugRanges(options.DebugRanges, facts));
         // Files the builder makes carry the newest time of the application's own, not 1970 (a
         // fixed --mtime or SOURCE_DATE_EPOCH applies to them anyway, in the writer).
         long time = application.Files.Select(f => f.ModificationTime).DefaultIfEmpty(0).Max();
@@ -147,6 +154,9 @@ public static class PythonArchiveBuilder
         return XarArchiveWriter.Write(outputPath, new XarWriteOptions { Header = header, Layout = options.Layout, Launcher = options.Launcher },
             image => writer.WriteTo(image));
     }
+
+    /// <summary>Whether the interpreter compiles with column positions: asked to, or Python 2, which has none and refuses <c>-X</c>.</summary>
+    public static bool KeepsDebugRanges(bool requested, InterpreterFacts facts) => requested || facts.MajorVersion < 3;
 
     /// <summary>Whether the probed executable runs on <paramref name="platform"/>'s machine (a wrapper script that is no ELF file: this host's).</summary>
     private static bool IsInterpreterMachine(InterpreterProbe probe, TargetPlatform platform) => ElfMachineName(probe) == Xar.Archive.Elf.ElfObject.NameOf(platform.ElfMachine);

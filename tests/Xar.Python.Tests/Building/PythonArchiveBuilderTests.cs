@@ -235,6 +235,26 @@ public sealed class PythonArchiveBuilderTests : IDisposable
         Directory.EnumerateFileSystemEntries(elsewhere).Should().BeEmpty();
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void TheBundlesCodeHasColumnPositionsOnlyWithDebugRanges(bool debugRanges)
+    {
+        var app = HelloApplication() with
+        {
+            Files = [.. HelloApplication().Files, File("lib/python/hello_app/fail.py", "def main():\n    values = {}\n    return 1 + values['missing']\n")],
+        };
+        var (archive, tree) = Build(app, options => options with { Entry = "hello_app.fail:main", DebugRanges = debugRanges });
+
+        var (status, _, errors) = RunOriginalWay(tree, archive, []);
+
+        status.Should().Be(1);
+        errors.Should().Contain("return 1 + values['missing']").And.Contain("KeyError: 'missing'");
+        // CPython 3.11 underlines the failing expression from the column positions: ~~~~~~^^^^^^^^^^^
+        if (debugRanges) errors.Should().Contain("^^^^");
+        else errors.Should().NotContain("^");
+    }
+
     [Fact]
     public void CompileAllPutsEveryModuleIntoTheBundle()
     {

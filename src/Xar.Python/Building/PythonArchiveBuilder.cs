@@ -47,6 +47,9 @@ public sealed record PythonArchiveOptions
     public bool Standalone { get; init; }
 
     public SquashFsWriterOptions Image { get; init; } = new();
+
+    /// <summary>The codec level of <c>__xar__/bytecode.bundle</c> (<see cref="ImageEntry.CompressionLevel"/>); null: the image's.</summary>
+    public int? BytecodeCompressionLevel { get; init; }
     public XarLayout Layout { get; init; } = XarLayout.Self;
 
     /// <summary>
@@ -356,7 +359,11 @@ public static class PythonArchiveBuilder
             }
         }
         if (!bundle.IsEmpty) // nothing compiled: the bootstrap would have nothing to serve from it
-            result.Add(ImageEntry.File(BytecodeBundle.ImagePath, bundle.Build(result), 0b110_100_100, time));
+            result.Add(new ImageEntry
+            {
+                Path = BytecodeBundle.ImagePath, Type = ImageEntryType.File, Content = bundle.Build(result), Permissions = 0b110_100_100, ModificationTime = time,
+                CompressionLevel = options.BytecodeCompressionLevel,
+            });
         return result;
     }
 

@@ -7,6 +7,7 @@ using Xar.Python.Building;
 using Xar.Python.Distributions;
 using Xar.Python.Standards;
 using Xar.SquashFs;
+using Xar.SquashFs.Compression;
 using Xar.SquashFs.Writing;
 
 namespace Xar.Cli;
@@ -68,9 +69,13 @@ internal static class BuildCommand
         AllowMultipleArgumentsPerToken = false,
     };
     private static readonly Option<bool> NoBundleLibs = new("--no-bundle-libs") { Description = "Do not copy the native libraries that the image's ELF objects need into it (the target host must have them)." };
-    private static readonly Option<bool> CompileTests = new("--compile-tests")
+    private static readonly Option<bool> CompileAll = new("--compile-all")
     {
-        Description = "Also compile the test packages (test/, tests/, testing/) of the application's dependencies (default: shipped as sources, compiled only if imported).",
+        Description = "Compile every module into the bytecode bundle (default: the application's own and what their imports reach; the rest ships as sources, compiled and cached per user when imported).",
+    };
+    private static readonly Option<bool> DebugRanges = new("--debug-ranges")
+    {
+        Description = "Keep the column positions of the compiled code (Python 3.11+: tracebacks underline the failing expression with ^^^; default: line numbers only, a 29 % smaller bundle).",
     };
     private static readonly Option<bool> NoStrip = new("--no-strip") { Description = "Keep the debugging sections and symbol tables of the interpreter and libraries copied into the image (default: dropped; extension modules of distributions are never changed)." };
     private static readonly Option<string[]> PipRequirement = PipOption("--requirement", "-r", "Also build these requirement files' packages (pip wheel -r); with --wheels, take them from the wheels, checking their --hash values.");
@@ -95,7 +100,7 @@ internal static class BuildCommand
         {
             Inputs, Output, Raw, Exec, Wheels, Lock, FromEnv, NoFollowImports, Python, Entry, Bytecode, InheritSite, Standalone, HostPython, Layout, Launcher, Quiet, Json,
             Target, Platform, PythonVersion,
-            IncludeLib, AllowMissingLib, NoBundleLibs, NoStrip, CompileTests,
+            IncludeLib, AllowMissingLib, NoBundleLibs, NoStrip, CompileAll, DebugRanges,
             PipRequirement, PipConstraint, PipFindLinks, PipIndexUrl, PipNoIndex, PipRequireHashes,
         };
         codec.AddTo(command);
@@ -149,8 +154,10 @@ internal static class BuildCommand
         using var scratch = new ScratchDirectory();
         DistributionBundle bundle;
         InterpreterProbe probe;
-        // The pycs the import scan makes as it parses (one parse per source), when there is bytecode to make.
+        // The pycs the import scan makes as it parses (one parse per source), when there is bytecode to make,
+        // and the sources it reached (what is compiled into the bundle), when it ran.
         CompiledSources? precompiled = null;
+        IReadOnlySet<string>? reached = null;
         if (parse.GetValue(Lock) is { } lockPath)
         {
             if (environment is not null) throw new ArgumentException($"--lock {lockPath} and --from-env exclude each other: the lock names every package");
@@ -178,7 +185,7 @@ internal static class BuildCommand
             var target = TargetInterpreter.FromProbe(probe);
             var requested = inputs.Select(Requirement.Parse).ToArray();
             progress.Begin("resolving distributions");
-            bundle = WithImports(parse, env.Resolve(requested, target), requested, r => env.Resolve(r, target), env, probe, settings.Bytecode, out precompiled, progress, stderr);
+            bundle = WithImports(parse, env.Resolve(requested, target), requested, r => env.Resolve(r, target), env, probe, settings.Bytecode, out precompiled, out reached, progress, stderr);
         }
         else if (wheels is not null)
         {
@@ -221,7 +228,7 @@ internal static class BuildCommand
                 }
             }
             if (env is not null)
-                bundle = WithImports(parse, bundle, requirements, r => house.Resolve(r, target, env), env, probe, settings.Bytecode, out precompiled, progress, stderr);
+                bundle = WithImports(parse, bundle, requirements, r => house.Resolve(r, target, env), env, probe, settings.Bytecode, out precompiled, out reached, progress, stderr);
         }
         else
         {
@@ -252,6 +259,7 @@ internal static class BuildCommand
                 RequiresPython = bundle.RequiresPython?.ToString(),
             };
             var layout = LayoutOf(settings.Layout);
+            var image = settings.Image(codec);
             using var launcher = layout == XarLayout.Self ? LauncherLocator.Open(parse.GetValue(Launcher), platform) : null;
             var result = PythonArchiveBuilder.Build(application, new PythonArchiveOptions
             {
@@ -259,12 +267,15 @@ internal static class BuildCommand
                 Interpreter = probe,
                 Entry = settings.Entry,
                 Bytecode = settings.Bytecode,
-                CompileTests = parse.GetValue(CompileTests),
+                CompileAll = parse.GetValue(CompileAll),
+                DebugRanges = parse.GetValue(DebugRanges),
+                Reached = reached,
                 Precompiled = precompiled,
                 InheritSite = settings.InheritSite,
                 Standalone = settings.Standalone,
                 // Warnings through this command's writer: printed above the progress display.
-                Image = settings.Image(codec) with { Progress = progress, Warning = Warn },
+                Image = image with { Progress = progress, Warning = Warn },
+                BytecodeCompressionLevel = Settings.BytecodeLevel(image),
                 Layout = layout,
                 Launcher = launcher,
                 Warning = Warn,
@@ -281,14 +292,16 @@ internal static class BuildCommand
     /// <summary>
     /// The bundle completed with the installed distributions its code imports but no requirement
     /// declares (<see cref="ImportClosure"/>): one line each; with --no-follow-imports, warnings.
-    /// With bytecode to make, <paramref name="precompiled"/> gets the pycs of the sources scanned.
+    /// With bytecode to make, <paramref name="precompiled"/> gets the pycs of the sources scanned;
+    /// <paramref name="reached"/> gets their paths (null when the scanner did not start).
     /// </summary>
     private static DistributionBundle WithImports(ParseResult parse, DistributionBundle bundle, IReadOnlyList<Requirement> requested,
         Func<IReadOnlyList<Requirement>, DistributionBundle> resolve, InstalledEnvironment environment, InterpreterProbe probe, BytecodeMode bytecode,
-        out CompiledSources? precompiled, OperationProgress progress, TextWriter stderr)
+        out CompiledSources? precompiled, out IReadOnlySet<string>? reached, OperationProgress progress, TextWriter stderr)
     {
         progress.Begin("following imports");
-        precompiled = bytecode == BytecodeMode.None ? null : new CompiledSources(probe.Executable);
+        precompiled = bytecode == BytecodeMode.None ? null : new CompiledSources(probe.Executable, PythonArchiveBuilder.KeepsDebugRanges(parse.GetValue(DebugRanges), probe.Facts));
+        reached = null;
         ImportScanner scanner;
         try
         {
@@ -306,7 +319,7 @@ internal static class BuildCommand
                 FollowImports = !parse.GetValue(NoFollowImports),
                 Notice = message => stderr.WriteLine($"xar: {message}"),
                 Warning = message => stderr.WriteLine($"xar: warning: {message}"),
-            });
+            }, out reached);
     }
 
     /// <summary>
@@ -404,6 +417,14 @@ internal static class BuildCommand
     /// </summary>
     private const int PythonBlockSize = 1 << 20;
 
+    /// <summary>
+    /// The zstd level of Python images unless one is given, and of their bytecode bundle: level 15
+    /// spent 56 % of cfn-lint's build CPU for 0.6 % less image than 12; the bundle, one large file
+    /// every start reads whole, is 7 % smaller at 19 (13 s more CPU for cfn-lint's 38 MB), which
+    /// more than pays back the rest's 12 (docs/benchmarks.md, "Archive sizes").
+    /// </summary>
+    private const int PythonZstdLevel = 12, BytecodeZstdLevel = 19;
+
     /// <summary>Options given on the command line, else from the project's [tool.xar] table.</summary>
     private sealed class Settings(ParseResult parse, PythonProject? project)
     {
@@ -430,7 +451,11 @@ internal static class BuildCommand
             var other => throw new ArgumentException($"--bytecode {other}: use compiled, none or only"),
         };
 
-        public SquashFsWriterOptions Image(CodecOptions codec) => codec.Read(parse, project?.Settings, PythonBlockSize);
+        public SquashFsWriterOptions Image(CodecOptions codec) => codec.Read(parse, project?.Settings, PythonBlockSize, PythonZstdLevel);
+
+        /// <summary>The bundle's own level: <see cref="BytecodeZstdLevel"/> with the default codec and level, else the image's (null).</summary>
+        public static int? BytecodeLevel(SquashFsWriterOptions image) =>
+            image.Compression is { Algorithm: CompressionAlgorithm.Zstd, Level: PythonZstdLevel } ? BytecodeZstdLevel : null;
 
         private string? Value(Option<string?> option, string key) =>
             parse.GetResult(option) is not null ? parse.GetValue(option) : project?.Settings.String(key);

@@ -82,16 +82,17 @@ internal sealed class CodecOptions
 
     /// <summary>
     /// Options from the command line; those not given come from <paramref name="defaults"/> (a
-    /// project's [tool.xar]), else the built-in defaults, with <paramref name="defaultBlockSize"/>.
+    /// project's [tool.xar]), else the built-in defaults, with <paramref name="defaultBlockSize"/>
+    /// and, for zstd, <paramref name="defaultZstdLevel"/> (null: the codec's).
     /// </summary>
-    public SquashFsWriterOptions Read(ParseResult parse, TomlFields? defaults, int defaultBlockSize)
+    public SquashFsWriterOptions Read(ParseResult parse, TomlFields? defaults, int defaultBlockSize, int? defaultZstdLevel = null)
     {
         T Get<T>(Option<T> option, string key, Func<TomlFields, T> convert) =>
             parse.GetResult(option) is null && defaults is not null && defaults.Contains(key) ? convert(defaults) : parse.GetValue(option)!;
         string codecName = Get(_compression, "compression", d => d.String("compression")!);
         if (!Enum.TryParse<CompressionAlgorithm>(codecName, ignoreCase: true, out var algorithm) || algorithm is CompressionAlgorithm.Lzma or CompressionAlgorithm.Lzo)
             throw new ArgumentException($"compression {codecName}: use gzip, zstd, xz, lz4 or none");
-        int? level = Get(_level, "level", d => checked((int?)d.Integer("level")));
+        int? level = Get(_level, "level", d => checked((int?)d.Integer("level"))) ?? (algorithm == CompressionAlgorithm.Zstd ? defaultZstdLevel : null);
         CompressionSettings settings;
         try
         {

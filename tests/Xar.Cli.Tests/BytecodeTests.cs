@@ -136,13 +136,17 @@ public sealed partial class BytecodeTests(BytecodeArchives archives) : IClassFix
     }
 
     [Fact]
-    public void Python_images_have_1_MiB_blocks_unless_told()
+    public void Python_images_have_1_MiB_blocks_and_zstd_level_12_unless_told()
     {
         var info = XarTool.Run("info", archives.Compiled, "--json");
-        var given = XarTool.Run("info", XarTool.Build(Workspace.Combine("flask-128k.xar"), "--from-env", Interpreters.Pyenv311, "flask", "-b", "128K"), "--json");
+        var given = XarTool.Run("info", XarTool.Build(Workspace.Combine("flask-128k.xar"), "--from-env", Interpreters.Pyenv311, "flask", "-b", "128K", "--level", "15"), "--json");
 
-        System.Text.Json.JsonDocument.Parse(info.Stdout).RootElement.GetProperty("image").GetProperty("blockSize").GetInt32().Should().Be(1 << 20);
-        System.Text.Json.JsonDocument.Parse(given.Stdout).RootElement.GetProperty("image").GetProperty("blockSize").GetInt32().Should().Be(128 << 10);
+        var image = System.Text.Json.JsonDocument.Parse(info.Stdout).RootElement.GetProperty("image");
+        var givenImage = System.Text.Json.JsonDocument.Parse(given.Stdout).RootElement.GetProperty("image");
+        image.GetProperty("blockSize").GetInt32().Should().Be(1 << 20);
+        image.GetProperty("level").GetInt32().Should().Be(12);
+        givenImage.GetProperty("blockSize").GetInt32().Should().Be(128 << 10);
+        givenImage.GetProperty("level").GetInt32().Should().Be(15);
     }
 
     /// <summary>Every entry under <paramref name="tree"/> with its size and modification time.</summary>

@@ -69,11 +69,51 @@ def _install_bundle(root):
         bootstrap._verbose_message("code object from {!r}", bundle + ":" + key)  # for python -v
         return marshal.loads(_read(fd, code_start + (entry >> 32), entry & 0xFFFFFFFF))
 
+    cache = []  # [directory or None]: the private pyc cache, found at the first module the bundle does not hold
+
+    def cached_code(loader, fullname):
+        """A module the bundle does not hold (the build compiles what the application's imports
+        reach; docs/python-apps.md, section 1): compiled from its source once, then loaded from
+        <private cache of this image>/pycache/<its image path>.<tag>.pyc, as PYTHONPYCACHEPREFIX
+        would keep it, but for the image's modules only (a global sys.pycache_prefix would also
+        move the host standard library's pycs and compile each of them again). The image never
+        changes under its hash, so the pyc is not checked against the source. Without a private
+        directory (no image hash, no trusted cache root), compiled at every start as CPython does
+        for a read-only __pycache__."""
+        if not cache:
+            cache.append(_pyc_cache(external.MAGIC_NUMBER))
+        if cache[0] is None:
+            return external.SourceFileLoader.get_code(loader, fullname)
+        key = loader.path[prefix:]
+        head, _, name = key.rpartition("/")
+        pyc = "%s/%s/%s.%s.pyc" % (cache[0], head, name.rpartition(".")[0], sys.implementation.cache_tag)
+        try:
+            fd = os.open(pyc, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+        except OSError:
+            fd = None
+        if fd is not None:
+            try:
+                data = _read(fd, 0, os.fstat(fd).st_size)
+            except (OSError, ImportError):
+                data = b""
+            finally:
+                os.close(fd)
+            if data[:4] == external.MAGIC_NUMBER and data[4:8] == PYC_UNCHECKED_HASH:
+                bootstrap._verbose_message("code object from {!r}", pyc)
+                code = marshal.loads(data[16:])
+                _imp._fix_co_filename(code, loader.path)
+                return code
+        source = loader.get_data(loader.path)
+        code = loader.source_to_code(source, loader.path)
+        _write_private(cache[0], pyc, external.MAGIC_NUMBER + PYC_UNCHECKED_HASH + _imp.source_hash(external._RAW_MAGIC_NUMBER, source) + marshal.dumps(code))
+        bootstrap._verbose_message("created {!r}", pyc)
+        return code
+
     class BundledSourceLoader(external.SourceFileLoader):
         def get_code(self, fullname):
             code = bundled_code(self.path)
-            if code is None:  # the source did not compile at build: let CPython report it
-                return external.SourceFileLoader.get_code(self, fullname)
+            if code is None:  # not compiled at build (or did not compile: CPython reports it)
+                return cached_code(self, fullname)
             _imp._fix_co_filename(code, self.path)  # as CPython does for a pyc beside its source
             return code
 
@@ -304,6 +344,51 @@ def _matplotlib_defaults_writable():
         if not os.path.isdir(path) or not os.access(path, os.W_OK | os.X_OK):
             return False
     return True
+
+
+# The flags of a PEP 552 pyc that carries its source's hash and is not checked against it.
+PYC_UNCHECKED_HASH = b"\x01\x00\x00\x00"
+
+
+def _pyc_cache(magic):
+    """<private cache of this image>/pycache (docs/python-apps.md, section 5), created 0700 as the
+    per-image directory is; None when the archive has no image hash or no trusted place exists."""
+    image = os.environ.get("XAR_IMAGE_SHA256", "")
+    if len(image) != 64 or image.strip("0123456789abcdef"):
+        return None
+    directory = _private_cache_directory(image)
+    return None if directory is None else _private_subdirectory(directory + "/pycache", os.geteuid())
+
+
+def _write_private(cache, path, data):
+    """Writes path below the private directory cache: the directories it needs 0700, the file
+    under a random name (O_EXCL|O_NOFOLLOW, 0600), then renamed into place, so that a reader
+    never sees half a pyc and two processes writing the same one both succeed. Nothing on error:
+    the module is compiled again next time."""
+    directory = path.rpartition("/")[0]
+    if not os.path.isdir(directory):
+        made = cache
+        for name in directory[len(cache) + 1 :].split("/"):
+            made += "/" + name
+            try:
+                os.mkdir(made, PRIVATE_MODE)  # os.makedirs gives the parents the umask's mode
+            except OSError:
+                if not os.path.isdir(made):
+                    return
+    temporary = "%s/.%s.tmp" % (directory, os.urandom(8).hex())
+    try:
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0), 0o600)
+    except OSError:
+        return
+    try:
+        with os.fdopen(fd, "wb") as stream:
+            stream.write(data)
+        os.rename(temporary, path)
+    except OSError:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
 
 
 def _private_cache_directory(image):

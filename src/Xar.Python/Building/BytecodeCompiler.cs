@@ -15,12 +15,13 @@ public sealed class BytecodeCompiler : IDisposable
     private readonly PythonServers _servers;
     private readonly CompiledSources? _precompiled;
 
-    /// <param name="precompiled">Pycs the import scan already made (<see cref="CompiledSources"/>); those of another interpreter are not taken.</param>
-    public BytecodeCompiler(string interpreter, int servers = 0, CompiledSources? precompiled = null)
+    /// <param name="precompiled">Pycs the import scan already made (<see cref="CompiledSources"/>); those of another interpreter or setting are not taken.</param>
+    /// <param name="debugRanges">Keep the code's column positions (off: <c>-X no_debug_ranges</c>).</param>
+    public BytecodeCompiler(string interpreter, int servers = 0, CompiledSources? precompiled = null, bool debugRanges = true)
     {
-        _precompiled = precompiled?.Interpreter == interpreter ? precompiled : null;
+        _precompiled = precompiled?.Interpreter == interpreter && precompiled.DebugRanges == debugRanges ? precompiled : null;
         _servers = new PythonServers(interpreter, CompileServerSource, [], servers, "compile bytecode",
-            "cannot compile bytecode (needs Python 3.7 or newer for hash-based pycs)");
+            "cannot compile bytecode (needs Python 3.7 or newer for hash-based pycs)", debugRanges);
         CacheTag = _servers.Greeting;
     }
 

@@ -46,6 +46,7 @@ public sealed class ImportClosure
     private readonly ImportClosureOptions _options;
     private readonly Lazy<Dictionary<string, List<InstalledDistribution>>> _installedModules;
     private readonly HashSet<string> _reached = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _reachedSources = new(StringComparer.Ordinal);
     private readonly List<(string Module, ImageEntry Source, bool IsPackage)> _pending = [];
     private readonly List<Miss> _misses = [];
     private readonly HashSet<(string, bool)> _missed = [];
@@ -68,11 +69,19 @@ public sealed class ImportClosure
     /// <paramref name="environment"/> (and <see cref="ImportClosureOptions.FollowImports"/>), the
     /// bundle <paramref name="resolve"/> makes of <paramref name="requested"/> plus those (the
     /// bundles replaced are disposed, and the bundle in hand when it throws).
+    /// <paramref name="reached"/> gets the image paths of the sources scanned: every module the
+    /// requested distributions' modules import, directly or not, wherever the import is (in a
+    /// function, under try) — what the application may import when it runs.
     /// </summary>
     public static DistributionBundle Complete(DistributionBundle bundle, IReadOnlyList<Requirement> requested,
         Func<IReadOnlyList<Requirement>, DistributionBundle> resolve, InstalledEnvironment environment, ImportScanner scanner,
-        ImportClosureOptions options) =>
-        new ImportClosure(environment, scanner, options).Run(bundle, requested, resolve);
+        ImportClosureOptions options, out IReadOnlySet<string> reached)
+    {
+        var closure = new ImportClosure(environment, scanner, options);
+        var completed = closure.Run(bundle, requested, resolve);
+        reached = closure._reachedSources;
+        return completed;
+    }
 
     private DistributionBundle Run(DistributionBundle bundle, IReadOnlyList<Requirement> requested, Func<IReadOnlyList<Requirement>, DistributionBundle> resolve)
     {
@@ -239,7 +248,11 @@ public sealed class ImportClosure
             if (!_modules.TryGetValue(name, out var file)) continue;
             longest = file;
             longestLength = length;
-            if (file.Source is { } source && _reached.Add(name)) _pending.Add((name, source, file.IsPackage));
+            if (file.Source is { } source && _reached.Add(name))
+            {
+                _pending.Add((name, source, file.IsPackage));
+                _reachedSources.Add(source.Path);
+            }
         }
         // Found, or an attribute of a module found (six.moves); only a namespace package may have
         // portions in other distributions.

@@ -20,10 +20,22 @@ public sealed record PythonArchiveOptions
     public BytecodeMode Bytecode { get; init; } = BytecodeMode.Compiled;
 
     /// <summary>
-    /// Compile the test packages of the application's dependencies too (--compile-tests); off:
-    /// their sources are shipped and compiled only if ever imported (docs/python-apps.md §5).
+    /// Compile every module of <c>lib/python</c> into the bundle (--compile-all); off: the root
+    /// distribution's own and, of its dependencies, what <see cref="Reached"/> names (without it:
+    /// all but their test packages). The rest is shipped as sources, compiled when imported and
+    /// cached per user (docs/python-apps.md §1).
     /// </summary>
-    public bool CompileTests { get; init; }
+    public bool CompileAll { get; init; }
+
+    /// <summary>The image paths of the sources the import scan reached from the root distribution's modules (<see cref="ImportClosure"/>); null: no scan ran.</summary>
+    public IReadOnlySet<string>? Reached { get; init; }
+
+    /// <summary>
+    /// Keep the column positions of the bundle's code (--debug-ranges; Python 3.11+), which
+    /// tracebacks use to underline the failing expression; off: line numbers only, as with
+    /// <c>-X no_debug_ranges</c> (docs/python-apps.md §1).
+    /// </summary>
+    public bool DebugRanges { get; init; }
 
     /// <summary>Pycs the import scan made with the target interpreter, taken instead of compiling those sources again.</summary>
     public CompiledSources? Precompiled { get; init; }
@@ -35,6 +47,9 @@ public sealed record PythonArchiveOptions
     public bool Standalone { get; init; }
 
     public SquashFsWriterOptions Image { get; init; } = new();
+
+    /// <summary>The codec level of <c>__xar__/bytecode.bundle</c> (<see cref="ImageEntry.CompressionLevel"/>); null: the image's.</summary>
+    public int? BytecodeCompressionLevel { get; init; }
     public XarLayout Layout { get; init; } = XarLayout.Self;
 
     /// <summary>
@@ -94,7 +109,7 @@ public static class PythonArchiveBuilder
         var progress = options.Image.Progress;
 
         // One set of compile servers for the library and the bootstrap: each costs an interpreter start.
-        using var compiler = options.Bytecode == BytecodeMode.None ? null : new BytecodeCompiler(probe.Executable, options.Image.Threads, options.Precompiled);
+        using var compiler = options.Bytecode == BytecodeMode.None ? null : new BytecodeCompiler(probe.Executable, options.Image.Threads, options.Precompiled, KeepsDebugRanges(options.DebugRanges, facts));
         // Files the builder makes carry the newest time of the application's own, not 1970 (a
         // fixed --mtime or SOURCE_DATE_EPOCH applies to them anyway, in the writer).
         long time = application.Files.Select(f => f.ModificationTime).DefaultIfEmpty(0).Max();
@@ -142,6 +157,9 @@ public static class PythonArchiveBuilder
         return XarArchiveWriter.Write(outputPath, new XarWriteOptions { Header = header, Layout = options.Layout, Launcher = options.Launcher },
             image => writer.WriteTo(image));
     }
+
+    /// <summary>Whether the interpreter compiles with column positions: asked to, or Python 2, which has none and refuses <c>-X</c>.</summary>
+    public static bool KeepsDebugRanges(bool requested, InterpreterFacts facts) => requested || facts.MajorVersion < 3;
 
     /// <summary>Whether the probed executable runs on <paramref name="platform"/>'s machine (a wrapper script that is no ELF file: this host's).</summary>
     private static bool IsInterpreterMachine(InterpreterProbe probe, TargetPlatform platform) => ElfMachineName(probe) == Xar.Archive.Elf.ElfObject.NameOf(platform.ElfMachine);
@@ -273,7 +291,7 @@ public static class PythonArchiveBuilder
         IReadOnlySet<string> startupBytecode, StandaloneInterpreter? standalone, PythonArchiveOptions options, BytecodeCompiler? compiler, long time)
     {
         if (compiler is null) return [.. files];
-        var sources = files.Where(f => IsLibrarySource(f) && (options.CompileTests || !IsDependencyTest(f.Path, application))).ToList();
+        var sources = files.Where(f => IsLibrarySource(f) && IsCompiled(f.Path, application, options)).ToList();
         var progress = options.Image.Progress;
         progress?.Found(sources.Count, 0);
         var compiled = new ConcurrentDictionary<string, ImageEntry>(StringComparer.Ordinal);
@@ -341,8 +359,26 @@ public static class PythonArchiveBuilder
             }
         }
         if (!bundle.IsEmpty) // nothing compiled: the bootstrap would have nothing to serve from it
-            result.Add(ImageEntry.File(BytecodeBundle.ImagePath, bundle.Build(result), 0b110_100_100, time));
+            result.Add(new ImageEntry
+            {
+                Path = BytecodeBundle.ImagePath, Type = ImageEntryType.File, Content = bundle.Build(result), Permissions = 0b110_100_100, ModificationTime = time,
+                CompressionLevel = options.BytecodeCompressionLevel,
+            });
         return result;
+    }
+
+    /// <summary>
+    /// Whether a source of <c>lib/python</c> is compiled into the bundle at build. Every start reads
+    /// its code from the bundle, so it holds what a run may import: the root distribution's own
+    /// modules (it loads some by computed names: cfn-lint's rules) and the dependencies' modules
+    /// their imports reach, followed transitively (sympy's and botocore's parts that nothing
+    /// imports, 21 % of cfn-lint's dependencies' code, are not). Without an import scan (no
+    /// environment to follow imports into), every module but the dependencies' test packages.
+    /// </summary>
+    internal static bool IsCompiled(string path, PythonApplication application, PythonArchiveOptions options)
+    {
+        if (options.CompileAll || application.OwnFiles is not { } own || own.Contains(path)) return true;
+        return options.Reached is { } reached ? reached.Contains(path) : !IsDependencyTest(path, application);
     }
 
     /// <summary>

@@ -32,14 +32,23 @@ internal sealed class PythonServers : IDisposable
     /// </summary>
     private static readonly string[] Flags = ["-s", "-S"];
 
+    /// <summary>
+    /// Code without column positions (PEP 657, Python 3.11+; ignored by 3.7–3.10, which have none):
+    /// they are 29 % of the compressed bytecode of cfn-lint's dependencies, and only tracebacks'
+    /// <c>^^^</c> markers use them (docs/python-apps.md §1).
+    /// </summary>
+    private static readonly string[] WithoutDebugRanges = ["-X", "no_debug_ranges"];
+
     /// <param name="serverSource">The server's source (Bootstrap/), run after the request loop.</param>
     /// <param name="arguments">The server's arguments (its sys.argv after the program).</param>
+    /// <param name="debugRanges">Off: the interpreter runs with <c>-X no_debug_ranges</c> (<see cref="WithoutDebugRanges"/>), so the code it compiles has no column positions.</param>
     /// <param name="purpose">What the servers are for, in error messages ("compile bytecode").</param>
     /// <param name="withoutGreeting">The error when a server writes no greeting (the interpreter is too old for the script).</param>
-    public PythonServers(string interpreter, string serverSource, IReadOnlyList<string> arguments, int servers, string purpose, string withoutGreeting)
+    public PythonServers(string interpreter, string serverSource, IReadOnlyList<string> arguments, int servers, string purpose, string withoutGreeting,
+        bool debugRanges = true)
     {
         int count = servers > 0 ? servers : Environment.ProcessorCount;
-        string[] command = [.. Flags, "-c", RequestLoop + "\n" + serverSource, .. arguments];
+        string[] command = [.. Flags, .. debugRanges ? [] : WithoutDebugRanges, "-c", RequestLoop + "\n" + serverSource, .. arguments];
         var starts = Enumerable.Range(0, count).Select(_ => Task.Run(() => Server.Start(interpreter, command, purpose, withoutGreeting))).ToArray();
         try
         {

@@ -369,7 +369,7 @@ internal sealed class DataPipeline
                     // Taken out first: Pack releases what it is given, even when it throws.
                     var current = loaded;
                     loaded = default;
-                    var data = Pack(node.Content!, current);
+                    var data = Pack(node.Content!, node.CompressionLevel, current);
                     node.Data = data;
                     if (current.Key is { } newKey) _byContent.Add(newKey, data);
                 }
@@ -381,9 +381,23 @@ internal sealed class DataPipeline
         CloseFragment();
     }
 
-    private FileData Pack(FileContent content, LoadedFile loaded)
+    private FileData Pack(FileContent content, int? level, LoadedFile loaded)
     {
         long size = content.Length;
+        if (level is { } wanted && wanted != _options.Compression.Level)
+        {
+            (int min, int max) = CompressionSettings.LevelRange(_options.Compression.Algorithm);
+            if (wanted < min || wanted > max)
+            {
+                loaded.Buffer?.Release();
+                loaded.Fd?.Release();
+                throw new SquashFsException($"{content.Description}: {CompressionSettings.Name(_options.Compression.Algorithm)} level {wanted} is not between {min} and {max}");
+            }
+        }
+        else
+        {
+            level = null;
+        }
         bool tailInFragment = _options.UseFragments && size % _blockSize != 0;
         long fullBlocks = size / _blockSize;
         int tail = (int)(size % _blockSize);
@@ -400,7 +414,7 @@ internal sealed class DataPipeline
             for (int b = 0; b < blockCount; b++)
             {
                 int length = (int)Math.Min(_blockSize, size - (long)b * _blockSize);
-                var job = new BlockJob { File = data, BlockIndex = b, Length = length };
+                var job = new BlockJob { File = data, BlockIndex = b, Length = length, Level = level };
                 if (loaded.Buffer is { } buffer)
                 {
                     buffer.AddRef();
@@ -510,21 +524,33 @@ internal sealed class DataPipeline
     private void CompressBlocks()
     {
         using var compressor = _options.Compression.CreateCompressor(_blockSize);
-        foreach (var job in _toCompress.GetConsumingEnumerable(_cancel.Token))
+        // Compressors at the levels some files ask for (ImageEntry.CompressionLevel), made at their first block.
+        var atLevel = new Dictionary<int, BlockCompressor>();
+        try
         {
-            try
+            foreach (var job in _toCompress.GetConsumingEnumerable(_cancel.Token))
             {
-                Compress(job, compressor);
+                try
+                {
+                    var chosen = compressor;
+                    if (job.Level is { } level && !atLevel.TryGetValue(level, out chosen))
+                        atLevel[level] = chosen = (_options.Compression with { Level = level }).CreateCompressor(_blockSize);
+                    Compress(job, chosen!);
+                }
+                finally
+                {
+                    ReleaseInputs(job);
+                }
+                lock (job)
+                {
+                    job.Completed = true;
+                    Monitor.Pulse(job);
+                }
             }
-            finally
-            {
-                ReleaseInputs(job);
-            }
-            lock (job)
-            {
-                job.Completed = true;
-                Monitor.Pulse(job);
-            }
+        }
+        finally
+        {
+            foreach (var other in atLevel.Values) other.Dispose();
         }
     }
 
@@ -644,6 +670,8 @@ internal sealed class DataPipeline
         public int BlockIndex;
         public uint FragmentIndex;
         public int Length;
+        /// <summary>The codec level of the file's blocks when it is not the image's.</summary>
+        public int? Level;
         public SharedBuffer? Input;
         public int InputOffset;
         public SharedFd? Fd;

@@ -44,6 +44,13 @@ public sealed class ImageEntry
     /// <summary>Extended attributes, full names with their namespace prefix (user., trusted., security.).</summary>
     public IReadOnlyList<KeyValuePair<string, byte[]>>? Xattrs { get; init; }
 
+    /// <summary>
+    /// The level of the image's codec for this file's blocks (a tail in a fragment block takes the
+    /// image's); null: the image's. For a large file every start reads whole, where the CPU of a
+    /// higher level is paid once, at build, and reading costs the same.
+    /// </summary>
+    public int? CompressionLevel { get; init; }
+
     public static ImageEntry File(string path, FileContent content, int permissions = 0b110_100_100, long mtime = 0) =>
         new() { Path = path, Type = ImageEntryType.File, Content = content, Permissions = permissions, ModificationTime = mtime };
 

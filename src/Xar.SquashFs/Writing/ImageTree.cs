@@ -98,6 +98,7 @@ internal sealed class ImageTree
         {
             case InodeType.File:
                 node.Content = entry.Content ?? throw new SquashFsException($"'{entry.Path}': file without content");
+                node.CompressionLevel = entry.CompressionLevel;
                 break;
             case InodeType.Symlink:
                 node.SymlinkTarget = Encoding.UTF8.GetBytes(entry.LinkTarget ?? throw new SquashFsException($"'{entry.Path}': symlink without a target"));

@@ -20,6 +20,8 @@ internal sealed class TreeNode(byte[] name, InodeType type)
     public bool Explicit { get; set; }
 
     public FileContent? Content { get; set; }
+    /// <summary><see cref="ImageEntry.CompressionLevel"/>.</summary>
+    public int? CompressionLevel { get; set; }
     public FileData? Data { get; set; }
     public byte[]? SymlinkTarget { get; set; }
     public uint Rdev { get; set; }

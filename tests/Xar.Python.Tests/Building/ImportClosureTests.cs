@@ -21,7 +21,7 @@ public sealed class ImportClosureTests : IDisposable
     /// app (requested) imports helper (helper-dist, undeclared), which imports deep (deep-dist) at
     /// module level and lazy_dep (lazy-dist) in a function; app imports optional_mod only inside
     /// try/except ImportError, lazy_app_dep in its own function, and broken (needs-missing, whose
-    /// requirement is not installed); unused-dist is imported by nobody.
+    /// requirement is not installed); unused-dist is imported by nobody, nor is helper-dist's helper_extra.
     /// </summary>
     private InstalledEnvironment Environment()
     {
@@ -32,7 +32,11 @@ public sealed class ImportClosureTests : IDisposable
             ["app/sub.py"] = "from .inner import thing\n",
             ["app/inner.py"] = "thing = 1\n",
         });
-        env.DistInfo("helper-dist", "1.0", new Dictionary<string, string> { ["helper.py"] = "import deep.core\n\ndef later():\n    import lazy_dep\n" });
+        env.DistInfo("helper-dist", "1.0", new Dictionary<string, string>
+        {
+            ["helper.py"] = "import deep.core\n\ndef later():\n    import lazy_dep\n",
+            ["helper_extra.py"] = "import json\n",
+        });
         env.DistInfo("deep-dist", "2.0", new Dictionary<string, string> { ["deep/__init__.py"] = "", ["deep/core.py"] = "import json\n" });
         env.DistInfo("lazy-dist", "1.0", new Dictionary<string, string> { ["lazy_dep.py"] = "" });
         env.DistInfo("lazy-app-dist", "1.0", new Dictionary<string, string> { ["lazy_app_dep.py"] = "" });
@@ -42,12 +46,25 @@ public sealed class ImportClosureTests : IDisposable
         return InstalledEnvironment.Open(env.Prefix);
     }
 
-    private DistributionBundle Complete(InstalledEnvironment environment, bool follow)
+    private DistributionBundle Complete(InstalledEnvironment environment, bool follow) => Complete(environment, follow, out _);
+
+    private DistributionBundle Complete(InstalledEnvironment environment, bool follow, out IReadOnlySet<string> reached)
     {
         Requirement[] requested = [Requirement.Parse("app")];
         using var scanner = new ImportScanner(Python311, servers: 2);
         return ImportClosure.Complete(environment.Resolve(requested, _target), requested, r => environment.Resolve(r, _target), environment, scanner,
-            new ImportClosureOptions { FollowImports = follow, Notice = _notices.Add, Warning = _warnings.Add });
+            new ImportClosureOptions { FollowImports = follow, Notice = _notices.Add, Warning = _warnings.Add }, out reached);
+    }
+
+    [Fact]
+    public void The_sources_reached_are_the_requested_modules_and_what_they_import_transitively()
+    {
+        using var bundle = Complete(Environment(), follow: true, out var reached);
+
+        // Imports in functions and under try count: the application may run them.
+        reached.Should().BeEquivalentTo(["lib/python/app/__init__.py", "lib/python/app/sub.py", "lib/python/app/inner.py", "lib/python/helper.py",
+            "lib/python/deep/__init__.py", "lib/python/deep/core.py", "lib/python/lazy_app_dep.py"]);
+        bundle.Entries.Select(e => e.Path).Should().Contain("lib/python/helper_extra.py", "a module nobody imports is in the image, only not reached");
     }
 
     [Fact]

@@ -170,18 +170,95 @@ public sealed class PythonArchiveBuilderTests : IDisposable
             .And.NotContain($"{bundle}/dep/tests/").And.NotContain($"{bundle}/dep/sub/testing/");
     }
 
-    [Fact]
-    public void CompileTestsPutsTheDependencysTestsIntoTheBundle()
+    /// <summary>The archive of <paramref name="app"/> with options of the test's, extracted.</summary>
+    private (string Archive, string Tree) Build(PythonApplication app, Func<PythonArchiveOptions, PythonArchiveOptions> options)
     {
         string archive = _temp.Combine("app.xar");
-        PythonArchiveBuilder.Build(AppWithTestSuites(), new PythonArchiveOptions
-        {
-            Interpreter = Probe.Value, Entry = "hello", Layout = XarLayout.Xarexec, CompileTests = true,
-        }, archive);
+        PythonArchiveBuilder.Build(app, options(new PythonArchiveOptions { Interpreter = Probe.Value, Entry = "hello", Layout = XarLayout.Xarexec }), archive);
         string tree = _temp.Combine("tree");
-        using (var opened = XarArchive.Open(archive))
-        using (var image = SquashFsImage.Open(opened.Image.Handle, opened.Image.Offset, ownsHandle: false))
-            image.ExtractTo(tree);
+        using var opened = XarArchive.Open(archive);
+        using var image = SquashFsImage.Open(opened.Image.Handle, opened.Image.Offset, ownsHandle: false);
+        image.ExtractTo(tree);
+        return (archive, tree);
+    }
+
+    private const string ImageHash = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    /// <summary>dep and its helpers reached by the import scan; dep.testsuite and dep.tests not (check.py imports them in a function the scan did not follow).</summary>
+    private static readonly HashSet<string> DependencyReached =
+        ["lib/python/dep/__init__.py", "lib/python/dep/sub/__init__.py", "lib/python/dep/sub/testing/__init__.py", "lib/python/dep/sub/testing/helpers.py"];
+
+    [Fact]
+    public void OnlyWhatTheImportScanReachedIsCompiledAndTheRestIsCompiledOnceIntoAPrivateCache()
+    {
+        var (archive, tree) = Build(AppWithTestSuites(), options => options with { Reached = DependencyReached });
+        string cacheHome = _temp.Combine("cache-home");
+        Directory.CreateDirectory(cacheHome);
+        (string, string)[] environment = [("XAR_VERBOSE_PYTHON", "1"), ("XAR_IMAGE_SHA256", ImageHash), ("XDG_CACHE_HOME", cacheHome)];
+        string pycache = $"{cacheHome}/xar/.app-caches/{ImageHash}/pycache";
+        string cached = $"{pycache}/lib/python/dep/testsuite.cpython-311.pyc";
+
+        var first = RunOriginalWay(tree, archive, [], environment);
+        var second = RunOriginalWay(tree, archive, [], environment);
+
+        first.ExitCode.Should().Be(0);
+        first.Stdout.Should().Be("10\n");
+        string bundle = $"{tree}/__xar__/bytecode.bundle:lib/python";
+        first.Stderr.Should().Contain($"code object from '{bundle}/dep/sub/testing/helpers.py'", "reached by the scan")
+            .And.Contain($"code object from '{bundle}/hello_app/tests/test_own.py'", "the application's own modules are all compiled")
+            .And.NotContain($"{bundle}/dep/testsuite.py").And.NotContain($"{bundle}/dep/tests/");
+        first.Stderr.Should().Contain($"created '{cached}'").And.Contain($"created '{pycache}/lib/python/dep/tests/test_dep.cpython-311.pyc'");
+        foreach (string directory in new[] { $"{cacheHome}/xar/.app-caches/{ImageHash}", pycache, $"{pycache}/lib/python/dep" })
+            System.IO.File.GetUnixFileMode(directory).Should().Be(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, directory);
+        System.IO.File.GetUnixFileMode(cached).Should().Be(UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        second.ExitCode.Should().Be(0);
+        second.Stdout.Should().Be("10\n");
+        second.Stderr.Should().Contain($"code object from '{cached}'").And.NotContain("created '");
+        second.Stderr.Should().NotMatchRegex("code object from [^']", "every module's code comes from the bundle or the cache: nothing compiles");
+    }
+
+    [Fact]
+    public void APycCacheThatIsASymlinkIsNotUsedAndNothingIsWrittenThroughIt()
+    {
+        var (archive, tree) = Build(AppWithTestSuites(), options => options with { Reached = DependencyReached });
+        string cacheHome = _temp.Combine("cache-home");
+        string elsewhere = _temp.Combine("elsewhere");
+        Directory.CreateDirectory($"{cacheHome}/xar/.app-caches/{ImageHash}");
+        Directory.CreateDirectory(elsewhere);
+        System.IO.File.CreateSymbolicLink($"{cacheHome}/xar/.app-caches/{ImageHash}/pycache", elsewhere);
+
+        var (status, output, trace) = RunOriginalWay(tree, archive, [], ("XAR_VERBOSE_PYTHON", "1"), ("XAR_IMAGE_SHA256", ImageHash), ("XDG_CACHE_HOME", cacheHome));
+
+        status.Should().Be(0);
+        output.Should().Be("10\n");
+        trace.Should().Contain($"code object from {tree}/lib/python/dep/testsuite.py", "compiled, as from a read-only __pycache__").And.NotContain("created '");
+        Directory.EnumerateFileSystemEntries(elsewhere).Should().BeEmpty();
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void TheBundlesCodeHasColumnPositionsOnlyWithDebugRanges(bool debugRanges)
+    {
+        var app = HelloApplication() with
+        {
+            Files = [.. HelloApplication().Files, File("lib/python/hello_app/fail.py", "def main():\n    values = {}\n    return 1 + values['missing']\n")],
+        };
+        var (archive, tree) = Build(app, options => options with { Entry = "hello_app.fail:main", DebugRanges = debugRanges });
+
+        var (status, _, errors) = RunOriginalWay(tree, archive, []);
+
+        status.Should().Be(1);
+        errors.Should().Contain("return 1 + values['missing']").And.Contain("KeyError: 'missing'");
+        // CPython 3.11 underlines the failing expression from the column positions: ~~~~~~^^^^^^^^^^^
+        if (debugRanges) errors.Should().Contain("^^^^");
+        else errors.Should().NotContain("^");
+    }
+
+    [Fact]
+    public void CompileAllPutsEveryModuleIntoTheBundle()
+    {
+        var (archive, tree) = Build(AppWithTestSuites(), options => options with { Reached = DependencyReached, CompileAll = true });
 
         var (status, _, trace) = RunOriginalWay(tree, archive, [], ("XAR_VERBOSE_PYTHON", "1"));
 
@@ -534,7 +611,7 @@ public sealed class PythonArchiveBuilderTests : IDisposable
             // -v is a Python flag: run the interpreter the way run.sh would, with it added.
             variables["XAR_MOUNT"] = tree;
             variables["XAR_INVOKED_NAME"] = archive;
-            command.AddRange([Python311, "-I", "-S", "-v", "-c", PythonLaunch.BootCommand]);
+            command.AddRange([Python311, "-I", "-S", "-B", "-v", "-c", PythonLaunch.BootCommand]);
         }
         else
         {

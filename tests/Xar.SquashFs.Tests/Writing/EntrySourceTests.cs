@@ -1,4 +1,5 @@
 using System.Text;
+using Xar.SquashFs.Compression;
 using Xar.SquashFs.Tests.Support;
 using Xar.SquashFs.Writing;
 
@@ -44,6 +45,55 @@ public sealed class EntrySourceTests : IDisposable
         tree["dev/big-minor"].Should().Match<EntryState>(e => e.Type == 'b' && e.RdevMajor == 259 && e.RdevMinor == 70000);
         tree["run/pipe"].Should().Match<EntryState>(e => e.Type == 'p' && e.Uid == 1000 && e.Gid == 100 && e.Permissions == 0b110_000_000);
         tree["empty"].Size.Should().Be(0);
+    }
+
+    /// <summary>Text of random words: compressible, and more so at a higher zstd level.</summary>
+    private static byte[] Words(int seed, int length)
+    {
+        string[] words = ["import", "return", "self", "value", "def", "class", "lambda", "None", "True", "for", "in", "if", "else", "yield", "module", "path"];
+        var random = new Random(seed);
+        var text = new StringBuilder();
+        while (text.Length < length) text.Append(words[random.Next(words.Length)]).Append(random.Next(10) == 0 ? '\n' : ' ');
+        return Encoding.ASCII.GetBytes(text.ToString(0, length));
+    }
+
+    [Fact]
+    public void AFileAtItsOwnCompressionLevelIsStoredSmallerAndReadsBackTheSame()
+    {
+        byte[] bundle = Words(1, 3 << 20), other = Words(2, 3 << 20);
+        long ImageWith(int? level, string name)
+        {
+            var writer = new SquashFsWriter(new SquashFsWriterOptions { Compression = CompressionSettings.For(CompressionAlgorithm.Zstd, 3), BlockSize = 1 << 20 });
+            writer.Add(new ImageEntry { Path = "bundle", Type = ImageEntryType.File, Content = FileContent.FromBytes(bundle), CompressionLevel = level });
+            writer.Add(ImageEntry.File("other", FileContent.FromBytes(other)));
+            string image = _temp.Combine(name);
+            writer.WriteToFile(image);
+            return new FileInfo(image).Length;
+        }
+
+        long plain = ImageWith(null, "plain.sqfs"), higher = ImageWith(19, "higher.sqfs");
+
+        higher.Should().BeLessThan(plain - 4096, "the file's blocks are compressed at level 19, the rest at the image's 3");
+        string output = _temp.Combine("out");
+        ExternalTool.Run("unsquashfs", "squashfs-tools", ["-no-progress", "-d", output, _temp.Combine("higher.sqfs")]);
+        File.ReadAllBytes(Path.Combine(output, "bundle")).Should().Equal(bundle);
+        File.ReadAllBytes(Path.Combine(output, "other")).Should().Equal(other);
+    }
+
+    [Fact]
+    public void ACompressionLevelOutsideTheCodecsRangeIsRefusedNamingTheFile()
+    {
+        var writer = new SquashFsWriter();
+        writer.Add(new ImageEntry
+        {
+            Path = "bundle", Type = ImageEntryType.File, Content = FileContent.FromStream(() => new MemoryStream(new byte[10]), 10, "wheel:bundle"), CompressionLevel = 40,
+        });
+        string image = _temp.Combine("bad.sqfs");
+
+        var act = () => writer.WriteToFile(image);
+
+        act.Should().Throw<SquashFsException>().WithMessage("wheel:bundle: zstd level 40 is not between 1 and 22");
+        File.Exists(image).Should().BeFalse();
     }
 
     [Fact]

@@ -151,6 +151,8 @@ internal static class BuildCommand
         InterpreterProbe probe;
         // The pycs the import scan makes as it parses (one parse per source), when there is bytecode to make.
         CompiledSources? precompiled = null;
+        // What the scan and the compiler answered in earlier builds (XAR_BUILD_CACHE).
+        var answers = ServerAnswerCache.FromEnvironment();
         if (parse.GetValue(Lock) is { } lockPath)
         {
             if (environment is not null) throw new ArgumentException($"--lock {lockPath} and --from-env exclude each other: the lock names every package");
@@ -178,7 +180,7 @@ internal static class BuildCommand
             var target = TargetInterpreter.FromProbe(probe);
             var requested = inputs.Select(Requirement.Parse).ToArray();
             progress.Begin("resolving distributions");
-            bundle = WithImports(parse, env.Resolve(requested, target), requested, r => env.Resolve(r, target), env, probe, settings.Bytecode, out precompiled, progress, stderr);
+            bundle = WithImports(parse, env.Resolve(requested, target), requested, r => env.Resolve(r, target), env, probe, settings.Bytecode, answers, out precompiled, progress, stderr);
         }
         else if (wheels is not null)
         {
@@ -221,7 +223,7 @@ internal static class BuildCommand
                 }
             }
             if (env is not null)
-                bundle = WithImports(parse, bundle, requirements, r => house.Resolve(r, target, env), env, probe, settings.Bytecode, out precompiled, progress, stderr);
+                bundle = WithImports(parse, bundle, requirements, r => house.Resolve(r, target, env), env, probe, settings.Bytecode, answers, out precompiled, progress, stderr);
         }
         else
         {
@@ -261,6 +263,7 @@ internal static class BuildCommand
                 Bytecode = settings.Bytecode,
                 CompileTests = parse.GetValue(CompileTests),
                 Precompiled = precompiled,
+                AnswerCache = answers,
                 InheritSite = settings.InheritSite,
                 Standalone = settings.Standalone,
                 // Warnings through this command's writer: printed above the progress display.
@@ -285,14 +288,14 @@ internal static class BuildCommand
     /// </summary>
     private static DistributionBundle WithImports(ParseResult parse, DistributionBundle bundle, IReadOnlyList<Requirement> requested,
         Func<IReadOnlyList<Requirement>, DistributionBundle> resolve, InstalledEnvironment environment, InterpreterProbe probe, BytecodeMode bytecode,
-        out CompiledSources? precompiled, OperationProgress progress, TextWriter stderr)
+        ServerAnswerCache? answers, out CompiledSources? precompiled, OperationProgress progress, TextWriter stderr)
     {
         progress.Begin("following imports");
         precompiled = bytecode == BytecodeMode.None ? null : new CompiledSources(probe.Executable);
         ImportScanner scanner;
         try
         {
-            scanner = new ImportScanner(probe.Executable, compileInto: precompiled);
+            scanner = new ImportScanner(probe.Executable, compileInto: precompiled, cache: answers);
         }
         catch (PythonBuildException e)
         {

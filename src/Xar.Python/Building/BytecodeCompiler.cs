@@ -16,11 +16,12 @@ public sealed class BytecodeCompiler : IDisposable
     private readonly CompiledSources? _precompiled;
 
     /// <param name="precompiled">Pycs the import scan already made (<see cref="CompiledSources"/>); those of another interpreter are not taken.</param>
-    public BytecodeCompiler(string interpreter, int servers = 0, CompiledSources? precompiled = null)
+    /// <param name="cache">Answers kept from earlier builds (<see cref="ServerAnswerCache"/>); null: every source is compiled.</param>
+    public BytecodeCompiler(string interpreter, int servers = 0, CompiledSources? precompiled = null, ServerAnswerCache? cache = null)
     {
         _precompiled = precompiled?.Interpreter == interpreter ? precompiled : null;
         _servers = new PythonServers(interpreter, CompileServerSource, [], servers, "compile bytecode",
-            "cannot compile bytecode (needs Python 3.7 or newer for hash-based pycs)");
+            "cannot compile bytecode (needs Python 3.7 or newer for hash-based pycs)", cache);
         CacheTag = _servers.Greeting;
     }
 

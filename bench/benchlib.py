@@ -14,10 +14,10 @@ def build_xar_cli():
     return str(out / "xar")
 
 
-def measure(cmd):
-    """Runs cmd; returns wall seconds, CPU seconds (user+sys of the process tree) and peak RSS (KiB)."""
+def measure(cmd, env=None):
+    """Runs cmd (with env as its environment, if given); returns wall seconds, CPU seconds (user+sys of the process tree) and peak RSS (KiB)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, env=env)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:

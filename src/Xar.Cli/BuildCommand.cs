@@ -158,6 +158,8 @@ internal static class BuildCommand
         // and the sources it reached (what is compiled into the bundle), when it ran.
         CompiledSources? precompiled = null;
         IReadOnlySet<string>? reached = null;
+        // What the scan and the compiler answered in earlier builds (XAR_BUILD_CACHE).
+        var answers = ServerAnswerCache.FromEnvironment();
         if (parse.GetValue(Lock) is { } lockPath)
         {
             if (environment is not null) throw new ArgumentException($"--lock {lockPath} and --from-env exclude each other: the lock names every package");
@@ -185,7 +187,7 @@ internal static class BuildCommand
             var target = TargetInterpreter.FromProbe(probe);
             var requested = inputs.Select(Requirement.Parse).ToArray();
             progress.Begin("resolving distributions");
-            bundle = WithImports(parse, env.Resolve(requested, target), requested, r => env.Resolve(r, target), env, probe, settings.Bytecode, out precompiled, out reached, progress, stderr);
+            bundle = WithImports(parse, env.Resolve(requested, target), requested, r => env.Resolve(r, target), env, probe, settings.Bytecode, answers, out precompiled, out reached, progress, stderr);
         }
         else if (wheels is not null)
         {
@@ -228,7 +230,7 @@ internal static class BuildCommand
                 }
             }
             if (env is not null)
-                bundle = WithImports(parse, bundle, requirements, r => house.Resolve(r, target, env), env, probe, settings.Bytecode, out precompiled, out reached, progress, stderr);
+                bundle = WithImports(parse, bundle, requirements, r => house.Resolve(r, target, env), env, probe, settings.Bytecode, answers, out precompiled, out reached, progress, stderr);
         }
         else
         {
@@ -271,6 +273,7 @@ internal static class BuildCommand
                 DebugRanges = parse.GetValue(DebugRanges),
                 Reached = reached,
                 Precompiled = precompiled,
+                AnswerCache = answers,
                 InheritSite = settings.InheritSite,
                 Standalone = settings.Standalone,
                 // Warnings through this command's writer: printed above the progress display.
@@ -297,7 +300,7 @@ internal static class BuildCommand
     /// </summary>
     private static DistributionBundle WithImports(ParseResult parse, DistributionBundle bundle, IReadOnlyList<Requirement> requested,
         Func<IReadOnlyList<Requirement>, DistributionBundle> resolve, InstalledEnvironment environment, InterpreterProbe probe, BytecodeMode bytecode,
-        out CompiledSources? precompiled, out IReadOnlySet<string>? reached, OperationProgress progress, TextWriter stderr)
+        ServerAnswerCache? answers, out CompiledSources? precompiled, out IReadOnlySet<string>? reached, OperationProgress progress, TextWriter stderr)
     {
         progress.Begin("following imports");
         precompiled = bytecode == BytecodeMode.None ? null : new CompiledSources(probe.Executable, PythonArchiveBuilder.KeepsDebugRanges(parse.GetValue(DebugRanges), probe.Facts));
@@ -305,7 +308,7 @@ internal static class BuildCommand
         ImportScanner scanner;
         try
         {
-            scanner = new ImportScanner(probe.Executable, compileInto: precompiled);
+            scanner = new ImportScanner(probe.Executable, compileInto: precompiled, cache: answers);
         }
         catch (PythonBuildException e)
         {

@@ -40,7 +40,9 @@ public class StatisticsFileTests
         Directory.CreateDirectory(mountPoint);
         Exception? unmounting = null;
         var options = new FuseServerOptions { StatisticsPath = statistics };
-        FuseServer.Serve(MountedImageTests.Image("ours"), 0, mountPoint, options, mounted: () => new Thread(() =>
+        string image = MountedImageTests.Image("ours");
+        int device = FuseMounter.Mount(mountPoint, image, allowOther: false, fusermount: null);
+        FuseServer.Serve(device, image, 0, mountPoint, options, served: () => new Thread(() =>
         {
             try
             {

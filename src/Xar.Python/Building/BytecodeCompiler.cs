@@ -17,11 +17,12 @@ public sealed class BytecodeCompiler : IDisposable
 
     /// <param name="precompiled">Pycs the import scan already made (<see cref="CompiledSources"/>); those of another interpreter or setting are not taken.</param>
     /// <param name="debugRanges">Keep the code's column positions (off: <c>-X no_debug_ranges</c>).</param>
-    public BytecodeCompiler(string interpreter, int servers = 0, CompiledSources? precompiled = null, bool debugRanges = true)
+    /// <param name="cache">Answers kept from earlier builds (<see cref="ServerAnswerCache"/>); null: every source is compiled.</param>
+    public BytecodeCompiler(string interpreter, int servers = 0, CompiledSources? precompiled = null, bool debugRanges = true, ServerAnswerCache? cache = null)
     {
         _precompiled = precompiled?.Interpreter == interpreter && precompiled.DebugRanges == debugRanges ? precompiled : null;
         _servers = new PythonServers(interpreter, CompileServerSource, [], servers, "compile bytecode",
-            "cannot compile bytecode (needs Python 3.7 or newer for hash-based pycs)", debugRanges);
+            "cannot compile bytecode (needs Python 3.7 or newer for hash-based pycs)", debugRanges, cache);
         CacheTag = _servers.Greeting;
     }
 

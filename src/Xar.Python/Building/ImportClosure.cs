@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Runtime.ExceptionServices;
 using Xar.Python.Distributions;
 using Xar.Python.Standards;
 using Xar.SquashFs.Writing;
@@ -201,19 +200,12 @@ public sealed class ImportClosure
             var wave = _pending.ToArray();
             _pending.Clear();
             var found = new ConcurrentDictionary<string, IReadOnlyList<ModuleImport>>(StringComparer.Ordinal);
-            try
+            LargestFirst.ForEach(wave, item => item.Source.Content!.Length, _scanner.ServerCount, item =>
             {
-                Parallel.ForEach(wave, new ParallelOptions { MaxDegreeOfParallelism = _scanner.ServerCount }, item =>
-                {
-                    // A source that does not parse for the target is skipped here; the compiler says so.
-                    if (_scanner.Scan(item.Source.Path, ReadAll(item.Source.Content!), out _) is { } imports)
-                        found[item.Module] = imports;
-                });
-            }
-            catch (AggregateException e)
-            {
-                ExceptionDispatchInfo.Capture(e.Flatten().InnerExceptions[0]).Throw();
-            }
+                // A source that does not parse for the target is skipped here; the compiler says so.
+                if (_scanner.Scan(item.Source.Path, ReadAll(item.Source.Content!), out _) is { } imports)
+                    found[item.Module] = imports;
+            });
             foreach (var (module, source, isPackage) in wave.OrderBy(w => w.Module, StringComparer.Ordinal))
             {
                 if (!found.TryGetValue(module, out var imports)) continue;

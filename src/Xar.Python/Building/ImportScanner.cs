@@ -46,10 +46,11 @@ public sealed class ImportScanner : IDisposable
     private readonly CompiledSources? _compiled;
 
     /// <param name="compileInto">Where to keep the pyc of each source scanned, compiled from the tree the scan parsed (Python 3.7 or newer), with its column positions setting; null: scan only.</param>
-    public ImportScanner(string interpreter, int servers = 0, CompiledSources? compileInto = null)
+    /// <param name="cache">Answers kept from earlier builds (<see cref="ServerAnswerCache"/>); null: every source is scanned.</param>
+    public ImportScanner(string interpreter, int servers = 0, CompiledSources? compileInto = null, ServerAnswerCache? cache = null)
     {
         _servers = new PythonServers(interpreter, ScannerSource, compileInto is null ? [] : ["--compile"], servers, "scan imports",
-            "cannot scan imports (the import scanner did not start)", compileInto?.DebugRanges ?? true);
+            "cannot scan imports (the import scanner did not start)", compileInto?.DebugRanges ?? true, cache);
         _compiled = compileInto;
         StandardLibrary = _servers.Greeting.Split(' ', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
     }

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Runtime.ExceptionServices;
 using System.Text;
 using Xar.Archive;
 using Xar.Python.Distributions;
@@ -39,6 +38,9 @@ public sealed record PythonArchiveOptions
 
     /// <summary>Pycs the import scan made with the target interpreter, taken instead of compiling those sources again.</summary>
     public CompiledSources? Precompiled { get; init; }
+
+    /// <summary>The compiler's answers kept between builds (<see cref="ServerAnswerCache"/>); null: every source is compiled.</summary>
+    public ServerAnswerCache? AnswerCache { get; init; }
 
     /// <summary>Let the application see the host's site-packages and PYTHON* variables (off: isolated).</summary>
     public bool InheritSite { get; init; }
@@ -109,7 +111,7 @@ public static class PythonArchiveBuilder
         var progress = options.Image.Progress;
 
         // One set of compile servers for the library and the bootstrap: each costs an interpreter start.
-        using var compiler = options.Bytecode == BytecodeMode.None ? null : new BytecodeCompiler(probe.Executable, options.Image.Threads, options.Precompiled, KeepsDebugRanges(options.DebugRanges, facts));
+        using var compiler = options.Bytecode == BytecodeMode.None ? null : new BytecodeCompiler(probe.Executable, options.Image.Threads, options.Precompiled, KeepsDebugRanges(options.DebugRanges, facts), options.AnswerCache);
         // Files the builder makes carry the newest time of the application's own, not 1970 (a
         // fixed --mtime or SOURCE_DATE_EPOCH applies to them anyway, in the writer).
         long time = application.Files.Select(f => f.ModificationTime).DefaultIfEmpty(0).Max();
@@ -299,16 +301,7 @@ public static class PythonArchiveBuilder
         // otherwise be inflated and checked against RECORD a second time).
         var read = new ConcurrentDictionary<string, byte[]>(StringComparer.Ordinal);
         var bundle = new BytecodeBundle(standalone is null ? [LibraryDirectory] : [LibraryDirectory, standalone.StandardLibrary]);
-        try
-        {
-            Parallel.ForEach(sources, new ParallelOptions { MaxDegreeOfParallelism = compiler.ServerCount }, CompileOne);
-        }
-        catch (AggregateException e)
-        {
-            // Reading a source is where a wheel member fails its RECORD hash: callers get that
-            // InvalidWheelException (a one-line user error), not the parallel loop's wrapper.
-            ExceptionDispatchInfo.Capture(e.Flatten().InnerExceptions[0]).Throw();
-        }
+        LargestFirst.ForEach(sources, source => source.Content!.Length, compiler.ServerCount, CompileOne);
 
         void CompileOne(ImageEntry source)
         {

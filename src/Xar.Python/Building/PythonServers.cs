@@ -19,6 +19,7 @@ internal sealed class PythonServers : IDisposable
     private readonly List<Server> _servers = [];
     private readonly Stack<Server> _idle = new();
     private readonly SemaphoreSlim _available;
+    private readonly ServerAnswerCache.Store? _answers;
 
     private static readonly string RequestLoop = PythonResources.Read("request_server.py");
 
@@ -44,15 +45,19 @@ internal sealed class PythonServers : IDisposable
     /// <param name="debugRanges">Off: the interpreter runs with <c>-X no_debug_ranges</c> (<see cref="WithoutDebugRanges"/>), so the code it compiles has no column positions.</param>
     /// <param name="purpose">What the servers are for, in error messages ("compile bytecode").</param>
     /// <param name="withoutGreeting">The error when a server writes no greeting (the interpreter is too old for the script).</param>
+    /// <param name="cache">Where answers of earlier builds are kept (<see cref="ServerAnswerCache"/>); null: every request goes to a server.</param>
     public PythonServers(string interpreter, string serverSource, IReadOnlyList<string> arguments, int servers, string purpose, string withoutGreeting,
-        bool debugRanges = true)
+        bool debugRanges = true, ServerAnswerCache? cache = null)
     {
         int count = servers > 0 ? servers : Environment.ProcessorCount;
         string[] command = [.. Flags, .. debugRanges ? [] : WithoutDebugRanges, "-c", RequestLoop + "\n" + serverSource, .. arguments];
         var starts = Enumerable.Range(0, count).Select(_ => Task.Run(() => Server.Start(interpreter, command, purpose, withoutGreeting))).ToArray();
+        // Read while the interpreters start.
+        var answers = cache is null ? null : Task.Run(() => cache.Open(interpreter, command));
         try
         {
             Task.WaitAll(starts);
+            _answers = answers?.Result;
         }
         catch (AggregateException e)
         {
@@ -71,8 +76,18 @@ internal sealed class PythonServers : IDisposable
     /// <summary>The first line the servers wrote.</summary>
     public string Greeting { get; }
 
-    /// <summary>Sends one request to an idle server and returns its status and payload. Thread-safe.</summary>
+    /// <summary>The answer to one request: kept from an earlier build, else from an idle server. Thread-safe.</summary>
     public (uint Status, byte[] Payload) Request(string path, ReadOnlySpan<byte> source)
+    {
+        if (_answers is null) return Serve(path, source);
+        var key = ServerAnswerCache.Store.KeyOf(path, source);
+        if (_answers.Find(key) is { } kept) return kept;
+        var answer = Serve(path, source);
+        _answers.Add(key, answer.Status, answer.Payload);
+        return answer;
+    }
+
+    private (uint Status, byte[] Payload) Serve(string path, ReadOnlySpan<byte> source)
     {
         _available.Wait();
         Server server;
@@ -91,6 +106,7 @@ internal sealed class PythonServers : IDisposable
     public void Dispose()
     {
         foreach (var server in _servers) server.Dispose();
+        _answers?.Save();
     }
 
     private sealed class Server : IDisposable

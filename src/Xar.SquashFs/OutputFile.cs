@@ -37,6 +37,7 @@ public sealed class OutputFile : IDisposable
     private readonly string _path;
     private readonly UnixFileMode? _mode;
     private readonly SafeFileHandle? _directory;
+    private readonly bool _ownsDirectory = true;
     private readonly string? _name;
     private readonly SafeFileHandle? _target;
     private readonly IDisposable _registration;
@@ -80,6 +81,32 @@ public sealed class OutputFile : IDisposable
         }
     }
 
+    /// <summary>A regular file named <paramref name="name"/> in the opened <paramref name="directory"/>, which stays the caller's.</summary>
+    private OutputFile(SafeFileHandle directory, string name, string path, UnixFileMode mode, int bufferSize)
+    {
+        _path = path;
+        _mode = mode;
+        _directory = directory;
+        _ownsDirectory = false;
+        _name = name;
+        _registration = InterruptCleanup.Register(Abandon);
+        try
+        {
+            int fd;
+            lock (_lock)
+            {
+                if (_abandoned) throw Interrupted();
+                (fd, _temporaryName) = CreateTemporary(directory, System.IO.Path.GetDirectoryName(path) ?? ".", name, PrivateMode);
+            }
+            Stream = new FileStream(new SafeFileHandle(fd, ownsHandle: true), FileAccess.ReadWrite, bufferSize);
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
     /// <summary>
     /// Starts writing <paramref name="path"/>. <paramref name="mode"/> is given to the file at
     /// commit (exactly, whatever the umask) when it is a regular file; without it the file gets
@@ -90,6 +117,21 @@ public sealed class OutputFile : IDisposable
     {
         ArgumentNullException.ThrowIfNull(path);
         return new OutputFile(path, mode, bufferSize);
+    }
+
+    /// <summary>
+    /// Starts writing the file <paramref name="name"/> (one path component) of the directory the
+    /// caller opened and checked, <paramref name="directory"/>: every step goes through that
+    /// descriptor, so a directory renamed or replaced at its path meanwhile is never written
+    /// through, and whatever is at the name — a symlink too — is renamed over at commit, never
+    /// followed. The file gets <paramref name="mode"/> at commit; <paramref name="path"/> names it
+    /// in errors. The caller keeps <paramref name="directory"/> open until it disposes the output.
+    /// </summary>
+    public static OutputFile CreateAt(SafeFileHandle directory, string name, string path, UnixFileMode mode, int bufferSize = 1 << 16)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        if (name.Length == 0 || name.Contains('/') || name is "." or "..") throw new ArgumentException($"not a file name: {name}", nameof(name));
+        return new OutputFile(directory, name, path, mode, bufferSize);
     }
 
     /// <summary>
@@ -136,7 +178,7 @@ public sealed class OutputFile : IDisposable
         lock (_lock)
         {
             RemoveTemporary();
-            _directory?.Dispose();
+            if (_ownsDirectory) _directory?.Dispose();
             _target?.Dispose();
         }
         _registration?.Dispose();

@@ -29,9 +29,6 @@ public sealed class ServerAnswerCache
     private const long StoreLimit = 256L << 20;
     private const uint PrivateDirectory = 0x1C0; // 0700
     private const int WritableByOthers = 0x12; // 022
-    private const int FileTypeMask = 0xF000;
-    private const int RegularFile = 0x8000;
-    private const int DirectoryType = 0x4000;
     private static readonly byte[] Magic = "xar server answers 1\n"u8.ToArray();
 
     private ServerAnswerCache(string directory) => Directory = directory;
@@ -62,19 +59,27 @@ public sealed class ServerAnswerCache
     internal Store Open(string interpreter, IReadOnlyList<string> command)
     {
         string real = RealPath.Of(interpreter);
-        if (LibC.Stat(real, followSymlinks: true, out StatX executable) != 0) return new Store(null, []);
+        if (LibC.Stat(real, followSymlinks: true, out StatX executable) != 0) return new Store(null, null, []);
         using var identity = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         identity.AppendData(Magic);
         identity.AppendData(Encoding.UTF8.GetBytes($"{real}\0{executable.Size}\0{executable.Mtime.Seconds}.{executable.Mtime.Nanoseconds}\0"));
         foreach (string argument in command) identity.AppendData(Encoding.UTF8.GetBytes(argument + "\0"));
-        string? path = TrustedDirectory() is { } directory ? Path.Combine(directory, Convert.ToHexStringLower(identity.GetHashAndReset())) : null;
-        return new Store(path, path is null ? [] : Load(path));
+        if (OpenTrustedDirectory() is not { } directory) return new Store(null, null, []);
+        string name = Convert.ToHexStringLower(identity.GetHashAndReset());
+        return new Store(directory, name, Load(directory, name));
     }
 
-    /// <summary>The directory, created 0700 if missing; null when it is not a directory of the caller's that only the caller can write.</summary>
-    private string? TrustedDirectory()
+    /// <summary>
+    /// The directory, created 0700 if missing, opened once: null when it is not a directory of the
+    /// caller's that only the caller can write. The store is then read and written through this
+    /// descriptor only, so a directory moved or replaced at its path after the check — possible
+    /// when a parent is another user's — is never what is read or written.
+    /// </summary>
+    private SafeFileHandle? OpenTrustedDirectory()
     {
-        if (LibC.Stat(Directory, followSymlinks: false, out _) != 0)
+        const int flags = LibC.O_RDONLY | LibC.O_NOCTTY;
+        int fd = LibC.Open(Directory, flags | LibC.O_DIRECTORY | LibC.O_NOFOLLOW, 0, out int errno);
+        if (fd < 0 && errno == LibC.ENOENT)
         {
             try
             {
@@ -85,21 +90,25 @@ public sealed class ServerAnswerCache
                 return null;
             }
             LibC.mkdir(Directory, PrivateDirectory);
+            fd = LibC.Open(Directory, flags | LibC.O_DIRECTORY | LibC.O_NOFOLLOW, 0, out _);
         }
-        return LibC.Stat(Directory, followSymlinks: false, out StatX stat) == 0 && (stat.Mode & FileTypeMask) == DirectoryType && IsPrivate(stat)
-            ? Directory : null;
+        if (fd < 0) return null;
+        var directory = new SafeFileHandle(fd, ownsHandle: true);
+        if (LibC.Stat(fd, out StatX stat) == 0 && stat.IsDirectory && IsPrivate(stat)) return directory;
+        directory.Dispose();
+        return null;
     }
 
-    private static bool IsPrivate(in StatX stat) => stat.Uid == LibC.geteuid() && (stat.Mode & WritableByOthers) == 0;
+    private static bool IsPrivate(in StatX stat) => stat.Uid == LibC.geteuid() && (stat.Permissions & WritableByOthers) == 0;
 
-    /// <summary>The answers in the store file, by key; none when it is missing, not the caller's alone, or not a store.</summary>
-    private static Dictionary<UInt128, Answer> Load(string path)
+    /// <summary>The answers in the store file <paramref name="name"/> of <paramref name="directory"/>, by key; none when it is missing, not the caller's alone, or not a store.</summary>
+    private static Dictionary<UInt128, Answer> Load(SafeFileHandle directory, string name)
     {
         var answers = new Dictionary<UInt128, Answer>();
-        int fd = LibC.Open(path, LibC.O_RDONLY | LibC.O_NOFOLLOW, 0, out _);
+        int fd = LibC.OpenAt((int)directory.DangerousGetHandle(), LibC.Utf8Z(name), LibC.O_RDONLY | LibC.O_NOFOLLOW | LibC.O_NONBLOCK | LibC.O_NOCTTY, 0);
         if (fd < 0) return answers;
         using var handle = new SafeFileHandle(fd, ownsHandle: true);
-        if (LibC.Stat(fd, out StatX stat) != 0 || (stat.Mode & FileTypeMask) != RegularFile || !IsPrivate(stat)) return answers;
+        if (LibC.Stat(fd, out StatX stat) != 0 || !stat.IsRegularFile || !IsPrivate(stat)) return answers;
         byte[] bytes;
         try
         {
@@ -129,7 +138,9 @@ public sealed class ServerAnswerCache
     internal readonly record struct Answer(uint Status, ReadOnlyMemory<byte> Payload);
 
     /// <summary>The answers of one interpreter and server program: those loaded, and those its servers gave in this build.</summary>
-    internal sealed class Store(string? path, Dictionary<UInt128, Answer> loaded)
+    /// <param name="directory">The checked directory (<see cref="OpenTrustedDirectory"/>), closed by <see cref="Save"/>; null: nothing is kept.</param>
+    /// <param name="name">The store file's name in it.</param>
+    internal sealed class Store(SafeFileHandle? directory, string? name, Dictionary<UInt128, Answer> loaded)
     {
         private readonly ConcurrentDictionary<UInt128, Answer> _used = new();
         private int _added;
@@ -159,42 +170,47 @@ public sealed class ServerAnswerCache
 
         public void Add(UInt128 key, uint status, byte[] payload)
         {
-            if (path is not null && _used.TryAdd(key, new Answer(status, payload)))
+            if (directory is not null && _used.TryAdd(key, new Answer(status, payload)))
                 Interlocked.Increment(ref _added);
         }
 
         /// <summary>
         /// Writes the store when this build added answers: those it used, then the others loaded
         /// while the file stays under <see cref="StoreLimit"/>. Written beside and renamed into
-        /// place (<see cref="OutputFile"/>); a store that cannot be written is only not kept.
+        /// place in the checked directory (<see cref="OutputFile.CreateAt"/>), which is then closed;
+        /// a store that cannot be written is only not kept.
         /// </summary>
         public void Save()
         {
-            if (path is null || _added == 0) return;
-            try
+            if (directory is null) return;
+            using (directory)
             {
-                using var output = OutputFile.Create(path, UnixFileMode.UserRead | UnixFileMode.UserWrite, 1 << 20);
-                var stream = output.Stream;
-                stream.Write(Magic);
-                Span<byte> header = stackalloc byte[24];
-                // In key order, so the file does not depend on the order the servers answered in.
-                var used = _used.OrderBy(pair => pair.Key).ToList();
-                long usedSize = used.Sum(pair => 24L + pair.Value.Payload.Length);
-                var kept = loaded.Where(pair => !_used.ContainsKey(pair.Key)).OrderBy(pair => pair.Key)
-                    .TakeWhile(pair => (usedSize += 24L + pair.Value.Payload.Length) <= StoreLimit);
-                foreach (var (key, answer) in used.Concat(kept))
+                if (_added == 0) return;
+                try
                 {
-                    BinaryPrimitives.WriteUInt128LittleEndian(header, key);
-                    BinaryPrimitives.WriteUInt32LittleEndian(header[16..], answer.Status);
-                    BinaryPrimitives.WriteUInt32LittleEndian(header[20..], (uint)answer.Payload.Length);
-                    stream.Write(header);
-                    stream.Write(answer.Payload.Span);
+                    using var output = OutputFile.CreateAt(directory, name!, name!, UnixFileMode.UserRead | UnixFileMode.UserWrite, 1 << 20);
+                    var stream = output.Stream;
+                    stream.Write(Magic);
+                    Span<byte> header = stackalloc byte[24];
+                    // In key order, so the file does not depend on the order the servers answered in.
+                    var used = _used.OrderBy(pair => pair.Key).ToList();
+                    long usedSize = used.Sum(pair => 24L + pair.Value.Payload.Length);
+                    var kept = loaded.Where(pair => !_used.ContainsKey(pair.Key)).OrderBy(pair => pair.Key)
+                        .TakeWhile(pair => (usedSize += 24L + pair.Value.Payload.Length) <= StoreLimit);
+                    foreach (var (key, answer) in used.Concat(kept))
+                    {
+                        BinaryPrimitives.WriteUInt128LittleEndian(header, key);
+                        BinaryPrimitives.WriteUInt32LittleEndian(header[16..], answer.Status);
+                        BinaryPrimitives.WriteUInt32LittleEndian(header[20..], (uint)answer.Payload.Length);
+                        stream.Write(header);
+                        stream.Write(answer.Payload.Span);
+                    }
+                    output.Commit();
                 }
-                output.Commit();
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // The cache only saves time: the build does not fail for it.
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    // The cache only saves time: the build does not fail for it.
+                }
             }
         }
     }

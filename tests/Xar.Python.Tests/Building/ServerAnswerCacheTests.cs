@@ -48,6 +48,7 @@ public sealed class ServerAnswerCacheTests
     [InlineData("directory writable by the group")]
     [InlineData("store writable by others")]
     [InlineData("store a symlink")]
+    [InlineData("directory a symlink")]
     public void A_store_others_could_have_written_is_not_used(string how)
     {
         using var directory = new TempDirectory("answers");
@@ -62,6 +63,11 @@ public sealed class ServerAnswerCacheTests
             case "store writable by others":
                 File.SetUnixFileMode(store, (UnixFileMode)0b110_110_110);
                 break;
+            case "directory a symlink":
+                string real = Path.Combine(directory.Path, "real");
+                Directory.Move(cache, real);
+                File.CreateSymbolicLink(cache, real);
+                break;
             default:
                 string elsewhere = Path.Combine(directory.Path, "elsewhere");
                 File.Move(store, elsewhere);
@@ -70,6 +76,41 @@ public sealed class ServerAnswerCacheTests
         }
 
         CompiledName(cache).Should().Be("MARKER_AAAA", "the server compiles it again");
+    }
+
+    /// <summary>
+    /// XAR_BUILD_CACHE below a directory another user controls: that user can move the checked
+    /// cache away while the build runs and put a directory of theirs at its path, with the store's
+    /// name a symlink to a file of the builder's. The store must be written into the directory that
+    /// was checked, and nothing at the path now is followed or replaced.
+    /// </summary>
+    [Fact]
+    public void A_cache_directory_swapped_while_the_build_runs_is_not_written_through()
+    {
+        using var directory = new TempDirectory("answers");
+        string cache = Path.Combine(directory.Path, "cache");
+        CompiledName(cache).Should().Be("MARKER_AAAA");
+        string storeName = Path.GetFileName(Directory.GetFiles(cache).Should().ContainSingle().Subject);
+        string victim = Path.Combine(directory.Path, "victim");
+        File.WriteAllText(victim, "the builder's file\n");
+        string planted = Path.Combine(directory.Path, "planted");
+        Directory.CreateDirectory(planted);
+        File.CreateSymbolicLink(Path.Combine(planted, storeName), victim);
+
+        using (var compiler = new BytecodeCompiler(Python311, servers: 1, cache: ServerAnswerCache.At(cache)))
+        {
+            // The store is open: a new answer makes the build write it when the compiler ends.
+            compiler.Compile("lib/python/pkg/other.py", "OTHER = 1\n"u8, out string? error).Should().NotBeNull();
+            error.Should().BeNull();
+            Directory.Move(cache, Path.Combine(directory.Path, "checked"));
+            File.CreateSymbolicLink(cache, planted);
+        }
+
+        File.ReadAllText(victim).Should().Be("the builder's file\n");
+        File.ResolveLinkTarget(Path.Combine(planted, storeName), returnFinalTarget: false)!.FullName.Should().Be(victim);
+        Directory.GetFiles(planted).Should().ContainSingle();
+        byte[] kept = File.ReadAllBytes(Path.Combine(directory.Path, "checked", storeName));
+        kept.AsSpan().IndexOf("OTHER"u8).Should().BePositive("the new answer is kept in the directory that was checked");
     }
 
     [Fact]

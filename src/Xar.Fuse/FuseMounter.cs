@@ -21,11 +21,17 @@ public static unsafe class FuseMounter
     /// INIT waits on it: every access to the mount point blocks until it is served.
     /// </summary>
     /// <param name="source">What /proc/mounts shows as the source (e.g. the image path).</param>
-    /// <param name="allowOther">Let other users in (fusermount3 needs user_allow_other in /etc/fuse.conf).</param>
+    /// <param name="allowRoot">
+    /// Let root in to a user's mount, as libfuse's allow_root: the kernel knows only allow_other
+    /// (which fusermount3 grants only with user_allow_other in /etc/fuse.conf), so the mount lets
+    /// everyone's requests through and the server must refuse all but the owner's and root's
+    /// (<see cref="Protocol.FuseSession"/>, constructed with allowRoot). Nothing for root's own mounts.
+    /// </param>
     /// <param name="fusermount">fusermount3 to use when mount(2) is not permitted; null to fail then.</param>
     /// <exception cref="IOException">Neither way worked; the message says why.</exception>
-    public static int Mount(string mountPoint, string source, bool allowOther, string? fusermount)
+    public static int Mount(string mountPoint, string source, bool allowRoot, string? fusermount)
     {
+        bool allowOther = allowRoot && LibC.geteuid() != 0;
         if (LibC.geteuid() == 0 || fusermount is null)
         {
             int device = LibC.open("/dev/fuse", LibC.O_RDWR | LibC.O_CLOEXEC, 0);
@@ -59,6 +65,7 @@ public static unsafe class FuseMounter
         return Spawn(fusermount, arguments, [], -1, out int pid) == 0 && Wait(pid) == 0 ? 0 : LibC.EBUSY;
     }
 
+    /// <param name="allowOther">The kernel's allow_other (see <see cref="Mount"/>'s allowRoot).</param>
     internal static int MountWithFusermount(string fusermount, string mountPoint, string source, bool allowOther)
     {
         int* pair = stackalloc int[2];

@@ -13,6 +13,9 @@ public sealed record FuseServerOptions
     /// <summary>Unmount after this long without a request, once nothing on the mount is open (the original's squashfuse_ll -o timeout); null: never.</summary>
     public TimeSpan? IdleTimeout { get; init; }
 
+    /// <summary>The mount was made with allow_root (<see cref="FuseMounter.Mount"/>): requests of users but the owner and root reach the server, which refuses them.</summary>
+    public bool AllowRoot { get; init; }
+
     /// <summary>Threads reading requests.</summary>
     public int Threads { get; init; } = Math.Clamp(Environment.ProcessorCount, 2, 8);
 
@@ -55,7 +58,7 @@ public static class FuseServer
             throw;
         }
         using SquashFsImage image = opened;
-        var session = new FuseSession(device, new SquashFsFileSystem(image), options.Threads, served);
+        var session = new FuseSession(device, new SquashFsFileSystem(image), options.Threads, served, options.AllowRoot);
         using var stop = new ManualResetEventSlim();
         void Detach(PosixSignalContext context)
         {

@@ -8,7 +8,7 @@ namespace Xar.Runtime;
 
 /// <summary>
 /// The launcher as our FUSE server: <c>xar-fuse-server --serve-fuse IMAGE OFFSET MOUNTPOINT
-/// TIMEOUT [FUSERMOUNT]</c> (argv[0] and the flag together, so no command line of the original
+/// TIMEOUT [FUSERMOUNT] ACCESS</c> (ACCESS <c>allow_root</c> for a mount made so, else empty) (argv[0] and the flag together, so no command line of the original
 /// xarexec or of a self archive's target is taken for it). The launcher mounts (mount(2), or
 /// fusermount3's hand-over) and starts the daemon with the connected /dev/fuse descriptor
 /// (<see cref="StartDaemon"/>), then goes on at once: the kernel queues every request to the
@@ -42,9 +42,11 @@ public static unsafe class FuseServerMode
         argv0 == ProgramName && arguments.Length > 0 && arguments[0] == Flag;
 
     /// <summary>The command line (argv[0] included) that serves the image.</summary>
-    internal static string[] Arguments(string imagePath, long imageOffset, string mountPath, int timeoutSeconds, string? fusermount) =>
+    internal static string[] Arguments(string imagePath, long imageOffset, string mountPath, int timeoutSeconds, string? fusermount, bool allowRoot) =>
         [ProgramName, Flag, imagePath, imageOffset.ToString(CultureInfo.InvariantCulture), mountPath,
-            timeoutSeconds.ToString(CultureInfo.InvariantCulture), fusermount ?? ""];
+            timeoutSeconds.ToString(CultureInfo.InvariantCulture), fusermount ?? "", allowRoot ? AllowRoot : ""];
+
+    private const string AllowRoot = "allow_root";
 
     /// <summary>
     /// Starts <paramref name="program"/> with <paramref name="arguments"/> as the daemon serving
@@ -164,11 +166,12 @@ public static unsafe class FuseServerMode
     /// <summary>Runs the daemon; returns the exit status.</summary>
     public static int Run(string[] arguments)
     {
-        if (arguments.Length != 6
+        if (arguments.Length != 7
             || !long.TryParse(arguments[2], NumberStyles.None, CultureInfo.InvariantCulture, out long offset)
-            || !int.TryParse(arguments[4], NumberStyles.None, CultureInfo.InvariantCulture, out int timeoutSeconds))
+            || !int.TryParse(arguments[4], NumberStyles.None, CultureInfo.InvariantCulture, out int timeoutSeconds)
+            || arguments[6] is not ("" or AllowRoot))
         {
-            XarexecCommand.WriteOut(2, "xarexec: the FUSE server takes IMAGE OFFSET MOUNTPOINT TIMEOUT FUSERMOUNT\n");
+            XarexecCommand.WriteOut(2, "xarexec: the FUSE server takes IMAGE OFFSET MOUNTPOINT TIMEOUT FUSERMOUNT ACCESS\n");
             return (int)XarExitCode.Usage;
         }
         string image = arguments[1];
@@ -181,6 +184,7 @@ public static unsafe class FuseServerMode
         {
             IdleTimeout = timeoutSeconds > 0 ? TimeSpan.FromSeconds(timeoutSeconds) : null,
             Fusermount = arguments[5].Length > 0 ? arguments[5] : null,
+            AllowRoot = arguments[6] == AllowRoot,
             StatisticsPath = Environment.GetEnvironmentVariable(StatisticsVariable) is { Length: > 0 } path ? path : null,
         };
         try

@@ -74,6 +74,29 @@ internal abstract class MountBackend
     public static string? FindFusermount(RuntimeSettings settings) =>
         ProgramRunner.Find("fusermount3", settings.SearchPath) ?? ProgramRunner.Find("fusermount", settings.SearchPath);
 
+    /// <summary>
+    /// Whether /etc/fuse.conf has a line exactly "user_allow_other": the original then mounts with
+    /// allow_root, and both backends do (fusermount3 refuses allow_root and allow_other without it).
+    /// </summary>
+    protected static bool FuseConfAllowsOther()
+    {
+        try
+        {
+            foreach (string line in File.ReadLines("/etc/fuse.conf"))
+            {
+                if (line == "user_allow_other")
+                    return true;
+            }
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+        return false;
+    }
+
     private sealed class XarServerBackend : MountBackend
     {
         public override string Name => "xar";
@@ -97,10 +120,12 @@ internal abstract class MountBackend
             RuntimeSettings settings, string archivePath, int mountLock)
         {
             string? fusermount = FindFusermount(settings);
+            // As the original asks squashfuse_ll: root may use a user's mount when the administrator lets users share theirs.
+            bool allowRoot = LibC.geteuid() != 0 && FuseConfAllowsOther();
             int device;
             try
             {
-                device = FuseMounter.Mount(mountPath, imagePath, allowOther: false, fusermount);
+                device = FuseMounter.Mount(mountPath, imagePath, allowRoot, fusermount);
             }
             catch (IOException e)
             {
@@ -108,7 +133,7 @@ internal abstract class MountBackend
             }
             try
             {
-                FuseServerMode.StartDaemon(settings.FuseServerProgram, FuseServerMode.Arguments(imagePath, imageOffset, mountPath, timeoutSeconds, fusermount),
+                FuseServerMode.StartDaemon(settings.FuseServerProgram, FuseServerMode.Arguments(imagePath, imageOffset, mountPath, timeoutSeconds, fusermount, allowRoot),
                     device, mountLock);
             }
             catch (IOException e)
@@ -163,26 +188,6 @@ internal abstract class MountBackend
                 throw new XarRuntimeException(XarExitCode.Unavailable, archivePath, $"cannot mount on {mountPath}: {result.Describe("squashfuse_ll")}");
             // squashfuse_ll mounts before it daemonizes, so the mount is normally there at once.
             return AwaitMount(mountPath, superblock, settings, archivePath);
-        }
-
-        /// <summary>The original adds allow_root when /etc/fuse.conf has a line exactly "user_allow_other".</summary>
-        private static bool FuseConfAllowsOther()
-        {
-            try
-            {
-                foreach (string line in File.ReadLines("/etc/fuse.conf"))
-                {
-                    if (line == "user_allow_other")
-                        return true;
-                }
-            }
-            catch (IOException)
-            {
-            }
-            catch (UnauthorizedAccessException)
-            {
-            }
-            return false;
         }
     }
 }

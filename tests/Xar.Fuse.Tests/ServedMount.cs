@@ -23,7 +23,7 @@ internal sealed class ServedMount : IDisposable
         FileSystem = new CountingFileSystem(Served);
         _device = viaFusermount
             ? FuseMounter.MountWithFusermount("/usr/bin/fusermount3", Directory, imagePath, allowOther: false)
-            : FuseMounter.Mount(Directory, imagePath, allowOther: false, fusermount: null);
+            : FuseMounter.Mount(Directory, imagePath, allowRoot: false, fusermount: null);
         Session = new FuseSession(_device, FileSystem, threads);
         _loop = new Thread(Session.Run) { IsBackground = true, Name = "served mount" };
         _loop.Start();

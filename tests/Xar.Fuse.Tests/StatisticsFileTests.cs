@@ -41,7 +41,7 @@ public class StatisticsFileTests
         Exception? unmounting = null;
         var options = new FuseServerOptions { StatisticsPath = statistics };
         string image = MountedImageTests.Image("ours");
-        int device = FuseMounter.Mount(mountPoint, image, allowOther: false, fusermount: null);
+        int device = FuseMounter.Mount(mountPoint, image, allowRoot: false, fusermount: null);
         FuseServer.Serve(device, image, 0, mountPoint, options, served: () => new Thread(() =>
         {
             try

@@ -35,6 +35,18 @@ public sealed class UserMountNamespace : IDisposable
     /// <summary>Runs <paramref name="command"/> as root in the namespace; returns its output, or throws when it fails.</summary>
     public string Enter(params string[] command) => Run.Checked("nsenter", [$"--mount=/proc/{_holder.Id}/ns/mnt", .. command]);
 
+    /// <summary>Runs <paramref name="command"/> in the namespace as <paramref name="uid"/> (its own group, no others); how it ended.</summary>
+    public RunResult EnterAs(int uid, params string[] command) =>
+        Run.Program("nsenter", [$"--mount=/proc/{_holder.Id}/ns/mnt", "setpriv", $"--reuid={uid}", $"--regid={uid}", "--clear-groups", .. command]);
+
+    /// <summary>Gives the namespace an /etc/fuse.conf of <paramref name="text"/> (a file of the sandbox bound over the host's), which fusermount3 and the launcher read there.</summary>
+    public void UseFuseConf(Sandbox sandbox, string text)
+    {
+        string conf = Path.Combine(sandbox.Root, "fuse.conf");
+        File.WriteAllText(conf, text);
+        Enter("mount", "--bind", conf, "/etc/fuse.conf");
+    }
+
     private string MountInfo => $"/proc/{_holder.Id}/mountinfo";
 
     /// <summary>

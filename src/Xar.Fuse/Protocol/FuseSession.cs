@@ -41,6 +41,8 @@ public sealed unsafe class FuseSession
     private int _servedCalled;
     private readonly ulong _validSeconds;
     private readonly uint _validNanoseconds;
+    private readonly bool _allowRoot;
+    private readonly uint _owner = LibC.geteuid();
     private bool _noOpen;
     private bool _noOpendir;
     private volatile bool _stopping;
@@ -50,9 +52,17 @@ public sealed unsafe class FuseSession
     /// <param name="device">A connected /dev/fuse descriptor (the caller closes it after <see cref="Run"/>).</param>
     /// <param name="threads">How many threads read requests in parallel.</param>
     /// <param name="served">Called once, on a worker, after the reply to INIT is written: the mount serves from then on.</param>
-    public FuseSession(int device, IFuseFileSystem fileSystem, int threads, Action? served = null)
+    /// <param name="allowRoot">
+    /// The mount lets other users' requests reach the server (the kernel's allow_other: how
+    /// <see cref="FuseMounter.Mount"/> mounts allow_root for a user). Every session refuses them
+    /// (<see cref="Admitted"/>); with this, opens are never zero-message and symlinks never kept
+    /// by the kernel either, so that a file, directory or link another user reaches through the
+    /// kernel's caches still costs them a request that is refused.
+    /// </param>
+    public FuseSession(int device, IFuseFileSystem fileSystem, int threads, Action? served = null, bool allowRoot = false)
     {
         _served = served;
+        _allowRoot = allowRoot;
         ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
         _device = device;
         _fileSystem = fileSystem;
@@ -115,7 +125,8 @@ public sealed unsafe class FuseSession
                 int replyLength;
                 try
                 {
-                    result = Dispatch(in header, body, payload, out replyLength);
+                    replyLength = 0;
+                    result = Admitted(in header) ? Dispatch(in header, body, payload, out replyLength) : LibC.EACCES;
                 }
                 catch (Exception)
                 {
@@ -143,6 +154,17 @@ public sealed unsafe class FuseSession
     }
 
     private const int NoReply = -1;
+
+    /// <summary>
+    /// Whether a request may be answered, as libfuse's allow_root does it: the owner's (this
+    /// process's user) and root's, and anyone's on what one of them opened (READ, READDIR, RELEASE,
+    /// …: a descriptor passed on) and the kernel's own (INIT, FORGET, INTERRUPT, DESTROY). Without
+    /// allow_other the kernel sends no other requests; with it, everyone else gets EACCES.
+    /// </summary>
+    private bool Admitted(in FuseInHeader header) =>
+        header.Uid == _owner || header.Uid == 0 || header.Opcode is FuseOpcode.Init or FuseOpcode.Forget or FuseOpcode.BatchForget
+            or FuseOpcode.Interrupt or FuseOpcode.Destroy or FuseOpcode.Read or FuseOpcode.ReadDir or FuseOpcode.ReadDirPlus
+            or FuseOpcode.Flush or FuseOpcode.Release or FuseOpcode.ReleaseDir or FuseOpcode.FSync or FuseOpcode.FSyncDir;
 
     private void Reply(byte* reply, ulong unique, int errno, int payloadLength)
     {
@@ -326,10 +348,10 @@ public sealed unsafe class FuseSession
             length = 0;
             return LibC.EPROTO;
         }
-        _noOpen = (init.Flags & NoOpenSupport) != 0;
-        _noOpendir = (init.Flags & NoOpendirSupport) != 0;
+        _noOpen = !_allowRoot && (init.Flags & NoOpenSupport) != 0;
+        _noOpendir = !_allowRoot && (init.Flags & NoOpendirSupport) != 0;
         reply.MaxReadahead = init.MaxReadahead;
-        reply.Flags = init.Flags & (uint)WantedFlags;
+        reply.Flags = init.Flags & (uint)(_allowRoot ? WantedFlags & ~FuseInitFlags.CacheSymlinks : WantedFlags);
         reply.MaxBackground = 64;
         reply.CongestionThreshold = 48;
         reply.MaxWrite = PageSize;

@@ -104,10 +104,7 @@ public sealed class HostileImageServingTests
         var (bytes, path) = s_image.Value;
         int seed = HostileImages.Seed(1);
         int count = HostileImages.Iterations(40);
-        var cases = HostileImages.Sample(HostileImages.HugeFileCases(bytes, path), 4, seed)
-            .Concat(HostileImages.Sample(HostileImages.FieldCases(bytes, path), count, seed))
-            .Concat(Enumerable.Range(0, count / 2).Select(i => HostileImages.RandomFlips(seed * 1_000_003 + i)))
-            .ToList();
+        var cases = HostileImages.MixedSample(bytes, path, count, seed);
         var problems = new List<string>();
         int refused = 0, served = 0;
         long largestWorkingSet = 0;

@@ -280,6 +280,16 @@ public static class HostileImages
         return cases.OrderBy(_ => random.Next()).Take(count).ToList();
     }
 
+    /// <summary>
+    /// The fuzzed runs' mix: 4 of the huge-file cases, <paramref name="count"/> field cases and
+    /// count / 2 random flips, drawn with <paramref name="seed"/>.
+    /// </summary>
+    public static List<HostileCase> MixedSample(byte[] image, string path, int count, int seed) =>
+        Sample(HugeFileCases(image, path), 4, seed)
+            .Concat(Sample(FieldCases(image, path), count, seed))
+            .Concat(Enumerable.Range(0, count / 2).Select(i => RandomFlips(seed * 1_000_003 + i)))
+            .ToList();
+
     private static readonly (string Name, int Offset, int Size)[] SuperblockFields =
     [
         ("inode_count", 4, 4), ("block_size", 12, 4), ("fragment_count", 16, 4), ("compressor", 20, 2),

@@ -58,8 +58,9 @@ public sealed class SquashFsWriter
 
         var root = _tree.Root;
         SortChildren(root);
-        var files = new List<TreeNode>();
-        uint inodeCount = NumberInodes(root, files, out int emptyFiles);
+        var listed = new List<DataOrder.ListedFile>();
+        uint inodeCount = NumberInodes(root, listed, out int emptyFiles);
+        var files = DataOrder.Arrange(listed);
         if (_options.Progress is { } progress)
         {
             long fileBytes = files.Sum(f => f.Content!.Length);
@@ -217,19 +218,21 @@ public sealed class SquashFsWriter
     /// <summary>
     /// Numbers inodes so that each directory's children are consecutive (one run header per 256
     /// entries), depth-first; the root gets the last number, as with mksquashfs. Collects the
-    /// regular files with data in that order, which is the order their data is written, and
-    /// counts the empty ones.
+    /// regular files with data in that order, each with the position of the directory listing it
+    /// (<see cref="DataOrder"/> decides the order their data is written), and counts the empty ones.
     /// </summary>
-    private static uint NumberInodes(TreeNode root, List<TreeNode> files, out int emptyFiles)
+    private static uint NumberInodes(TreeNode root, List<DataOrder.ListedFile> files, out int emptyFiles)
     {
         emptyFiles = 0;
         uint next = 1;
+        int directories = 0;
         var pending = new Stack<TreeNode>();
         pending.Push(root);
         var subdirectories = new List<TreeNode>();
         while (pending.Count > 0)
         {
             var dir = pending.Pop();
+            int directory = directories++;
             subdirectories.Clear();
             foreach (var child in dir.Children!)
             {
@@ -237,7 +240,7 @@ public sealed class SquashFsWriter
                 if (inode.InodeNumber != 0) continue;
                 inode.InodeNumber = next++;
                 if (inode.IsDirectory) subdirectories.Add(inode);
-                else if (inode.Type == InodeType.File && inode.Content!.Length > 0) files.Add(inode);
+                else if (inode.Type == InodeType.File && inode.Content!.Length > 0) files.Add(new DataOrder.ListedFile(inode, directory));
                 else if (inode.Type == InodeType.File) emptyFiles++;
             }
             for (int i = subdirectories.Count - 1; i >= 0; i--) pending.Push(subdirectories[i]);

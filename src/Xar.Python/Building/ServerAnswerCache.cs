@@ -6,6 +6,7 @@ using Microsoft.Win32.SafeHandles;
 using Xar.Interop;
 using Xar.Python.Distributions;
 using Xar.SquashFs;
+using Xar.SquashFs.Writing;
 
 namespace Xar.Python.Building;
 
@@ -63,11 +64,22 @@ public sealed class ServerAnswerCache
     {
         string real = RealPath.Of(interpreter);
         if (LibC.Stat(real, followSymlinks: true, out StatX executable) != 0) return new Store(null, []);
-        using var identity = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        identity.AppendData(Magic);
-        identity.AppendData(Encoding.UTF8.GetBytes($"{real}\0{executable.Size}\0{executable.Mtime.Seconds}.{executable.Mtime.Nanoseconds}\0"));
-        foreach (string argument in command) identity.AppendData(Encoding.UTF8.GetBytes(argument + "\0"));
-        string? path = TrustedDirectory() is { } directory ? Path.Combine(directory, Convert.ToHexStringLower(identity.GetHashAndReset())) : null;
+        return OpenStore([$"{real}\0{executable.Size}\0{executable.Mtime.Seconds}.{executable.Mtime.Nanoseconds}\0", .. command.Select(argument => argument + "\0")]);
+    }
+
+    /// <summary>
+    /// The store of the image writer's compressed blocks (<see cref="ICompressedBlockCache"/>; a
+    /// block's key names its codec, library version and level), with what earlier builds left in it.
+    /// </summary>
+    internal Store OpenBlocks() => OpenStore(["compressed blocks\0"]);
+
+    /// <summary>The store named by <paramref name="identity"/>'s parts; an empty one that saves nothing when the directory or the file is not the caller's alone.</summary>
+    private Store OpenStore(IEnumerable<string> identity)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(Magic);
+        foreach (string part in identity) hash.AppendData(Encoding.UTF8.GetBytes(part));
+        string? path = TrustedDirectory() is { } directory ? Path.Combine(directory, Convert.ToHexStringLower(hash.GetHashAndReset())) : null;
         return new Store(path, path is null ? [] : Load(path));
     }
 
@@ -128,8 +140,8 @@ public sealed class ServerAnswerCache
 
     internal readonly record struct Answer(uint Status, ReadOnlyMemory<byte> Payload);
 
-    /// <summary>The answers of one interpreter and server program: those loaded, and those its servers gave in this build.</summary>
-    internal sealed class Store(string? path, Dictionary<UInt128, Answer> loaded)
+    /// <summary>The answers of one interpreter and server program (or the writer's compressed blocks): those loaded, and those given in this build.</summary>
+    internal sealed class Store(string? path, Dictionary<UInt128, Answer> loaded) : ICompressedBlockCache
     {
         private readonly ConcurrentDictionary<UInt128, Answer> _used = new();
         private int _added;
@@ -161,6 +173,22 @@ public sealed class ServerAnswerCache
         {
             if (path is not null && _used.TryAdd(key, new Answer(status, payload)))
                 Interlocked.Increment(ref _added);
+        }
+
+        /// <summary>A compressed block: the payload itself, not a copy (the writer copies it into its output).</summary>
+        ReadOnlyMemory<byte>? ICompressedBlockCache.Find(UInt128 key)
+        {
+            if (!loaded.TryGetValue(key, out var answer)) return null;
+            _used.TryAdd(key, answer);
+            return answer.Payload;
+        }
+
+        /// <summary>Replaces what <see cref="ICompressedBlockCache.Find"/> gave when the writer found it did not decode to the block.</summary>
+        void ICompressedBlockCache.Add(UInt128 key, ReadOnlySpan<byte> compressed)
+        {
+            if (path is null) return;
+            _used[key] = new Answer(0, compressed.ToArray());
+            Interlocked.Increment(ref _added);
         }
 
         /// <summary>

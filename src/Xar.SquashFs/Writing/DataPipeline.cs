@@ -638,15 +638,14 @@ internal sealed class DataPipeline
                 return block.Length;
             }
             int compressed = compressor.Compress(input, output);
-            cache.Add(key, output[..compressed]);
+            // A block the codec cannot shrink is not kept: that it is stored raw could not be checked without compressing it.
+            if (compressed > 0) cache.Add(key, output[..compressed]);
             return compressed;
         }
 
-        /// <summary>Empty: the block was stored uncompressed, which is never wrong.</summary>
         private bool Decodes(ReadOnlySpan<byte> block, ReadOnlySpan<byte> input)
         {
-            if (block.IsEmpty) return true;
-            if (block.Length >= input.Length) return false;
+            if (block.IsEmpty || block.Length >= input.Length) return false;
             try
             {
                 return _decompressor.Decompress(block, _decoded.AsSpan(0, blockSize)) == input.Length && _decoded.AsSpan(0, input.Length).SequenceEqual(input);

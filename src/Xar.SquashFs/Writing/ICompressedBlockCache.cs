@@ -11,9 +11,9 @@ namespace Xar.SquashFs.Writing;
 /// </summary>
 public interface ICompressedBlockCache
 {
-    /// <summary>The block kept under <paramref name="key"/> (empty: stored uncompressed, the codec gained nothing), or null.</summary>
+    /// <summary>The compressed block kept under <paramref name="key"/>, or null.</summary>
     ReadOnlyMemory<byte>? Find(UInt128 key);
 
-    /// <summary>Keeps <paramref name="compressed"/> (empty: the block is stored uncompressed) under <paramref name="key"/>.</summary>
+    /// <summary>Keeps <paramref name="compressed"/> under <paramref name="key"/> (in place of a block <see cref="Find"/> gave that was not the block).</summary>
     void Add(UInt128 key, ReadOnlySpan<byte> compressed);
 }

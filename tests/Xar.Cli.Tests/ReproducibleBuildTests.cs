@@ -4,7 +4,7 @@ namespace Xar.Cli.Tests;
 
 /// <summary>
 /// Two builds of the same Python input are byte-identical, whatever the build cache holds
-/// (docs/python-apps.md §5, "Build cache"): cold, warm, and with the cache off.
+/// (docs/python-apps.md §5, "Build cache" and "Compressed blocks"): cold, warm, and with the cache off.
 /// </summary>
 public sealed class ReproducibleBuildTests : IDisposable
 {
@@ -27,7 +27,7 @@ public sealed class ReproducibleBuildTests : IDisposable
     }
 
     [Fact]
-    public void A_Python_build_is_byte_identical_with_a_cold_a_warm_and_no_build_cache_and_a_warm_one_asks_the_servers_nothing()
+    public void A_Python_build_is_byte_identical_with_a_cold_a_warm_and_no_build_cache_and_a_warm_one_asks_the_servers_and_the_codec_nothing()
     {
         string cache = _workspace.Combine("answers");
 
@@ -36,10 +36,10 @@ public sealed class ReproducibleBuildTests : IDisposable
         byte[] warm = File.ReadAllBytes(Build("warm.xar", cache));
         byte[] off = File.ReadAllBytes(Build("off.xar", "off"));
 
-        stores.Should().HaveCount(2, "one store for the import scan, one for the compiler");
+        stores.Should().HaveCount(3, "one store for the import scan, one for the compiler, one for the image writer's compressed blocks");
         foreach (var (path, written) in stores)
             new FileInfo(path).LastWriteTimeUtc.Should().Be(written, "a store is rewritten only when a build added answers to it");
-        warm.SequenceEqual(cold).Should().BeTrue("the warm build takes the answers the servers gave the cold one");
+        warm.SequenceEqual(cold).Should().BeTrue("the warm build takes the answers the servers gave the cold one, and the blocks it compressed");
         off.SequenceEqual(cold).Should().BeTrue("the cache changes no byte");
     }
 }

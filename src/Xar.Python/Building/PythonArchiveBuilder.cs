@@ -107,6 +107,8 @@ public static class PythonArchiveBuilder
         if (crossPlatform is not null && options.Standalone)
             throw new PythonBuildException($"--standalone for {crossPlatform}: {probe.Executable} runs on {ElfMachineName(probe)}; a standalone archive carries its interpreter, so build it from a {crossPlatform} interpreter (or use --host-python)");
         var standalone = options.Standalone ? new StandaloneInterpreter(probe, options.Strip) : null;
+        // The blocks earlier builds compressed, read while the sources compile.
+        var keptBlocks = options.AnswerCache is { } cache ? Task.Run(cache.OpenBlocks) : null;
         // The phases are reported through the image's progress: the writer reports the last one.
         var progress = options.Image.Progress;
 
@@ -138,7 +140,8 @@ public static class PythonArchiveBuilder
         entries.AddRange(WithBytecode(destination.Complete(), application, interpreterBytecode, startupBytecode, standalone, options, compiler, time));
         entries.AddRange(BootstrapEntries(facts, abi, defaultEntry, scripts, start, native.RequiredGlibc, compiler, progress, time));
 
-        var writer = new SquashFsWriter(options.Image);
+        var blocks = keptBlocks?.Result;
+        var writer = new SquashFsWriter(options.Image with { BlockCache = blocks });
         foreach (var entry in entries)
             writer.Add(entry);
 
@@ -156,8 +159,10 @@ public static class PythonArchiveBuilder
         if (native.RequiredGlibc is { } glibc)
             header.Extra[XarHeaderKeys.RequiresGlibc] = glibc;
         start.WriteTo(header);
-        return XarArchiveWriter.Write(outputPath, new XarWriteOptions { Header = header, Layout = options.Layout, Launcher = options.Launcher },
+        var result = XarArchiveWriter.Write(outputPath, new XarWriteOptions { Header = header, Layout = options.Layout, Launcher = options.Launcher },
             image => writer.WriteTo(image));
+        blocks?.Save();
+        return result;
     }
 
     /// <summary>Whether the interpreter compiles with column positions: asked to, or Python 2, which has none and refuses <c>-X</c>.</summary>

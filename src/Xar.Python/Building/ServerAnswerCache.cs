@@ -6,6 +6,7 @@ using Microsoft.Win32.SafeHandles;
 using Xar.Interop;
 using Xar.Python.Distributions;
 using Xar.SquashFs;
+using Xar.SquashFs.Writing;
 
 namespace Xar.Python.Building;
 
@@ -60,12 +61,23 @@ public sealed class ServerAnswerCache
     {
         string real = RealPath.Of(interpreter);
         if (LibC.Stat(real, followSymlinks: true, out StatX executable) != 0) return new Store(null, null, []);
-        using var identity = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        identity.AppendData(Magic);
-        identity.AppendData(Encoding.UTF8.GetBytes($"{real}\0{executable.Size}\0{executable.Mtime.Seconds}.{executable.Mtime.Nanoseconds}\0"));
-        foreach (string argument in command) identity.AppendData(Encoding.UTF8.GetBytes(argument + "\0"));
+        return OpenStore([$"{real}\0{executable.Size}\0{executable.Mtime.Seconds}.{executable.Mtime.Nanoseconds}\0", .. command.Select(argument => argument + "\0")]);
+    }
+
+    /// <summary>
+    /// The store of the image writer's compressed blocks (<see cref="ICompressedBlockCache"/>; a
+    /// block's key names its codec, library version and level), with what earlier builds left in it.
+    /// </summary>
+    internal Store OpenBlocks() => OpenStore(["compressed blocks\0"]);
+
+    /// <summary>The store named by <paramref name="identity"/>'s parts; an empty one that saves nothing when the directory or the file is not the caller's alone.</summary>
+    private Store OpenStore(IEnumerable<string> identity)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(Magic);
+        foreach (string part in identity) hash.AppendData(Encoding.UTF8.GetBytes(part));
         if (OpenTrustedDirectory() is not { } directory) return new Store(null, null, []);
-        string name = Convert.ToHexStringLower(identity.GetHashAndReset());
+        string name = Convert.ToHexStringLower(hash.GetHashAndReset());
         return new Store(directory, name, Load(directory, name));
     }
 
@@ -137,10 +149,10 @@ public sealed class ServerAnswerCache
 
     internal readonly record struct Answer(uint Status, ReadOnlyMemory<byte> Payload);
 
-    /// <summary>The answers of one interpreter and server program: those loaded, and those its servers gave in this build.</summary>
+    /// <summary>The answers of one interpreter and server program (or the writer's compressed blocks): those loaded, and those given in this build.</summary>
     /// <param name="directory">The checked directory (<see cref="OpenTrustedDirectory"/>), closed by <see cref="Save"/>; null: nothing is kept.</param>
     /// <param name="name">The store file's name in it.</param>
-    internal sealed class Store(SafeFileHandle? directory, string? name, Dictionary<UInt128, Answer> loaded)
+    internal sealed class Store(SafeFileHandle? directory, string? name, Dictionary<UInt128, Answer> loaded) : ICompressedBlockCache
     {
         private readonly ConcurrentDictionary<UInt128, Answer> _used = new();
         private int _added;
@@ -172,6 +184,22 @@ public sealed class ServerAnswerCache
         {
             if (directory is not null && _used.TryAdd(key, new Answer(status, payload)))
                 Interlocked.Increment(ref _added);
+        }
+
+        /// <summary>A compressed block: the payload itself, not a copy (the writer copies it into its output).</summary>
+        ReadOnlyMemory<byte>? ICompressedBlockCache.Find(UInt128 key)
+        {
+            if (!loaded.TryGetValue(key, out var answer)) return null;
+            _used.TryAdd(key, answer);
+            return answer.Payload;
+        }
+
+        /// <summary>Replaces what <see cref="ICompressedBlockCache.Find"/> gave when the writer found it did not decode to the block.</summary>
+        void ICompressedBlockCache.Add(UInt128 key, ReadOnlySpan<byte> compressed)
+        {
+            if (directory is null) return;
+            _used[key] = new Answer(0, compressed.ToArray());
+            Interlocked.Increment(ref _added);
         }
 
         /// <summary>

@@ -14,6 +14,13 @@ public abstract class BlockCompressor : IDisposable
     /// </summary>
     public abstract int Compress(ReadOnlySpan<byte> source, Span<byte> destination);
 
+    /// <summary>
+    /// What makes this compressor's output what it is besides the input (codec, library version,
+    /// level), for keeping blocks between builds (<see cref="Writing.ICompressedBlockCache"/>);
+    /// null: its blocks are not kept.
+    /// </summary>
+    public virtual string? CacheIdentity => null;
+
     public virtual void Dispose() => GC.SuppressFinalize(this);
 
     /// <summary>

@@ -12,9 +12,13 @@ internal sealed unsafe class ZstdCompressor : BlockCompressor
     {
         NativeCodecLibrary.Zstd.EnsureLoaded("zstd");
         _level = level;
+        CacheIdentity = $"zstd {ZstdNative.Version} level {level}";
         _context = ZstdNative.ZSTD_createCCtx();
         if (_context.IsInvalid) throw new OutOfMemoryException("zstd: ZSTD_createCCtx failed");
     }
+
+    /// <summary>The library's version with the level: another libzstd may compress the same block otherwise.</summary>
+    public override string CacheIdentity { get; }
 
     public override int Compress(ReadOnlySpan<byte> source, Span<byte> destination)
     {
@@ -132,6 +136,11 @@ internal static unsafe partial class ZstdNative
 
     [LibraryImport(LibraryName)]
     private static partial nint ZSTD_getErrorName(nuint result);
+
+    [LibraryImport(LibraryName)]
+    private static partial nint ZSTD_versionString();
+
+    public static string Version => Marshal.PtrToStringUTF8(ZSTD_versionString()) ?? "unknown";
 
     public static string ErrorName(nuint result) => Marshal.PtrToStringUTF8(ZSTD_getErrorName(result)) ?? "unknown error";
 }

@@ -526,6 +526,7 @@ internal sealed class DataPipeline
         using var compressor = _options.Compression.CreateCompressor(_blockSize);
         // Compressors at the levels some files ask for (ImageEntry.CompressionLevel), made at their first block.
         var atLevel = new Dictionary<int, BlockCompressor>();
+        using var kept = _options.BlockCache is { } cache ? new KeptBlocks(cache, _options.Compression, _blockSize) : null;
         try
         {
             foreach (var job in _toCompress.GetConsumingEnumerable(_cancel.Token))
@@ -535,7 +536,7 @@ internal sealed class DataPipeline
                     var chosen = compressor;
                     if (job.Level is { } level && !atLevel.TryGetValue(level, out chosen))
                         atLevel[level] = chosen = (_options.Compression with { Level = level }).CreateCompressor(_blockSize);
-                    Compress(job, chosen!);
+                    Compress(job, chosen!, kept);
                 }
                 finally
                 {
@@ -554,7 +555,7 @@ internal sealed class DataPipeline
         }
     }
 
-    private void Compress(BlockJob job, BlockCompressor compressor)
+    private void Compress(BlockJob job, BlockCompressor compressor, KeptBlocks? kept)
     {
         if (job.IsHole)
         {
@@ -586,7 +587,9 @@ internal sealed class DataPipeline
         }
 
         var output = ArrayPool<byte>.Shared.Rent(_blockSize);
-        int compressed = compressor.Compress(input, output.AsSpan(0, _blockSize));
+        int compressed = kept is not null && compressor.CacheIdentity is { } identity
+            ? kept.Compress(identity, compressor, input, output.AsSpan(0, _blockSize))
+            : compressor.Compress(input, output.AsSpan(0, _blockSize));
         if (compressed > 0)
         {
             job.Output = output;
@@ -607,6 +610,57 @@ internal sealed class DataPipeline
             job.Output = output;
             job.OutputLength = job.Length;
             job.Word = (uint)job.Length | SquashFsConstants.DataUncompressed;
+        }
+    }
+
+    /// <summary>
+    /// One compressor thread's use of the <see cref="ICompressedBlockCache"/>: a block's key is the
+    /// SHA-256 (first 128 bits) of the compressor's identity and the block's bytes; a kept block
+    /// is taken only when it decodes to exactly those bytes.
+    /// </summary>
+    private sealed class KeptBlocks(ICompressedBlockCache cache, CompressionSettings settings, int blockSize) : IDisposable
+    {
+        private readonly BlockDecompressor _decompressor = settings.CreateDecompressor();
+        private readonly byte[] _decoded = ArrayPool<byte>.Shared.Rent(blockSize);
+        private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+
+        /// <summary>What <paramref name="compressor"/> would return for <paramref name="input"/>: the kept block, else its own (then kept).</summary>
+        public int Compress(string identity, BlockCompressor compressor, ReadOnlySpan<byte> input, Span<byte> output)
+        {
+            _hash.AppendData(System.Text.Encoding.UTF8.GetBytes(identity + "\0"));
+            _hash.AppendData(input);
+            Span<byte> digest = stackalloc byte[32];
+            _hash.GetHashAndReset(digest);
+            var key = MemoryMarshal.Read<UInt128>(digest);
+            if (cache.Find(key) is { } block && Decodes(block.Span, input))
+            {
+                block.Span.CopyTo(output);
+                return block.Length;
+            }
+            int compressed = compressor.Compress(input, output);
+            // A block the codec cannot shrink is not kept: that it is stored raw could not be checked without compressing it.
+            if (compressed > 0) cache.Add(key, output[..compressed]);
+            return compressed;
+        }
+
+        private bool Decodes(ReadOnlySpan<byte> block, ReadOnlySpan<byte> input)
+        {
+            if (block.IsEmpty || block.Length >= input.Length) return false;
+            try
+            {
+                return _decompressor.Decompress(block, _decoded.AsSpan(0, blockSize)) == input.Length && _decoded.AsSpan(0, input.Length).SequenceEqual(input);
+            }
+            catch (SquashFsException)
+            {
+                return false;
+            }
+        }
+
+        public void Dispose()
+        {
+            _decompressor.Dispose();
+            _hash.Dispose();
+            ArrayPool<byte>.Shared.Return(_decoded);
         }
     }
 

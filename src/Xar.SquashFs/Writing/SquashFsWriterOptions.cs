@@ -43,6 +43,9 @@ public sealed record SquashFsWriterOptions
     /// <summary>Advanced as file data is packed and written (phase "writing image"); read by a display on its own timer.</summary>
     public OperationProgress? Progress { get; init; }
 
+    /// <summary>Blocks compressed by earlier writes (<see cref="ICompressedBlockCache"/>); null: every block is compressed.</summary>
+    public ICompressedBlockCache? BlockCache { get; init; }
+
     internal int ResolvedThreads => Threads > 0 ? Threads : Environment.ProcessorCount;
 
     internal void Validate()

@@ -1,5 +1,6 @@
 using System.Text;
 using Xar.Python.Building;
+using Xar.SquashFs.Writing;
 
 namespace Xar.Python.Tests.Building;
 
@@ -111,6 +112,25 @@ public sealed class ServerAnswerCacheTests
         Directory.GetFiles(planted).Should().ContainSingle();
         byte[] kept = File.ReadAllBytes(Path.Combine(directory.Path, "checked", storeName));
         kept.AsSpan().IndexOf("OTHER"u8).Should().BePositive("the new answer is kept in the directory that was checked");
+    }
+
+    [Fact]
+    public void The_writers_compressed_blocks_are_kept_in_a_store_of_their_own_for_the_next_build()
+    {
+        using var directory = new TempDirectory("answers");
+        string cache = Path.Combine(directory.Path, "cache");
+        CompiledName(cache).Should().Be("MARKER_AAAA");
+
+        var blocks = ServerAnswerCache.At(cache).OpenBlocks();
+        ICompressedBlockCache kept = blocks;
+        kept.Find(7).Should().BeNull();
+        kept.Add(7, "BLOCK"u8);
+        blocks.Save();
+
+        Directory.GetFiles(cache).Should().HaveCount(2, "the compiler's answers and the blocks have a store each");
+        ICompressedBlockCache again = ServerAnswerCache.At(cache).OpenBlocks();
+        again.Find(7)!.Value.ToArray().Should().Equal("BLOCK"u8.ToArray());
+        CompiledName(cache).Should().Be("MARKER_AAAA", "the compiler's store is not the blocks'");
     }
 
     [Fact]

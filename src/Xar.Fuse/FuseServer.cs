@@ -16,6 +16,9 @@ public sealed record FuseServerOptions
     /// <summary>Threads reading requests.</summary>
     public int Threads { get; init; } = Math.Clamp(Environment.ProcessorCount, 2, 8);
 
+    /// <summary>Threads decompressing blocks ahead of the READs (<see cref="BlockPrefetch"/>); 0: none.</summary>
+    public int PrefetchWorkers { get; init; } = Math.Clamp(Environment.ProcessorCount, 1, 4);
+
     /// <summary>fusermount3, for unmounting when umount2 is not permitted.</summary>
     public string? Fusermount { get; init; }
 
@@ -55,7 +58,8 @@ public static class FuseServer
             throw;
         }
         using SquashFsImage image = opened;
-        var session = new FuseSession(device, new SquashFsFileSystem(image), options.Threads, served);
+        using var fileSystem = new SquashFsFileSystem(image, prefetchWorkers: options.PrefetchWorkers);
+        var session = new FuseSession(device, fileSystem, options.Threads, served);
         using var stop = new ManualResetEventSlim();
         void Detach(PosixSignalContext context)
         {

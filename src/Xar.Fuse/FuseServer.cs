@@ -19,6 +19,13 @@ public sealed record FuseServerOptions
     /// <summary>Threads decompressing blocks ahead of the READs (<see cref="BlockPrefetch"/>); 0: none.</summary>
     public int PrefetchWorkers { get; init; } = Math.Clamp(Environment.ProcessorCount, 1, 4);
 
+    /// <summary>
+    /// The files every start reads first, decompressed into the block cache by the prefetch while
+    /// INIT is answered and the target is executed; null: none. Resolved on a thread of its own; a
+    /// failure only means no such warm-up.
+    /// </summary>
+    public Func<SquashFsImage, IReadOnlyList<SquashFsEntry>>? StartFiles { get; init; }
+
     /// <summary>fusermount3, for unmounting when umount2 is not permitted.</summary>
     public string? Fusermount { get; init; }
 
@@ -60,6 +67,8 @@ public static class FuseServer
         using SquashFsImage image = opened;
         using var fileSystem = new SquashFsFileSystem(image, prefetchWorkers: options.PrefetchWorkers);
         var session = new FuseSession(device, fileSystem, options.Threads, served);
+        if (options.StartFiles is { } startFiles)
+            new Thread(() => Warm(image, fileSystem, startFiles)) { IsBackground = true, Name = "fuse start set" }.Start();
         using var stop = new ManualResetEventSlim();
         void Detach(PosixSignalContext context)
         {
@@ -96,6 +105,20 @@ public static class FuseServer
         }
         if (session.Failure is { } failure)
             throw new IOException(failure);
+    }
+
+    private static void Warm(SquashFsImage image, SquashFsFileSystem fileSystem, Func<SquashFsImage, IReadOnlyList<SquashFsEntry>> startFiles)
+    {
+        try
+        {
+            foreach (SquashFsEntry file in startFiles(image))
+                fileSystem.Prefetch(file);
+        }
+#pragma warning disable CA1031 // A warm-up only: a malformed archive fails its start on its own, and an exception here would end the daemon.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
     }
 
     /// <summary>

@@ -136,6 +136,17 @@ public sealed class SquashFsFileSystem : IFuseFileSystem, IDisposable
         return 0;
     }
 
+    /// <summary>
+    /// Queues all of <paramref name="file"/>'s blocks (up to <see cref="PrefetchedElfBytes"/>) for
+    /// the prefetch, as if its first bytes had been read: what every start reads (the daemon's
+    /// start set, <see cref="FuseServerOptions.StartFiles"/>).
+    /// </summary>
+    public void Prefetch(SquashFsEntry file)
+    {
+        if (_prefetch is not null && file.IsRegularFile && file.Size <= PrefetchedElfBytes)
+            _prefetch.Queue(file, 0);
+    }
+
     private static bool IsElf(ReadOnlySpan<byte> start) => start.StartsWith("\u007FELF"u8);
 
     /// <summary>Blocks decompressed ahead of the READs (for tests).</summary>

@@ -182,6 +182,7 @@ public static unsafe class FuseServerMode
             IdleTimeout = timeoutSeconds > 0 ? TimeSpan.FromSeconds(timeoutSeconds) : null,
             Fusermount = arguments[5].Length > 0 ? arguments[5] : null,
             StatisticsPath = Environment.GetEnvironmentVariable(StatisticsVariable) is { Length: > 0 } path ? path : null,
+            StartFiles = opened => StartSet.Resolve(image, opened),
         };
         try
         {

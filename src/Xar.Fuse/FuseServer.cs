@@ -19,6 +19,16 @@ public sealed record FuseServerOptions
     /// <summary>Threads reading requests.</summary>
     public int Threads { get; init; } = Math.Clamp(Environment.ProcessorCount, 2, 8);
 
+    /// <summary>Threads decompressing blocks ahead of the READs (<see cref="BlockPrefetch"/>); 0: none.</summary>
+    public int PrefetchWorkers { get; init; } = Math.Clamp(Environment.ProcessorCount, 1, 4);
+
+    /// <summary>
+    /// The files every start reads first, decompressed into the block cache by the prefetch while
+    /// INIT is answered and the target is executed; null: none. Resolved on a thread of its own; a
+    /// failure only means no such warm-up.
+    /// </summary>
+    public Func<SquashFsImage, IReadOnlyList<SquashFsEntry>>? StartFiles { get; init; }
+
     /// <summary>fusermount3, for unmounting when umount2 is not permitted.</summary>
     public string? Fusermount { get; init; }
 
@@ -58,7 +68,10 @@ public static class FuseServer
             throw;
         }
         using SquashFsImage image = opened;
-        var session = new FuseSession(device, new SquashFsFileSystem(image), options.Threads, served, options.AllowRoot);
+        using var fileSystem = new SquashFsFileSystem(image, prefetchWorkers: options.PrefetchWorkers);
+        var session = new FuseSession(device, fileSystem, options.Threads, served, options.AllowRoot);
+        if (options.StartFiles is { } startFiles)
+            new Thread(() => Warm(image, fileSystem, startFiles)) { IsBackground = true, Name = "fuse start set" }.Start();
         using var stop = new ManualResetEventSlim();
         void Detach(PosixSignalContext context)
         {
@@ -95,6 +108,20 @@ public static class FuseServer
         }
         if (session.Failure is { } failure)
             throw new IOException(failure);
+    }
+
+    private static void Warm(SquashFsImage image, SquashFsFileSystem fileSystem, Func<SquashFsImage, IReadOnlyList<SquashFsEntry>> startFiles)
+    {
+        try
+        {
+            foreach (SquashFsEntry file in startFiles(image))
+                fileSystem.Prefetch(file);
+        }
+#pragma warning disable CA1031 // A warm-up only: a malformed archive fails its start on its own, and an exception here would end the daemon.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
     }
 
     /// <summary>

@@ -11,22 +11,33 @@ namespace Xar.Fuse;
 /// (the root's is 1, every other reference + 2), so hard links share one node id and a node can
 /// always be decoded again from its id: the node table only saves decoding the inodes the kernel
 /// holds (it is bounded by the kernel's inode cache, through FORGET). Errors of a malformed image
-/// reach the protocol layer as exceptions, which answers EIO.
+/// reach the protocol layer as exceptions, which answers EIO. Reading the start of an ELF file
+/// queues its other blocks for decompression ahead of the READs (<see cref="BlockPrefetch"/>).
 /// </summary>
-public sealed class SquashFsFileSystem : IFuseFileSystem
+public sealed class SquashFsFileSystem : IFuseFileSystem, IDisposable
 {
     /// <summary>The image never changes while mounted: names, attributes and misses may be cached for a day.</summary>
     public static readonly TimeSpan DefaultCacheTimeout = TimeSpan.FromDays(1);
 
+    /// <summary>
+    /// ELF files up to this size are prefetched whole once their first bytes are read: their
+    /// blocks are decompressed whether the program faults in all of them or not, so a library of
+    /// hundreds of MB (llvmlite's) is left to the READs. Half the server's default data cache.
+    /// </summary>
+    public const long PrefetchedElfBytes = 8 << 20;
+
     private const ulong ReferenceBias = 2;
 
     private readonly SquashFsImage _image;
+    private readonly BlockPrefetch? _prefetch;
     private readonly ConcurrentDictionary<ulong, Node> _nodes = new();
     private readonly Lock _counting = new();
 
-    public SquashFsFileSystem(SquashFsImage image, TimeSpan? cacheTimeout = null)
+    /// <param name="prefetchWorkers">Threads decompressing blocks ahead of the READs; 0: none.</param>
+    public SquashFsFileSystem(SquashFsImage image, TimeSpan? cacheTimeout = null, int prefetchWorkers = 0)
     {
         _image = image;
+        _prefetch = prefetchWorkers > 0 ? new BlockPrefetch(image, prefetchWorkers) : null;
         CacheTimeout = cacheTimeout ?? DefaultCacheTimeout;
         HasXattrs = image.XattrIdCount > 0;
         // The root is never forgotten.
@@ -120,8 +131,29 @@ public sealed class SquashFsFileSystem : IFuseFileSystem
             done += n;
         }
         count = done;
+        if (offset == 0 && _prefetch is not null && IsElf(destination[..done]) && file.Size <= PrefetchedElfBytes)
+            _prefetch.Queue(file, ((long)done - 1) / _image.BlockSize + 1);
         return 0;
     }
+
+    /// <summary>
+    /// Queues all of <paramref name="file"/>'s blocks (up to <see cref="PrefetchedElfBytes"/>) for
+    /// the prefetch, as if its first bytes had been read: what every start reads (the daemon's
+    /// start set, <see cref="FuseServerOptions.StartFiles"/>).
+    /// </summary>
+    public void Prefetch(SquashFsEntry file)
+    {
+        if (_prefetch is not null && file.IsRegularFile && file.Size <= PrefetchedElfBytes)
+            _prefetch.Queue(file, 0);
+    }
+
+    private static bool IsElf(ReadOnlySpan<byte> start) => start.StartsWith("\u007FELF"u8);
+
+    /// <summary>Blocks decompressed ahead of the READs (for tests).</summary>
+    internal int PrefetchedBlocks => _prefetch?.Loaded ?? 0;
+
+    /// <summary>Stops the prefetch workers (before the image is disposed).</summary>
+    public void Dispose() => _prefetch?.Dispose();
 
     public int ReadLink(ulong node, out ReadOnlyMemory<byte> target)
     {

@@ -186,6 +186,7 @@ public static unsafe class FuseServerMode
             Fusermount = arguments[5].Length > 0 ? arguments[5] : null,
             AllowRoot = arguments[6] == AllowRoot,
             StatisticsPath = Environment.GetEnvironmentVariable(StatisticsVariable) is { Length: > 0 } path ? path : null,
+            StartFiles = opened => StartSet.Resolve(image, opened),
         };
         try
         {

@@ -95,7 +95,8 @@ internal static unsafe class ImageTarget
         }
     }
 
-    private static string Resolve(SquashFsImage image, string target, string key, string archivePath)
+    /// <summary>The symlink-free image path of the regular file <paramref name="target"/> names, resolved in <paramref name="image"/>.</summary>
+    internal static string Resolve(SquashFsImage image, string target, string key, string archivePath)
     {
         // The directories from the root down to where the walk is; names[i] leads to chain[i + 1].
         var chain = new List<SquashFsEntry> { image.Root };

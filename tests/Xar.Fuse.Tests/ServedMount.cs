@@ -14,12 +14,12 @@ internal sealed class ServedMount : IDisposable
     private readonly int _device;
     private readonly Thread _loop;
 
-    public ServedMount(string imagePath, bool viaFusermount = false, int threads = 4)
+    public ServedMount(string imagePath, bool viaFusermount = false, int threads = 4, int prefetchWorkers = 2)
     {
         Directory = _scratch.Combine("mnt");
         System.IO.Directory.CreateDirectory(Directory);
         _image = SquashFsImage.Open(imagePath);
-        Served = new SquashFsFileSystem(_image);
+        Served = new SquashFsFileSystem(_image, prefetchWorkers: prefetchWorkers);
         FileSystem = new CountingFileSystem(Served);
         _device = viaFusermount
             ? FuseMounter.MountWithFusermount("/usr/bin/fusermount3", Directory, imagePath, allowOther: false)
@@ -49,6 +49,7 @@ internal sealed class ServedMount : IDisposable
             FuseMounter.Unmount(Directory, lazy: true, "/usr/bin/fusermount3");
         _loop.Join(TimeSpan.FromSeconds(30)).Should().BeTrue("the serving loop ends once the mount is gone");
         new Microsoft.Win32.SafeHandles.SafeFileHandle(_device, ownsHandle: true).Dispose();
+        Served.Dispose();
         _image.Dispose();
         _scratch.Dispose();
     }

@@ -97,20 +97,30 @@ internal sealed class BlockCache
             }
         }
         else
+            AwaitLoaded(slot);
+        return new BlockLease(this, slot);
+    }
+
+    /// <summary>Whether the block at <paramref name="key"/> is cached or being loaded.</summary>
+    public bool Contains(long key)
+    {
+        lock (_lock) return _slots.ContainsKey(key);
+    }
+
+    /// <summary>Waits for the load of a slot the caller holds a lease on; rethrows its failure (and drops the lease).</summary>
+    private void AwaitLoaded(Slot slot)
+    {
+        lock (_lock)
         {
-            lock (_lock)
+            while (!slot.Ready) Monitor.Wait(_lock);
+            if (slot.Failure is { } failure)
             {
-                while (!slot.Ready) Monitor.Wait(_lock);
-                if (slot.Failure is { } failure)
-                {
-                    slot.Leases--;
-                    throw failure is SquashFsException
-                        ? new SquashFsException(failure.Message, failure)
-                        : new IOException(failure.Message, failure);
-                }
+                slot.Leases--;
+                throw failure is SquashFsException
+                    ? new SquashFsException(failure.Message, failure)
+                    : new IOException(failure.Message, failure);
             }
         }
-        return new BlockLease(this, slot);
     }
 
     internal void Release(Slot slot)

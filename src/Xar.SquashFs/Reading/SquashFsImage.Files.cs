@@ -153,7 +153,8 @@ public sealed partial class SquashFsImage
                     uint word = layout.Words[block];
                     if (word == 0)
                         destination[..n].Clear();
-                    else if (n == length)
+                    else if (n == length && !_dataCache.Contains(layout.Starts[block]))
+                        // A whole block goes straight into the destination, unless prefetched (or being prefetched).
                         LoadDataBlock(layout.Starts[block], word, destination[..n]);
                     else
                     {
@@ -170,6 +171,32 @@ public sealed partial class SquashFsImage
                 destination = destination[n..];
                 position += n;
             }
+        }
+        catch (SquashFsException e)
+        {
+            throw FileError(file, e);
+        }
+    }
+
+    /// <summary>
+    /// Decompresses data block <paramref name="index"/> of <paramref name="file"/> into the data
+    /// cache, unless it is cached or being loaded already, so that a later read finds it ready (the
+    /// FUSE server's prefetch). Blocks past the file's last full block (its fragment tail) and sparse
+    /// blocks are nothing to load.
+    /// </summary>
+    /// <returns>False when there was nothing to load: cached, in flight, sparse or past the blocks.</returns>
+    /// <exception cref="SquashFsException">The block list or the block is malformed.</exception>
+    public bool CacheDataBlock(SquashFsEntry file, long index)
+    {
+        CheckEntry(file, SquashFsEntryType.RegularFile);
+        if (index < 0 || index >= file.BlockCount) return false;
+        try
+        {
+            FileLayout layout = GetLayout(file);
+            uint word = layout.Words[index];
+            if (word == 0 || _dataCache.Contains(layout.Starts[index])) return false;
+            AcquireDataBlock(layout.Starts[index], word, BlockLength(file, index)).Dispose();
+            return true;
         }
         catch (SquashFsException e)
         {

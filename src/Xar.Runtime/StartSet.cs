@@ -1,0 +1,57 @@
+using Xar.Archive;
+using Xar.Archive.Elf;
+using Xar.SquashFs.Reading;
+
+namespace Xar.Runtime;
+
+/// <summary>
+/// What every start of an archive reads first from its mount, for the FUSE daemon to decompress
+/// before the target asks (docs/fuse-server.md, "Prefetch"): the start program of the image
+/// (XAR_START_PROGRAM's first candidate inside the image, a standalone Python's interpreter) when
+/// it is an ELF executable, and the libraries it needs (DT_NEEDED) that the image holds in
+/// XAR_LIBRARY_PATH's directories — libpython, the dynamic loader's first page faults. The daemon
+/// resolves it from the header and the image itself, so the launcher hands nothing over. Symlinks
+/// are resolved inside the image, as for the start itself.
+/// </summary>
+internal static class StartSet
+{
+    /// <summary>The files, program first; empty when the archive names no program of its image or it is not ELF.</summary>
+    /// <exception cref="IOException">The archive, its image or an ELF object is malformed.</exception>
+    /// <exception cref="XarRuntimeException">A path leaves the image or loops.</exception>
+    public static List<SquashFsEntry> Resolve(string archivePath, SquashFsImage image)
+    {
+        using XarArchive archive = XarArchive.Open(archivePath);
+        var files = new List<SquashFsEntry>();
+        if (StartCommand.FromHeader(archive.Header, archivePath)?.Programs.Select(StartCommand.ImagePath).FirstOrDefault() is not { } program
+            || Find(image, program, archivePath) is not { } executable
+            || !IsElf(image, executable))
+            return files;
+        files.Add(executable);
+        string[] directories = archive.Header[XarHeaderKeys.LibraryPath]?.Split(':', StringSplitOptions.RemoveEmptyEntries) ?? [];
+        using Stream stream = image.OpenRead(executable);
+        foreach (string needed in ElfObject.Read(stream, executable.Path).Needed)
+        {
+            if (directories.Select(directory => Find(image, directory + "/" + needed, archivePath)).FirstOrDefault(found => found is not null) is { } library)
+                files.Add(library);
+        }
+        return files;
+    }
+
+    private static SquashFsEntry? Find(SquashFsImage image, string path, string archivePath)
+    {
+        try
+        {
+            return image.GetEntry(ImageTarget.Resolve(image, path, XarHeaderKeys.StartProgram, archivePath));
+        }
+        catch (XarRuntimeException e) when (e.ExitCode == XarExitCode.TargetNotFound)
+        {
+            return null;
+        }
+    }
+
+    private static bool IsElf(SquashFsImage image, SquashFsEntry file)
+    {
+        Span<byte> start = stackalloc byte[4];
+        return image.ReadFile(file, 0, start) == start.Length && ElfObject.HasMagic(start);
+    }
+}

@@ -51,6 +51,10 @@ def _install_bundle(root):
     code_start = 16 + index_length
     prefix = len(root) + 1
     real_root = []  # resolved at the first module the index does not name, not at every start
+    # A mount this launch made has nothing in the page cache (see the read-ahead below): the code
+    # this start loads, in the order it loads it, is what the next fresh mount reads ahead.
+    fresh = os.environ.get("XARFUSE_NEW_MOUNT") == "1" and os.environ.get("XAR_RUN_MODE") != "extract"
+    loaded = [] if fresh else None
 
     def bundled_code(path):
         key = path[prefix:]
@@ -66,6 +70,8 @@ def _install_bundle(root):
                 entry = entries.get(key, ABSENT)
         if entry < 0:
             return None
+        if loaded is not None:
+            loaded.append(entry)
         bootstrap._verbose_message("code object from {!r}", bundle + ":" + key)  # for python -v
         return marshal.loads(_read(fd, code_start + (entry >> 32), entry & 0xFFFFFFFF))
 
@@ -189,17 +195,21 @@ def _install_bundle(root):
         raise ImportError("not in the bundle")
 
     # A mount this launch made has nothing in the page cache: every first read waits for the
-    # daemon to decompress. Read ahead on another core what every start needs: the application's
-    # code and native files. Not a standalone archive's interpreter (its standard library's code
-    # and extension modules): a start imports a small part of it, and reading all of it (20 MB
+    # daemon to decompress. Read ahead on another core what the start needs: the code and native
+    # files an earlier start of this image loaded (its record, section 5), else the application's
+    # whole code and native files. Not a standalone archive's interpreter (its standard library's
+    # code and extension modules): a start imports a small part of it, and reading all of it (20 MB
     # for a hello) only competes with the start for the cores and the daemon.
-    if os.environ.get("XARFUSE_NEW_MOUNT") == "1" and os.environ.get("XAR_RUN_MODE") != "extract":
+    if fresh:
         spans = [entry for path, entry in entries.items() if entry >= 0 and not path.startswith(INTERPRETER_HOME)]
         start = code_start + min([entry >> 32 for entry in spans] or [0])
         end = code_start + max([(entry >> 32) + (entry & 0xFFFFFFFF) for entry in spans] or [0])
         paths = [(root + "/" + path, size) for path, size in native.items() if not path.startswith(INTERPRETER_HOME)]
         if end - start + sum(size for _, size in paths) >= READ_AHEAD_MINIMUM:
-            _start_read_ahead(fd, start, end, paths)
+            _start_read_ahead(fd, code_start, [(start - code_start) << 32 | (end - start)], root, native, paths)
+            import atexit
+
+            atexit.register(_record_start, root, native, loaded)
 
     sys.path_hooks.insert(0, hook)
     # The standard library's finders were made before the hook (the interpreter's start imported from it).
@@ -215,10 +225,11 @@ INTERPRETER_HOME = "__xar__/python/"
 READ_AHEAD_MINIMUM = 1 << 20
 
 
-def _start_read_ahead(bundle_fd, start, end, paths):
-    """Reads the bundle from start to end, then the extension modules and their libraries (up to READ_AHEAD_BUDGET
-    bytes in all), in a detached process, so that squashfuse_ll decompresses them on another core
-    while the application starts and its own reads find the pages cached.
+def _start_read_ahead(bundle_fd, code_start, spans, root, native, paths):
+    """Reads ahead, in a detached process, what a start needs, so that the FUSE daemon decompresses
+    it on another core while the application starts and its own reads find the pages cached:
+    what the record of earlier starts names (_record_start), else the bundle's spans (offset after
+    code_start << 32 | length) and then paths (up to READ_AHEAD_BUDGET bytes in all).
 
     A process rather than a thread: the application's process stays single-threaded (forking a
     threaded process is unsafe, and CPython 3.12+ warns about it). It is a grandchild, so it is
@@ -236,12 +247,12 @@ def _start_read_ahead(bundle_fd, start, end, paths):
         return
     try:
         if os.fork() == 0:
-            _read_ahead(bundle_fd, start, end, paths)
+            _read_ahead(bundle_fd, code_start, spans, root, native, paths)
     finally:
         os._exit(0)
 
 
-def _read_ahead(bundle_fd, start, end, paths):
+def _read_ahead(bundle_fd, code_start, spans, root, native, paths):
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
@@ -251,9 +262,16 @@ def _read_ahead(bundle_fd, start, end, paths):
                 os.close(int(name))
             except OSError:
                 pass  # the descriptor listdir itself used
+    recorded = _recorded_start(_start_record())
+    if recorded is not None:
+        spans = recorded[0]
+        paths = [(root + "/" + path, native[path]) for path in recorded[1] if path in native]
     buffer = bytearray(1 << 20)
-    budget = READ_AHEAD_BUDGET - (end - start)
-    _read_range(bundle_fd, start, min(end, start + READ_AHEAD_BUDGET), buffer)
+    budget = READ_AHEAD_BUDGET
+    for span in spans:
+        length = min(span & 0xFFFFFFFF, budget)
+        budget -= length
+        _read_range(bundle_fd, code_start + (span >> 32), code_start + (span >> 32) + length, buffer)
     for path, size in paths:
         if size > budget:
             continue
@@ -270,6 +288,73 @@ def _read_range(fd, start, end, buffer):
         if count <= 0:
             return
         offset += count
+
+
+# The record of what starts on a fresh mount loaded, in the image's private cache directory.
+START_RECORD = "read-ahead"
+
+
+def _start_record():
+    """The path of this image's start record, None without a private cache directory."""
+    directory = _image_cache_directory()
+    return None if directory is None else directory + "/" + START_RECORD
+
+
+def _recorded_start(record):
+    """(bundle spans, native paths) of the record, in the order starts loaded them; None when there
+    is none or it is not one (the reader checks every path against the index, and a span past the
+    bundle's end only reads nothing)."""
+    if record is None:
+        return None
+    import marshal
+
+    try:
+        fd = os.open(record, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+    try:
+        recorded = marshal.loads(_read(fd, 0, os.fstat(fd).st_size))
+    except (OSError, ImportError, ValueError, EOFError, TypeError):
+        return None
+    finally:
+        os.close(fd)
+    if (type(recorded) is not tuple or len(recorded) != 2 or type(recorded[0]) is not list or type(recorded[1]) is not list
+            or any(type(span) is not int or span < 0 for span in recorded[0]) or any(type(path) is not str for path in recorded[1])):
+        return None
+    return recorded
+
+
+def _record_start(root, native, loaded):
+    """At the exit of a start on a fresh mount: adds the bundle spans it loaded and the image's
+    shared libraries it mapped (in that order) to the image's start record, which the next fresh
+    mount's read-ahead reads instead of the whole application (for awscli --version 5 of 22 MB).
+    Written only when it grows; nothing on error (the next fresh mount reads the whole application)."""
+    real = os.path.realpath(root) + "/"
+    mapped = []
+    try:
+        with open("/proc/self/maps") as maps:
+            for line in maps:
+                fields = line.split(None, 5)
+                path = fields[5].rstrip("\n") if len(fields) == 6 else ""
+                if path.startswith(real) and path[len(real):] in native and path[len(real):] not in mapped:
+                    mapped.append(path[len(real):])
+    except OSError:
+        pass
+    record = _start_record()
+    if record is None:
+        return
+    spans, paths = _recorded_start(record) or ([], [])
+    count = len(spans) + len(paths)
+    for known, new in ((spans, loaded), (paths, mapped)):
+        seen = set(known)
+        for item in new:
+            if item not in seen:
+                seen.add(item)
+                known.append(item)
+    if len(spans) + len(paths) > count:
+        import marshal
+
+        _write_private(record.rpartition("/")[0], record, marshal.dumps((spans, paths)))
 
 
 # Libraries that write caches beside their code or under HOME, and the variable that moves them
@@ -353,11 +438,16 @@ PYC_UNCHECKED_HASH = b"\x01\x00\x00\x00"
 def _pyc_cache(magic):
     """<private cache of this image>/pycache (docs/python-apps.md, section 5), created 0700 as the
     per-image directory is; None when the archive has no image hash or no trusted place exists."""
+    directory = _image_cache_directory()
+    return None if directory is None else _private_subdirectory(directory + "/pycache", os.geteuid())
+
+
+def _image_cache_directory():
+    """The private cache directory of this image (_private_cache_directory); None when the archive has no image hash."""
     image = os.environ.get("XAR_IMAGE_SHA256", "")
     if len(image) != 64 or image.strip("0123456789abcdef"):
         return None
-    directory = _private_cache_directory(image)
-    return None if directory is None else _private_subdirectory(directory + "/pycache", os.geteuid())
+    return _private_cache_directory(image)
 
 
 def _write_private(cache, path, data):

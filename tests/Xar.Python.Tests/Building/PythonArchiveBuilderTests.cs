@@ -505,6 +505,44 @@ public sealed class PythonArchiveBuilderTests : IDisposable
     }
 
     [Fact]
+    public void AStartOnAFreshMountRecordsWhatItLoadedAndTheNextFreshMountReadsOnlyThatAhead()
+    {
+        var (archive, tree) = Build(ImportProbeApplication(), entry: "probe.idle:main");
+        string cacheHome = _temp.Combine("cache-home");
+        Directory.CreateDirectory(cacheHome);
+        string record = $"{cacheHome}/xar/.app-caches/{ImageHash}/read-ahead";
+        (string, string)[] image = [("XAR_IMAGE_SHA256", ImageHash), ("XDG_CACHE_HOME", cacheHome)];
+        string Trace(params (string, string)[] environment)
+        {
+            string log = _temp.Combine($"strace-{Guid.NewGuid():N}");
+            RunOriginalWay(tree, archive, [], [("XAR_STRACE", log), .. image, .. environment]).ExitCode.Should().Be(0);
+            return System.IO.File.ReadAllText(log);
+        }
+
+        Trace().Should().Contain("__xar__/bytecode.bundle");
+        System.IO.File.Exists(record).Should().BeFalse("a mount that was there already reads nothing ahead");
+        Trace(("XARFUSE_NEW_MOUNT", "1")).Should().Contain("_speedups", "without a record the reader reads every native file");
+
+        // The bundle's modules the start loaded (by their index entries), in that order, and no native file: it mapped none.
+        Run.Checked(Python311, ["-c", """
+            import marshal, sys
+            data = open(sys.argv[1] + "/__xar__/bytecode.bundle", "rb").read()
+            entries, native = marshal.loads(data[16:16 + int.from_bytes(data[12:16], "little")])
+            spans, paths = marshal.loads(open(sys.argv[2], "rb").read())
+            names = {value: path for path, value in entries.items() if value >= 0}
+            print([names[span] for span in spans], paths)
+            """, tree, record]).Should().Be("['lib/python/probe/__init__.py', 'lib/python/probe/idle.py'] []\n");
+        new FileInfo(record).UnixFileMode.Should().Be(UnixFileMode.UserRead | UnixFileMode.UserWrite);
+
+        Trace(("XARFUSE_NEW_MOUNT", "1")).Should().NotContain("_speedups", "the record names what a start maps")
+            .And.NotContain("libhelper");
+
+        // A record naming a file the index does not list as native is not followed.
+        Run.Checked(Python311, ["-c", "import marshal, sys; open(sys.argv[1], 'wb').write(marshal.dumps(([], ['lib/python/probe/data.txt'])))", record]);
+        Trace(("XARFUSE_NEW_MOUNT", "1")).Should().NotContain("data.txt");
+    }
+
+    [Fact]
     public void TheReadAheadLeavesAStandaloneInterpretersFilesToBeReadOnDemand()
     {
         var (archive, tree) = Build(ImportProbeApplication(), entry: "probe.idle:main");

@@ -423,10 +423,11 @@ internal static class BuildCommand
     /// <summary>
     /// The zstd level of Python images unless one is given, and of their bytecode bundle: level 15
     /// spent 56 % of cfn-lint's build CPU for 0.6 % less image than 12; the bundle, one large file
-    /// every start reads whole, is 7 % smaller at 19 (13 s more CPU for cfn-lint's 38 MB), which
-    /// more than pays back the rest's 12 (docs/benchmarks.md, "Archive sizes").
+    /// every start reads whole, is 7.7 % smaller at 18, which more than pays back the rest's 12; 19
+    /// saves only 0.2 % more (17.5 KB of cfn-lint's 7.5 MB) for 30 % more CPU (4.3 s)
+    /// (docs/benchmarks.md, "Archive sizes"; docs/python-apps.md, "Compression").
     /// </summary>
-    private const int PythonZstdLevel = 12, BytecodeZstdLevel = 19;
+    private const int PythonZstdLevel = 12, BytecodeZstdLevel = 18;
 
     /// <summary>Options given on the command line, else from the project's [tool.xar] table.</summary>
     private sealed class Settings(ParseResult parse, PythonProject? project)

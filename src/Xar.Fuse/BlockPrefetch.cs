@@ -64,9 +64,12 @@ internal sealed class BlockPrefetch : IDisposable
                     if (_image.CacheDataBlock(file, block))
                         Interlocked.Increment(ref _loaded);
                 }
-                catch (IOException)
+                catch (Exception)
                 {
-                    // A malformed block (SquashFsException) or a failed pread: the READ that needs the block meets it and answers EIO.
+                    // A malformed image or a failed pread: the READ that needs the block meets it and
+                    // answers EIO. Whatever the reader throws, as on the request path (FuseSession
+                    // answers EIO for any exception): an exception escaping a thread would end the
+                    // daemon, and a hostile image must never take the mount down for other files.
                 }
             }
         }

@@ -42,8 +42,9 @@ public sealed record FuseServerOptions
 
 /// <summary>
 /// Serves a SquashFS image (at an offset of a file) on a mount point until it is unmounted: by
-/// someone else, by SIGTERM/SIGINT (a lazy unmount), or by the idle timeout (a plain unmount,
-/// which the kernel refuses while a file, directory or working directory on the mount is in use).
+/// someone else, by SIGTERM/SIGINT (a lazy unmount; a second signal ends the server), or by the
+/// idle timeout (a plain unmount, which the kernel refuses while a file, directory or working
+/// directory on the mount is in use, and after which the server ends).
 /// </summary>
 public static class FuseServer
 {
@@ -73,10 +74,17 @@ public static class FuseServer
         if (options.StartFiles is { } startFiles)
             new Thread(() => Warm(image, fileSystem, startFiles)) { IsBackground = true, Name = "fuse start set" }.Start();
         using var stop = new ManualResetEventSlim();
+        int signals = 0;
         void Detach(PosixSignalContext context)
         {
             context.Cancel = true;
-            FuseMounter.Unmount(mountPoint, lazy: true, options.Fusermount);
+            // The first signal detaches the mount, whose files still open are served until closed;
+            // a second one ends the server at once (what a copy of the mount in another namespace
+            // would otherwise keep alive: Stop's remarks).
+            if (Interlocked.Increment(ref signals) == 1)
+                FuseMounter.Unmount(mountPoint, lazy: true, options.Fusermount);
+            else
+                session.Stop();
         }
         using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Detach);
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Detach);
@@ -147,7 +155,10 @@ public static class FuseServer
                 continue;
             // Not lazy: EBUSY while anything is open there, and then it stays until the next idle period.
             if (FuseMounter.Unmount(mountPoint, lazy: false, options.Fusermount) == 0)
+            {
+                session.Stop();
                 return;
+            }
         }
     }
 }

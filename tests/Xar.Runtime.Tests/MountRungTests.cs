@@ -70,6 +70,35 @@ public sealed class MountRungTests : IDisposable
 
     [Theory]
     [MemberData(nameof(Servers))]
+    public void The_idle_timeout_ends_the_server_even_while_another_mount_namespace_holds_a_copy_of_the_mount(string server)
+    {
+        string archive = _sandbox.Archive();
+        _sandbox.Environment["XAR_MOUNT_TIMEOUT"] = "1";
+        _sandbox.Environment["XAR_FUSE_SERVER"] = server;
+        RunResult mounted = _sandbox.Xarexec("-m", archive);
+        mounted.ExitCode.Should().Be(0, mounted.ToString());
+        string mountPath = mounted.Stdout.TrimEnd('\n');
+        // What unshare or a container runtime does while the mount exists: the copy keeps the kernel's connection.
+        using var copy = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("unshare", ["--mount", "--propagation", "private", "sleep", "infinity"]))!;
+        try
+        {
+            WaitUntil(() => File.ReadAllText($"/proc/{copy.Id}/mountinfo").Contains(mountPath) || copy.HasExited, TimeSpan.FromSeconds(10))
+                .Should().BeTrue("unshare copies the mounts at once");
+
+            WaitUntil(() => _sandbox.Mounts().Count == 0, TimeSpan.FromSeconds(15)).Should().BeTrue("nothing uses the mount here");
+            WaitUntil(() => _sandbox.ServerProcesses().Count == 0, TimeSpan.FromSeconds(15))
+                .Should().BeTrue("the server ends with its idle unmount, not with the last namespace holding a copy");
+            copy.HasExited.Should().BeFalse();
+            CanList(Path.Combine($"/proc/{copy.Id}/root", mountPath.TrimStart('/'))).Should().BeFalse("the copy is left without a server (ENOTCONN)");
+        }
+        finally
+        {
+            copy.Kill();
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Servers))]
     public void A_killed_server_leaves_a_stale_mount_that_the_next_launch_replaces(string server)
     {
         string archive = _sandbox.Archive();

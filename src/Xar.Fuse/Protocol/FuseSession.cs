@@ -46,6 +46,9 @@ public sealed unsafe class FuseSession
     private bool _noOpen;
     private bool _noOpendir;
     private volatile bool _stopping;
+    private int _dispatching;
+    private int _runningWorkers;
+    private readonly ManualResetEventSlim _ended = new();
     private long _lastRequest = Stopwatch.GetTimestamp();
     private string? _failure;
 
@@ -82,17 +85,34 @@ public sealed unsafe class FuseSession
     /// <summary>Why the loop ended other than by unmount or DESTROY; null otherwise.</summary>
     public string? Failure => _failure;
 
-    /// <summary>Serves until the file system is unmounted (read returns ENODEV), DESTROY, or a device error.</summary>
+    /// <summary>
+    /// Serves until the file system is unmounted (read returns ENODEV), DESTROY, a device error, or
+    /// <see cref="Stop"/>. After a stop, readers still blocked on the device are left to the
+    /// process's end (background threads): they answer nothing more and never touch the file system.
+    /// </summary>
     public void Run()
     {
-        var threads = new Thread[_threadCount];
-        for (int i = 0; i < threads.Length; i++)
-        {
-            threads[i] = new Thread(Serve) { IsBackground = true, Name = "fuse worker " + i };
-            threads[i].Start();
-        }
-        foreach (Thread thread in threads)
-            thread.Join();
+        _runningWorkers = _threadCount;
+        for (int i = 0; i < _threadCount; i++)
+            new Thread(Serve) { IsBackground = true, Name = "fuse worker " + i }.Start();
+        _ended.Wait();
+        // Set by the last worker or by Stop: in the second case, requests being answered finish first.
+        SpinWait spin = default;
+        while (Volatile.Read(ref _dispatching) != 0)
+            spin.SpinOnce();
+    }
+
+    /// <summary>
+    /// Ends <see cref="Run"/> without waiting for the kernel to end the connection: once this
+    /// server unmounted its mount point, a copy of the mount in another mount namespace (made by
+    /// unshare or clone while it was mounted) would keep the connection, and the server, alive for
+    /// as long as that namespace lives. The connection ends with the process (the device's last
+    /// descriptor closes), and requests through such copies then fail with ENOTCONN.
+    /// </summary>
+    public void Stop()
+    {
+        _stopping = true;
+        _ended.Set();
     }
 
     private void Serve()
@@ -104,45 +124,30 @@ public sealed unsafe class FuseSession
             while (!_stopping)
             {
                 nint length = LibC.read(_device, request, RequestCapacity);
-                if (length < 0)
-                {
-                    int errno = LibC.LastError;
-                    // EINTR: a signal; ENOENT: the request was interrupted before we got it.
-                    if (errno is LibC.EINTR or LibC.ENOENT or LibC.EAGAIN)
-                        continue;
-                    if (errno != LibC.ENODEV)
-                        _failure ??= "reading /dev/fuse: " + LibC.ErrorText(errno);
-                    break;
-                }
-                if (length < FuseAbi.InHeaderSize || Unsafe.AsRef<FuseInHeader>(request).Length < FuseAbi.InHeaderSize)
-                    continue;
-                long start = Stopwatch.GetTimestamp();
-                Volatile.Write(ref _lastRequest, start);
-                ref FuseInHeader header = ref Unsafe.AsRef<FuseInHeader>(request);
-                var body = new ReadOnlySpan<byte>(request + FuseAbi.InHeaderSize, (int)Math.Min(length, header.Length) - FuseAbi.InHeaderSize);
-                var payload = new Span<byte>(reply + FuseAbi.OutHeaderSize, ReplyCapacity - FuseAbi.OutHeaderSize);
-                int result;
-                int replyLength;
+                // Counted before _stopping is checked, and Stop sets it before Run reads the count:
+                // a request either ends here or is answered before Run returns.
+                Interlocked.Increment(ref _dispatching);
                 try
                 {
-                    replyLength = 0;
-                    result = Admitted(in header) ? Dispatch(in header, body, payload, out replyLength) : LibC.EACCES;
+                    if (_stopping)
+                        break;
+                    if (length < 0)
+                    {
+                        int errno = LibC.LastError;
+                        // EINTR: a signal; ENOENT: the request was interrupted before we got it.
+                        if (errno is LibC.EINTR or LibC.ENOENT or LibC.EAGAIN)
+                            continue;
+                        if (errno != LibC.ENODEV)
+                            _failure ??= "reading /dev/fuse: " + LibC.ErrorText(errno);
+                        break;
+                    }
+                    if (length >= FuseAbi.InHeaderSize && Unsafe.AsRef<FuseInHeader>(request).Length >= FuseAbi.InHeaderSize)
+                        Answer(request, length, reply);
                 }
-                catch (Exception)
+                finally
                 {
-                    // The reader raises on a malformed image: that request fails, the server lives on.
-                    result = LibC.EIO;
-                    replyLength = 0;
+                    Interlocked.Decrement(ref _dispatching);
                 }
-                if (result != NoReply)
-                    Reply(reply, header.Unique, result, result == 0 ? replyLength : 0);
-                Statistics.Record(header.Opcode, start);
-                if (result == NoReply)
-                    continue;
-                if (header.Opcode == FuseOpcode.Init && _initialized.IsSet && Interlocked.Exchange(ref _servedCalled, 1) == 0)
-                    _served?.Invoke();
-                if (header.Opcode == FuseOpcode.Destroy)
-                    _stopping = true;
             }
         }
         finally
@@ -151,6 +156,40 @@ public sealed unsafe class FuseSession
             NativeMemory.AlignedFree(reply);
         }
         _stopping = true;
+        if (Interlocked.Decrement(ref _runningWorkers) == 0)
+            _ended.Set();
+    }
+
+    /// <summary>Decodes one request, answers it and records it.</summary>
+    private void Answer(byte* request, nint length, byte* reply)
+    {
+        long start = Stopwatch.GetTimestamp();
+        Volatile.Write(ref _lastRequest, start);
+        ref FuseInHeader header = ref Unsafe.AsRef<FuseInHeader>(request);
+        var body = new ReadOnlySpan<byte>(request + FuseAbi.InHeaderSize, (int)Math.Min(length, header.Length) - FuseAbi.InHeaderSize);
+        var payload = new Span<byte>(reply + FuseAbi.OutHeaderSize, ReplyCapacity - FuseAbi.OutHeaderSize);
+        int result;
+        int replyLength;
+        try
+        {
+            replyLength = 0;
+            result = Admitted(in header) ? Dispatch(in header, body, payload, out replyLength) : LibC.EACCES;
+        }
+        catch (Exception)
+        {
+            // The reader raises on a malformed image: that request fails, the server lives on.
+            result = LibC.EIO;
+            replyLength = 0;
+        }
+        if (result != NoReply)
+            Reply(reply, header.Unique, result, result == 0 ? replyLength : 0);
+        Statistics.Record(header.Opcode, start);
+        if (result == NoReply)
+            return;
+        if (header.Opcode == FuseOpcode.Init && _initialized.IsSet && Interlocked.Exchange(ref _servedCalled, 1) == 0)
+            _served?.Invoke();
+        if (header.Opcode == FuseOpcode.Destroy)
+            _stopping = true;
     }
 
     private const int NoReply = -1;

@@ -22,9 +22,10 @@ namespace Xar.SquashFs.Reading;
 /// Concurrent changes to the destination by other processes are outside this model.
 /// Phases: the calling thread walks the tree a directory at a time, creating its subdirectories,
 /// symlinks and special files as it lists them and queueing its regular files as one batch, while
-/// worker threads create and fill the queued files (the calling thread joins them when the walk
-/// ends); then hard links are added and directory modes and times applied deepest first, so a
-/// read-only directory is finished only after its content.
+/// worker threads create and fill the queued files, the costliest batch waiting first (the calling
+/// thread joins them when the walk ends); then hard links are added and directory modes and times
+/// applied once all content exists, by all threads (deepest first on one thread when a directory
+/// may lose its owner's search permission).
 /// A batch holds the files of one directory because creating a file holds its directory's lock
 /// (i_rwsem) for the whole creation: threads creating in one directory spin on each other (on ext4,
 /// 40 % more CPU per file with two threads), while in different directories they scale (ext4,
@@ -40,11 +41,19 @@ internal sealed class Extractor
 {
     /// <summary>Files with more blocks are written by several workers, this many blocks each.</summary>
     private const int PartBlocks = 16;
+    /// <summary>
+    /// What creating a file costs in the units of a batch's cost, bytes written: on ext4 about
+    /// 20 µs of CPU, as much as filling 8-16 KB of new page cache and decompressing it.
+    /// </summary>
+    private const long FileCreationCost = 16 << 10;
     private const uint SetIdBits = 0xC00; // S_ISUID | S_ISGID
     private const uint PermissionBits = 0x1FF; // 0777
     private const uint PrivateFileMode = 0x180; // 0600
     private const uint PrivateDirectoryMode = 0x1C0; // 0700
     private const uint GroupAndOtherBits = 0x3F; // 077
+    private const uint OwnerSearch = 0x40; // S_IXUSR
+    /// <summary>Fewer directories are finished by the calling thread alone (a thread costs more than they do).</summary>
+    private const int MinimumDirectoriesPerThread = 64;
 
     private static readonly byte[] Dot = [(byte)'.', 0];
 
@@ -64,7 +73,7 @@ internal sealed class Extractor
     private readonly List<(SquashFsEntry Entry, byte[] Path)> _directories = [];
     private readonly List<FileTask> _largeFiles = [];
 
-    private readonly BlockingCollection<WorkItem[]> _queue = new();
+    private readonly LargestFirstQueue<WorkItem[]> _queue = new();
     private bool _hasWorkers;
     /// <summary>The regular files of the directory being listed (or of selected single files), queued as one batch.</summary>
     private readonly List<WorkItem> _batch = [];
@@ -139,7 +148,6 @@ internal sealed class Extractor
         finally
         {
             _abort.Dispose();
-            _queue.Dispose();
             if (_rootFd >= 0) LibC.close(_rootFd);
             _rootFd = -1;
         }
@@ -151,7 +159,7 @@ internal sealed class Extractor
     /// </summary>
     private void WalkAndWriteFiles(IReadOnlyList<List<SquashFsEntry>> selections, bool createdDestination)
     {
-        int parallelism = _options.MaxDegreeOfParallelism > 0 ? _options.MaxDegreeOfParallelism : Environment.ProcessorCount;
+        int parallelism = Parallelism;
         var workers = new Task[parallelism - 1];
         _hasWorkers = workers.Length > 0;
         for (int i = 0; i < workers.Length; i++)
@@ -191,6 +199,8 @@ internal sealed class Extractor
         // Workers stop early when cancelled without anything failing.
         _options.CancellationToken.ThrowIfCancellationRequested();
     }
+
+    private int Parallelism => _options.MaxDegreeOfParallelism > 0 ? _options.MaxDegreeOfParallelism : Environment.ProcessorCount;
 
     private void Fail(Exception e)
     {
@@ -457,23 +467,26 @@ internal sealed class Extractor
         for (int p = 0; p < parts; p++)
         {
             int first = p * PartBlocks;
-            Queue([new WorkItem(task, first, Math.Min(entry.BlockCount, first + PartBlocks), p == parts - 1, Whole: false)]);
+            var part = new WorkItem(task, first, Math.Min(entry.BlockCount, first + PartBlocks), p == parts - 1, Whole: false);
+            Queue([part], (long)(part.EndBlock - part.FirstBlock) << _blockLog);
         }
     }
 
     private void FlushBatch()
     {
         if (_batch.Count == 0) return;
-        Queue([.. _batch]);
+        long cost = 0;
+        foreach (var item in _batch) cost += FileCreationCost + item.Task.Entry.Size;
+        Queue([.. _batch], cost);
         _batch.Clear();
     }
 
-    /// <summary>Hands a batch to the workers, or with one thread writes it now.</summary>
-    private void Queue(WorkItem[] batch)
+    /// <summary>Hands a batch to the workers (the costliest is taken first), or with one thread writes it now.</summary>
+    private void Queue(WorkItem[] batch, long cost)
     {
         if (_hasWorkers)
         {
-            _queue.Add(batch);
+            _queue.Add(batch, cost);
             return;
         }
         byte[] buffer = ArrayPool<byte>.Shared.Rent(_image.BlockSize);
@@ -497,7 +510,7 @@ internal sealed class Extractor
         byte[] buffer = ArrayPool<byte>.Shared.Rent(_image.BlockSize);
         try
         {
-            foreach (var batch in _queue.GetConsumingEnumerable())
+            while (_queue.TryTake(out var batch))
             {
                 foreach (var item in batch)
                 {
@@ -655,9 +668,56 @@ internal sealed class Extractor
         }
     }
 
+    /// <summary>
+    /// Modes and times of the directories, once everything inside them exists. Deepest first when
+    /// a directory may end without search permission for its owner (a child could no longer be
+    /// reached by its path); otherwise no order matters (changing a directory's mode or times
+    /// changes nothing of its parent) and the threads share them: this was a serial tail of
+    /// about 10 ms for awscli's 1,235 directories, 3 % of its extraction.
+    /// </summary>
     private void FinishDirectories()
     {
-        for (int i = _directories.Count - 1; i >= 0; i--)
+        int threads = Math.Min(Parallelism, _directories.Count / MinimumDirectoriesPerThread);
+        bool anyOrder = _isRoot || _directories.TrueForAll(d => (Mode(d.Entry) & OwnerSearch) != 0);
+        if (threads < 2 || !anyOrder)
+        {
+            FinishDirectories(0, _directories.Count);
+            return;
+        }
+        var helpers = new Task[threads - 1];
+        int share = (_directories.Count + threads - 1) / threads;
+        for (int t = 1; t < threads; t++)
+        {
+            int start = t * share, end = Math.Min(_directories.Count, start + share);
+            helpers[t - 1] = Task.Factory.StartNew(() => FinishDirectories(start, end), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        }
+        ExceptionDispatchInfo? failure = null;
+        try
+        {
+            FinishDirectories(0, Math.Min(share, _directories.Count));
+        }
+        catch (Exception e)
+        {
+            failure = ExceptionDispatchInfo.Capture(e);
+        }
+        foreach (var helper in helpers)
+        {
+            try
+            {
+                helper.GetAwaiter().GetResult();
+            }
+            catch (Exception e)
+            {
+                failure ??= ExceptionDispatchInfo.Capture(e);
+            }
+        }
+        failure?.Throw();
+    }
+
+    /// <summary>Finishes <c>_directories[start..end)</c>, last first.</summary>
+    private void FinishDirectories(int start, int end)
+    {
+        for (int i = end - 1; i >= start; i--)
         {
             var (entry, path) = _directories[i];
             uint mode = Mode(entry);

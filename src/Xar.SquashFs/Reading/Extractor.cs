@@ -22,7 +22,7 @@ namespace Xar.SquashFs.Reading;
 /// Concurrent changes to the destination by other processes are outside this model.
 /// Phases: the calling thread walks the tree a directory at a time, creating its subdirectories,
 /// symlinks and special files as it lists them and queueing its regular files as one batch, while
-/// worker threads create and fill the queued files, the costliest batch waiting first (the calling
+/// worker threads create and fill the queued files, big batches first (the calling
 /// thread joins them when the walk ends); then hard links are added and directory modes and times
 /// applied once all content exists, by all threads (deepest first on one thread when a directory
 /// may lose its owner's search permission).
@@ -46,6 +46,15 @@ internal sealed class Extractor
     /// 20 µs of CPU, as much as filling 8-16 KB of new page cache and decompressing it.
     /// </summary>
     private const long FileCreationCost = 16 << 10;
+    /// <summary>
+    /// A batch this costly (256 small files) is written before the others, so that a big directory
+    /// found late in the walk is not written alone at the end while the other threads have nothing
+    /// left: cfn-lint's 2,204-file schema directory was the last 110 ms of a 520 ms extraction.
+    /// The walk ends long before the files are written (it only lists and makes directories), so
+    /// every big batch is taken while small ones still wait, and the tail is at most one batch
+    /// below this cost (about 8 ms of CPU).
+    /// </summary>
+    private const long BigBatchCost = 4L << 20;
     private const uint SetIdBits = 0xC00; // S_ISUID | S_ISGID
     private const uint PermissionBits = 0x1FF; // 0777
     private const uint PrivateFileMode = 0x180; // 0600
@@ -73,7 +82,9 @@ internal sealed class Extractor
     private readonly List<(SquashFsEntry Entry, byte[] Path)> _directories = [];
     private readonly List<FileTask> _largeFiles = [];
 
-    private readonly LargestFirstQueue<WorkItem[]> _queue = new();
+    private readonly BlockingPriorityQueue<WorkItem[]> _queue = new();
+    /// <summary>Batches queued so far: the priority of batches that are not big (walk order).</summary>
+    private long _queued;
     private bool _hasWorkers;
     /// <summary>The regular files of the directory being listed (or of selected single files), queued as one batch.</summary>
     private readonly List<WorkItem> _batch = [];
@@ -481,12 +492,17 @@ internal sealed class Extractor
         _batch.Clear();
     }
 
-    /// <summary>Hands a batch to the workers (the costliest is taken first), or with one thread writes it now.</summary>
+    /// <summary>
+    /// Hands a batch to the workers, or with one thread writes it now. Big batches are taken
+    /// first, costliest first; the others in the order queued, which is the image's order of
+    /// directories and so of the fragment blocks that their small files share (taking all
+    /// batches costliest first decompressed cached fragments again: awscli's zstd CPU doubled).
+    /// </summary>
     private void Queue(WorkItem[] batch, long cost)
     {
         if (_hasWorkers)
         {
-            _queue.Add(batch, cost);
+            _queue.Add(batch, cost >= BigBatchCost ? -cost : _queued++);
             return;
         }
         byte[] buffer = ArrayPool<byte>.Shared.Rent(_image.BlockSize);

@@ -113,6 +113,41 @@ public class ReadingExtractionTests
     }
 
     /// <summary>
+    /// Enough directories that several threads finish them (modes and times, once everything
+    /// exists): read-only, private and sticky directories with subdirectories inside, and hard
+    /// links added into many of them just before — every mode and mtime is unsquashfs's.
+    /// </summary>
+    [Fact]
+    public void Directories_finished_by_several_threads_match_unsquashfs()
+    {
+        string image = ImageCache.Image("many-directories", tree =>
+        {
+            string origin = Path.Combine(tree, "origin.txt");
+            File.WriteAllText(origin, "linked from many directories");
+            string[] modes = ["555", "700", "1777", "755", "500"];
+            for (int i = 0; i < 400; i++)
+            {
+                string directory = Directory.CreateDirectory(Path.Combine(tree, $"d{i:D3}", "sub")).FullName;
+                File.WriteAllText(Path.Combine(directory, "file.txt"), $"{i}\n");
+                string parent = Path.GetDirectoryName(directory)!;
+                if (i % 3 == 0) Check(LibC.LinkAt(LibC.AT_FDCWD, Terminate(origin), Terminate(Path.Combine(parent, "link.txt"))));
+                TestTrees.SetMode(parent, modes[i % modes.Length]);
+            }
+        }, "");
+        using var scratch = new TempDirectory("finish");
+        using var reader = SquashFsImage.Open(image);
+
+        var summary = reader.ExtractTo(scratch.Combine("out"), new ExtractOptions { RestoreOwners = true, MaxDegreeOfParallelism = 4 });
+
+        summary.Directories.Should().BeGreaterThan(800);
+        summary.HardLinks.Should().Be(134);
+        TreeSnapshot.Capture(scratch.Combine("out"), withOwners: true).ShouldMatch(TreeSnapshot.Capture(ImageCache.Unsquashed(image), withOwners: true));
+
+        static byte[] Terminate(string path) => System.Text.Encoding.UTF8.GetBytes(path + "\0");
+        static void Check(int error) => error.Should().Be(0);
+    }
+
+    /// <summary>
     /// Files are created with their final mode only where the kernel gives exactly that mode: not
     /// when the umask would clear some of its bits, nor under a default ACL (which replaces the
     /// umask and is inherited by every directory created below). Either way the modes are

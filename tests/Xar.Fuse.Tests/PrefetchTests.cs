@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Xar.SquashFs.Compression;
+using Xar.SquashFs.Tests.Reading;
 using Xar.SquashFs.Writing;
 
 namespace Xar.Fuse.Tests;
@@ -7,7 +8,9 @@ namespace Xar.Fuse.Tests;
 /// <summary>
 /// The prefetch of ELF files under the kernel (<see cref="BlockPrefetch"/>): what it decompresses
 /// ahead is what the READs return, it stays inside the file's blocks, and a corrupt block it meets
-/// is EIO for the READ that needs it, not the end of the server.
+/// is EIO for the READ that needs it, not the end of the server. With store notifications
+/// (FUSE_NOTIFY_STORE), what it pushes into the page cache is the file's bytes, up to its end,
+/// never a block that failed to load, and only for the files it prefetches.
 /// </summary>
 public class PrefetchTests
 {
@@ -104,5 +107,86 @@ public class PrefetchTests
         damaged.Stderr.Should().Contain("Input/output error");
         File.ReadAllText(mount.Combine("b-intact.txt")).Should().Be("intact\n");
         Directory.GetFiles(mount.Directory).Should().HaveCount(2);
+    }
+
+    /// <summary>Waits until the stores stop growing (the prefetch is done); returns the bytes stored.</summary>
+    private static long StoresSettled(ServedMount mount, long atLeast)
+    {
+        SpinWait.SpinUntil(() => mount.Notifier!.StoredBytes >= atLeast, TimeSpan.FromSeconds(30));
+        long stored;
+        do
+        {
+            stored = mount.Notifier!.StoredBytes;
+            Thread.Sleep(200);
+        }
+        while (mount.Notifier.StoredBytes != stored);
+        return stored;
+    }
+
+    [Fact]
+    public void An_elf_file_stored_on_its_first_read_is_read_from_the_page_cache_as_unsquashfs_extracts_it()
+    {
+        using var scratch = new TempDirectory("fuse-store");
+        var files = new Dictionary<string, byte[]> { ["a.so"] = ElfLike(6, 5), ["b.txt"] = "not stored\n"u8.ToArray() };
+        string image = Image(scratch, files);
+        byte[] extracted = File.ReadAllBytes(Path.Combine(ImageCache.Unsquashed(image), "a.so"));
+        using var mount = new ServedMount(image, stores: true);
+
+        using (var handle = File.OpenHandle(mount.Combine("a.so")))
+            RandomAccess.Read(handle, new byte[4096], 0).Should().Be(4096);
+        // Every byte of the file, its fragment tail included, and not one more.
+        StoresSettled(mount, extracted.Length).Should().Be(extracted.Length);
+        int readsBefore = mount.FileSystem.Reads;
+
+        File.ReadAllBytes(mount.Combine("a.so")).Should().Equal(extracted);
+        mount.FileSystem.Reads.Should().Be(readsBefore, "the stored pages answer the reads: no READ reaches the server");
+        new FileInfo(mount.Combine("a.so")).Length.Should().Be(extracted.Length, "a store never grows the file");
+        using (var handle = File.OpenHandle(mount.Combine("a.so")))
+            RandomAccess.Read(handle, new byte[4096], extracted.Length).Should().Be(0);
+        File.ReadAllText(mount.Combine("b.txt")).Should().Be("not stored\n");
+        mount.Notifier!.StoredBytes.Should().Be(extracted.Length, "only ELF files are stored");
+    }
+
+    [Fact]
+    public void A_corrupt_block_is_never_stored_its_read_is_EIO_and_the_server_serves_on()
+    {
+        using var scratch = new TempDirectory("fuse-store-corrupt");
+        var files = new Dictionary<string, byte[]> { ["a-damaged.so"] = ElfLike(8, 6), ["b-intact.txt"] = "intact\n"u8.ToArray() };
+        string image = Image(scratch, files);
+        using (var stream = new FileStream(image, FileMode.Open, FileAccess.ReadWrite))
+        {
+            // As above: block 0 raw, block 1 damaged.
+            stream.Position = 96 + BlockSize + 40;
+            stream.Write(Enumerable.Repeat((byte)0xA5, 300).ToArray());
+        }
+        byte[] expected = files["a-damaged.so"];
+        using var mount = new ServedMount(image, stores: true);
+
+        using (var handle = File.OpenHandle(mount.Combine("a-damaged.so")))
+            RandomAccess.Read(handle, new byte[4096], 0).Should().Be(4096);
+        StoresSettled(mount, expected.Length - BlockSize).Should().Be(expected.Length - BlockSize, "every block but the damaged one");
+
+        using (var handle = File.OpenHandle(mount.Combine("a-damaged.so")))
+        {
+            var buffer = new byte[4096];
+            RandomAccess.Read(handle, buffer, 2 * BlockSize).Should().Be(buffer.Length);
+            buffer.Should().Equal(expected.AsSpan(2 * BlockSize, buffer.Length).ToArray());
+        }
+        RunResult damaged = Run.Program("dd", [$"if={mount.Combine("a-damaged.so")}", "of=/dev/null", $"bs={BlockSize}", "skip=1", "count=1"]);
+        damaged.ExitCode.Should().NotBe(0);
+        damaged.Stderr.Should().Contain("Input/output error");
+        File.ReadAllText(mount.Combine("b-intact.txt")).Should().Be("intact\n");
+    }
+
+    [Fact]
+    public void An_elf_file_larger_than_the_prefetch_limit_is_not_stored()
+    {
+        using var scratch = new TempDirectory("fuse-store-large");
+        byte[] large = ElfLike((int)(SquashFsFileSystem.PrefetchedElfBytes / BlockSize) + 1, 7);
+        using var mount = new ServedMount(Image(scratch, new() { ["large.so"] = large }), stores: true);
+
+        File.ReadAllBytes(mount.Combine("large.so")).Should().Equal(large);
+
+        mount.Notifier!.StoredBytes.Should().Be(0, "the page cache holds what was read, nothing more is pushed");
     }
 }

@@ -36,6 +36,9 @@ internal sealed class BlockPrefetch : IDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Thread[] _workers;
     private int _loaded;
+    private readonly Lock _starting = new();
+    private bool _started;
+    private bool _disposed;
 
     /// <param name="notifier">Where blocks queued with a node id are stored once decompressed; null: nowhere.</param>
     public BlockPrefetch(SquashFsImage image, int workers, FuseStoreNotifier? notifier = null)
@@ -43,8 +46,6 @@ internal sealed class BlockPrefetch : IDisposable
         _image = image;
         _notifier = notifier;
         _workers = [.. Enumerable.Range(0, workers).Select(i => new Thread(Work) { IsBackground = true, Name = $"fuse prefetch {i}" })];
-        foreach (Thread worker in _workers)
-            worker.Start();
     }
 
     /// <summary>Blocks the workers decompressed (not those found cached or in flight).</summary>
@@ -60,6 +61,19 @@ internal sealed class BlockPrefetch : IDisposable
     /// </summary>
     public void Queue(SquashFsEntry file, long first, ulong node = 0)
     {
+        // Started by the first queueing, not with the server: starting threads is not free under
+        // load, and the server's start (its INIT answer) is on every cold start's path.
+        lock (_starting)
+        {
+            if (_disposed)
+                return;
+            if (!_started)
+            {
+                foreach (Thread worker in _workers)
+                    worker.Start();
+                _started = true;
+            }
+        }
         // A tail in a fragment counts as a block here; the image ignores indexes past the data blocks.
         long blocks = (file.Size + _image.BlockSize - 1) / _image.BlockSize;
         for (long block = first; block < blocks; block++)
@@ -122,9 +136,14 @@ internal sealed class BlockPrefetch : IDisposable
     /// <summary>Drops what is queued; waits for the workers to finish the block each holds.</summary>
     public void Dispose()
     {
+        lock (_starting)
+            _disposed = true;
         _stop.Cancel();
-        foreach (Thread worker in _workers)
-            worker.Join();
+        if (_started)
+        {
+            foreach (Thread worker in _workers)
+                worker.Join();
+        }
         _queue.Dispose();
         _stop.Dispose();
     }

@@ -23,9 +23,9 @@ public sealed record FuseServerOptions
     public int PrefetchWorkers { get; init; } = Math.Clamp(Environment.ProcessorCount, 1, 4);
 
     /// <summary>
-    /// The files every start reads first, decompressed into the block cache by the prefetch while
-    /// INIT is answered and the target is executed; null: none. Resolved on a thread of its own; a
-    /// failure only means no such warm-up.
+    /// The files every start reads first, decompressed into the block cache by the prefetch from
+    /// the moment INIT is answered, while the target is executed; null: none. Resolved on a thread
+    /// of its own; a failure only means no such warm-up.
     /// </summary>
     public Func<SquashFsImage, IReadOnlyList<SquashFsEntry>>? StartFiles { get; init; }
 
@@ -71,9 +71,16 @@ public static class FuseServer
         using SquashFsImage image = opened;
         var notifier = new FuseStoreNotifier(device);
         using var fileSystem = new SquashFsFileSystem(image, prefetchWorkers: options.PrefetchWorkers, notifier: notifier);
-        var session = new FuseSession(device, fileSystem, options.Threads, served, options.AllowRoot);
-        if (options.StartFiles is { } startFiles)
-            new Thread(() => Warm(image, fileSystem, startFiles)) { IsBackground = true, Name = "fuse start set" }.Start();
+        // The start set is resolved and decompressed once INIT is answered: before, its work would
+        // only compete for the processors with the server's own start, which every cold start waits for.
+        Action servedThenWarm = options.StartFiles is { } startFiles
+            ? () =>
+            {
+                served();
+                new Thread(() => Warm(image, fileSystem, startFiles)) { IsBackground = true, Name = "fuse start set" }.Start();
+            }
+            : served;
+        var session = new FuseSession(device, fileSystem, options.Threads, servedThenWarm, options.AllowRoot);
         using var stop = new ManualResetEventSlim();
         int signals = 0;
         void Detach(PosixSignalContext context)

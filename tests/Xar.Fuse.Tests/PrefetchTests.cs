@@ -43,6 +43,18 @@ public class PrefetchTests
         return image;
     }
 
+    /// <summary>An image of "a-damaged.so" (ELF-like, its block 1 damaged; returned as written) and "b-intact.txt".</summary>
+    private static (string Image, byte[] DamagedFile) ImageWithADamagedBlock(TempDirectory scratch, int seed)
+    {
+        byte[] damagedFile = ElfLike(8, seed);
+        string image = Image(scratch, new() { ["a-damaged.so"] = damagedFile, ["b-intact.txt"] = "intact\n"u8.ToArray() });
+        using var stream = new FileStream(image, FileMode.Open, FileAccess.ReadWrite);
+        // The first file's blocks come first, right after the 96-byte superblock: block 0 raw, block 1 damaged.
+        stream.Position = 96 + BlockSize + 40;
+        stream.Write(Enumerable.Repeat((byte)0xA5, 300).ToArray());
+        return (image, damagedFile);
+    }
+
     [Fact]
     public void Elf_files_read_sequentially_and_at_random_are_the_bytes_stored_and_were_prefetched()
     {
@@ -83,21 +95,14 @@ public class PrefetchTests
     public void A_corrupt_block_met_by_the_prefetch_is_EIO_for_its_file_and_the_server_serves_on()
     {
         using var scratch = new TempDirectory("fuse-prefetch-corrupt");
-        var files = new Dictionary<string, byte[]> { ["a-damaged.so"] = ElfLike(8, 4), ["b-intact.txt"] = "intact\n"u8.ToArray() };
-        string image = Image(scratch, files);
-        using (var stream = new FileStream(image, FileMode.Open, FileAccess.ReadWrite))
-        {
-            // The first file's blocks come first, right after the 96-byte superblock: block 0 raw, block 1 damaged.
-            stream.Position = 96 + BlockSize + 40;
-            stream.Write(Enumerable.Repeat((byte)0xA5, 300).ToArray());
-        }
+        (string image, byte[] damagedFile) = ImageWithADamagedBlock(scratch, 4);
         using var mount = new ServedMount(image);
 
         using (var handle = File.OpenHandle(mount.Combine("a-damaged.so")))
         {
             var head = new byte[4096];
             RandomAccess.Read(handle, head, 0).Should().Be(head.Length);
-            head.Should().Equal(files["a-damaged.so"].AsSpan(0, head.Length).ToArray());
+            head.Should().Equal(damagedFile.AsSpan(0, head.Length).ToArray());
         }
         // The prefetch meets the damaged block, skips it and loads the intact ones after it.
         SpinWait.SpinUntil(() => mount.Served.PrefetchedBlocks >= 7, TimeSpan.FromSeconds(30)).Should().BeTrue();
@@ -151,15 +156,7 @@ public class PrefetchTests
     public void A_corrupt_block_is_never_stored_its_read_is_EIO_and_the_server_serves_on()
     {
         using var scratch = new TempDirectory("fuse-store-corrupt");
-        var files = new Dictionary<string, byte[]> { ["a-damaged.so"] = ElfLike(8, 6), ["b-intact.txt"] = "intact\n"u8.ToArray() };
-        string image = Image(scratch, files);
-        using (var stream = new FileStream(image, FileMode.Open, FileAccess.ReadWrite))
-        {
-            // As above: block 0 raw, block 1 damaged.
-            stream.Position = 96 + BlockSize + 40;
-            stream.Write(Enumerable.Repeat((byte)0xA5, 300).ToArray());
-        }
-        byte[] expected = files["a-damaged.so"];
+        (string image, byte[] expected) = ImageWithADamagedBlock(scratch, 6);
         using var mount = new ServedMount(image, stores: true);
 
         using (var handle = File.OpenHandle(mount.Combine("a-damaged.so")))

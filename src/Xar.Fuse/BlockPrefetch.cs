@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+using Xar.Fuse.Protocol;
 using Xar.SquashFs.Reading;
 
 namespace Xar.Fuse;
@@ -11,13 +13,17 @@ namespace Xar.Fuse;
 /// fault at a time (a standalone Python's libpython: 6 blocks of 1 MiB, most of its cold start's
 /// server time). <see cref="SquashFsFileSystem"/> queues the rest of an ELF file here when the
 /// kernel reads its first bytes; the workers decompress while the loader maps and relocates, and
-/// a READ meeting a block still in flight waits for that one decompression.
+/// a READ meeting a block still in flight waits for that one decompression. With a
+/// <see cref="FuseStoreNotifier"/>, blocks queued with the file's node id are then pushed into the
+/// kernel's page cache (FUSE_NOTIFY_STORE): the faults that meet them need no READ at all.
 /// </summary>
 /// <remarks>
 /// Bounded: the queue holds at most <see cref="QueueCapacity"/> blocks (more are dropped: the
 /// READ path decompresses them on demand), and what is prefetched lives in the data cache, an LRU
 /// bounded by its size. A block that fails to load (a corrupt image) is not cached: the READ that
-/// needs it fails with EIO as without prefetch, and the worker goes on.
+/// needs it fails with EIO as without prefetch, and the worker goes on; nothing of it is stored.
+/// Stores are written by these workers, never by the session's: a store waits for pages under a
+/// READ, which only a session worker can answer.
 /// </remarks>
 internal sealed class BlockPrefetch : IDisposable
 {
@@ -25,44 +31,75 @@ internal sealed class BlockPrefetch : IDisposable
     public const int QueueCapacity = 64;
 
     private readonly SquashFsImage _image;
-    private readonly BlockingCollection<(SquashFsEntry File, long Block)> _queue = new(QueueCapacity);
+    private readonly FuseStoreNotifier? _notifier;
+    private readonly BlockingCollection<(SquashFsEntry File, long Block, ulong Node)> _queue = new(QueueCapacity);
     private readonly CancellationTokenSource _stop = new();
     private readonly Thread[] _workers;
     private int _loaded;
+    private readonly Lock _starting = new();
+    private bool _started;
+    private bool _disposed;
 
-    public BlockPrefetch(SquashFsImage image, int workers)
+    /// <param name="notifier">Where blocks queued with a node id are stored once decompressed; null: nowhere.</param>
+    public BlockPrefetch(SquashFsImage image, int workers, FuseStoreNotifier? notifier = null)
     {
         _image = image;
+        _notifier = notifier;
         _workers = [.. Enumerable.Range(0, workers).Select(i => new Thread(Work) { IsBackground = true, Name = $"fuse prefetch {i}" })];
-        foreach (Thread worker in _workers)
-            worker.Start();
     }
 
     /// <summary>Blocks the workers decompressed (not those found cached or in flight).</summary>
     public int Loaded => Volatile.Read(ref _loaded);
 
-    /// <summary>Queues blocks <paramref name="first"/> to the last of <paramref name="file"/>'s data blocks, as many as fit.</summary>
-    public void Queue(SquashFsEntry file, long first)
+    /// <summary>Whether blocks queued with a node id are stored into the kernel's page cache.</summary>
+    public bool Stores => _notifier is not null;
+
+    /// <summary>
+    /// Queues blocks <paramref name="first"/> to the last of <paramref name="file"/>'s, as many as
+    /// fit; with a <paramref name="node"/> (the file's node id, which the kernel holds) they are
+    /// also stored into its page cache, the fragment tail included.
+    /// </summary>
+    public void Queue(SquashFsEntry file, long first, ulong node = 0)
     {
+        // Started by the first queueing, not with the server: starting threads is not free under
+        // load, and the server's start (its INIT answer) is on every cold start's path.
+        lock (_starting)
+        {
+            if (_disposed)
+                return;
+            if (!_started)
+            {
+                foreach (Thread worker in _workers)
+                    worker.Start();
+                _started = true;
+            }
+        }
         // A tail in a fragment counts as a block here; the image ignores indexes past the data blocks.
         long blocks = (file.Size + _image.BlockSize - 1) / _image.BlockSize;
         for (long block = first; block < blocks; block++)
         {
-            if (!_queue.TryAdd((file, block)))
+            if (!_queue.TryAdd((file, block, node)))
                 return;
         }
     }
 
-    private void Work()
+    private unsafe void Work()
     {
+        byte* message = null;
         try
         {
-            foreach ((SquashFsEntry file, long block) in _queue.GetConsumingEnumerable(_stop.Token))
+            foreach ((SquashFsEntry file, long block, ulong node) in _queue.GetConsumingEnumerable(_stop.Token))
             {
                 try
                 {
                     if (_image.CacheDataBlock(file, block))
                         Interlocked.Increment(ref _loaded);
+                    if (node != 0 && _notifier is not null)
+                    {
+                        if (message is null)
+                            message = (byte*)NativeMemory.Alloc((nuint)(FuseStoreNotifier.HeaderSize + _image.BlockSize));
+                        Store(file, block, node, message);
+                    }
                 }
                 catch (Exception)
                 {
@@ -77,14 +114,36 @@ internal sealed class BlockPrefetch : IDisposable
         {
             // Disposed: what is still queued is dropped.
         }
+        finally
+        {
+            NativeMemory.Free(message);
+        }
+    }
+
+    /// <summary>
+    /// Stores block <paramref name="block"/> of <paramref name="file"/>, as the file's bytes (from
+    /// the data cache, or decompressed again if it was evicted), up to the file's end and never
+    /// past it; a block that fails to load throws before anything is written.
+    /// </summary>
+    private unsafe void Store(SquashFsEntry file, long block, ulong node, byte* message)
+    {
+        long offset = block * _image.BlockSize;
+        var data = new Span<byte>(message + FuseStoreNotifier.HeaderSize, _image.BlockSize);
+        int length = _image.ReadFile(file, offset, data);
+        _notifier!.Store(node, offset, message, length);
     }
 
     /// <summary>Drops what is queued; waits for the workers to finish the block each holds.</summary>
     public void Dispose()
     {
+        lock (_starting)
+            _disposed = true;
         _stop.Cancel();
-        foreach (Thread worker in _workers)
-            worker.Join();
+        if (_started)
+        {
+            foreach (Thread worker in _workers)
+                worker.Join();
+        }
         _queue.Dispose();
         _stop.Dispose();
     }

@@ -23,9 +23,9 @@ public sealed record FuseServerOptions
     public int PrefetchWorkers { get; init; } = Math.Clamp(Environment.ProcessorCount, 1, 4);
 
     /// <summary>
-    /// The files every start reads first, decompressed into the block cache by the prefetch while
-    /// INIT is answered and the target is executed; null: none. Resolved on a thread of its own; a
-    /// failure only means no such warm-up.
+    /// The files every start reads first, decompressed into the block cache by the prefetch from
+    /// the moment INIT is answered, while the target is executed; null: none. Resolved on a thread
+    /// of its own; a failure only means no such warm-up.
     /// </summary>
     public Func<SquashFsImage, IReadOnlyList<SquashFsEntry>>? StartFiles { get; init; }
 
@@ -69,10 +69,18 @@ public static class FuseServer
             throw;
         }
         using SquashFsImage image = opened;
-        using var fileSystem = new SquashFsFileSystem(image, prefetchWorkers: options.PrefetchWorkers);
-        var session = new FuseSession(device, fileSystem, options.Threads, served, options.AllowRoot);
-        if (options.StartFiles is { } startFiles)
-            new Thread(() => Warm(image, fileSystem, startFiles)) { IsBackground = true, Name = "fuse start set" }.Start();
+        var notifier = new FuseStoreNotifier(device);
+        using var fileSystem = new SquashFsFileSystem(image, prefetchWorkers: options.PrefetchWorkers, notifier: notifier);
+        // The start set is resolved and decompressed once INIT is answered: before, its work would
+        // only compete for the processors with the server's own start, which every cold start waits for.
+        Action servedThenWarm = options.StartFiles is { } startFiles
+            ? () =>
+            {
+                served();
+                new Thread(() => Warm(image, fileSystem, startFiles)) { IsBackground = true, Name = "fuse start set" }.Start();
+            }
+            : served;
+        var session = new FuseSession(device, fileSystem, options.Threads, servedThenWarm, options.AllowRoot);
         using var stop = new ManualResetEventSlim();
         int signals = 0;
         void Detach(PosixSignalContext context)
@@ -93,7 +101,7 @@ public static class FuseServer
             ? PosixSignalRegistration.Create(userSignal1, context =>
             {
                 context.Cancel = true;
-                WriteStatistics(session, statisticsPath, "SIGUSR1");
+                WriteStatistics(session, notifier, statisticsPath, "SIGUSR1");
             })
             : null;
         Thread? idle = null;
@@ -112,7 +120,7 @@ public static class FuseServer
             idle?.Join();
             LibC.close(device);
             if (options.StatisticsPath is not null)
-                WriteStatistics(session, options.StatisticsPath, "end");
+                WriteStatistics(session, notifier, options.StatisticsPath, "end");
         }
         if (session.Failure is { } failure)
             throw new IOException(failure);
@@ -137,13 +145,13 @@ public static class FuseServer
     /// may be in a shared directory, so a symlink there is not followed and a FIFO cannot block it;
     /// a file that cannot be opened that way gets no statistics.
     /// </summary>
-    private static void WriteStatistics(FuseSession session, string path, string when)
+    private static void WriteStatistics(FuseSession session, FuseStoreNotifier notifier, string path, string when)
     {
         const int appendFlags = LibC.O_WRONLY | LibC.O_CREAT | LibC.O_APPEND | LibC.O_NONBLOCK;
         int fd = LibC.Open(path, appendFlags | LibC.O_NOFOLLOW, 0b110_000_000, out _);
         if (fd < 0)
             return; // A diagnostic: the server goes on serving without it.
-        LibC.WriteAll(fd, Encoding.UTF8.GetBytes($"# pid {Environment.ProcessId}, {when}\n{session.Statistics.Format()}"));
+        LibC.WriteAll(fd, Encoding.UTF8.GetBytes($"# pid {Environment.ProcessId}, {when}\nNOTIFY_STORE {notifier.StoredBytes} bytes\n{session.Statistics.Format()}"));
         LibC.close(fd);
     }
 

@@ -12,7 +12,8 @@ namespace Xar.Fuse;
 /// always be decoded again from its id: the node table only saves decoding the inodes the kernel
 /// holds (it is bounded by the kernel's inode cache, through FORGET). Errors of a malformed image
 /// reach the protocol layer as exceptions, which answers EIO. Reading the start of an ELF file
-/// queues its other blocks for decompression ahead of the READs (<see cref="BlockPrefetch"/>).
+/// queues its other blocks for decompression ahead of the READs (<see cref="BlockPrefetch"/>),
+/// and with a <see cref="FuseStoreNotifier"/> all its blocks for the kernel's page cache.
 /// </summary>
 public sealed class SquashFsFileSystem : IFuseFileSystem, IDisposable
 {
@@ -34,10 +35,14 @@ public sealed class SquashFsFileSystem : IFuseFileSystem, IDisposable
     private readonly Lock _counting = new();
 
     /// <param name="prefetchWorkers">Threads decompressing blocks ahead of the READs; 0: none.</param>
-    public SquashFsFileSystem(SquashFsImage image, TimeSpan? cacheTimeout = null, int prefetchWorkers = 0)
+    /// <param name="notifier">
+    /// The connection's store notifications: the prefetch then pushes the ELF files it prefetches
+    /// into the kernel's page cache (needs prefetch workers); null: READs bring every page.
+    /// </param>
+    public SquashFsFileSystem(SquashFsImage image, TimeSpan? cacheTimeout = null, int prefetchWorkers = 0, FuseStoreNotifier? notifier = null)
     {
         _image = image;
-        _prefetch = prefetchWorkers > 0 ? new BlockPrefetch(image, prefetchWorkers) : null;
+        _prefetch = prefetchWorkers > 0 ? new BlockPrefetch(image, prefetchWorkers, notifier) : null;
         CacheTimeout = cacheTimeout ?? DefaultCacheTimeout;
         HasXattrs = image.XattrIdCount > 0;
         // The root is never forgotten.
@@ -131,8 +136,11 @@ public sealed class SquashFsFileSystem : IFuseFileSystem, IDisposable
             done += n;
         }
         count = done;
+        // Stored, the whole file: the kernel holds the inode now (it is reading it), and the
+        // dynamic loader's faults all over the file then find their pages. Block 0 was just
+        // decompressed for this READ, so that costs no decompression.
         if (offset == 0 && _prefetch is not null && IsElf(destination[..done]) && file.Size <= PrefetchedElfBytes)
-            _prefetch.Queue(file, ((long)done - 1) / _image.BlockSize + 1);
+            _prefetch.Queue(file, _prefetch.Stores ? 0 : ((long)done - 1) / _image.BlockSize + 1, node);
         return 0;
     }
 

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Xar.SquashFs.Compression;
+using Xar.SquashFs.Tests.Reading;
 using Xar.SquashFs.Writing;
 
 namespace Xar.Fuse.Tests;
@@ -7,7 +8,9 @@ namespace Xar.Fuse.Tests;
 /// <summary>
 /// The prefetch of ELF files under the kernel (<see cref="BlockPrefetch"/>): what it decompresses
 /// ahead is what the READs return, it stays inside the file's blocks, and a corrupt block it meets
-/// is EIO for the READ that needs it, not the end of the server.
+/// is EIO for the READ that needs it, not the end of the server. With store notifications
+/// (FUSE_NOTIFY_STORE), what it pushes into the page cache is the file's bytes, up to its end,
+/// never a block that failed to load, and only for the files it prefetches.
 /// </summary>
 public class PrefetchTests
 {
@@ -40,6 +43,18 @@ public class PrefetchTests
         return image;
     }
 
+    /// <summary>An image of "a-damaged.so" (ELF-like, its block 1 damaged; returned as written) and "b-intact.txt".</summary>
+    private static (string Image, byte[] DamagedFile) ImageWithADamagedBlock(TempDirectory scratch, int seed)
+    {
+        byte[] damagedFile = ElfLike(8, seed);
+        string image = Image(scratch, new() { ["a-damaged.so"] = damagedFile, ["b-intact.txt"] = "intact\n"u8.ToArray() });
+        using var stream = new FileStream(image, FileMode.Open, FileAccess.ReadWrite);
+        // The first file's blocks come first, right after the 96-byte superblock: block 0 raw, block 1 damaged.
+        stream.Position = 96 + BlockSize + 40;
+        stream.Write(Enumerable.Repeat((byte)0xA5, 300).ToArray());
+        return (image, damagedFile);
+    }
+
     [Fact]
     public void Elf_files_read_sequentially_and_at_random_are_the_bytes_stored_and_were_prefetched()
     {
@@ -47,6 +62,11 @@ public class PrefetchTests
         var files = new Dictionary<string, byte[]> { ["a.so"] = ElfLike(6, 1), ["b.so"] = ElfLike(9, 2), ["c.so"] = ElfLike(4, 3) };
         using var mount = new ServedMount(Image(scratch, files));
 
+        // The first READ of a file queues its other blocks, which the workers decompress while nothing
+        // else reads them (below, the READs may take every block before a worker does).
+        using (var handle = File.OpenHandle(mount.Combine("b.so")))
+            RandomAccess.Read(handle, new byte[4096], 0).Should().Be(4096);
+        SpinWait.SpinUntil(() => mount.Served.PrefetchedBlocks > 0, TimeSpan.FromSeconds(30)).Should().BeTrue("the first READ of each file queues its other blocks");
         // Sequential: the first READ starts the prefetch of the rest while cat goes on.
         File.ReadAllBytes(mount.Combine("a.so")).Should().Equal(files["a.so"]);
         // At random, as the dynamic loader's page faults come: the first bytes, then anywhere, from parallel readers.
@@ -70,7 +90,6 @@ public class PrefetchTests
         readers.ForEach(t => t.Join());
 
         failures.Should().BeEmpty();
-        mount.Served.PrefetchedBlocks.Should().BeGreaterThan(0, "the first READ of each file queues its other blocks");
         // Whatever was prefetched and not yet read now comes from the cache: a full hash of each file still matches.
         foreach ((string name, byte[] content) in files)
             SHA256.HashData(File.ReadAllBytes(mount.Combine(name))).Should().Equal(SHA256.HashData(content));
@@ -80,21 +99,14 @@ public class PrefetchTests
     public void A_corrupt_block_met_by_the_prefetch_is_EIO_for_its_file_and_the_server_serves_on()
     {
         using var scratch = new TempDirectory("fuse-prefetch-corrupt");
-        var files = new Dictionary<string, byte[]> { ["a-damaged.so"] = ElfLike(8, 4), ["b-intact.txt"] = "intact\n"u8.ToArray() };
-        string image = Image(scratch, files);
-        using (var stream = new FileStream(image, FileMode.Open, FileAccess.ReadWrite))
-        {
-            // The first file's blocks come first, right after the 96-byte superblock: block 0 raw, block 1 damaged.
-            stream.Position = 96 + BlockSize + 40;
-            stream.Write(Enumerable.Repeat((byte)0xA5, 300).ToArray());
-        }
+        (string image, byte[] damagedFile) = ImageWithADamagedBlock(scratch, 4);
         using var mount = new ServedMount(image);
 
         using (var handle = File.OpenHandle(mount.Combine("a-damaged.so")))
         {
             var head = new byte[4096];
             RandomAccess.Read(handle, head, 0).Should().Be(head.Length);
-            head.Should().Equal(files["a-damaged.so"].AsSpan(0, head.Length).ToArray());
+            head.Should().Equal(damagedFile.AsSpan(0, head.Length).ToArray());
         }
         // The prefetch meets the damaged block, skips it and loads the intact ones after it.
         SpinWait.SpinUntil(() => mount.Served.PrefetchedBlocks >= 7, TimeSpan.FromSeconds(30)).Should().BeTrue();
@@ -104,5 +116,78 @@ public class PrefetchTests
         damaged.Stderr.Should().Contain("Input/output error");
         File.ReadAllText(mount.Combine("b-intact.txt")).Should().Be("intact\n");
         Directory.GetFiles(mount.Directory).Should().HaveCount(2);
+    }
+
+    /// <summary>Waits until the stores stop growing (the prefetch is done); returns the bytes stored.</summary>
+    private static long StoresSettled(ServedMount mount, long atLeast)
+    {
+        SpinWait.SpinUntil(() => mount.Notifier!.StoredBytes >= atLeast, TimeSpan.FromSeconds(30));
+        long stored;
+        do
+        {
+            stored = mount.Notifier!.StoredBytes;
+            Thread.Sleep(200);
+        }
+        while (mount.Notifier.StoredBytes != stored);
+        return stored;
+    }
+
+    [Fact]
+    public void An_elf_file_stored_on_its_first_read_is_read_from_the_page_cache_as_unsquashfs_extracts_it()
+    {
+        using var scratch = new TempDirectory("fuse-store");
+        var files = new Dictionary<string, byte[]> { ["a.so"] = ElfLike(6, 5), ["b.txt"] = "not stored\n"u8.ToArray() };
+        string image = Image(scratch, files);
+        byte[] extracted = File.ReadAllBytes(Path.Combine(ImageCache.Unsquashed(image), "a.so"));
+        using var mount = new ServedMount(image, stores: true);
+
+        using (var handle = File.OpenHandle(mount.Combine("a.so")))
+            RandomAccess.Read(handle, new byte[4096], 0).Should().Be(4096);
+        // Every byte of the file, its fragment tail included, and not one more.
+        StoresSettled(mount, extracted.Length).Should().Be(extracted.Length);
+        int readsBefore = mount.FileSystem.Reads;
+
+        File.ReadAllBytes(mount.Combine("a.so")).Should().Equal(extracted);
+        mount.FileSystem.Reads.Should().Be(readsBefore, "the stored pages answer the reads: no READ reaches the server");
+        new FileInfo(mount.Combine("a.so")).Length.Should().Be(extracted.Length, "a store never grows the file");
+        using (var handle = File.OpenHandle(mount.Combine("a.so")))
+            RandomAccess.Read(handle, new byte[4096], extracted.Length).Should().Be(0);
+        File.ReadAllText(mount.Combine("b.txt")).Should().Be("not stored\n");
+        mount.Notifier!.StoredBytes.Should().Be(extracted.Length, "only ELF files are stored");
+    }
+
+    [Fact]
+    public void A_corrupt_block_is_never_stored_its_read_is_EIO_and_the_server_serves_on()
+    {
+        using var scratch = new TempDirectory("fuse-store-corrupt");
+        (string image, byte[] expected) = ImageWithADamagedBlock(scratch, 6);
+        using var mount = new ServedMount(image, stores: true);
+
+        using (var handle = File.OpenHandle(mount.Combine("a-damaged.so")))
+            RandomAccess.Read(handle, new byte[4096], 0).Should().Be(4096);
+        StoresSettled(mount, expected.Length - BlockSize).Should().Be(expected.Length - BlockSize, "every block but the damaged one");
+
+        using (var handle = File.OpenHandle(mount.Combine("a-damaged.so")))
+        {
+            var buffer = new byte[4096];
+            RandomAccess.Read(handle, buffer, 2 * BlockSize).Should().Be(buffer.Length);
+            buffer.Should().Equal(expected.AsSpan(2 * BlockSize, buffer.Length).ToArray());
+        }
+        RunResult damaged = Run.Program("dd", [$"if={mount.Combine("a-damaged.so")}", "of=/dev/null", $"bs={BlockSize}", "skip=1", "count=1"]);
+        damaged.ExitCode.Should().NotBe(0);
+        damaged.Stderr.Should().Contain("Input/output error");
+        File.ReadAllText(mount.Combine("b-intact.txt")).Should().Be("intact\n");
+    }
+
+    [Fact]
+    public void An_elf_file_larger_than_the_prefetch_limit_is_not_stored()
+    {
+        using var scratch = new TempDirectory("fuse-store-large");
+        byte[] large = ElfLike((int)(SquashFsFileSystem.PrefetchedElfBytes / BlockSize) + 1, 7);
+        using var mount = new ServedMount(Image(scratch, new() { ["large.so"] = large }), stores: true);
+
+        File.ReadAllBytes(mount.Combine("large.so")).Should().Equal(large);
+
+        mount.Notifier!.StoredBytes.Should().Be(0, "the page cache holds what was read, nothing more is pushed");
     }
 }

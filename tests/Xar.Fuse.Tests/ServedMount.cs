@@ -14,16 +14,18 @@ internal sealed class ServedMount : IDisposable
     private readonly int _device;
     private readonly Thread _loop;
 
-    public ServedMount(string imagePath, bool viaFusermount = false, int threads = 4, int prefetchWorkers = 2)
+    /// <param name="stores">Whether the prefetch stores the ELF files it prefetches into the page cache (<see cref="Notifier"/>).</param>
+    public ServedMount(string imagePath, bool viaFusermount = false, int threads = 4, int prefetchWorkers = 2, bool stores = false)
     {
         Directory = _scratch.Combine("mnt");
         System.IO.Directory.CreateDirectory(Directory);
         _image = SquashFsImage.Open(imagePath);
-        Served = new SquashFsFileSystem(_image, prefetchWorkers: prefetchWorkers);
-        FileSystem = new CountingFileSystem(Served);
         _device = viaFusermount
             ? FuseMounter.MountWithFusermount("/usr/bin/fusermount3", Directory, imagePath, allowOther: false)
             : FuseMounter.Mount(Directory, imagePath, allowRoot: false, fusermount: null);
+        Notifier = stores ? new FuseStoreNotifier(_device) : null;
+        Served = new SquashFsFileSystem(_image, prefetchWorkers: prefetchWorkers, notifier: Notifier);
+        FileSystem = new CountingFileSystem(Served);
         Session = new FuseSession(_device, FileSystem, threads);
         _loop = new Thread(Session.Run) { IsBackground = true, Name = "served mount" };
         _loop.Start();
@@ -37,6 +39,9 @@ internal sealed class ServedMount : IDisposable
     public SquashFsFileSystem Served { get; }
 
     public FuseSession Session { get; }
+
+    /// <summary>The store notifications of the prefetch; null unless asked for.</summary>
+    public FuseStoreNotifier? Notifier { get; }
 
     public string Combine(params string[] parts) => Path.Combine([Directory, .. parts]);
 

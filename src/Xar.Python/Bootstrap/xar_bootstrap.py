@@ -209,7 +209,7 @@ def _install_bundle(root):
             _start_read_ahead(fd, code_start, [(start - code_start) << 32 | (end - start)], root, native, paths)
             import atexit
 
-            listed = []
+            listed = {}
             if hasattr(sys, "addaudithook"):  # Python 3.8+
                 sys.addaudithook(_listing_recorder(root + "/", listed))
             atexit.register(_record_start, root, native, loaded, listed)
@@ -222,6 +222,8 @@ def _install_bundle(root):
 
 
 READ_AHEAD_BUDGET = 64 << 20
+# At most this many directories listed ahead (the record's and subdirectories): awscli's start needs ~860.
+READ_AHEAD_LISTINGS = 4096
 # A standalone archive's interpreter (StandaloneInterpreter.Home), left out of the read-ahead.
 INTERPRETER_HOME = "__xar__/python/"
 # Below this, starting the reader (two forks, ~1 ms) costs more than the reads it would overlap.
@@ -284,23 +286,30 @@ def _read_ahead(bundle_fd, code_start, spans, root, native, paths):
         fd = os.open(path, os.O_RDONLY)
         _read_range(fd, 0, size, buffer)
         os.close(fd)
-    # The directories earlier starts listed, and their subdirectories: each listing is a READDIRPLUS
-    # round trip to the daemon, and its entries' attributes come with it, so the start's own
-    # listings and stats of those names are answered by the kernel's caches (the same answers,
-    # only earlier, and on this core instead of the application's).
+    # The directories earlier starts listed: each listing is a READDIRPLUS round trip to the daemon,
+    # and its entries' attributes come with it, so the start's own listings and stats of those
+    # names are answered by the kernel's caches (the same answers, only earlier, and on this core
+    # instead of the application's). Also the subdirectories of a listed directory whose parent was
+    # listed too: the application walks that tree and stats names in the subdirectories it does not
+    # list (botocore's version directories); not those of a directory listed alone (the bootstrap's
+    # own listing of lib/python, whose subdirectories are every package).
+    walked = set(directories)
+    listed = set()
+
+    def listing(path):
+        if path in listed or len(listed) >= READ_AHEAD_LISTINGS:
+            return []
+        listed.add(path)
+        try:
+            with os.scandir(path) as entries:
+                return list(entries)
+        except OSError:
+            return []  # not a directory (any longer): nothing to list
+
     for directory in directories:
-        for entry in _listing(root + "/" + directory):
-            if entry.is_dir(follow_symlinks=False):
-                _listing(entry.path)
-
-
-def _listing(path):
-    """The entries of a directory (none when it cannot be listed)."""
-    try:
-        with os.scandir(path) as entries:
-            return list(entries)
-    except OSError:
-        return []
+        for entry in listing(root + "/" + directory):
+            if directory.rpartition("/")[0] in walked and entry.is_dir(follow_symlinks=False):
+                listing(entry.path)
 
 
 def _read_range(fd, start, end, buffer):
@@ -348,15 +357,17 @@ def _recorded_start(record):
 
 
 def _listing_recorder(prefix, listed):
-    """An audit hook that appends the directories under prefix the application lists (os.listdir,
-    os.scandir: botocore lists its ~430 service directories at every start) to listed, as paths
-    relative to prefix."""
+    """An audit hook that adds the directories under prefix the application lists (os.listdir,
+    os.scandir: botocore lists its ~430 service directories at every start) to the dict listed, as
+    paths relative to prefix, in that order; at most READ_AHEAD_LISTINGS of them, however long the
+    application runs and whatever it lists."""
 
     def audit(event, args):
         if event == "os.listdir" or event == "os.scandir":
             path = args[0]
-            if type(path) is str and path.startswith(prefix) and ".." not in path.split("/"):
-                listed.append(path[len(prefix):])
+            if (type(path) is str and path.startswith(prefix) and len(listed) < READ_AHEAD_LISTINGS
+                    and ".." not in path.split("/")):
+                listed[path[len(prefix):]] = None
 
     return audit
 

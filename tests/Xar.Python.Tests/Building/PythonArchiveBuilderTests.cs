@@ -531,7 +531,8 @@ public sealed class PythonArchiveBuilderTests : IDisposable
             spans, paths, directories = marshal.loads(open(sys.argv[2], "rb").read())
             names = {value: path for path, value in entries.items() if value >= 0}
             print([names[span] for span in spans], paths, directories)
-            """, tree, record]).Should().Be("['lib/python/probe/__init__.py', 'lib/python/probe/idle.py'] [] []\n");
+            """, tree, record]).Should().Be("['lib/python/probe/__init__.py', 'lib/python/probe/idle.py'] [] ['lib/python', 'lib/python/probe']\n",
+                "the bootstrap's site.addsitedir lists lib/python, and a FileFinder the package's directory (the index cannot list it: it holds a symlink)");
         new FileInfo(record).UnixFileMode.Should().Be(UnixFileMode.UserRead | UnixFileMode.UserWrite);
 
         Trace(("XARFUSE_NEW_MOUNT", "1")).Should().NotContain("_speedups", "the record names what a start maps")
@@ -543,7 +544,7 @@ public sealed class PythonArchiveBuilderTests : IDisposable
     }
 
     [Fact]
-    public void AFreshMountsReadAheadListsTheDirectoriesEarlierStartsListedAndTheirSubdirectories()
+    public void AFreshMountsReadAheadListsTheDirectoriesEarlierStartsListedAndTheSubdirectoriesOfAWalkedTree()
     {
         ImageEntry lister = File("lib/python/probe/lister.py", "import os\ndef main():\n    print(len(os.listdir(os.path.dirname(__file__))) > 0)\n");
         var (archive, tree) = Build(ImportProbeApplication() with { Files = [.. ImportProbeApplication().Files, lister] }, entry: "probe.lister:main");
@@ -564,8 +565,9 @@ public sealed class PythonArchiveBuilderTests : IDisposable
 
         Trace().Should().NotContain(listingOfSub, "no start listed anything yet");
         Run.Checked(Python311, ["-c", "import marshal, sys; print(marshal.loads(open(sys.argv[1], 'rb').read())[2])", record])
-            .Should().Be("['lib/python/probe']\n", "the start listed its package's directory");
-        Trace().Should().Contain(listingOfSub, "the reader lists what the record names and its subdirectories");
+            .Should().Be("['lib/python', 'lib/python/probe']\n", "the bootstrap listed lib/python, the application (and a FileFinder) its package's directory");
+        Trace().Should().Contain(listingOfSub, "the reader lists what the record names, and the subdirectories of one listed in a listed one")
+            .And.NotContain("lib/python/probe.libs\", O_RDONLY|O_NONBLOCK|O_CLOEXEC|O_DIRECTORY", "lib/python was listed alone: its packages are not walked");
 
         // A record naming a directory outside the tree is not followed at all: the reader reads the whole application.
         Run.Checked(Python311, ["-c", "import marshal, sys; open(sys.argv[1], 'wb').write(marshal.dumps(([], [], ['lib/python/probe/../../..'])))", record]);

@@ -243,6 +243,7 @@ def _start_read_ahead(bundle_fd, code_start, spans, root, native, paths):
     for it; it reads each file only as far as the size the index gives, then exits."""
     if len(os.sched_getaffinity(0)) < 2:
         return  # one core: it would only compete with the application
+    application = os.getpid()
     try:
         pid = os.fork()
     except OSError:
@@ -252,12 +253,12 @@ def _start_read_ahead(bundle_fd, code_start, spans, root, native, paths):
         return
     try:
         if os.fork() == 0:
-            _read_ahead(bundle_fd, code_start, spans, root, native, paths)
+            _read_ahead(bundle_fd, code_start, spans, root, native, paths, application)
     finally:
         os._exit(0)
 
 
-def _read_ahead(bundle_fd, code_start, spans, root, native, paths):
+def _read_ahead(bundle_fd, code_start, spans, root, native, paths, application):
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
@@ -297,7 +298,9 @@ def _read_ahead(bundle_fd, code_start, spans, root, native, paths):
     listed = set()
 
     def listing(path):
-        if path in listed or len(listed) >= READ_AHEAD_LISTINGS:
+        # Nothing more once the application has exited: an open directory here would keep the
+        # mount busy (an unmount right after the application refused).
+        if path in listed or len(listed) >= READ_AHEAD_LISTINGS or not _running(application):
             return []
         listed.add(path)
         try:
@@ -310,6 +313,16 @@ def _read_ahead(bundle_fd, code_start, spans, root, native, paths):
         for entry in listing(root + "/" + directory):
             if directory.rpartition("/")[0] in walked and entry.is_dir(follow_symlinks=False):
                 listing(entry.path)
+
+
+def _running(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        pass  # EPERM: it runs (as another user, after a setuid)
+    return True
 
 
 def _read_range(fd, start, end, buffer):

@@ -546,7 +546,9 @@ public sealed class PythonArchiveBuilderTests : IDisposable
     [Fact]
     public void AFreshMountsReadAheadListsTheDirectoriesEarlierStartsListedAndTheSubdirectoriesOfAWalkedTree()
     {
-        ImageEntry lister = File("lib/python/probe/lister.py", "import os\ndef main():\n    print(len(os.listdir(os.path.dirname(__file__))) > 0)\n");
+        // It stays a second: the reader lists nothing once the application has exited.
+        ImageEntry lister = File("lib/python/probe/lister.py",
+            "import os, time\ndef main():\n    print(len(os.listdir(os.path.dirname(__file__))) > 0, flush=True)\n    time.sleep(1)\n");
         var (archive, tree) = Build(ImportProbeApplication() with { Files = [.. ImportProbeApplication().Files, lister] }, entry: "probe.lister:main");
         string cacheHome = _temp.Combine("cache-home");
         Directory.CreateDirectory(cacheHome);

@@ -209,7 +209,10 @@ def _install_bundle(root):
             _start_read_ahead(fd, code_start, [(start - code_start) << 32 | (end - start)], root, native, paths)
             import atexit
 
-            atexit.register(_record_start, root, native, loaded)
+            listed = {}
+            if hasattr(sys, "addaudithook"):  # Python 3.8+
+                sys.addaudithook(_listing_recorder(root + "/", listed))
+            atexit.register(_record_start, root, native, loaded, listed)
 
     sys.path_hooks.insert(0, hook)
     # The standard library's finders were made before the hook (the interpreter's start imported from it).
@@ -219,6 +222,8 @@ def _install_bundle(root):
 
 
 READ_AHEAD_BUDGET = 64 << 20
+# At most this many directories listed ahead (the record's and subdirectories): awscli's start needs ~860.
+READ_AHEAD_LISTINGS = 4096
 # A standalone archive's interpreter (StandaloneInterpreter.Home), left out of the read-ahead.
 INTERPRETER_HOME = "__xar__/python/"
 # Below this, starting the reader (two forks, ~1 ms) costs more than the reads it would overlap.
@@ -238,6 +243,7 @@ def _start_read_ahead(bundle_fd, code_start, spans, root, native, paths):
     for it; it reads each file only as far as the size the index gives, then exits."""
     if len(os.sched_getaffinity(0)) < 2:
         return  # one core: it would only compete with the application
+    application = os.getpid()
     try:
         pid = os.fork()
     except OSError:
@@ -247,12 +253,12 @@ def _start_read_ahead(bundle_fd, code_start, spans, root, native, paths):
         return
     try:
         if os.fork() == 0:
-            _read_ahead(bundle_fd, code_start, spans, root, native, paths)
+            _read_ahead(bundle_fd, code_start, spans, root, native, paths, application)
     finally:
         os._exit(0)
 
 
-def _read_ahead(bundle_fd, code_start, spans, root, native, paths):
+def _read_ahead(bundle_fd, code_start, spans, root, native, paths, application):
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
@@ -263,9 +269,11 @@ def _read_ahead(bundle_fd, code_start, spans, root, native, paths):
             except OSError:
                 pass  # the descriptor listdir itself used
     recorded = _recorded_start(_start_record())
+    directories = []
     if recorded is not None:
         spans = recorded[0]
         paths = [(root + "/" + path, native[path]) for path in recorded[1] if path in native]
+        directories = recorded[2]
     buffer = bytearray(1 << 20)
     budget = READ_AHEAD_BUDGET
     for span in spans:
@@ -279,6 +287,42 @@ def _read_ahead(bundle_fd, code_start, spans, root, native, paths):
         fd = os.open(path, os.O_RDONLY)
         _read_range(fd, 0, size, buffer)
         os.close(fd)
+    # The directories earlier starts listed: each listing is a READDIRPLUS round trip to the daemon,
+    # and its entries' attributes come with it, so the start's own listings and stats of those
+    # names are answered by the kernel's caches (the same answers, only earlier, and on this core
+    # instead of the application's). Also the subdirectories of a listed directory whose parent was
+    # listed too: the application walks that tree and stats names in the subdirectories it does not
+    # list (botocore's version directories); not those of a directory listed alone (the bootstrap's
+    # own listing of lib/python, whose subdirectories are every package).
+    walked = set(directories)
+    listed = set()
+
+    def listing(path):
+        # Nothing more once the application has exited: an open directory here would keep the
+        # mount busy (an unmount right after the application refused).
+        if path in listed or len(listed) >= READ_AHEAD_LISTINGS or not _running(application):
+            return []
+        listed.add(path)
+        try:
+            with os.scandir(path) as entries:
+                return list(entries)
+        except OSError:
+            return []  # not a directory (any longer): nothing to list
+
+    for directory in directories:
+        for entry in listing(root + "/" + directory):
+            if directory.rpartition("/")[0] in walked and entry.is_dir(follow_symlinks=False):
+                listing(entry.path)
+
+
+def _running(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        pass  # EPERM: it runs (as another user, after a setuid)
+    return True
 
 
 def _read_range(fd, start, end, buffer):
@@ -301,9 +345,9 @@ def _start_record():
 
 
 def _recorded_start(record):
-    """(bundle spans, native paths) of the record, in the order starts loaded them; None when there
-    is none or it is not one (the reader checks every path against the index, and a span past the
-    bundle's end only reads nothing)."""
+    """(bundle spans, native paths, listed directories) of the record, in the order starts loaded or
+    listed them; None when there is none or it is not one (the reader checks every path against the
+    index, a span past the bundle's end only reads nothing, and a directory that is not one lists nothing)."""
     if record is None:
         return None
     import marshal
@@ -318,17 +362,35 @@ def _recorded_start(record):
         return None
     finally:
         os.close(fd)
-    if (type(recorded) is not tuple or len(recorded) != 2 or type(recorded[0]) is not list or type(recorded[1]) is not list
-            or any(type(span) is not int or span < 0 for span in recorded[0]) or any(type(path) is not str for path in recorded[1])):
+    if (type(recorded) is not tuple or len(recorded) != 3 or any(type(part) is not list for part in recorded)
+            or any(type(span) is not int or span < 0 for span in recorded[0])
+            or any(type(path) is not str or path.startswith("/") or ".." in path.split("/") for path in recorded[1] + recorded[2])):
         return None
     return recorded
 
 
-def _record_start(root, native, loaded):
-    """At the exit of a start on a fresh mount: adds the bundle spans it loaded and the image's
-    shared libraries it mapped (in that order) to the image's start record, which the next fresh
-    mount's read-ahead reads instead of the whole application (for awscli --version 5 of 22 MB).
-    Written only when it grows; nothing on error (the next fresh mount reads the whole application)."""
+def _listing_recorder(prefix, listed):
+    """An audit hook that adds the directories under prefix the application lists (os.listdir,
+    os.scandir: botocore lists its ~430 service directories at every start) to the dict listed, as
+    paths relative to prefix, in that order; at most READ_AHEAD_LISTINGS of them, however long the
+    application runs and whatever it lists."""
+
+    def audit(event, args):
+        if event == "os.listdir" or event == "os.scandir":
+            path = args[0]
+            if (type(path) is str and path.startswith(prefix) and len(listed) < READ_AHEAD_LISTINGS
+                    and ".." not in path.split("/")):
+                listed[path[len(prefix):]] = None
+
+    return audit
+
+
+def _record_start(root, native, loaded, listed):
+    """At the exit of a start on a fresh mount: adds the bundle spans it loaded, the image's shared
+    libraries it mapped and the directories it listed (each in that order) to the image's start
+    record, which the next fresh mount's read-ahead reads (and lists) instead of the whole
+    application (for awscli --version 5 of 22 MB). Written only when it grows; nothing on error
+    (the next fresh mount reads the whole application)."""
     real = os.path.realpath(root) + "/"
     mapped = []
     try:
@@ -343,18 +405,18 @@ def _record_start(root, native, loaded):
     record = _start_record()
     if record is None:
         return
-    spans, paths = _recorded_start(record) or ([], [])
-    count = len(spans) + len(paths)
-    for known, new in ((spans, loaded), (paths, mapped)):
+    spans, paths, directories = _recorded_start(record) or ([], [], [])
+    count = len(spans) + len(paths) + len(directories)
+    for known, new in ((spans, loaded), (paths, mapped), (directories, listed)):
         seen = set(known)
         for item in new:
             if item not in seen:
                 seen.add(item)
                 known.append(item)
-    if len(spans) + len(paths) > count:
+    if len(spans) + len(paths) + len(directories) > count:
         import marshal
 
-        _write_private(record.rpartition("/")[0], record, marshal.dumps((spans, paths)))
+        _write_private(record.rpartition("/")[0], record, marshal.dumps((spans, paths, directories)))
 
 
 # Libraries that write caches beside their code or under HOME, and the variable that moves them

@@ -528,18 +528,52 @@ public sealed class PythonArchiveBuilderTests : IDisposable
             import marshal, sys
             data = open(sys.argv[1] + "/__xar__/bytecode.bundle", "rb").read()
             entries, native = marshal.loads(data[16:16 + int.from_bytes(data[12:16], "little")])
-            spans, paths = marshal.loads(open(sys.argv[2], "rb").read())
+            spans, paths, directories = marshal.loads(open(sys.argv[2], "rb").read())
             names = {value: path for path, value in entries.items() if value >= 0}
-            print([names[span] for span in spans], paths)
-            """, tree, record]).Should().Be("['lib/python/probe/__init__.py', 'lib/python/probe/idle.py'] []\n");
+            print([names[span] for span in spans], paths, directories)
+            """, tree, record]).Should().Be("['lib/python/probe/__init__.py', 'lib/python/probe/idle.py'] [] ['lib/python', 'lib/python/probe']\n",
+                "the bootstrap's site.addsitedir lists lib/python, and a FileFinder the package's directory (the index cannot list it: it holds a symlink)");
         new FileInfo(record).UnixFileMode.Should().Be(UnixFileMode.UserRead | UnixFileMode.UserWrite);
 
         Trace(("XARFUSE_NEW_MOUNT", "1")).Should().NotContain("_speedups", "the record names what a start maps")
             .And.NotContain("libhelper");
 
         // A record naming a file the index does not list as native is not followed.
-        Run.Checked(Python311, ["-c", "import marshal, sys; open(sys.argv[1], 'wb').write(marshal.dumps(([], ['lib/python/probe/data.txt'])))", record]);
+        Run.Checked(Python311, ["-c", "import marshal, sys; open(sys.argv[1], 'wb').write(marshal.dumps(([], ['lib/python/probe/data.txt'], [])))", record]);
         Trace(("XARFUSE_NEW_MOUNT", "1")).Should().NotContain("data.txt");
+    }
+
+    [Fact]
+    public void AFreshMountsReadAheadListsTheDirectoriesEarlierStartsListedAndTheSubdirectoriesOfAWalkedTree()
+    {
+        // It stays a second: the reader lists nothing once the application has exited.
+        ImageEntry lister = File("lib/python/probe/lister.py",
+            "import os, time\ndef main():\n    print(len(os.listdir(os.path.dirname(__file__))) > 0, flush=True)\n    time.sleep(1)\n");
+        var (archive, tree) = Build(ImportProbeApplication() with { Files = [.. ImportProbeApplication().Files, lister] }, entry: "probe.lister:main");
+        string cacheHome = _temp.Combine("cache-home");
+        Directory.CreateDirectory(cacheHome);
+        string record = $"{cacheHome}/xar/.app-caches/{ImageHash}/read-ahead";
+        string Trace()
+        {
+            string log = _temp.Combine($"strace-{Guid.NewGuid():N}");
+            var result = RunOriginalWay(tree, archive, [], ("XAR_STRACE", log), ("XAR_IMAGE_SHA256", ImageHash), ("XDG_CACHE_HOME", cacheHome),
+                ("XARFUSE_NEW_MOUNT", "1"));
+            result.ExitCode.Should().Be(0);
+            result.Stdout.Should().Be("True\n");
+            return System.IO.File.ReadAllText(log);
+        }
+        // What os.scandir opens: a subdirectory of the listed one that the application never lists.
+        const string listingOfSub = "lib/python/probe/sub\", O_RDONLY|O_NONBLOCK|O_CLOEXEC|O_DIRECTORY";
+
+        Trace().Should().NotContain(listingOfSub, "no start listed anything yet");
+        Run.Checked(Python311, ["-c", "import marshal, sys; print(marshal.loads(open(sys.argv[1], 'rb').read())[2])", record])
+            .Should().Be("['lib/python', 'lib/python/probe']\n", "the bootstrap listed lib/python, the application (and a FileFinder) its package's directory");
+        Trace().Should().Contain(listingOfSub, "the reader lists what the record names, and the subdirectories of one listed in a listed one")
+            .And.NotContain("lib/python/probe.libs\", O_RDONLY|O_NONBLOCK|O_CLOEXEC|O_DIRECTORY", "lib/python was listed alone: its packages are not walked");
+
+        // A record naming a directory outside the tree is not followed at all: the reader reads the whole application.
+        Run.Checked(Python311, ["-c", "import marshal, sys; open(sys.argv[1], 'wb').write(marshal.dumps(([], [], ['lib/python/probe/../../..'])))", record]);
+        Trace().Should().NotContain(listingOfSub).And.Contain("_speedups");
     }
 
     [Fact]

@@ -86,6 +86,13 @@ public sealed class XarArchive : IDisposable
     }
 
     /// <summary>
+    /// Reads and validates the header of the archive open as <paramref name="handle"/>, which stays
+    /// the caller's: the archive behind a descriptor, whatever file its path names by now.
+    /// </summary>
+    /// <exception cref="XarFormatException">The file is not an archive this library accepts.</exception>
+    public static XarHeader ReadHeader(SafeFileHandle handle, string path) => Read(handle, path).Header;
+
+    /// <summary>
     /// Hashes the image and compares it with XAR_IMAGE_SHA256.
     /// </summary>
     /// <exception cref="XarFormatException">The hashes differ.</exception>

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
+using Microsoft.Win32.SafeHandles;
 using Xar.Fuse.Protocol;
 using Xar.Interop;
 using Xar.SquashFs.Reading;
@@ -49,19 +50,19 @@ public sealed record FuseServerOptions
 public static class FuseServer
 {
     /// <summary>
-    /// Opens the image and serves it on <paramref name="device"/>, the connected /dev/fuse
+    /// Opens the image in <paramref name="imageFile"/> (left open) and serves it on <paramref name="device"/>, the connected /dev/fuse
     /// descriptor of a mount on <paramref name="mountPoint"/> that the caller made
     /// (<see cref="FuseMounter.Mount"/>) and that this call closes; calls <paramref name="served"/>
     /// once the kernel's INIT is answered (the mount then serves), and serves until unmounted.
     /// </summary>
     /// <exception cref="IOException">The image cannot be opened, or reading the device failed.</exception>
     /// <exception cref="Xar.SquashFs.SquashFsException">The image is malformed.</exception>
-    public static void Serve(int device, string imagePath, long imageOffset, string mountPoint, FuseServerOptions options, Action served)
+    public static void Serve(int device, SafeFileHandle imageFile, long imageOffset, string mountPoint, FuseServerOptions options, Action served)
     {
         SquashFsImage opened;
         try
         {
-            opened = SquashFsImage.Open(imagePath, imageOffset);
+            opened = SquashFsImage.Open(imageFile, imageOffset, ownsHandle: false);
         }
         catch
         {

@@ -1,4 +1,5 @@
 using Microsoft.Win32.SafeHandles;
+using Xar.Interop;
 using Xar.SquashFs;
 using Xar.SquashFs.Format;
 
@@ -125,7 +126,7 @@ public sealed class XarArchive : IDisposable
         int read = FileRegion.ReadFull(handle, block, 0);
         XarLayout layout = XarLayout.Xarexec;
         long headerOffset = 0;
-        if (block[..read].StartsWith(ElfExtent.Magic))
+        if (ElfMagic.Starts(block[..read]))
         {
             layout = XarLayout.Self;
             long extent = ElfExtent.Compute(handle, fileLength, path);

@@ -66,13 +66,13 @@ public static unsafe class FuseServerMode
         if (devNull < 0)
             throw new IOException($"cannot open /dev/null: {LibC.ErrorText(openErrno)}");
         int* pipe = stackalloc int[2] { -1, -1 };
-        var strings = new List<nint>();
+        using var strings = new NativeStrings();
         try
         {
             if (LibC.pipe2(pipe, LibC.O_CLOEXEC) != 0)
                 throw new IOException($"pipe: {LibC.ErrorText(LibC.LastError)}");
-            byte* path = ProgramRunner.Pin(strings, program);
-            byte** argv = ProgramRunner.PinAll(strings, arguments);
+            byte* path = strings.Add(program);
+            byte** argv = strings.AddAll(arguments);
             byte** environment = Environ.Current;
             long exitGroup = LibC.InForkedChild.SYS_exit_group, setsid = LibC.InForkedChild.SYS_setsid;
             if (RuntimeFeature.IsDynamicCodeCompiled)
@@ -94,8 +94,6 @@ public static unsafe class FuseServerMode
         }
         finally
         {
-            foreach (nint pointer in strings)
-                NativeMemory.Free((void*)pointer);
             LibC.close(devNull);
             if (pipe[0] >= 0)
                 LibC.close(pipe[0]);

@@ -1,6 +1,7 @@
 using Microsoft.Win32.SafeHandles;
 using Xar.Archive;
 using Xar.Archive.Elf;
+using Xar.Interop;
 using Xar.SquashFs.Reading;
 
 namespace Xar.Runtime;
@@ -56,6 +57,6 @@ internal static class StartSet
     private static bool IsElf(SquashFsImage image, SquashFsEntry file)
     {
         Span<byte> start = stackalloc byte[4];
-        return image.ReadFile(file, 0, start) == start.Length && ElfObject.HasMagic(start);
+        return image.ReadFile(file, 0, start) == start.Length && ElfMagic.Starts(start);
     }
 }

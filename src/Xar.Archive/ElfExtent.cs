@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
 using Microsoft.Win32.SafeHandles;
+using Xar.Archive.Elf;
+using Xar.Interop;
 
 namespace Xar.Archive;
 
@@ -11,8 +13,6 @@ namespace Xar.Archive;
 /// </summary>
 internal static class ElfExtent
 {
-    public static ReadOnlySpan<byte> Magic => [0x7F, (byte)'E', (byte)'L', (byte)'F'];
-
     private const int ClassElf32 = 1;
     private const int ClassElf64 = 2;
     private const int DataLittleEndian = 1;
@@ -25,18 +25,18 @@ internal static class ElfExtent
     {
         Span<byte> header = stackalloc byte[64];
         int headerBytes = RandomAccess.Read(handle, header, 0);
-        if (headerBytes < 6 || !header.StartsWith(Magic))
+        if (headerBytes < 6 || !ElfMagic.Starts(header))
             throw new XarFormatException(filePath, "the launcher is not an ELF file");
         var elf = new Reader(header[4], header[5], filePath);
         if (headerBytes < (elf.Is64 ? 64 : 52))
             throw new XarFormatException(filePath, $"the launcher's ELF header is cut short ({headerBytes} bytes)");
-        int headerSize = elf.U16(header, elf.Is64 ? 0x34 : 0x28);
+        int headerSize = elf.Order.U16(header, elf.Is64 ? 0x34 : 0x28);
         long programTable = elf.Offset(header, elf.Is64 ? 0x20 : 0x1C);
-        int programEntrySize = elf.U16(header, elf.Is64 ? 0x36 : 0x2A);
-        int programCount = elf.U16(header, elf.Is64 ? 0x38 : 0x2C);
+        int programEntrySize = elf.Order.U16(header, elf.Is64 ? 0x36 : 0x2A);
+        int programCount = elf.Order.U16(header, elf.Is64 ? 0x38 : 0x2C);
         long sectionTable = elf.Offset(header, elf.Is64 ? 0x28 : 0x20);
-        int sectionEntrySize = elf.U16(header, elf.Is64 ? 0x3A : 0x2E);
-        long sectionCount = elf.U16(header, elf.Is64 ? 0x3C : 0x30);
+        int sectionEntrySize = elf.Order.U16(header, elf.Is64 ? 0x3A : 0x2E);
+        long sectionCount = elf.Order.U16(header, elf.Is64 ? 0x3C : 0x30);
         long extent = headerSize;
 
         if (programCount > 0)
@@ -65,7 +65,7 @@ internal static class ElfExtent
             for (int i = 0; i < sectionCount; i++)
             {
                 ReadOnlySpan<byte> entry = table.AsSpan(i * sectionEntrySize, sectionEntrySize);
-                if (elf.U32(entry, 4) == SectionTypeNoBits)
+                if (elf.Order.U32(entry, 4) == SectionTypeNoBits)
                     continue;
                 long offset = elf.Offset(entry, elf.Is64 ? 24 : 16);
                 long size = elf.Offset(entry, elf.Is64 ? 32 : 20);
@@ -100,8 +100,6 @@ internal static class ElfExtent
 
     private readonly struct Reader
     {
-        private readonly bool _bigEndian;
-
         public Reader(byte elfClass, byte data, string filePath)
         {
             if (elfClass is not (ClassElf32 or ClassElf64))
@@ -109,22 +107,17 @@ internal static class ElfExtent
             if (data is not (DataLittleEndian or DataBigEndian))
                 throw new XarFormatException(filePath, $"the launcher has an unknown ELF data encoding {data}");
             Is64 = elfClass == ClassElf64;
-            _bigEndian = data == DataBigEndian;
+            Order = new ElfByteOrder(data == DataBigEndian);
         }
 
         public bool Is64 { get; }
 
-        public int U16(ReadOnlySpan<byte> s, int at) =>
-            _bigEndian ? BinaryPrimitives.ReadUInt16BigEndian(s[at..]) : BinaryPrimitives.ReadUInt16LittleEndian(s[at..]);
-
-        public uint U32(ReadOnlySpan<byte> s, int at) =>
-            _bigEndian ? BinaryPrimitives.ReadUInt32BigEndian(s[at..]) : BinaryPrimitives.ReadUInt32LittleEndian(s[at..]);
+        public ElfByteOrder Order { get; }
 
         /// <summary>An address-sized file offset or size, clamped so that absurd 64-bit values fail the bounds checks instead of overflowing.</summary>
         public long Offset(ReadOnlySpan<byte> s, int at)
         {
-            ulong value = !Is64 ? U32(s, at)
-                : _bigEndian ? BinaryPrimitives.ReadUInt64BigEndian(s[at..]) : BinaryPrimitives.ReadUInt64LittleEndian(s[at..]);
+            ulong value = Is64 ? Order.U64(s, at) : Order.U32(s, at);
             return value > long.MaxValue ? long.MaxValue : (long)value;
         }
     }

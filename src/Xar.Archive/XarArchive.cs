@@ -1,4 +1,5 @@
 using Microsoft.Win32.SafeHandles;
+using Xar.Interop;
 using Xar.SquashFs;
 using Xar.SquashFs.Format;
 
@@ -86,6 +87,13 @@ public sealed class XarArchive : IDisposable
     }
 
     /// <summary>
+    /// Reads and validates the header of the archive open as <paramref name="handle"/>, which stays
+    /// the caller's: the archive behind a descriptor, whatever file its path names by now.
+    /// </summary>
+    /// <exception cref="XarFormatException">The file is not an archive this library accepts.</exception>
+    public static XarHeader ReadHeader(SafeFileHandle handle, string path) => Read(handle, path).Header;
+
+    /// <summary>
     /// Hashes the image and compares it with XAR_IMAGE_SHA256.
     /// </summary>
     /// <exception cref="XarFormatException">The hashes differ.</exception>
@@ -118,7 +126,7 @@ public sealed class XarArchive : IDisposable
         int read = FileRegion.ReadFull(handle, block, 0);
         XarLayout layout = XarLayout.Xarexec;
         long headerOffset = 0;
-        if (block[..read].StartsWith(ElfExtent.Magic))
+        if (ElfMagic.Starts(block[..read]))
         {
             layout = XarLayout.Self;
             long extent = ElfExtent.Compute(handle, fileLength, path);

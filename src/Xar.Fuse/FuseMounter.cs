@@ -109,25 +109,23 @@ public static unsafe class FuseMounter
     /// <summary>posix_spawn with stdin/stdout/stderr inherited and <paramref name="passed"/> (if ≥ 0) as fd 3.</summary>
     private static int Spawn(string path, string[] arguments, string[] environment, int passed, out int pid)
     {
-        var strings = new List<nint>();
+        using var strings = new NativeStrings();
         byte* actions = stackalloc byte[256]; // glibc's posix_spawn_file_actions_t is 80 bytes
         LibC.posix_spawn_file_actions_init(actions);
         try
         {
             if (passed >= 0)
                 LibC.posix_spawn_file_actions_adddup2(actions, passed, 3);
-            byte** argv = Strings(strings, arguments);
-            byte** envp = Strings(strings, environment);
+            byte** argv = strings.AddAll(arguments);
+            byte** envp = strings.AddAll(environment);
             int child;
-            int error = LibC.posix_spawn(&child, Pin(strings, path), actions, null, argv, envp);
+            int error = LibC.posix_spawn(&child, strings.Add(path), actions, null, argv, envp);
             pid = child;
             return error;
         }
         finally
         {
             LibC.posix_spawn_file_actions_destroy(actions);
-            foreach (nint pointer in strings)
-                NativeMemory.Free((void*)pointer);
         }
     }
 
@@ -141,25 +139,6 @@ public static unsafe class FuseMounter
                 return -1;
         }
         return (status & 0x7F) == 0 ? (status >> 8) & 0xFF : -1;
-    }
-
-    private static byte** Strings(List<nint> strings, string[] values)
-    {
-        byte** array = (byte**)NativeMemory.AllocZeroed((nuint)(values.Length + 1), (nuint)sizeof(byte*));
-        strings.Add((nint)array);
-        for (int i = 0; i < values.Length; i++)
-            array[i] = Pin(strings, values[i]);
-        return array;
-    }
-
-    private static byte* Pin(List<nint> strings, string value)
-    {
-        int length = Encoding.UTF8.GetByteCount(value);
-        byte* copy = (byte*)NativeMemory.Alloc((nuint)length + 1);
-        strings.Add((nint)copy);
-        Encoding.UTF8.GetBytes(value, new Span<byte>(copy, length));
-        copy[length] = 0;
-        return copy;
     }
 
     /// <summary>fusermount3 splits options at commas; a backslash escapes one.</summary>

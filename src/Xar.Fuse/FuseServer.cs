@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
+using Microsoft.Win32.SafeHandles;
 using Xar.Fuse.Protocol;
 using Xar.Interop;
 using Xar.SquashFs.Reading;
@@ -49,19 +50,19 @@ public sealed record FuseServerOptions
 public static class FuseServer
 {
     /// <summary>
-    /// Opens the image and serves it on <paramref name="device"/>, the connected /dev/fuse
+    /// Opens the image in <paramref name="imageFile"/> (left open) and serves it on <paramref name="device"/>, the connected /dev/fuse
     /// descriptor of a mount on <paramref name="mountPoint"/> that the caller made
     /// (<see cref="FuseMounter.Mount"/>) and that this call closes; calls <paramref name="served"/>
     /// once the kernel's INIT is answered (the mount then serves), and serves until unmounted.
     /// </summary>
     /// <exception cref="IOException">The image cannot be opened, or reading the device failed.</exception>
     /// <exception cref="Xar.SquashFs.SquashFsException">The image is malformed.</exception>
-    public static void Serve(int device, string imagePath, long imageOffset, string mountPoint, FuseServerOptions options, Action served)
+    public static void Serve(int device, SafeFileHandle imageFile, long imageOffset, string mountPoint, FuseServerOptions options, Action served)
     {
         SquashFsImage opened;
         try
         {
-            opened = SquashFsImage.Open(imagePath, imageOffset);
+            opened = SquashFsImage.Open(imageFile, imageOffset, ownsHandle: false);
         }
         catch
         {
@@ -70,7 +71,29 @@ public static class FuseServer
         }
         using SquashFsImage image = opened;
         var notifier = new FuseStoreNotifier(device);
-        using var fileSystem = new SquashFsFileSystem(image, prefetchWorkers: options.PrefetchWorkers, notifier: notifier);
+        var fileSystem = new SquashFsFileSystem(image, prefetchWorkers: options.PrefetchWorkers, notifier: notifier);
+        FuseSession session;
+        try
+        {
+            session = RunSession(device, image, fileSystem, notifier, mountPoint, options, served);
+        }
+        finally
+        {
+            // The prefetch workers write the notifier's stores to the device: they end before it
+            // closes, or a store could go to whatever file gets the descriptor's number next.
+            fileSystem.Dispose();
+            LibC.close(device);
+        }
+        if (options.StatisticsPath is not null)
+            WriteStatistics(session, notifier, options.StatisticsPath, "end");
+        if (session.Failure is { } failure)
+            throw new IOException(failure);
+    }
+
+    /// <summary>Runs the session on <paramref name="fileSystem"/> until unmounted or stopped; the caller closes the device.</summary>
+    private static FuseSession RunSession(int device, SquashFsImage image, SquashFsFileSystem fileSystem, FuseStoreNotifier notifier, string mountPoint,
+        FuseServerOptions options, Action served)
+    {
         // The start set is resolved and decompressed once INIT is answered: before, its work would
         // only compete for the processors with the server's own start, which every cold start waits for.
         Action servedThenWarm = options.StartFiles is { } startFiles
@@ -118,12 +141,8 @@ public static class FuseServer
         {
             stop.Set();
             idle?.Join();
-            LibC.close(device);
-            if (options.StatisticsPath is not null)
-                WriteStatistics(session, notifier, options.StatisticsPath, "end");
         }
-        if (session.Failure is { } failure)
-            throw new IOException(failure);
+        return session;
     }
 
     private static void Warm(SquashFsImage image, SquashFsFileSystem fileSystem, Func<SquashFsImage, IReadOnlyList<SquashFsEntry>> startFiles)

@@ -11,7 +11,8 @@ namespace Xar.Fuse;
 /// (the root's is 1, every other reference + 2), so hard links share one node id and a node can
 /// always be decoded again from its id: the node table only saves decoding the inodes the kernel
 /// holds (it is bounded by the kernel's inode cache, through FORGET). Errors of a malformed image
-/// reach the protocol layer as exceptions, which answers EIO. Reading the start of an ELF file
+/// reach the protocol layer as exceptions, which answers EIO; a listing names a child whose inode
+/// is malformed all the same (that child's LOOKUP is the EIO). Reading the start of an ELF file
 /// queues its other blocks for decompression ahead of the READs (<see cref="BlockPrefetch"/>),
 /// and with a <see cref="FuseStoreNotifier"/> all its blocks for the kernel's page cache.
 /// </summary>
@@ -84,7 +85,7 @@ public sealed class SquashFsFileSystem : IFuseFileSystem, IDisposable
         if (offset > 0 && cached?.Listing is null && cached?.ChildCount is { } known && offset >= known + 2)
             return 0;
         // One listing per pass over the directory: the kernel asks for it a page at a time.
-        SquashFsEntry[] children = offset == 0 || cached?.Listing is null
+        SquashFsListedEntry[] children = offset == 0 || cached?.Listing is null
             ? List(directory)
             : cached.Listing;
         if (cached is not null)
@@ -106,7 +107,16 @@ public sealed class SquashFsFileSystem : IFuseFileSystem, IDisposable
         }
         for (long index = position - 2; index < children.Length; index++)
         {
-            SquashFsEntry child = children[index];
+            SquashFsListedEntry listed = children[index];
+            if (listed.Entry is not { } child)
+            {
+                // A child whose inode is malformed is listed as the kernel's squashfs lists it (name,
+                // inode number, type) and looked up by nobody here: its LOOKUP fails with EIO.
+                var named = new FuseNodeAttributes(listed.InodeNumber, 0, TypeBits(listed.Type), 0, 0, 0, 0, 0);
+                if (!filler.Add(listed.NameBytes.Span, 0, named, index + 3))
+                    return 0;
+                continue;
+            }
             ulong childNode = filler.IsPlus ? NodeId(child.InodeReference) : 0;
             if (!filler.Add(child.NameBytes.Span, childNode, Attributes(child), index + 3))
                 return 0;
@@ -139,7 +149,7 @@ public sealed class SquashFsFileSystem : IFuseFileSystem, IDisposable
         // Stored, the whole file: the kernel holds the inode now (it is reading it), and the
         // dynamic loader's faults all over the file then find their pages. Block 0 was just
         // decompressed for this READ, so that costs no decompression.
-        if (offset == 0 && _prefetch is not null && IsElf(destination[..done]) && file.Size <= PrefetchedElfBytes)
+        if (offset == 0 && _prefetch is not null && ElfMagic.Starts(destination[..done]) && file.Size <= PrefetchedElfBytes)
             _prefetch.Queue(file, _prefetch.Stores ? 0 : ((long)done - 1) / _image.BlockSize + 1, node);
         return 0;
     }
@@ -154,8 +164,6 @@ public sealed class SquashFsFileSystem : IFuseFileSystem, IDisposable
         if (_prefetch is not null && file.IsRegularFile && file.Size <= PrefetchedElfBytes)
             _prefetch.Queue(file, 0);
     }
-
-    private static bool IsElf(ReadOnlySpan<byte> start) => start.StartsWith("\u007FELF"u8);
 
     /// <summary>Blocks decompressed ahead of the READs (for tests).</summary>
     internal int PrefetchedBlocks => _prefetch?.Loaded ?? 0;
@@ -225,26 +233,29 @@ public sealed class SquashFsFileSystem : IFuseFileSystem, IDisposable
 
     private int _listings;
 
-    private SquashFsEntry[] List(SquashFsEntry directory)
+    private SquashFsListedEntry[] List(SquashFsEntry directory)
     {
         Interlocked.Increment(ref _listings);
-        return [.. _image.ListDirectory(directory)];
+        return [.. _image.ListDirectoryRecords(directory)];
     }
 
     private const uint DirectoryType = 0x4000;
 
+    /// <summary>The S_IFMT bits of a type.</summary>
+    private static uint TypeBits(SquashFsEntryType type) => type switch
+    {
+        SquashFsEntryType.Directory => DirectoryType,
+        SquashFsEntryType.RegularFile => 0x8000,
+        SquashFsEntryType.Symlink => 0xA000,
+        SquashFsEntryType.BlockDevice => 0x6000,
+        SquashFsEntryType.CharacterDevice => 0x2000,
+        SquashFsEntryType.Fifo => 0x1000,
+        _ => 0xC000,
+    };
+
     private static FuseNodeAttributes Attributes(SquashFsEntry entry)
     {
-        uint type = entry.Type switch
-        {
-            SquashFsEntryType.Directory => DirectoryType,
-            SquashFsEntryType.RegularFile => 0x8000,
-            SquashFsEntryType.Symlink => 0xA000,
-            SquashFsEntryType.BlockDevice => 0x6000,
-            SquashFsEntryType.CharacterDevice => 0x2000,
-            SquashFsEntryType.Fifo => 0x1000,
-            _ => 0xC000,
-        };
+        uint type = TypeBits(entry.Type);
         // st_size of a directory as the kernel's squashfs driver reports it; of a symlink, its target's length.
         ulong size = entry.IsSymlink ? (ulong)entry.SymlinkTargetBytes.Length : (ulong)entry.Size;
         uint minor = entry.DeviceMinor;
@@ -284,7 +295,7 @@ public sealed class SquashFsFileSystem : IFuseFileSystem, IDisposable
         public long Lookups { get; set; }
 
         /// <summary>The directory's children during a pass of READDIR requests.</summary>
-        public SquashFsEntry[]? Listing { get; set; }
+        public SquashFsListedEntry[]? Listing { get; set; }
 
         /// <summary>How many children the directory has, once listed: the pass's last request is answered without a listing.</summary>
         public int? ChildCount { get; set; }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
 using Xar.Fuse;
 using Xar.Interop;
 
@@ -65,13 +66,13 @@ public static unsafe class FuseServerMode
         if (devNull < 0)
             throw new IOException($"cannot open /dev/null: {LibC.ErrorText(openErrno)}");
         int* pipe = stackalloc int[2] { -1, -1 };
-        var strings = new List<nint>();
+        using var strings = new NativeStrings();
         try
         {
             if (LibC.pipe2(pipe, LibC.O_CLOEXEC) != 0)
                 throw new IOException($"pipe: {LibC.ErrorText(LibC.LastError)}");
-            byte* path = ProgramRunner.Pin(strings, program);
-            byte** argv = ProgramRunner.PinAll(strings, arguments);
+            byte* path = strings.Add(program);
+            byte** argv = strings.AddAll(arguments);
             byte** environment = Environ.Current;
             long exitGroup = LibC.InForkedChild.SYS_exit_group, setsid = LibC.InForkedChild.SYS_setsid;
             if (RuntimeFeature.IsDynamicCodeCompiled)
@@ -93,8 +94,6 @@ public static unsafe class FuseServerMode
         }
         finally
         {
-            foreach (nint pointer in strings)
-                NativeMemory.Free((void*)pointer);
             LibC.close(devNull);
             if (pipe[0] >= 0)
                 LibC.close(pipe[0]);
@@ -180,24 +179,27 @@ public static unsafe class FuseServerMode
         LibC.fcntl(DeviceDescriptor, LibC.F_SETFD, LibC.FD_CLOEXEC);
         // Nothing of the launcher's working directory stays busy for the life of the mount.
         LibC.chdir("/");
-        var options = new FuseServerOptions
-        {
-            IdleTimeout = timeoutSeconds > 0 ? TimeSpan.FromSeconds(timeoutSeconds) : null,
-            Fusermount = arguments[5].Length > 0 ? arguments[5] : null,
-            AllowRoot = arguments[6] == AllowRoot,
-            StatisticsPath = Environment.GetEnvironmentVariable(StatisticsVariable) is { Length: > 0 } path ? path : null,
-            StartFiles = opened => StartSet.Resolve(image, opened),
-        };
+        string? fusermount = arguments[5].Length > 0 ? arguments[5] : null;
         try
         {
-            FuseServer.Serve(DeviceDescriptor, image, offset, mountPoint, options, served: Served);
+            // One descriptor for the image served and the header the start set is read from.
+            using SafeFileHandle archive = File.OpenHandle(image, FileMode.Open, FileAccess.Read, FileShare.Read);
+            var options = new FuseServerOptions
+            {
+                IdleTimeout = timeoutSeconds > 0 ? TimeSpan.FromSeconds(timeoutSeconds) : null,
+                Fusermount = fusermount,
+                AllowRoot = arguments[6] == AllowRoot,
+                StatisticsPath = Environment.GetEnvironmentVariable(StatisticsVariable) is { Length: > 0 } path ? path : null,
+                StartFiles = opened => StartSet.Resolve(image, archive, opened),
+            };
+            FuseServer.Serve(DeviceDescriptor, archive, offset, mountPoint, options, served: Served);
             return 0;
         }
         catch (Exception e)
         {
             XarexecCommand.WriteOut(2, $"xarexec: {image}: the FUSE server failed: {e.Message}\n");
             // A mount nobody will serve must not stay: the target, or the next launch, would meet a dead one.
-            FuseMounter.Unmount(mountPoint, lazy: true, options.Fusermount);
+            FuseMounter.Unmount(mountPoint, lazy: true, fusermount);
             return (int)XarExitCode.Unavailable;
         }
     }

@@ -86,10 +86,10 @@ internal static unsafe class ProgramRunner
         byte* attributes = stackalloc byte[512];
         LibC.posix_spawn_file_actions_init(actions);
         LibC.posix_spawnattr_init(attributes);
-        var strings = new List<nint>();
+        using var strings = new NativeStrings();
         try
         {
-            byte* devNull = Pin(strings, "/dev/null");
+            byte* devNull = strings.Add("/dev/null");
             LibC.posix_spawn_file_actions_addopen(actions, 0, devNull, LibC.O_RDONLY, 0);
             LibC.posix_spawn_file_actions_addopen(actions, 1, devNull, LibC.O_RDWR, 0);
             if (captureStderr)
@@ -97,10 +97,10 @@ internal static unsafe class ProgramRunner
             if (newSession)
                 LibC.posix_spawnattr_setflags(attributes, LibC.POSIX_SPAWN_SETSID);
 
-            byte** argv = PinAll(strings, arguments);
+            byte** argv = strings.AddAll(arguments);
 
             int pid;
-            int error = LibC.posix_spawn(&pid, Pin(strings, path), actions, attributes, argv, Environ.Current);
+            int error = LibC.posix_spawn(&pid, strings.Add(path), actions, attributes, argv, Environ.Current);
             if (error != 0)
                 throw new IOException($"cannot run {path}: {LibC.ErrorText(error)}");
             stderrReadEnd = readEnd;
@@ -111,8 +111,6 @@ internal static unsafe class ProgramRunner
         {
             LibC.posix_spawn_file_actions_destroy(actions);
             LibC.posix_spawnattr_destroy(attributes);
-            foreach (nint pointer in strings)
-                NativeMemory.Free((void*)pointer);
             if (readEnd >= 0)
                 LibC.close(readEnd);
             if (writeEnd >= 0)
@@ -147,27 +145,5 @@ internal static unsafe class ProgramRunner
             output.Write(new ReadOnlySpan<byte>(buffer, (int)n));
         }
         return Encoding.UTF8.GetString(output.GetBuffer(), 0, (int)output.Length);
-    }
-
-    /// <summary>A NULL-terminated array of native copies of <paramref name="texts"/>; every allocation is added to <paramref name="allocations"/> for the caller to free.</summary>
-    internal static byte** PinAll(List<nint> allocations, string[] texts)
-    {
-        byte** array = (byte**)NativeMemory.Alloc((nuint)(texts.Length + 1), (nuint)sizeof(byte*));
-        allocations.Add((nint)array);
-        for (int i = 0; i < texts.Length; i++)
-            array[i] = Pin(allocations, texts[i]);
-        array[texts.Length] = null;
-        return array;
-    }
-
-    /// <summary>A native NUL-terminated UTF-8 copy of <paramref name="text"/>, added to <paramref name="allocations"/> for the caller to free.</summary>
-    internal static byte* Pin(List<nint> allocations, string text)
-    {
-        int length = Encoding.UTF8.GetByteCount(text);
-        byte* copy = (byte*)NativeMemory.Alloc((nuint)length + 1);
-        allocations.Add((nint)copy);
-        Encoding.UTF8.GetBytes(text, new Span<byte>(copy, length));
-        copy[length] = 0;
-        return copy;
     }
 }

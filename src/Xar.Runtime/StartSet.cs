@@ -1,5 +1,7 @@
+using Microsoft.Win32.SafeHandles;
 using Xar.Archive;
 using Xar.Archive.Elf;
+using Xar.Interop;
 using Xar.SquashFs.Reading;
 
 namespace Xar.Runtime;
@@ -10,24 +12,27 @@ namespace Xar.Runtime;
 /// (XAR_START_PROGRAM's first candidate inside the image, a standalone Python's interpreter) when
 /// it is an ELF executable, and the libraries it needs (DT_NEEDED) that the image holds in
 /// XAR_LIBRARY_PATH's directories — libpython, the dynamic loader's first page faults. The daemon
-/// resolves it from the header and the image itself, so the launcher hands nothing over. Symlinks
-/// are resolved inside the image, as for the start itself.
+/// resolves it from the header and the image itself, so the launcher hands nothing over: both read
+/// through the descriptor the daemon serves from, never the path again (a file renamed over it
+/// since would give another header). Symlinks are resolved inside the image, as for the start itself.
 /// </summary>
 internal static class StartSet
 {
     /// <summary>The files, program first; empty when the archive names no program of its image or it is not ELF.</summary>
+    /// <param name="archivePath">The archive's path, for messages only.</param>
+    /// <param name="archiveFile">The archive <paramref name="image"/> is read from.</param>
     /// <exception cref="IOException">The archive, its image or an ELF object is malformed.</exception>
     /// <exception cref="XarRuntimeException">A path leaves the image or loops.</exception>
-    public static List<SquashFsEntry> Resolve(string archivePath, SquashFsImage image)
+    public static List<SquashFsEntry> Resolve(string archivePath, SafeFileHandle archiveFile, SquashFsImage image)
     {
-        using XarArchive archive = XarArchive.Open(archivePath);
+        XarHeader header = XarArchive.ReadHeader(archiveFile, archivePath);
         var files = new List<SquashFsEntry>();
-        if (StartCommand.FromHeader(archive.Header, archivePath)?.Programs.Select(StartCommand.ImagePath).FirstOrDefault() is not { } program
+        if (StartCommand.FromHeader(header, archivePath)?.Programs.Select(StartCommand.ImagePath).FirstOrDefault() is not { } program
             || Find(image, program, archivePath) is not { } executable
             || !IsElf(image, executable))
             return files;
         files.Add(executable);
-        string[] directories = archive.Header[XarHeaderKeys.LibraryPath]?.Split(':', StringSplitOptions.RemoveEmptyEntries) ?? [];
+        string[] directories = header[XarHeaderKeys.LibraryPath]?.Split(':', StringSplitOptions.RemoveEmptyEntries) ?? [];
         using Stream stream = image.OpenRead(executable);
         foreach (string needed in ElfObject.Read(stream, executable.Path).Needed)
         {
@@ -52,6 +57,6 @@ internal static class StartSet
     private static bool IsElf(SquashFsImage image, SquashFsEntry file)
     {
         Span<byte> start = stackalloc byte[4];
-        return image.ReadFile(file, 0, start) == start.Length && ElfObject.HasMagic(start);
+        return image.ReadFile(file, 0, start) == start.Length && ElfMagic.Starts(start);
     }
 }

@@ -42,7 +42,8 @@ public class StatisticsFileTests
         var options = new FuseServerOptions { StatisticsPath = statistics };
         string image = MountedImageTests.Image("ours");
         int device = FuseMounter.Mount(mountPoint, image, allowRoot: false, fusermount: null);
-        FuseServer.Serve(device, image, 0, mountPoint, options, served: () => new Thread(() =>
+        using var imageFile = File.OpenHandle(image);
+        FuseServer.Serve(device, imageFile, 0, mountPoint, options, served: () => new Thread(() =>
         {
             try
             {

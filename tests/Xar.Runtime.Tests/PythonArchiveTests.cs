@@ -15,6 +15,13 @@ public sealed class PythonArchiveTests : IDisposable
 
     private readonly Sandbox _sandbox = new();
 
+    public PythonArchiveTests()
+    {
+        // The builder writes no MOUNT_ROOT and the same image, so the same UUID, every time: without
+        // a seed of its own, every run of this class on the host would share one mount in /dev/shm.
+        _sandbox.Environment["XAR_MOUNT_SEED"] = Guid.NewGuid().ToString("N");
+    }
+
     public void Dispose() => _sandbox.Dispose();
 
     private static ImageEntry File(string path, string text) =>

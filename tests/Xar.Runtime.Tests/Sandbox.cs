@@ -1,11 +1,14 @@
 using Xar.Archive;
+using Xar.Archive.Elf;
 
 namespace Xar.Runtime.Tests;
 
 /// <summary>
 /// One test's world: its own mount root (mode 01777, named in the archives' MOUNT_ROOT), cache
 /// (XDG_CACHE_HOME) and HOME under a temporary directory. Disposing stops the FUSE server (ours or
-/// squashfuse_ll) of every mount under it — also after a failed assertion — and deletes it all, mounts detached.
+/// squashfuse_ll) of every mount under it — also after a failed assertion — and deletes it all, its
+/// mounts detached and also those of its archives elsewhere (one built without MOUNT_ROOT mounts in
+/// /dev/shm/uid-N) with their lock files; a mount that cannot be detached fails the test.
 /// </summary>
 public sealed class Sandbox : IDisposable
 {
@@ -51,20 +54,13 @@ public sealed class Sandbox : IDisposable
     public RunResult Launch(string archive, IEnumerable<string>? arguments = null, string? stdin = null,
         IReadOnlyDictionary<string, string?>? extraEnvironment = null, TimeSpan? timeout = null)
     {
-        bool self = IsElf(archive);
+        bool self = ElfObject.IsElf(archive);
         string program = self ? archive : Launcher.Path;
         var argv = new List<string>();
         if (!self)
             argv.Add(archive);
         argv.AddRange(arguments ?? []);
         return Run.Program(program, argv, environment: Env(extraEnvironment), stdin: stdin, timeout: timeout);
-    }
-
-    private static bool IsElf(string path)
-    {
-        using FileStream stream = File.OpenRead(path);
-        Span<byte> magic = stackalloc byte[4];
-        return stream.Read(magic) == 4 && magic.SequenceEqual((ReadOnlySpan<byte>)[0x7F, (byte)'E', (byte)'L', (byte)'F']);
     }
 
     /// <summary>Runs the launcher with exactly <paramref name="arguments"/>.</summary>

@@ -4,10 +4,11 @@ namespace Xar.Testing;
 
 /// <summary>
 /// A scratch directory, removed with everything in it on Dispose: also directories without write
-/// permission, names that are not UTF-8 and mounts left inside. The scratch directories of a test
-/// process are kept together in one directory named after the process, so those of a run that
-/// was killed before it could clean up (images take hundreds of megabytes) are removed by the
-/// next run.
+/// permission, names that are not UTF-8, mounts left inside and mounts elsewhere of the archives
+/// inside (<see cref="Mounts.DetachAll"/>). The scratch directories of a test process are kept
+/// together in one directory named after the process, so those of a run that was killed before it
+/// could clean up (images take hundreds of megabytes), and the mounts of their archives, are
+/// removed by the next run.
 /// </summary>
 public sealed class TempDirectory : IDisposable
 {
@@ -16,23 +17,42 @@ public sealed class TempDirectory : IDisposable
 
     static TempDirectory()
     {
-        foreach (string parent in (string[])[System.IO.Path.GetTempPath(), MemoryFileSystem])
+        foreach (string parent in Parents)
         {
             if (!Directory.Exists(parent))
                 continue;
-            foreach (string abandoned in Directory.EnumerateDirectories(parent, ProcessPrefix + "*"))
+            foreach (string run in Directory.EnumerateDirectories(parent, ProcessPrefix + "*"))
             {
-                if (int.TryParse(System.IO.Path.GetFileName(abandoned)[ProcessPrefix.Length..], out int pid)
-                    && pid != Environment.ProcessId && !Directory.Exists($"/proc/{pid}"))
-                    DeleteIfPossible(abandoned);
+                if (IsAbandoned(run))
+                    DeleteIfPossible(run);
             }
+        }
+        // The mounts of such a run's archives in a default mount root outlive its directory.
+        foreach (var (mountPoint, source) in Mounts.WithSources())
+        {
+            if (Parents.Select(parent => RunDirectory(parent, source)).FirstOrDefault(run => run is not null) is { } run && IsAbandoned(run))
+                Mounts.DetachLauncherMount(mountPoint);
         }
         // Also what a test did not dispose; the test host runs exit handlers when it ends normally.
         AppDomain.CurrentDomain.ProcessExit += (_, _) =>
         {
-            DeleteIfPossible(ProcessDirectory(System.IO.Path.GetTempPath()));
-            DeleteIfPossible(ProcessDirectory(MemoryFileSystem));
+            foreach (string parent in Parents)
+                DeleteIfPossible(ProcessDirectory(parent));
         };
+    }
+
+    private static string[] Parents => [System.IO.Path.GetTempPath(), MemoryFileSystem];
+
+    /// <summary>Whether a run directory's process is gone.</summary>
+    private static bool IsAbandoned(string run) =>
+        int.TryParse(System.IO.Path.GetFileName(run)[ProcessPrefix.Length..], out int pid)
+        && pid != Environment.ProcessId && !Directory.Exists($"/proc/{pid}");
+
+    /// <summary>The run directory in <paramref name="parent"/> that <paramref name="path"/> lies in, or null.</summary>
+    private static string? RunDirectory(string parent, string path)
+    {
+        string prefix = parent.TrimEnd('/') + "/";
+        return path.StartsWith(prefix + ProcessPrefix, StringComparison.Ordinal) ? prefix + path[prefix.Length..].Split('/')[0] : null;
     }
 
     /// <param name="label">The start of the directory's name, saying what it is for.</param>
@@ -91,8 +111,7 @@ public sealed class TempDirectory : IDisposable
 
     private static void DeleteTree(string path)
     {
-        foreach (var (mountPoint, _) in Mounts.Under(path))
-            Mounts.Detach(mountPoint);
+        Mounts.DetachAll(path);
         try
         {
             Directory.Delete(path, recursive: true);

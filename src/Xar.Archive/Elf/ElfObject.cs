@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using Xar.Interop;
 
 namespace Xar.Archive.Elf;
 
@@ -85,9 +86,6 @@ public sealed class ElfObject
         _ => $"machine {machine}",
     };
 
-    /// <summary>Whether <paramref name="start"/>, the first bytes of a file, is the ELF magic.</summary>
-    public static bool HasMagic(ReadOnlySpan<byte> start) => start.Length >= 4 && start[..4].SequenceEqual(ElfExtent.Magic);
-
     /// <summary>Whether the file at <paramref name="path"/> starts with the ELF magic (false when it cannot be read).</summary>
     public static bool IsElf(string path)
     {
@@ -95,7 +93,7 @@ public sealed class ElfObject
         {
             using var stream = File.OpenRead(path);
             Span<byte> magic = stackalloc byte[4];
-            return stream.ReadAtLeast(magic, 4, throwOnEndOfStream: false) == 4 && HasMagic(magic);
+            return stream.ReadAtLeast(magic, 4, throwOnEndOfStream: false) == 4 && ElfMagic.Starts(magic);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -128,12 +126,12 @@ public sealed class ElfObject
     {
         private readonly long _length = stream.Length;
         private bool _is64;
-        private bool _bigEndian;
+        private ElfByteOrder _order;
 
         public ElfObject Parse()
         {
             byte[] header = ReadAt(0, Math.Min(64, _length), "ELF header");
-            if (!HasMagic(header))
+            if (!ElfMagic.Starts(header))
                 throw Bad("not an ELF file");
             if (header.Length < 6)
                 throw Bad($"the ELF header is cut short ({header.Length} bytes)");
@@ -142,20 +140,20 @@ public sealed class ElfObject
             if (header[5] is not (1 or 2))
                 throw Bad($"unknown ELF data encoding {header[5]}");
             _is64 = header[4] == 2;
-            _bigEndian = header[5] == 2;
+            _order = new ElfByteOrder(header[5] == 2);
             if (header.Length < (_is64 ? 64 : 52))
                 throw Bad($"the ELF header is cut short ({header.Length} bytes)");
 
             var elf = new ElfObject(path)
             {
                 Is64 = _is64,
-                IsBigEndian = _bigEndian,
-                Type = U16(header, 16),
-                Machine = U16(header, 18),
+                IsBigEndian = _order.IsBigEndian,
+                Type = _order.U16(header, 16),
+                Machine = _order.U16(header, 18),
             };
             long programTable = Address(header, _is64 ? 0x20 : 0x1C);
-            int entrySize = U16(header, _is64 ? 0x36 : 0x2A);
-            int count = U16(header, _is64 ? 0x38 : 0x2C);
+            int entrySize = _order.U16(header, _is64 ? 0x36 : 0x2A);
+            int count = _order.U16(header, _is64 ? 0x38 : 0x2C);
             if (count == 0)
                 return elf;
             int minimum = _is64 ? 56 : 32;
@@ -168,7 +166,7 @@ public sealed class ElfObject
             for (int i = 0; i < count; i++)
             {
                 ReadOnlySpan<byte> entry = table.AsSpan(i * entrySize, entrySize);
-                uint type = U32(entry, 0);
+                uint type = _order.U32(entry, 0);
                 long offset = Address(entry, _is64 ? 8 : 4);
                 long address = Address(entry, _is64 ? 16 : 8);
                 long fileSize = Address(entry, _is64 ? 32 : 16);
@@ -194,7 +192,7 @@ public sealed class ElfObject
             long? strings = null, stringsSize = null, soname = null, rpath = null, runpath = null, verneed = null, verneedCount = null;
             for (int at = 0; at + entrySize <= table.Length; at += entrySize)
             {
-                long tag = _is64 ? (long)U64(table, at) : (int)U32(table, at);
+                long tag = _is64 ? (long)_order.U64(table, at) : (int)_order.U32(table, at);
                 long value = Address(table, at + entrySize / 2);
                 if (tag == TagNull) break;
                 switch (tag)
@@ -243,21 +241,21 @@ public sealed class ElfObject
                 if (at < 0 || at + 16 > table.Length)
                     throw Bad($"DT_VERNEED record {i} at {at} is outside its segment ({table.Length} bytes)");
                 int record = (int)at;
-                int auxiliaryCount = U16(table, record + 2);
-                string file = name(U32(table, record + 4), "DT_VERNEED file");
+                int auxiliaryCount = _order.U16(table, record + 2);
+                string file = name(_order.U32(table, record + 4), "DT_VERNEED file");
                 var versions = new List<string>(auxiliaryCount);
-                long aux = record + (long)U32(table, record + 8);
+                long aux = record + (long)_order.U32(table, record + 8);
                 for (int j = 0; j < auxiliaryCount; j++)
                 {
                     if (aux + 16 > table.Length)
                         throw Bad($"DT_VERNEED auxiliary record {j} of {file} at {aux} is outside its segment ({table.Length} bytes)");
-                    versions.Add(name(U32(table, (int)aux + 8), "DT_VERNEED version"));
-                    uint next = U32(table, (int)aux + 12);
+                    versions.Add(name(_order.U32(table, (int)aux + 8), "DT_VERNEED version"));
+                    uint next = _order.U32(table, (int)aux + 12);
                     if (next == 0) break;
                     aux += next;
                 }
                 result.Add((file, versions));
-                uint nextRecord = U32(table, record + 12);
+                uint nextRecord = _order.U32(table, record + 12);
                 if (nextRecord == 0) break;
                 at += nextRecord;
             }
@@ -300,19 +298,10 @@ public sealed class ElfObject
 
         private ElfFormatException Bad(string problem) => new(path, problem);
 
-        private ushort U16(ReadOnlySpan<byte> s, int at) =>
-            _bigEndian ? BinaryPrimitives.ReadUInt16BigEndian(s[at..]) : BinaryPrimitives.ReadUInt16LittleEndian(s[at..]);
-
-        private uint U32(ReadOnlySpan<byte> s, int at) =>
-            _bigEndian ? BinaryPrimitives.ReadUInt32BigEndian(s[at..]) : BinaryPrimitives.ReadUInt32LittleEndian(s[at..]);
-
-        private ulong U64(ReadOnlySpan<byte> s, int at) =>
-            _bigEndian ? BinaryPrimitives.ReadUInt64BigEndian(s[at..]) : BinaryPrimitives.ReadUInt64LittleEndian(s[at..]);
-
         /// <summary>An address-sized value, clamped so that absurd 64-bit values fail the bounds checks instead of overflowing.</summary>
         private long Address(ReadOnlySpan<byte> s, int at)
         {
-            ulong value = _is64 ? U64(s, at) : U32(s, at);
+            ulong value = _is64 ? _order.U64(s, at) : _order.U32(s, at);
             return value > long.MaxValue ? long.MaxValue : (long)value;
         }
     }

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using Xar.Interop;
 
 namespace Xar.Archive.Elf;
 
@@ -53,14 +54,14 @@ public static class ElfStripper
     private sealed class Layout
     {
         private readonly bool _is64;
-        private readonly bool _bigEndian;
+        private readonly ElfByteOrder _order;
 
         public Layout(ReadOnlySpan<byte> file)
         {
-            if (file.Length < 52 || !ElfObject.HasMagic(file) || file[4] is not (1 or 2) || file[5] is not (1 or 2))
+            if (file.Length < 52 || !ElfMagic.Starts(file) || file[4] is not (1 or 2) || file[5] is not (1 or 2))
                 throw new InvalidDataException();
             _is64 = file[4] == 2;
-            _bigEndian = file[5] == 2;
+            _order = new ElfByteOrder(file[5] == 2);
         }
 
         private int HeaderSize => _is64 ? 64 : 52;
@@ -69,15 +70,15 @@ public static class ElfStripper
         public byte[]? Strip(ReadOnlySpan<byte> file)
         {
             if (file.Length < HeaderSize) return null;
-            ushort type = U16(file, 16);
+            ushort type = _order.U16(file, 16);
             if (type is not (ElfObject.TypeExecutable or ElfObject.TypeShared)) return null;
             long programTable = Word(file, _is64 ? 0x20 : 0x1C);
-            int programEntrySize = U16(file, _is64 ? 0x36 : 0x2A);
-            int programCount = U16(file, _is64 ? 0x38 : 0x2C);
+            int programEntrySize = _order.U16(file, _is64 ? 0x36 : 0x2A);
+            int programCount = _order.U16(file, _is64 ? 0x38 : 0x2C);
             long sectionTable = Word(file, _is64 ? 0x28 : 0x20);
-            int sectionEntrySize = U16(file, _is64 ? 0x3A : 0x2E);
-            int sectionCount = U16(file, _is64 ? 0x3C : 0x30);
-            int namesIndex = U16(file, _is64 ? 0x3E : 0x32);
+            int sectionEntrySize = _order.U16(file, _is64 ? 0x3A : 0x2E);
+            int sectionCount = _order.U16(file, _is64 ? 0x3C : 0x30);
+            int namesIndex = _order.U16(file, _is64 ? 0x3E : 0x32);
             if (sectionTable == 0 || sectionCount == 0 || sectionEntrySize != SectionEntrySize || namesIndex >= sectionCount || namesIndex >= ExtendedNumbering)
                 return null;
 
@@ -98,8 +99,8 @@ public static class ElfStripper
             {
                 var s = table.Slice(i * sectionEntrySize, sectionEntrySize);
                 raw[i] = _is64
-                    ? (U32(s, 0), U32(s, 4), U64(s, 8), Word(s, 24), Word(s, 32), U32(s, 40), U32(s, 44), Word(s, 48))
-                    : (U32(s, 0), U32(s, 4), U32(s, 8), Word(s, 16), Word(s, 20), U32(s, 24), U32(s, 28), Word(s, 32));
+                    ? (_order.U32(s, 0), _order.U32(s, 4), _order.U64(s, 8), Word(s, 24), Word(s, 32), _order.U32(s, 40), _order.U32(s, 44), Word(s, 48))
+                    : (_order.U32(s, 0), _order.U32(s, 4), _order.U32(s, 8), Word(s, 16), Word(s, 20), _order.U32(s, 24), _order.U32(s, 28), Word(s, 32));
             }
             var namesSection = raw[namesIndex];
             var names = namesSection.Type == SectionNoBits ? [] : Slice(file, namesSection.Offset, namesSection.Size);
@@ -202,38 +203,29 @@ public static class ElfStripper
             return Encoding.UTF8.GetString(rest[..end]);
         }
 
-        private ushort U16(ReadOnlySpan<byte> s, int at) =>
-            _bigEndian ? BinaryPrimitives.ReadUInt16BigEndian(s[at..]) : BinaryPrimitives.ReadUInt16LittleEndian(s[at..]);
-
-        private uint U32(ReadOnlySpan<byte> s, int at) =>
-            _bigEndian ? BinaryPrimitives.ReadUInt32BigEndian(s[at..]) : BinaryPrimitives.ReadUInt32LittleEndian(s[at..]);
-
-        private ulong U64(ReadOnlySpan<byte> s, int at) =>
-            _bigEndian ? BinaryPrimitives.ReadUInt64BigEndian(s[at..]) : BinaryPrimitives.ReadUInt64LittleEndian(s[at..]);
-
         /// <summary>An offset or size field (64 or 32 bits); one beyond what a file can hold fails the bounds checks.</summary>
         private long Word(ReadOnlySpan<byte> s, int at)
         {
-            ulong value = _is64 ? U64(s, at) : U32(s, at);
+            ulong value = _is64 ? _order.U64(s, at) : _order.U32(s, at);
             return value > int.MaxValue ? throw new InvalidDataException() : (long)value;
         }
 
         private void PutU16(Span<byte> s, int at, ushort value)
         {
-            if (_bigEndian) BinaryPrimitives.WriteUInt16BigEndian(s[at..], value);
+            if (_order.IsBigEndian) BinaryPrimitives.WriteUInt16BigEndian(s[at..], value);
             else BinaryPrimitives.WriteUInt16LittleEndian(s[at..], value);
         }
 
         private void PutU32(Span<byte> s, int at, uint value)
         {
-            if (_bigEndian) BinaryPrimitives.WriteUInt32BigEndian(s[at..], value);
+            if (_order.IsBigEndian) BinaryPrimitives.WriteUInt32BigEndian(s[at..], value);
             else BinaryPrimitives.WriteUInt32LittleEndian(s[at..], value);
         }
 
         private void PutWord(Span<byte> s, int at, long value)
         {
             if (!_is64) PutU32(s, at, checked((uint)value));
-            else if (_bigEndian) BinaryPrimitives.WriteUInt64BigEndian(s[at..], (ulong)value);
+            else if (_order.IsBigEndian) BinaryPrimitives.WriteUInt64BigEndian(s[at..], (ulong)value);
             else BinaryPrimitives.WriteUInt64LittleEndian(s[at..], (ulong)value);
         }
     }

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Xar.Archive;
 using Xar.Archive.Elf;
+using Xar.Interop;
 using Xar.Python.Distributions;
 using Xar.Python.Standards;
 using Xar.SquashFs.Writing;
@@ -72,7 +73,7 @@ internal static class NativeLibraries
             try
             {
                 using var stream = entry.Content!.OpenRead();
-                if (stream.ReadAtLeast(magic, 4, throwOnEndOfStream: false) < 4 || !ElfObject.HasMagic(magic)) continue;
+                if (stream.ReadAtLeast(magic, 4, throwOnEndOfStream: false) < 4 || !ElfMagic.Starts(magic)) continue;
             }
             catch (IOException)
             {

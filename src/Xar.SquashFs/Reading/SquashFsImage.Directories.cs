@@ -14,6 +14,34 @@ public sealed partial class SquashFsImage
             add(DecodeChild(directory, reader, raw));
     }
 
+    /// <summary>
+    /// The entries of <paramref name="directory"/> in listing order as its listing records them,
+    /// each with its decoded entry, or none where that child's inode is malformed: a listing that
+    /// names every child as the kernel's readdir does (it reads no child's inode), where
+    /// <see cref="ListDirectory"/> fails whole. A malformed listing itself still throws.
+    /// </summary>
+    public IReadOnlyList<SquashFsListedEntry> ListDirectoryRecords(SquashFsEntry directory)
+    {
+        CheckEntry(directory, SquashFsEntryType.Directory);
+        var records = new List<SquashFsListedEntry>();
+        if (directory.ListingSize == 0) return records;
+        var reader = OpenListing(directory, directory.ListingPosition, directory.ListingOffset, directory.ListingSize);
+        while (NextEntry(directory, reader, out var raw))
+        {
+            SquashFsEntry? entry;
+            try
+            {
+                entry = DecodeChild(directory, reader, raw);
+            }
+            catch (SquashFsException)
+            {
+                entry = null;
+            }
+            records.Add(new SquashFsListedEntry(reader.Name(raw).ToArray(), raw.Type, raw.InodeNumber, entry));
+        }
+        return records;
+    }
+
     private SquashFsEntry? LookupChild(SquashFsEntry directory, ReadOnlySpan<byte> name)
     {
         if (directory.ListingSize == 0) return null;

@@ -587,8 +587,8 @@ internal sealed class DataPipeline
         }
 
         var output = ArrayPool<byte>.Shared.Rent(_blockSize);
-        int compressed = kept is not null && compressor.CacheIdentity is { } identity
-            ? kept.Compress(identity, compressor, input, output.AsSpan(0, _blockSize))
+        int compressed = kept is not null && compressor.CacheIdentity is not null
+            ? kept.Compress(compressor, input, output.AsSpan(0, _blockSize))
             : compressor.Compress(input, output.AsSpan(0, _blockSize));
         if (compressed > 0)
         {
@@ -615,8 +615,9 @@ internal sealed class DataPipeline
 
     /// <summary>
     /// One compressor thread's use of the <see cref="ICompressedBlockCache"/>: a block's key is the
-    /// SHA-256 (first 128 bits) of the compressor's identity and the block's bytes; a kept block
-    /// is taken only when it decodes to exactly those bytes.
+    /// SHA-256 (first 128 bits) of the compressor's identity, a NUL and the block's bytes (the
+    /// stores of earlier builds hold such keys); a kept block is taken only when it decodes to
+    /// exactly those bytes.
     /// </summary>
     private sealed class KeptBlocks(ICompressedBlockCache cache, CompressionSettings settings, int blockSize) : IDisposable
     {
@@ -624,10 +625,15 @@ internal sealed class DataPipeline
         private readonly byte[] _decoded = ArrayPool<byte>.Shared.Rent(blockSize);
         private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
 
-        /// <summary>What <paramref name="compressor"/> would return for <paramref name="input"/>: the kept block, else its own (then kept).</summary>
-        public int Compress(string identity, BlockCompressor compressor, ReadOnlySpan<byte> input, Span<byte> output)
+        /// <summary>Each compressor's identity and NUL in UTF-8, the start of its keys, encoded once: a thread has one compressor per level.</summary>
+        private readonly Dictionary<BlockCompressor, byte[]> _keyPrefixes = new(ReferenceEqualityComparer.Instance);
+
+        /// <summary>What <paramref name="compressor"/> (one with a <see cref="BlockCompressor.CacheIdentity"/>) would return for <paramref name="input"/>: the kept block, else its own (then kept).</summary>
+        public int Compress(BlockCompressor compressor, ReadOnlySpan<byte> input, Span<byte> output)
         {
-            _hash.AppendData(System.Text.Encoding.UTF8.GetBytes(identity + "\0"));
+            if (!_keyPrefixes.TryGetValue(compressor, out byte[]? prefix))
+                _keyPrefixes[compressor] = prefix = System.Text.Encoding.UTF8.GetBytes(compressor.CacheIdentity + "\0");
+            _hash.AppendData(prefix);
             _hash.AppendData(input);
             Span<byte> digest = stackalloc byte[32];
             _hash.GetHashAndReset(digest);

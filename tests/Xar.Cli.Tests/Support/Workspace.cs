@@ -97,12 +97,7 @@ internal sealed class Workspace : IDisposable
     /// </summary>
     private static void Unmount(string program)
     {
-        string mount = MountDirectory(program);
-        if (Mounts.IsMountPoint(mount))
-            Mounts.Detach(mount);
-        if (Directory.Exists(mount) && !Directory.EnumerateFileSystemEntries(mount).Any())
-            Directory.Delete(mount);
-        File.Delete(Path.Combine(Path.GetDirectoryName(mount)!, "lockfile." + Path.GetFileName(mount)));
+        Mounts.DetachLauncherMount(MountDirectory(program));
         string sha = ImageSha256(program);
         foreach (string sharedRoot in (string[])[$"/var/tmp/xar-uid-{s_uid.Value}", $"/tmp/xar-uid-{s_uid.Value}"])
         {

@@ -92,4 +92,22 @@ public sealed class CompressedBlockCacheTests : IDisposable
         cache.Added.Should().Be(2 * blocks, "each block was compressed again and kept in place of the wrong one");
         keys.Select(k => cache.Blocks[k]).Should().BeEquivalentTo(values, o => o.WithStrictOrdering());
     }
+
+    /// <summary>
+    /// A block's key is what the stores of earlier builds hold: the first 128 bits of the SHA-256
+    /// of the compressor's identity, a NUL and the block's bytes, read little-endian.
+    /// </summary>
+    [Fact]
+    public void A_blocks_key_is_the_hash_of_the_compressors_identity_a_nul_and_the_block()
+    {
+        byte[] block = System.Text.Encoding.ASCII.GetBytes(string.Concat(Enumerable.Range(0, 4096).Select(i => $"{i % 1000:000} ")));
+        block.Length.Should().Be(16 * 1024, "one whole data block, no fragment");
+        _temp.Write("one/block", block);
+        var cache = new CountingCache();
+        SquashFsWriter.CreateImage(_temp.Combine("one"), _temp.Combine("one.sqfs"), Options(cache));
+
+        using var compressor = Options(null).Compression.CreateCompressor(16 * 1024);
+        byte[] keyed = [.. System.Text.Encoding.UTF8.GetBytes(compressor.CacheIdentity!), 0, .. block];
+        cache.Blocks.Keys.Should().Equal(System.Runtime.InteropServices.MemoryMarshal.Read<UInt128>(System.Security.Cryptography.SHA256.HashData(keyed)));
+    }
 }

@@ -191,6 +191,10 @@ public sealed class ImportScannerTests
 
         scanner.Scan("outside.py", source, out string? error).Should().BeEquivalentTo([new ModuleImport(0, false, false, "json", [])], error);
         compiled.Take("outside.py", source).Should().BeNull("'return' outside a function is the compiler's error, reported when the build compiles it");
+        var broken = "import json\ndef (:\n"u8.ToArray();
+        scanner.Scan("broken.py", broken, out error).Should().BeNull();
+        error.Should().Contain("SyntaxError").And.Contain("line 2");
+        compiled.Take("broken.py", broken).Should().BeNull();
     }
 
     [Fact]

@@ -3,9 +3,9 @@ using System.Collections.Concurrent;
 namespace Xar.Python.Building;
 
 /// <summary>
-/// Pycs made before the bytecode phase: the import scan compiles each source it parses from that
-/// tree (import_scanner.py --compile), which is the code the compile server would make of it, so
-/// the build parses each of those sources once. Kept by image path with the source they were
+/// Pycs made before the bytecode phase: the import scan compiles each source it scans
+/// (import_scanner.py --compile), which is the code the compile server would make of it, so
+/// the build compiles each of those sources once. Kept by image path with the source they were
 /// compiled from; the compiler takes one only for exactly that source and the same interpreter
 /// with the same column positions setting.
 /// </summary>

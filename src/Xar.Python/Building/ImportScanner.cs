@@ -36,7 +36,10 @@ public sealed record ModuleImport(int Level, bool IsOptional, bool IsDeferred, s
 /// Finds the imports of Python sources with the target interpreter's own <c>ast</c>
 /// (Bootstrap/import_scanner.py), on long-lived servers, one per core: Python 2.7 sources parse
 /// with 2.7's grammar. Tests on <c>sys.version_info</c> and <c>sys.platform</c> are evaluated for
-/// the target, so imports of a backport another Python version needs are not seen.
+/// the target, so imports of a backport another Python version needs are not seen. With
+/// <c>compileInto</c> (Python 3.7+), a source is compiled from its text and its imports are read
+/// from the bytecode, with the ast only where the bytecode cannot say what is optional
+/// (import_scanner.py; docs/python-distributions.md, "Undeclared imports").
 /// </summary>
 public sealed class ImportScanner : IDisposable
 {
@@ -45,7 +48,7 @@ public sealed class ImportScanner : IDisposable
     private readonly PythonServers _servers;
     private readonly CompiledSources? _compiled;
 
-    /// <param name="compileInto">Where to keep the pyc of each source scanned, compiled from the tree the scan parsed (Python 3.7 or newer), with its column positions setting; null: scan only.</param>
+    /// <param name="compileInto">Where to keep the pyc of each source scanned, compiled by the scan (Python 3.7 or newer), with its column positions setting; null: scan only, with the ast.</param>
     /// <param name="cache">Answers kept from earlier builds (<see cref="ServerAnswerCache"/>); null: every source is scanned.</param>
     public ImportScanner(string interpreter, int servers = 0, CompiledSources? compileInto = null, ServerAnswerCache? cache = null)
     {

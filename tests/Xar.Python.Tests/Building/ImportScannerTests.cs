@@ -132,6 +132,56 @@ public sealed class ImportScannerTests
             scanned.Should().Equal(pyc, "byte for byte (older interpreters' marshal flags names the scanner's modules share as references)");
     }
 
+    /// <summary>
+    /// The scan with compileInto reads the imports from the bytecode of each source it compiles
+    /// (import_scanner.py); the one without, from the ast. Over the standard library and real
+    /// packages — version branches, try/except ImportError, TYPE_CHECKING blocks, imports in
+    /// functions and class bodies — both must give the same imports in the same order.
+    /// </summary>
+    [Fact]
+    public void The_bytecode_scan_finds_exactly_what_the_ast_scan_finds_in_real_packages()
+    {
+        const string lib = "/root/.pyenv/versions/3.11.7/lib/python3.11";
+        var sources = Directory.GetFiles(lib, "*.py")
+            .Concat(new[] { "boto3", "botocore", "dateutil", "jsonschema", "yaml", "cfnlint/rules" }
+                .SelectMany(p => Directory.GetFiles($"{lib}/site-packages/{p}", "*.py", SearchOption.AllDirectories)))
+            .Order(StringComparer.Ordinal).ToList();
+        using var astScanner = new ImportScanner(Python311, servers: 1);
+        using var bytecodeScanner = new ImportScanner(Python311, servers: 1, compileInto: new CompiledSources(Python311));
+
+        var differences = new System.Collections.Concurrent.ConcurrentBag<string>();
+        Parallel.ForEach(sources, new ParallelOptions { MaxDegreeOfParallelism = 2 }, path =>
+        {
+            byte[] source = File.ReadAllBytes(path);
+            string Describe(IReadOnlyList<ModuleImport>? imports, string? error) =>
+                imports is null ? $"error {error}" : string.Join("; ", imports.Select(i => $"{i.Level} {i.IsOptional} {i.IsDeferred} {i.Module} [{string.Join(",", i.Names)}]"));
+            string byAst = Describe(astScanner.Scan(path, source, out string? astError), astError);
+            string byBytecode = Describe(bytecodeScanner.Scan(path, source, out string? bytecodeError), bytecodeError);
+            if (byAst != byBytecode) differences.Add($"{path}:\n  ast:      {byAst}\n  bytecode: {byBytecode}");
+        });
+
+        sources.Should().HaveCountGreaterThan(700);
+        differences.Should().BeEmpty();
+    }
+
+    [Fact]
+    public void The_bytecode_scan_does_not_see_code_the_compiler_drops_and_keeps_the_compilers_pyc()
+    {
+        var compiled = new CompiledSources(Python311);
+        using var scanner = new ImportScanner(Python311, servers: 1, compileInto: compiled);
+        using var astScanner = new ImportScanner(Python311, servers: 1);
+        using var compiler = new BytecodeCompiler(Python311, servers: 1);
+        var source = "import json\nif __debug__:\n    import checked\nelse:\n    import optimized\ndef f():\n    return 1\n    import after_return\n"u8.ToArray();
+
+        scanner.Scan("m.py", source, out string? error).Should().BeEquivalentTo(new[]
+        {
+            new ModuleImport(0, false, false, "json", []),
+            new ModuleImport(0, false, false, "checked", []),
+        }, o => o.WithStrictOrdering(), error);
+        astScanner.Scan("m.py", source, out _).Should().HaveCount(4, "the ast keeps the else of if __debug__ and what follows a return");
+        compiled.Take("m.py", source).Should().Equal(compiler.Compile("m.py", source, out _));
+    }
+
     [Fact]
     public void A_source_that_parses_but_does_not_compile_keeps_its_imports_and_leaves_no_pyc()
     {
@@ -141,6 +191,10 @@ public sealed class ImportScannerTests
 
         scanner.Scan("outside.py", source, out string? error).Should().BeEquivalentTo([new ModuleImport(0, false, false, "json", [])], error);
         compiled.Take("outside.py", source).Should().BeNull("'return' outside a function is the compiler's error, reported when the build compiles it");
+        var broken = "import json\ndef (:\n"u8.ToArray();
+        scanner.Scan("broken.py", broken, out error).Should().BeNull();
+        error.Should().Contain("SyntaxError").And.Contain("line 2");
+        compiled.Take("broken.py", broken).Should().BeNull();
     }
 
     [Fact]

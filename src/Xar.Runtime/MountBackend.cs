@@ -119,7 +119,6 @@ internal abstract class MountBackend
         public override int Mount(string imagePath, long imageOffset, string mountPath, Superblock superblock, int timeoutSeconds,
             RuntimeSettings settings, string archivePath, int mountLock)
         {
-            ReadTablesAhead(imagePath, imageOffset, superblock);
             string? fusermount = FindFusermount(settings);
             // As the original asks squashfuse_ll: root may use a user's mount when the administrator lets users share theirs.
             bool allowRoot = LibC.geteuid() != 0 && FuseConfAllowsOther();
@@ -157,23 +156,6 @@ internal abstract class MountBackend
             }
             return pin;
         }
-    }
-
-    /// <summary>
-    /// Asks the kernel to read the image's tables (inodes, directories, fragments, ids: from the
-    /// inode table to bytes_used) into the page cache, without waiting: the daemon reads them
-    /// before it answers INIT and for every LOOKUP, and on a cold start (the archive not cached)
-    /// each of its first reads would wait for the disk. Issued before the daemon is started, the
-    /// reading overlaps the daemon's own start. A hint: nothing fails for want of it.
-    /// </summary>
-    private static void ReadTablesAhead(string imagePath, long imageOffset, Superblock superblock)
-    {
-        int fd = LibC.Open(imagePath, LibC.O_RDONLY | LibC.O_NOFOLLOW | LibC.O_NONBLOCK | LibC.O_CLOEXEC, 0, out _);
-        if (fd < 0)
-            return;
-        // The superblock was checked: InodeTableStart < BytesUsed <= the image's length.
-        LibC.posix_fadvise(fd, imageOffset + (long)superblock.InodeTableStart, (long)(superblock.BytesUsed - superblock.InodeTableStart), LibC.POSIX_FADV_WILLNEED);
-        LibC.close(fd);
     }
 
     private sealed class SquashfuseBackend : MountBackend

@@ -8,18 +8,21 @@ using Xar.Interop;
 namespace Xar.Runtime;
 
 /// <summary>
-/// The launcher as our FUSE server: <c>xar-fuse-server --serve-fuse IMAGE OFFSET MOUNTPOINT
-/// TIMEOUT [FUSERMOUNT] ACCESS</c> (ACCESS <c>allow_root</c> for a mount made so, else empty) (argv[0] and the flag together, so no command line of the original
+/// The launcher as our FUSE server: <c>xar-fuse-server --serve-fuse IMAGE IDENTITY OFFSET MOUNTPOINT
+/// TIMEOUT [FUSERMOUNT] ACCESS</c> (IDENTITY the archive's <c>MAJOR:MINOR:INODE</c>; ACCESS
+/// <c>allow_root</c> for a mount made so, else empty) (argv[0] and the flag together, so no command line of the original
 /// xarexec or of a self archive's target is taken for it). The launcher mounts (mount(2), or
-/// fusermount3's hand-over) and starts the daemon with the connected /dev/fuse descriptor
-/// (<see cref="StartDaemon"/>), then goes on at once: the kernel queues every request to the
+/// fusermount3's hand-over) and starts the daemon with the connected /dev/fuse descriptor and the
+/// archive descriptor it verified (<see cref="StartDaemon"/>), then goes on at once: the kernel queues every request to the
 /// mount until the daemon has answered INIT, so the daemon's start-up overlaps the target's.
 /// </summary>
 /// <remarks>
 /// The daemon's descriptors: 0 and 1 /dev/null; 2 the launcher's stderr until INIT is answered
 /// (a failure is one line there), /dev/null after; 3 the connected /dev/fuse; 4 the mount lock
 /// (or /dev/null), closed once INIT is answered, so that launches waiting for the lock see the
-/// mount only when it serves; nothing else of the launcher.
+/// mount only when it serves; 5 the archive the launcher opened and verified, which the daemon
+/// serves (IMAGE only names it in messages: a path could have been renamed over since, and the
+/// launcher may be root); nothing else of the launcher.
 /// </remarks>
 public static unsafe class FuseServerMode
 {
@@ -31,9 +34,10 @@ public static unsafe class FuseServerMode
 
     private const int DeviceDescriptor = 3;
     private const int HeldUntilServedDescriptor = 4;
+    private const int ArchiveDescriptor = 5;
 
     /// <summary>Where the daemon's child reports a failed fork or execve (close-on-exec: end of file means it executed).</summary>
-    private const int ReportDescriptor = 5;
+    private const int ReportDescriptor = 6;
 
     /// <summary>Copies are made at this number or above before they are moved in place, so that no move overwrites another source.</summary>
     private const int ScratchDescriptors = 10;
@@ -42,10 +46,12 @@ public static unsafe class FuseServerMode
     public static bool IsRequested(string argv0, string[] arguments) =>
         argv0 == ProgramName && arguments.Length > 0 && arguments[0] == Flag;
 
-    /// <summary>The command line (argv[0] included) that serves the image.</summary>
-    internal static string[] Arguments(string imagePath, long imageOffset, string mountPath, int timeoutSeconds, string? fusermount, bool allowRoot) =>
-        [ProgramName, Flag, imagePath, imageOffset.ToString(CultureInfo.InvariantCulture), mountPath,
+    /// <summary>The command line (argv[0] included) that serves the image of the archive whose statx is <paramref name="archiveFile"/>.</summary>
+    internal static string[] Arguments(string imagePath, in StatX archiveFile, long imageOffset, string mountPath, int timeoutSeconds, string? fusermount, bool allowRoot) =>
+        [ProgramName, Flag, imagePath, Identity(archiveFile), imageOffset.ToString(CultureInfo.InvariantCulture), mountPath,
             timeoutSeconds.ToString(CultureInfo.InvariantCulture), fusermount ?? "", allowRoot ? AllowRoot : ""];
+
+    private static string Identity(in StatX file) => string.Create(CultureInfo.InvariantCulture, $"{file.DevMajor}:{file.DevMinor}:{file.Ino}");
 
     private const string AllowRoot = "allow_root";
 
@@ -58,9 +64,10 @@ public static unsafe class FuseServerMode
     /// last descriptor of the connection is gone and every request fails with ENOTCONN instead of
     /// waiting.
     /// </summary>
+    /// <param name="archive">The archive descriptor the launcher verified, which the daemon serves.</param>
     /// <param name="heldUntilServed">A descriptor the daemon keeps until it has answered INIT (the mount lock), or -1.</param>
     /// <exception cref="IOException">The daemon could not be forked or executed.</exception>
-    internal static void StartDaemon(string program, string[] arguments, int device, int heldUntilServed)
+    internal static void StartDaemon(string program, string[] arguments, int device, int archive, int heldUntilServed)
     {
         int devNull = LibC.Open("/dev/null", LibC.O_RDWR | LibC.O_CLOEXEC, 0, out int openErrno);
         if (devNull < 0)
@@ -77,7 +84,7 @@ public static unsafe class FuseServerMode
             long exitGroup = LibC.InForkedChild.SYS_exit_group, setsid = LibC.InForkedChild.SYS_setsid;
             if (RuntimeFeature.IsDynamicCodeCompiled)
                 BindChildCalls();
-            int pid = ForkDaemon(path, argv, environment, devNull, device, heldUntilServed >= 0 ? heldUntilServed : devNull, pipe[1], setsid, exitGroup);
+            int pid = ForkDaemon(path, argv, environment, devNull, device, archive, heldUntilServed >= 0 ? heldUntilServed : devNull, pipe[1], setsid, exitGroup);
             int forkErrno = pid < 0 ? Marshal.GetLastSystemError() : 0; // fork sets errno only: it is called without SetLastError
             LibC.close(pipe[1]);
             pipe[1] = -1;
@@ -110,7 +117,7 @@ public static unsafe class FuseServerMode
     /// </summary>
     /// <returns>In the parent, the first child's pid, or -1.</returns>
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
-    private static int ForkDaemon(byte* path, byte** argv, byte** environment, int devNull, int device, int held, int report, long setsid, long exitGroup)
+    private static int ForkDaemon(byte* path, byte** argv, byte** environment, int devNull, int device, int archive, int held, int report, long setsid, long exitGroup)
     {
         int pid = LibC.InForkedChild.fork();
         if (pid != 0)
@@ -131,11 +138,13 @@ public static unsafe class FuseServerMode
         int nullCopy = LibC.InForkedChild.fcntl(devNull, LibC.F_DUPFD, ScratchDescriptors);
         int deviceCopy = LibC.InForkedChild.fcntl(device, LibC.F_DUPFD, ScratchDescriptors);
         int heldCopy = LibC.InForkedChild.fcntl(held, LibC.F_DUPFD, ScratchDescriptors);
+        int archiveCopy = LibC.InForkedChild.fcntl(archive, LibC.F_DUPFD, ScratchDescriptors);
         int reportCopy = LibC.InForkedChild.fcntl(report, LibC.F_DUPFD, ScratchDescriptors);
         LibC.InForkedChild.dup2(nullCopy, 0);
         LibC.InForkedChild.dup2(nullCopy, 1);
         LibC.InForkedChild.dup2(deviceCopy, DeviceDescriptor);
         LibC.InForkedChild.dup2(heldCopy, HeldUntilServedDescriptor);
+        LibC.InForkedChild.dup2(archiveCopy, ArchiveDescriptor);
         LibC.InForkedChild.dup2(reportCopy, ReportDescriptor);
         LibC.InForkedChild.fcntl(ReportDescriptor, LibC.F_SETFD, LibC.FD_CLOEXEC);
         // Nothing else the launcher had open (its caller's pipes, a caller's lock) stays open for the life of the mount.
@@ -165,30 +174,30 @@ public static unsafe class FuseServerMode
     /// <summary>Runs the daemon; returns the exit status.</summary>
     public static int Run(string[] arguments)
     {
-        if (arguments.Length != 7
-            || !long.TryParse(arguments[2], NumberStyles.None, CultureInfo.InvariantCulture, out long offset)
-            || !int.TryParse(arguments[4], NumberStyles.None, CultureInfo.InvariantCulture, out int timeoutSeconds)
-            || arguments[6] is not ("" or AllowRoot))
+        if (arguments.Length != 8
+            || !long.TryParse(arguments[3], NumberStyles.None, CultureInfo.InvariantCulture, out long offset)
+            || !int.TryParse(arguments[5], NumberStyles.None, CultureInfo.InvariantCulture, out int timeoutSeconds)
+            || arguments[7] is not ("" or AllowRoot))
         {
-            XarexecCommand.WriteOut(2, "xarexec: the FUSE server takes IMAGE OFFSET MOUNTPOINT TIMEOUT FUSERMOUNT ACCESS\n");
+            XarexecCommand.WriteOut(2, "xarexec: the FUSE server takes IMAGE IDENTITY OFFSET MOUNTPOINT TIMEOUT FUSERMOUNT ACCESS\n");
             return (int)XarExitCode.Usage;
         }
         string image = arguments[1];
-        string mountPoint = arguments[3];
+        string mountPoint = arguments[4];
         // Not inherited by fusermount3 when the daemon unmounts.
         LibC.fcntl(DeviceDescriptor, LibC.F_SETFD, LibC.FD_CLOEXEC);
         // Nothing of the launcher's working directory stays busy for the life of the mount.
         LibC.chdir("/");
-        string? fusermount = arguments[5].Length > 0 ? arguments[5] : null;
+        string? fusermount = arguments[6].Length > 0 ? arguments[6] : null;
         try
         {
             // One descriptor for the image served and the header the start set is read from.
-            using SafeFileHandle archive = File.OpenHandle(image, FileMode.Open, FileAccess.Read, FileShare.Read);
+            using SafeFileHandle archive = InheritedArchive(arguments[2]);
             var options = new FuseServerOptions
             {
                 IdleTimeout = timeoutSeconds > 0 ? TimeSpan.FromSeconds(timeoutSeconds) : null,
                 Fusermount = fusermount,
-                AllowRoot = arguments[6] == AllowRoot,
+                AllowRoot = arguments[7] == AllowRoot,
                 StatisticsPath = Environment.GetEnvironmentVariable(StatisticsVariable) is { Length: > 0 } path ? path : null,
                 StartFiles = opened => StartSet.Resolve(image, archive, opened),
             };
@@ -202,6 +211,25 @@ public static unsafe class FuseServerMode
             FuseMounter.Unmount(mountPoint, lazy: true, fusermount);
             return (int)XarExitCode.Unavailable;
         }
+    }
+
+    /// <summary>
+    /// The archive the launcher verified, inherited as <see cref="ArchiveDescriptor"/>: it must be
+    /// open on a regular file, the one <paramref name="identity"/> names (never opened again by path).
+    /// </summary>
+    /// <exception cref="IOException">It is not.</exception>
+    private static SafeFileHandle InheritedArchive(string identity)
+    {
+        int error = LibC.Stat(ArchiveDescriptor, out StatX file);
+        if (error != 0)
+            throw new IOException($"the archive descriptor (fd {ArchiveDescriptor}) is not open: {LibC.ErrorText(error)}");
+        if (!file.IsRegularFile)
+            throw new IOException($"the archive descriptor (fd {ArchiveDescriptor}) is not a regular file");
+        if (Identity(file) != identity)
+            throw new IOException($"the archive descriptor (fd {ArchiveDescriptor}) is file {Identity(file)}, not the archive the launcher verified ({identity})");
+        // Not inherited by fusermount3 when the daemon unmounts.
+        LibC.fcntl(ArchiveDescriptor, LibC.F_SETFD, LibC.FD_CLOEXEC);
+        return new SafeFileHandle(ArchiveDescriptor, ownsHandle: true);
     }
 
     /// <summary>INIT is answered: the mount lock goes, and stderr becomes /dev/null (the caller's pipe is not held for the life of the mount).</summary>

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Xar.Archive;
 using Xar.Fuse;
 using Xar.Interop;
 using Xar.SquashFs.Format;
@@ -36,15 +37,16 @@ internal abstract class MountBackend
     public abstract string? Unavailability(RuntimeSettings settings);
 
     /// <summary>
-    /// Mounts the image at <paramref name="imageOffset"/> of <paramref name="imagePath"/> on
-    /// <paramref name="mountPath"/>, unmounting itself after <paramref name="timeoutSeconds"/> idle
-    /// seconds (0: never); returns a pin descriptor on its root once it answers, or — our server —
-    /// at once: requests wait in the kernel until the server answers INIT.
+    /// Mounts the image of <paramref name="archive"/> on <paramref name="mountPath"/>, unmounting
+    /// itself after <paramref name="timeoutSeconds"/> idle seconds (0: never); returns a pin
+    /// descriptor on its root once it answers, or — our server — at once: requests wait in the
+    /// kernel until the server answers INIT. Our server serves the archive's open descriptor;
+    /// squashfuse_ll opens <paramref name="imagePath"/>.
     /// </summary>
+    /// <param name="imagePath">An absolute path of the archive file: the mount's source, and what squashfuse_ll opens.</param>
     /// <param name="mountLock">The mount lock's descriptor, or -1: our server keeps a copy until it serves.</param>
     /// <exception cref="XarRuntimeException">The server failed or the mount did not appear (<see cref="XarExitCode.Unavailable"/>).</exception>
-    public abstract int Mount(string imagePath, long imageOffset, string mountPath, Superblock superblock, int timeoutSeconds,
-        RuntimeSettings settings, string archivePath, int mountLock);
+    public abstract int Mount(XarArchive archive, string imagePath, string mountPath, int timeoutSeconds, RuntimeSettings settings, int mountLock);
 
     /// <summary>Waits until the mount on <paramref name="mountPath"/> answers (INIT done); detaches it if it never does.</summary>
     protected int AwaitMount(string mountPath, Superblock superblock, RuntimeSettings settings, string archivePath)
@@ -116,9 +118,13 @@ internal abstract class MountBackend
         /// the mount it has just made. The pin is an O_PATH descriptor: opening one sends no request,
         /// and it keeps a plain umount2 (our idle unmount) from taking the mount as any open file does.
         /// </remarks>
-        public override int Mount(string imagePath, long imageOffset, string mountPath, Superblock superblock, int timeoutSeconds,
-            RuntimeSettings settings, string archivePath, int mountLock)
+        public override int Mount(XarArchive archive, string imagePath, string mountPath, int timeoutSeconds, RuntimeSettings settings, int mountLock)
         {
+            string archivePath = archive.Path;
+            int archiveFd = (int)archive.Image.Handle.DangerousGetHandle();
+            int error = LibC.Stat(archiveFd, out StatX archiveFile);
+            if (error != 0)
+                throw new XarRuntimeException(XarExitCode.Unavailable, archivePath, $"cannot stat the open archive: {LibC.ErrorText(error)}");
             string? fusermount = FindFusermount(settings);
             // As the original asks squashfuse_ll: root may use a user's mount when the administrator lets users share theirs.
             bool allowRoot = LibC.geteuid() != 0 && FuseConfAllowsOther();
@@ -133,8 +139,9 @@ internal abstract class MountBackend
             }
             try
             {
-                FuseServerMode.StartDaemon(settings.FuseServerProgram, FuseServerMode.Arguments(imagePath, imageOffset, mountPath, timeoutSeconds, fusermount, allowRoot),
-                    device, mountLock);
+                FuseServerMode.StartDaemon(settings.FuseServerProgram,
+                    FuseServerMode.Arguments(imagePath, archiveFile, archive.ImageOffset, mountPath, timeoutSeconds, fusermount, allowRoot),
+                    device, archiveFd, mountLock);
             }
             catch (IOException e)
             {
@@ -165,12 +172,12 @@ internal abstract class MountBackend
         public override string? Unavailability(RuntimeSettings settings) =>
             ProgramRunner.Find("squashfuse_ll", settings.SearchPath) is null ? "squashfuse_ll is not on PATH (install squashfuse)" : FuseDeviceUnavailability();
 
-        public override int Mount(string imagePath, long imageOffset, string mountPath, Superblock superblock, int timeoutSeconds,
-            RuntimeSettings settings, string archivePath, int mountLock)
+        public override int Mount(XarArchive archive, string imagePath, string mountPath, int timeoutSeconds, RuntimeSettings settings, int mountLock)
         {
+            string archivePath = archive.Path;
             string squashfuse = ProgramRunner.Find("squashfuse_ll", settings.SearchPath)
                 ?? throw new XarRuntimeException(XarExitCode.Unavailable, archivePath, "squashfuse_ll is not on PATH (install squashfuse)");
-            string options = "offset=" + imageOffset.ToString(CultureInfo.InvariantCulture);
+            string options = "offset=" + archive.ImageOffset.ToString(CultureInfo.InvariantCulture);
             if (timeoutSeconds > 0)
                 options += ",timeout=" + timeoutSeconds.ToString(CultureInfo.InvariantCulture);
             if (FuseConfAllowsOther())
@@ -187,7 +194,7 @@ internal abstract class MountBackend
             if (!result.Succeeded)
                 throw new XarRuntimeException(XarExitCode.Unavailable, archivePath, $"cannot mount on {mountPath}: {result.Describe("squashfuse_ll")}");
             // squashfuse_ll mounts before it daemonizes, so the mount is normally there at once.
-            return AwaitMount(mountPath, superblock, settings, archivePath);
+            return AwaitMount(mountPath, archive.Superblock, settings, archivePath);
         }
     }
 }

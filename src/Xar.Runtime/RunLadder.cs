@@ -192,7 +192,7 @@ public static class RunLadder
             }
             try
             {
-                return backend.Mount(imagePath, archive.ImageOffset, mountPath, archive.Superblock, timeoutSeconds, settings, archive.Path, mountLock);
+                return backend.Mount(archive, imagePath, mountPath, timeoutSeconds, settings, mountLock);
             }
             catch (XarRuntimeException e) when (e.ExitCode == XarExitCode.Unavailable)
             {

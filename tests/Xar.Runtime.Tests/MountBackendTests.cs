@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Xar.Archive;
 using Xar.Interop;
-using Xar.SquashFs.Format;
 
 namespace Xar.Runtime.Tests;
 
@@ -117,6 +116,28 @@ public sealed class MountBackendTests : IDisposable
         File.ReadAllText(tree.Directory + "/data.txt").Should().StartWith("data from the image");
     }
 
+    /// <summary>
+    /// Our server serves the archive the launcher verified, through the descriptor handed to it: an
+    /// archive renamed over the path after the verification, just before the daemon starts, changes
+    /// nothing of what the mount serves (seen failing when the daemon opened the path).
+    /// </summary>
+    [Fact]
+    public void Our_server_serves_the_verified_archive_when_another_is_renamed_over_its_path_before_the_server_starts()
+    {
+        string archivePath = _sandbox.Archive();
+        string other = _sandbox.Archive(extraFiles: new Dictionary<string, string> { ["data.txt"] = "data from another image\n" });
+        string renamingServer = Path.Combine(_sandbox.Root, "renaming-server");
+        File.WriteAllText(renamingServer, $"#!/bin/bash\nmv -f '{other}' '{archivePath}' || exit 1\nexec -a {FuseServerMode.ProgramName} {Launcher.Path} \"$@\"\n");
+        File.SetUnixFileMode(renamingServer, (UnixFileMode)0x1ED);
+        using XarArchive archive = XarArchive.Open(archivePath);
+
+        using PreparedTree tree = RunLadder.Prepare(archive, archivePath, OurServer(renamingServer));
+        File.ReadAllText(tree.Directory + "/data.txt").Should().Be("data from the image\n");
+        File.Exists(other).Should().BeFalse("the other archive was renamed over the path before the server started");
+        using XarArchive renamed = XarArchive.Open(archivePath);
+        renamed.Header.ImageSha256.Should().NotBe(archive.Header.ImageSha256);
+    }
+
     private sealed class ScriptedBackend(string name, string? cause) : MountBackend
     {
         public int Calls { get; private set; }
@@ -125,11 +146,10 @@ public sealed class MountBackendTests : IDisposable
 
         public override string? Unavailability(RuntimeSettings settings) => null;
 
-        public override int Mount(string imagePath, long imageOffset, string mountPath, Superblock superblock, int timeoutSeconds,
-            RuntimeSettings settings, string archivePath, int mountLock)
+        public override int Mount(XarArchive archive, string imagePath, string mountPath, int timeoutSeconds, RuntimeSettings settings, int mountLock)
         {
             Calls++;
-            return cause is null ? 42 : throw new XarRuntimeException(XarExitCode.Unavailable, archivePath, cause);
+            return cause is null ? 42 : throw new XarRuntimeException(XarExitCode.Unavailable, archive.Path, cause);
         }
     }
 }

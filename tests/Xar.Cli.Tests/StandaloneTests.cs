@@ -101,6 +101,47 @@ public sealed class StandaloneTests : IDisposable
 
     private static string Suffix(string series) => $"cpython-{series.Replace(".", "")}-x86_64-linux-gnu.so";
 
+    /// <summary>
+    /// pyenv's interpreter, libpython and lib-dynload name the build's <c>PREFIX/lib</c> in DT_RUNPATH;
+    /// in the image they search only the image: run with a decoy libpython and libm in that directory
+    /// (a bind mount in a private namespace), the loader tries no file outside the tree and glibc's
+    /// directories and loads no decoy (seen failing with the build's RUNPATH kept: it tried the decoy libm).
+    /// </summary>
+    [Fact]
+    public void The_interpreter_and_its_libraries_search_the_image_not_the_build_hosts_library_directory()
+    {
+        string python = Support.Interpreters.Pyenv311 + "/bin/python3.11";
+        string runpath = Xar.Archive.Elf.ElfObject.Read(python).Runpath!;
+        Directory.Exists(runpath).Should().BeTrue("pyenv links its interpreter with an absolute RUNPATH");
+        string archive = XarTool.Build(_workspace.Combine("confined.xar"), "--wheels", Wheels(), "report", "--standalone", "--python", python, "--compression", "lz4");
+        string decoys = _workspace.Combine("decoys");
+        Directory.CreateDirectory(decoys);
+        File.WriteAllText(_workspace.Combine("decoy.c"), "#include <unistd.h>\n__attribute__((constructor)) static void decoy(void) { write(2, \"decoy loaded\\n\", 13); _exit(99); }\n");
+        Run.Checked("gcc", ["-shared", "-fPIC", "-o", Path.Combine(decoys, "libpython3.11.so.1.0"), _workspace.Combine("decoy.c")]);
+        File.Copy(Path.Combine(decoys, "libpython3.11.so.1.0"), Path.Combine(decoys, "libm.so.6"));
+        const string Script = """
+            set -e
+            archive=$1 launcher=$2 decoys=$3 runpath=$4
+            mount --bind "$decoys" "$runpath"
+            "$launcher" -n "$archive"
+            set +e
+            LD_DEBUG=libs "$archive"
+            status=$?
+            fusermount3 -u -z "$("$launcher" -n "$archive")"
+            exit $status
+            """;
+        var environment = new Dictionary<string, string?> { ["XAR_MODE"] = "mount", ["XDG_CACHE_HOME"] = _workspace.Cache };
+        RunResult result = Run.Program("unshare", ["-m", "sh", "-c", Script, "sh", archive, Launcher.Path, decoys, runpath], environment, cleanEnvironment: true, workingDirectory: "/");
+
+        result.ExitCode.Should().Be(0, result.ToString());
+        string mountPath = result.Stdout.Split('\n')[0];
+        result.Stdout.Should().StartWith($"{mountPath}\nexecutable <root>/__xar__/bin/python\n");
+        List<string> tried = [.. result.Stderr.Split('\n').Where(line => line.Contains("trying file=")).Select(line => line[(line.IndexOf("trying file=", StringComparison.Ordinal) + 12)..].Trim())];
+        tried.Should().Contain(file => file.StartsWith(mountPath + "/", StringComparison.Ordinal), "LD_DEBUG=libs shows where the loader looked");
+        tried.Should().OnlyContain(file => file.StartsWith(mountPath + "/", StringComparison.Ordinal) || file.StartsWith("/lib/", StringComparison.Ordinal)
+            || file.StartsWith("/usr/lib/", StringComparison.Ordinal) || file.StartsWith("/lib64/", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void Without_standalone_the_archive_starts_the_hosts_interpreter_and_carries_none()
     {

@@ -71,6 +71,17 @@ public sealed class ElfObject
     /// <summary>For each library named in DT_VERNEED, the version names needed from it (GLIBC_2.34, …).</summary>
     public IReadOnlyList<(string File, IReadOnlyList<string> Versions)> VersionsNeeded { get; private set; } = [];
 
+    /// <summary>Where the fields <see cref="ElfSearchPaths"/> rewrites are in the file; null when the object has no DT_RPATH or DT_RUNPATH.</summary>
+    internal DynamicLayout? Dynamic { get; private set; }
+
+    /// <param name="TableOffset">The file offset of PT_DYNAMIC.</param>
+    /// <param name="EntryCount">Its entries up to and with DT_NULL (all of them without one).</param>
+    /// <param name="StringsOffset">The file offset of DT_STRTAB.</param>
+    /// <param name="Paths">Each DT_RPATH and DT_RUNPATH: its entry's number, its tag and its string's index.</param>
+    /// <param name="OtherStrings">The string indexes every other name read uses (DT_NEEDED, DT_SONAME, DT_VERNEED's).</param>
+    internal sealed record DynamicLayout(long TableOffset, int EntryCount, long StringsOffset,
+        IReadOnlyList<(int Entry, long Tag, long StringIndex)> Paths, IReadOnlyList<long> OtherStrings);
+
     /// <summary>A short name of the machine for messages: x86-64, aarch64, or "machine N".</summary>
     public string MachineName => NameOf(Machine);
 
@@ -189,20 +200,26 @@ public sealed class ElfObject
             int entrySize = _is64 ? 16 : 8;
             byte[] table = ReadAt(offset, Math.Min(size, TableLimit) / entrySize * entrySize, "PT_DYNAMIC");
             var needed = new List<long>();
+            var paths = new List<(int Entry, long Tag, long StringIndex)>();
             long? strings = null, stringsSize = null, soname = null, rpath = null, runpath = null, verneed = null, verneedCount = null;
+            int entryCount = table.Length / entrySize;
             for (int at = 0; at + entrySize <= table.Length; at += entrySize)
             {
                 long tag = _is64 ? (long)_order.U64(table, at) : (int)_order.U32(table, at);
                 long value = Address(table, at + entrySize / 2);
-                if (tag == TagNull) break;
+                if (tag == TagNull)
+                {
+                    entryCount = at / entrySize + 1;
+                    break;
+                }
                 switch (tag)
                 {
                     case TagNeeded: needed.Add(value); break;
                     case TagStringTable: strings = value; break;
                     case TagStringTableSize: stringsSize = value; break;
                     case TagSoname: soname = value; break;
-                    case TagRpath: rpath = value; break;
-                    case TagRunpath: runpath = value; break;
+                    case TagRpath: rpath = value; paths.Add((at / entrySize, tag, value)); break;
+                    case TagRunpath: runpath = value; paths.Add((at / entrySize, tag, value)); break;
                     case TagVersionNeeded: verneed = value; break;
                     case TagVersionNeededCount: verneedCount = value; break;
                 }
@@ -216,15 +233,26 @@ public sealed class ElfObject
             if (length > TableLimit)
                 throw Bad($"DT_STRSZ {length} is larger than the {TableLimit} bytes this reader accepts");
             byte[] table2 = ReadAt(stringsOffset, length, "DT_STRTAB");
-            string Name(long index, string what) =>
+            var otherStrings = new List<long>();
+            string PathName(long index, string what) =>
                 index < 0 || index >= table2.Length ? throw Bad($"{what} names string {index}, outside DT_STRTAB ({table2.Length} bytes)") : CString(table2, (int)index, what);
+            string Name(long index, string what)
+            {
+                otherStrings.Add(index);
+                return PathName(index, what);
+            }
 
             elf.Needed = needed.Select(n => Name(n, "DT_NEEDED")).ToList();
             elf.Soname = soname is null ? null : Name(soname.Value, "DT_SONAME");
-            elf.Rpath = rpath is null ? null : Name(rpath.Value, "DT_RPATH");
-            elf.Runpath = runpath is null ? null : Name(runpath.Value, "DT_RUNPATH");
+            // Only the last of each counts for ld.so (and here), but every one is rewritten.
+            foreach (var (_, tag, index) in paths)
+                _ = PathName(index, tag == TagRpath ? "DT_RPATH" : "DT_RUNPATH");
+            elf.Rpath = rpath is null ? null : PathName(rpath.Value, "DT_RPATH");
+            elf.Runpath = runpath is null ? null : PathName(runpath.Value, "DT_RUNPATH");
             if (verneed is not null)
                 elf.VersionsNeeded = ReadVersionsNeeded(verneed.Value, verneedCount ?? 0, loads, Name);
+            if (paths.Count > 0)
+                elf.Dynamic = new DynamicLayout(offset, entryCount, stringsOffset, paths, otherStrings);
         }
 
         /// <summary>The Elf_Verneed chain (same layout in ELF32 and ELF64) and each one's Elf_Vernaux chain.</summary>

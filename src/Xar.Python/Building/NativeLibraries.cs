@@ -118,7 +118,10 @@ internal static class NativeLibraries
 
         var result = new List<DistributionFile>(closure.Libraries.Count + closure.Links.Count);
         foreach (var library in closure.Libraries)
-            result.Add(DistributionFile.File(InstallScheme.Image, $"{LibraryClosure.ImageDirectory}/{library.Name}", Copy(library.SourcePath, strip), 0b110_100_100, time));
+        {
+            string imagePath = $"{LibraryClosure.ImageDirectory}/{library.Name}";
+            result.Add(DistributionFile.File(InstallScheme.Image, imagePath, Copy(library.SourcePath, imagePath, strip, InLibraryDirectory), 0b110_100_100, time));
+        }
         foreach (var (name, target) in closure.Links)
             result.Add(DistributionFile.Symlink(InstallScheme.Image, $"{LibraryClosure.ImageDirectory}/{name}", "../../" + target, time));
         // A library loaded with dlopen is often asked for by its development name when
@@ -146,21 +149,42 @@ internal static class NativeLibraries
 
     /// <summary>
     /// The content of a file copied from outside the application (the interpreter, libpython,
-    /// lib-dynload, the library closure): an ELF object loses its debugging sections and symbol
-    /// table when <paramref name="strip"/> (<see cref="ElfStripper"/>; pyenv's libpython is 23 MB
-    /// with them, 4 MB without), anything else, or an object the stripper cannot handle, is
-    /// copied as it is. The stripped bytes are made again when the writer reads them, so that
-    /// a large closure is not held in memory.
+    /// lib-dynload, the library closure) to <paramref name="imagePath"/>: an ELF object loses its
+    /// debugging sections and symbol table when <paramref name="strip"/> (<see cref="ElfStripper"/>;
+    /// pyenv's libpython is 23 MB with them, 4 MB without), and its DT_RPATH/DT_RUNPATH name
+    /// directories of the image only (<see cref="ElfSearchPaths"/>: a build host's directory is
+    /// the image directory <paramref name="imageDirectoryOf"/> gives, else dropped). Anything else,
+    /// or an object neither changes, is copied as it is. The changed bytes are made again when the
+    /// writer reads them, so that a large closure is not held in memory.
     /// </summary>
-    public static FileContent Copy(string hostPath, bool strip)
+    public static FileContent Copy(string hostPath, string imagePath, bool strip, Func<string, string?> imageDirectoryOf)
     {
-        if (!strip || !ElfObject.IsElf(hostPath)) return FileContent.FromFile(hostPath);
-        byte[]? stripped = ElfStripper.Strip(File.ReadAllBytes(hostPath));
-        if (stripped is null) return FileContent.FromFile(hostPath);
+        if (!ElfObject.IsElf(hostPath)) return FileContent.FromFile(hostPath);
+        byte[]? copied = Transform(hostPath, imagePath, strip, imageDirectoryOf);
+        if (copied is null) return FileContent.FromFile(hostPath);
         return FileContent.FromStream(
-            () => new MemoryStream(ElfStripper.Strip(File.ReadAllBytes(hostPath)) is { } again && again.Length == stripped.Length
+            () => new MemoryStream(Transform(hostPath, imagePath, strip, imageDirectoryOf) is { } again && again.Length == copied.Length
                 ? again : throw new IOException($"{hostPath}: changed while the archive was written"), writable: false),
-            stripped.Length, hostPath);
+            copied.Length, hostPath);
+    }
+
+    /// <summary>A library of the closure, in <see cref="LibraryClosure.ImageDirectory"/> with the rest: whatever build host directory its search path names, the closure put what it found there beside it.</summary>
+    internal static readonly Func<string, string?> InLibraryDirectory = _ => LibraryClosure.ImageDirectory;
+
+    /// <summary>The object stripped and confined (<see cref="Copy"/>), or null when neither changes it.</summary>
+    private static byte[]? Transform(string hostPath, string imagePath, bool strip, Func<string, string?> imageDirectoryOf)
+    {
+        byte[] original = File.ReadAllBytes(hostPath);
+        byte[]? stripped = strip ? ElfStripper.Strip(original) : null;
+        byte[] copy = stripped ?? original;
+        try
+        {
+            return ElfSearchPaths.Confine(copy, hostPath, imagePath, imageDirectoryOf) ? copy : stripped;
+        }
+        catch (ElfFormatException)
+        {
+            return stripped; // the closure warns about a malformed object
+        }
     }
 
     /// <summary>The interpreter's machine and class decide which objects count (a package may ship binaries for others).</summary>

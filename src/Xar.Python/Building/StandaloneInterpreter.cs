@@ -112,7 +112,21 @@ internal sealed class StandaloneInterpreter : IDistributionSource
         if (!info.Exists)
             throw new PythonBuildException($"{hostPath}: the interpreter's file is missing, so it cannot go into a standalone archive");
         int permissions = (int)info.UnixFileMode & 0b111_101_101 | 0b100_100_100;
-        return DistributionFile.File(InstallScheme.Image, imagePath, NativeLibraries.Copy(hostPath, _strip), permissions, new DateTimeOffset(info.LastWriteTimeUtc).ToUnixTimeSeconds());
+        return DistributionFile.File(InstallScheme.Image, imagePath, NativeLibraries.Copy(hostPath, imagePath, _strip, ImageDirectoryOf), permissions,
+            new DateTimeOffset(info.LastWriteTimeUtc).ToUnixTimeSeconds());
+    }
+
+    /// <summary>
+    /// Where a directory of the build host that the interpreter's objects search (pyenv's absolute
+    /// RUNPATH, <c>PREFIX/lib</c>, the directory above the standard library) is in the image:
+    /// <see cref="LibraryDirectory"/>, where libpython is, for that one; for any other, the library
+    /// closure's directory, where the closure copies what it found there.
+    /// </summary>
+    private string? ImageDirectoryOf(string hostDirectory)
+    {
+        if (hostDirectory == Path.GetDirectoryName(Path.GetFullPath(_installation.StandardLibrary).TrimEnd('/')))
+            return LibraryDirectory;
+        return NativeLibraries.InLibraryDirectory(hostDirectory);
     }
 
     /// <summary>

@@ -19,7 +19,8 @@ public static class OriginalRuntimeWrapper
     public const int Permissions = 0x1ED;
 
     /// <summary>The script for <paramref name="target"/>, a path relative to the image root.</summary>
-    public static byte[] Script(string target) => Encoding.UTF8.GetBytes(
+    /// <param name="libraryPath">XAR_LIBRARY_PATH (image directories, ':'-separated) to put in front of LD_LIBRARY_PATH as our launcher does, or null.</param>
+    public static byte[] Script(string target, string? libraryPath = null) => Encoding.UTF8.GetBytes(
         "#!/bin/sh\n" +
         "# The original xarexec_fuse runs /bin/sh -e <mount>/__xar__/exec.sh <archive> ARGS...\n" +
         "# This runs the target as the xar launcher does (XAR_TARGET in the header): with ARGS only.\n" +
@@ -27,6 +28,7 @@ public static class OriginalRuntimeWrapper
         // Its own line: a failing command substitution inside exec's arguments would not stop
         // `sh -e`, and the target would be looked up from / on the host.
         "mount=$(CDPATH= cd -- \"${0%/*}/..\" && pwd) || exit 127\n" +
+        (libraryPath is null ? "" : $"LD_LIBRARY_PATH={string.Join(':', libraryPath.Split(':').Select(d => "\"$mount\"/" + ShellQuote(d)))}${{LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}}\nexport LD_LIBRARY_PATH\n") +
         $"exec \"$mount\"/{ShellQuote(target)} \"$@\"\n");
 
     private static string ShellQuote(string text) => "'" + text.Replace("'", "'\\''") + "'";

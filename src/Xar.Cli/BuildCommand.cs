@@ -69,6 +69,10 @@ internal static class BuildCommand
         AllowMultipleArgumentsPerToken = false,
     };
     private static readonly Option<bool> NoBundleLibs = new("--no-bundle-libs") { Description = "Do not copy the native libraries that the image's ELF objects need into it (the target host must have them)." };
+    private static readonly Option<bool> BundleLibs = new("--bundle-libs")
+    {
+        Description = "With --raw: copy the native libraries that the directory's ELF objects need into __xar__/lib (Python builds always do; --include-lib, --allow-missing-lib and --no-strip apply).",
+    };
     private static readonly Option<bool> CompileAll = new("--compile-all")
     {
         Description = "Compile every module into the bytecode bundle (default: the application's own and what their imports reach; the rest ships as sources, compiled and cached per user when imported).",
@@ -100,7 +104,7 @@ internal static class BuildCommand
         {
             Inputs, Output, Raw, Exec, Wheels, Lock, FromEnv, NoFollowImports, Python, Entry, Bytecode, InheritSite, Standalone, HostPython, Layout, Launcher, Quiet, Json,
             Target, Platform, PythonVersion,
-            IncludeLib, AllowMissingLib, NoBundleLibs, NoStrip, CompileAll, DebugRanges,
+            IncludeLib, AllowMissingLib, NoBundleLibs, BundleLibs, NoStrip, CompileAll, DebugRanges,
             PipRequirement, PipConstraint, PipFindLinks, PipIndexUrl, PipNoIndex, PipRequireHashes,
         };
         codec.AddTo(command);
@@ -139,11 +143,16 @@ internal static class BuildCommand
             string exec = parse.GetValue(Exec) ?? throw new ArgumentException("--raw needs --exec RELPATH: the executable to run");
             if (parse.GetValue(Platform) is not null || parse.GetValue(PythonVersion) is not null)
                 throw new ArgumentException("--platform and --python-version are for Python builds; --raw takes --target");
+            RawLibraries? libraries = parse.GetValue(BundleLibs)
+                ? new RawLibraries(!parse.GetValue(NoStrip), parse.GetValue(IncludeLib) ?? [], parse.GetValue(AllowMissingLib) ?? [],
+                    message => stderr.WriteLine($"xar: {message}"), Warn)
+                : null;
             var result = BuildRaw(raw, exec, output, LayoutOf(parse.GetValue(Layout)), parse.GetValue(Launcher), codec.Read(parse) with { Progress = progress, Warning = Warn },
-                TargetOf(parse));
+                TargetOf(parse), libraries);
             return (result, $"directory {raw}");
         }
         if (parse.GetValue(Exec) is not null) throw new ArgumentException("--exec goes with --raw");
+        if (parse.GetValue(BundleLibs)) throw new ArgumentException("--bundle-libs goes with --raw (Python builds bundle libraries unless --no-bundle-libs)");
 
         var settings = new Settings(parse, null);
         var platform = TargetOf(parse);
@@ -465,8 +474,12 @@ internal static class BuildCommand
             parse.GetResult(option) is not null ? parse.GetValue(option) : project?.Settings.String(key);
     }
 
+    /// <summary>What <c>--raw --bundle-libs</c> asks of the library closure (<see cref="RawNativeLibraries"/>).</summary>
+    public sealed record RawLibraries(bool Strip, IReadOnlyList<string> Include, IReadOnlyCollection<string> AllowMissing, Action<string>? Notice, Action<string>? Warning);
+
+    /// <param name="libraries">Bundle the closure of the directory's ELF objects, or null (the default: the directory as it is).</param>
     public static XarWriteResult BuildRaw(string directory, string executable, string output, XarLayout layout, string? launcherPath, SquashFsWriterOptions options,
-        TargetPlatform platform)
+        TargetPlatform platform, RawLibraries? libraries = null)
     {
         if (!Directory.Exists(directory))
             throw new IOException($"{directory}: no such directory");
@@ -480,13 +493,30 @@ internal static class BuildCommand
         options.Progress?.Begin("reading the directory");
         writer.AddDirectory(directory);
         var header = new XarHeaderFields { Version = writer.ImageTime, XarexecTarget = target };
+        string? libraryPath = null;
+        if (libraries is not null)
+        {
+            options.Progress?.Begin("collecting native libraries");
+            var closure = RawNativeLibraries.Collect(directory, target, platform, libraries.Strip, libraries.Include, libraries.AllowMissing, header.Version,
+                libraries.Notice, libraries.Warning);
+            foreach (var entry in closure.Entries)
+                writer.Add(entry);
+            libraryPath = closure.LibraryPath;
+            if (libraryPath is not null)
+                header.Extra[XarHeaderKeys.LibraryPath] = libraryPath;
+            if (closure.RequiredGlibc is { } glibc)
+                header.Extra[XarHeaderKeys.RequiresGlibc] = glibc;
+        }
         if (layout == XarLayout.Xarexec)
         {
             // The original runtime runs XAREXEC_TARGET through /bin/sh with the archive as first argument; a wrapper makes it run the target as ours does.
             if (Path.Exists(Path.Combine(directory, OriginalRuntimeWrapper.Path)) || File.Exists(Path.Combine(directory, Path.GetDirectoryName(OriginalRuntimeWrapper.Path)!)))
                 throw new ArgumentException($"--raw {directory}: {OriginalRuntimeWrapper.Path} is taken; the xarexec layout puts its wrapper for the original runtime there");
-            writer.Add(ImageEntry.File(OriginalRuntimeWrapper.Path, FileContent.FromBytes(OriginalRuntimeWrapper.Script(target)), OriginalRuntimeWrapper.Permissions, header.Version));
-            header = new XarHeaderFields { Version = header.Version, XarexecTarget = OriginalRuntimeWrapper.Path, Target = target };
+            writer.Add(ImageEntry.File(OriginalRuntimeWrapper.Path, FileContent.FromBytes(OriginalRuntimeWrapper.Script(target, libraryPath)), OriginalRuntimeWrapper.Permissions, header.Version));
+            var wrapped = new XarHeaderFields { Version = header.Version, XarexecTarget = OriginalRuntimeWrapper.Path, Target = target };
+            foreach (var (key, value) in header.Extra)
+                wrapped.Extra[key] = value;
+            header = wrapped;
         }
         header.Extra[XarHeaderKeys.Platform] = platform.RuntimeIdentifier;
         return XarArchiveWriter.Write(output, new XarWriteOptions { Header = header, Layout = layout, Launcher = launcher },

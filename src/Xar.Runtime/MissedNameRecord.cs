@@ -11,8 +11,8 @@ namespace Xar.Runtime;
 /// then. <c>&lt;private cache of the image&gt;/missing-names</c>, beside the bootstrap's start record:
 /// the first line <see cref="Magic"/>, then one path relative to the mount per line, in the order
 /// first asked. Written only into the per-image directory the bootstrap made (the user's own,
-/// nobody else's to write), under a random name (O_EXCL|O_NOFOLLOW, 0600) then renamed, only
-/// when it grows; a record that does not parse is replaced.
+/// nobody else's to write), under a random name (O_EXCL|O_NOFOLLOW, 0600) then renamed over a
+/// regular file or nothing, only when it grows; a record that does not parse is replaced.
 /// </summary>
 internal static class MissedNameRecord
 {
@@ -101,7 +101,9 @@ internal static class MissedNameRecord
             return;
         bool written = LibC.WriteAll(fd, Encoding.UTF8.GetBytes(Magic + "\n" + string.Concat(names.Select(name => name + "\n")))) == 0;
         LibC.close(fd);
-        if (!written || LibC.renameat(directory, temporary, directory, FileName) != 0)
+        // Never renamed over what is not a regular file (a symlink or a directory someone put there).
+        bool replaceable = LibC.Stat(directory, FileName, LibC.AT_SYMLINK_NOFOLLOW, out StatX existing) != 0 || existing.IsRegularFile;
+        if (!written || !replaceable || LibC.renameat(directory, temporary, directory, FileName) != 0)
             LibC.unlinkat(directory, temporary, 0);
     }
 

@@ -43,7 +43,7 @@ public sealed record FuseServerOptions
     /// </summary>
     public Action<IReadOnlyList<string>>? MissedNames { get; init; }
 
-    /// <summary>At most this many missed names are kept (awscli's start misses ~460).</summary>
+    /// <summary>At most this many missed names are kept (awscli's skeleton command misses ~1,000).</summary>
     public const int MissedNameLimit = 4096;
 
     /// <summary>How often the idle check runs; a quarter of the timeout, at most 10 s.</summary>

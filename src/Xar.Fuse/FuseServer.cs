@@ -36,6 +36,16 @@ public sealed record FuseServerOptions
     /// <summary>A file to append the request statistics to on SIGUSR1 and when the server ends (XAR_FUSE_STATISTICS); null: none.</summary>
     public string? StatisticsPath { get; init; }
 
+    /// <summary>
+    /// Called once the server has ended with the names looked up and not found while it served
+    /// (<see cref="SquashFsFileSystem.MissedNames"/>, at most <see cref="MissedNameLimit"/>), for the
+    /// next mount's read-ahead to look up early; null: none are kept. A failure is ignored.
+    /// </summary>
+    public Action<IReadOnlyList<string>>? MissedNames { get; init; }
+
+    /// <summary>At most this many missed names are kept (awscli's skeleton command misses ~1,000).</summary>
+    public const int MissedNameLimit = 4096;
+
     /// <summary>How often the idle check runs; a quarter of the timeout, at most 10 s.</summary>
     internal TimeSpan IdleCheckInterval =>
         IdleTimeout is { } timeout ? TimeSpan.FromTicks(Math.Clamp(timeout.Ticks / 4, TimeSpan.TicksPerMillisecond * 50, TimeSpan.TicksPerSecond * 10)) : Timeout.InfiniteTimeSpan;
@@ -71,7 +81,8 @@ public static class FuseServer
         }
         using SquashFsImage image = opened;
         var notifier = new FuseStoreNotifier(device);
-        var fileSystem = new SquashFsFileSystem(image, prefetchWorkers: options.PrefetchWorkers, notifier: notifier);
+        var fileSystem = new SquashFsFileSystem(image, prefetchWorkers: options.PrefetchWorkers, notifier: notifier,
+            missLimit: options.MissedNames is null ? 0 : FuseServerOptions.MissedNameLimit);
         FuseSession session;
         try
         {
@@ -86,6 +97,18 @@ public static class FuseServer
         }
         if (options.StatisticsPath is not null)
             WriteStatistics(session, notifier, options.StatisticsPath, "end");
+        if (options.MissedNames is { } missedNames && fileSystem.MissedNames is { Count: > 0 } misses)
+        {
+            try
+            {
+                missedNames(misses);
+            }
+#pragma warning disable CA1031 // A hint for the next mount only: the server's end must not fail for it.
+            catch (Exception)
+#pragma warning restore CA1031
+            {
+            }
+        }
         if (session.Failure is { } failure)
             throw new IOException(failure);
     }

@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Text;
+using System.Text.Unicode;
 using Xar.Fuse.Protocol;
 using Xar.SquashFs.Format;
 using Xar.Interop;
@@ -34,15 +36,21 @@ public sealed class SquashFsFileSystem : IFuseFileSystem, IDisposable
     private readonly BlockPrefetch? _prefetch;
     private readonly ConcurrentDictionary<ulong, Node> _nodes = new();
     private readonly Lock _counting = new();
+    private readonly int _missLimit;
+    private readonly List<string> _misses = [];
+    private readonly HashSet<string> _missSet = new(StringComparer.Ordinal);
 
     /// <param name="prefetchWorkers">Threads decompressing blocks ahead of the READs; 0: none.</param>
     /// <param name="notifier">
     /// The connection's store notifications: the prefetch then pushes the ELF files it prefetches
     /// into the kernel's page cache (needs prefetch workers); null: READs bring every page.
     /// </param>
-    public SquashFsFileSystem(SquashFsImage image, TimeSpan? cacheTimeout = null, int prefetchWorkers = 0, FuseStoreNotifier? notifier = null)
+    /// <param name="missLimit">How many names looked up and not found <see cref="MissedNames"/> keeps; 0: none.</param>
+    public SquashFsFileSystem(SquashFsImage image, TimeSpan? cacheTimeout = null, int prefetchWorkers = 0, FuseStoreNotifier? notifier = null,
+        int missLimit = 0)
     {
         _image = image;
+        _missLimit = missLimit;
         _prefetch = prefetchWorkers > 0 ? new BlockPrefetch(image, prefetchWorkers, notifier) : null;
         CacheTimeout = cacheTimeout ?? DefaultCacheTimeout;
         HasXattrs = image.XattrIdCount > 0;
@@ -63,7 +71,11 @@ public sealed class SquashFsFileSystem : IFuseFileSystem, IDisposable
             return LibC.ENOTDIR;
         SquashFsEntry? child = _image.Lookup(directory, name);
         if (child is null)
+        {
+            if (_missLimit > 0)
+                NoteMiss(directory, name);
             return LibC.ENOENT;
+        }
         node = Remember(child);
         attributes = Attributes(child);
         return 0;
@@ -222,6 +234,38 @@ public sealed class SquashFsFileSystem : IFuseFileSystem, IDisposable
         {
             if (_nodes.TryGetValue(node, out Node? known) && (known.Lookups -= (long)Math.Min(count, long.MaxValue)) <= 0)
                 _nodes.TryRemove(node, out _);
+        }
+    }
+
+    /// <summary>
+    /// The names the kernel looked up that the image does not have, as paths relative to the root
+    /// ("dir/name"), in the order first asked, at most the constructor's limit: what the next mount's
+    /// read-ahead looks up before the application does, so that the kernel has cached the misses
+    /// (the negative entries) by the time the application asks. Only names whose directory was
+    /// reached by a path (looked up or listed), and only UTF-8 ones without a newline.
+    /// </summary>
+    public IReadOnlyList<string> MissedNames
+    {
+        get
+        {
+            lock (_misses)
+                return [.. _misses];
+        }
+    }
+
+    private void NoteMiss(SquashFsEntry directory, ReadOnlySpan<byte> name)
+    {
+        // Not a directory decoded by inode reference only (no path to name it by), nor a name or
+        // directory that is not UTF-8 (its decoded path names something else), nor a line break.
+        if (directory.Path.Length == 0 || !Utf8.IsValid(name))
+            return;
+        string path = (directory.Path == "/" ? "" : directory.Path[1..] + "/") + Encoding.UTF8.GetString(name);
+        if (path.Contains('\uFFFD', StringComparison.Ordinal) || path.Contains('\n', StringComparison.Ordinal))
+            return;
+        lock (_misses)
+        {
+            if (_misses.Count < _missLimit && _missSet.Add(path))
+                _misses.Add(path);
         }
     }
 

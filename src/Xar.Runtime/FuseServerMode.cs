@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
+using Xar.Archive;
 using Xar.Fuse;
 using Xar.Interop;
 
@@ -200,6 +201,7 @@ public static unsafe class FuseServerMode
                 AllowRoot = arguments[7] == AllowRoot,
                 StatisticsPath = Environment.GetEnvironmentVariable(StatisticsVariable) is { Length: > 0 } path ? path : null,
                 StartFiles = opened => StartSet.Resolve(image, archive, opened),
+                MissedNames = names => RecordMissedNames(image, archive, names),
             };
             FuseServer.Serve(DeviceDescriptor, archive, offset, mountPoint, options, served: Served);
             return 0;
@@ -230,6 +232,24 @@ public static unsafe class FuseServerMode
         // Not inherited by fusermount3 when the daemon unmounts.
         LibC.fcntl(ArchiveDescriptor, LibC.F_SETFD, LibC.FD_CLOEXEC);
         return new SafeFileHandle(ArchiveDescriptor, ownsHandle: true);
+    }
+
+    /// <summary>
+    /// Keeps what the mount was asked for and the image does not have for the next fresh mount's
+    /// read-ahead (<see cref="MissedNameRecord"/>), in the user's private cache of the image,
+    /// which is named by the image's hash (the header's, which the launcher checked).
+    /// </summary>
+    private static void RecordMissedNames(string image, SafeFileHandle archive, IReadOnlyList<string> names)
+    {
+        if (XarArchive.ReadHeader(archive, image).ImageSha256 is not { } sha256)
+            return;
+        var settings = new RuntimeSettings
+        {
+            XdgCacheHome = Environment.GetEnvironmentVariable("XDG_CACHE_HOME"),
+            Home = Environment.GetEnvironmentVariable("HOME"),
+            XdgRuntimeDir = Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR"),
+        };
+        MissedNameRecord.Add(names, sha256, settings, image);
     }
 
     /// <summary>INIT is answered: the mount lock goes, and stderr becomes /dev/null (the caller's pipe is not held for the life of the mount).</summary>

@@ -268,7 +268,9 @@ def _read_ahead(bundle_fd, code_start, spans, root, native, paths, application):
                 os.close(int(name))
             except OSError:
                 pass  # the descriptor listdir itself used
-    recorded = _recorded_start(_start_record())
+    cache = _image_cache_directory()
+    recorded = _recorded_start(None if cache is None else cache + "/" + START_RECORD)
+    missed = {} if cache is None else _missed_names(cache + "/" + MISSED_NAMES)
     directories = []
     if recorded is not None:
         spans = recorded[0]
@@ -294,6 +296,9 @@ def _read_ahead(bundle_fd, code_start, spans, root, native, paths, application):
     # listed too: the application walks that tree and stats names in the subdirectories it does not
     # list (botocore's version directories); not those of a directory listed alone (the bootstrap's
     # own listing of lib/python, whose subdirectories are every package).
+    # Then the names earlier mounts were asked for and do not have, each in the directory's turn:
+    # no listing tells the kernel that a name is absent, but a lookup here makes it cache the miss
+    # (the daemon's negative entry), so the application's own lookup is answered without a round trip.
     walked = set(directories)
     listed = set()
 
@@ -305,14 +310,25 @@ def _read_ahead(bundle_fd, code_start, spans, root, native, paths, application):
         listed.add(path)
         try:
             with os.scandir(path) as entries:
-                return list(entries)
+                found = list(entries)
         except OSError:
-            return []  # not a directory (any longer): nothing to list
+            found = []  # not a directory (any longer): nothing to list
+        look_up(path[len(root) + 1:])
+        return found
+
+    def look_up(directory):
+        for name in missed.pop(directory, ()):
+            try:
+                os.lstat(root + "/" + name)
+            except OSError:
+                pass  # what is expected: the name is not there
 
     for directory in directories:
         for entry in listing(root + "/" + directory):
             if directory.rpartition("/")[0] in walked and entry.is_dir(follow_symlinks=False):
                 listing(entry.path)
+    for directory in list(missed):
+        look_up(directory)
 
 
 def _running(pid):
@@ -367,6 +383,44 @@ def _recorded_start(record):
             or any(type(path) is not str or path.startswith("/") or ".." in path.split("/") for path in recorded[1] + recorded[2])):
         return None
     return recorded
+
+
+# The names mounts of this image were asked for and did not have, kept by our FUSE daemon when it
+# ends (src/Xar.Runtime/MissedNameRecord.cs): a first line, then one path relative to the mount a line.
+MISSED_NAMES = "missing-names"
+MISSED_NAMES_MAGIC = "xar missing names 1"
+# The daemon keeps at most this many (FuseServerOptions.MissedNameLimit), in at most this many bytes.
+MISSED_NAMES_LIMIT = 4096
+MISSED_NAMES_BYTES = 1 << 20
+
+
+def _missed_names(record):
+    """{directory: [paths]} of the daemon's record of missed names, by the directory (relative to the
+    mount) each is in; {} when there is none or it is damaged: not UTF-8, not the daemon's first line
+    or last line break, more than MISSED_NAMES_LIMIT names, or one that is absolute or has an empty,
+    "." or ".." component (the daemon writes none of these: nothing of such a record is looked up)."""
+    try:
+        fd = os.open(record, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return {}
+    try:
+        size = os.fstat(fd).st_size
+        if size > MISSED_NAMES_BYTES:
+            return {}
+        lines = _read(fd, 0, size).decode("utf-8").split("\n")
+    except (OSError, ImportError, ValueError):
+        return {}
+    finally:
+        os.close(fd)
+    if lines[0] != MISSED_NAMES_MAGIC or lines[-1] != "" or len(lines) - 2 > MISSED_NAMES_LIMIT:
+        return {}
+    missed = {}
+    for path in lines[1:-1]:
+        parts = path.split("/")
+        if any(part in ("", ".", "..") for part in parts):
+            return {}
+        missed.setdefault("/".join(parts[:-1]), []).append(path)
+    return missed
 
 
 def _listing_recorder(prefix, listed):

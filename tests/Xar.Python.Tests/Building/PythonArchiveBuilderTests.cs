@@ -577,6 +577,33 @@ public sealed class PythonArchiveBuilderTests : IDisposable
     }
 
     [Fact]
+    public void AFreshMountsReadAheadLooksUpTheNamesTheDaemonRecordedAsMissingButNotThoseOfADamagedRecord()
+    {
+        var (archive, tree) = Build(ImportProbeApplication(), entry: "probe.idle:main");
+        string cacheHome = _temp.Combine("cache-home");
+        string directory = $"{cacheHome}/xar/.app-caches/{ImageHash}";
+        Directory.CreateDirectory(directory);
+        string Trace(byte[] record)
+        {
+            // What the daemon writes when a mount ends (MissedNameRecord): names nothing in the image has.
+            System.IO.File.WriteAllBytes(directory + "/missing-names", record);
+            string log = _temp.Combine($"strace-{Guid.NewGuid():N}");
+            RunOriginalWay(tree, archive, [], ("XAR_STRACE", log), ("XAR_STRACE_CALLS", "openat,newfstatat"), ("XAR_IMAGE_SHA256", ImageHash),
+                ("XDG_CACHE_HOME", cacheHome), ("XARFUSE_NEW_MOUNT", "1")).ExitCode.Should().Be(0);
+            return System.IO.File.ReadAllText(log);
+        }
+        byte[] Record(params string[] names) => Encoding.UTF8.GetBytes("xar missing names 1\n" + string.Concat(names.Select(name => name + "\n")));
+        const string inSub = "lib/python/probe/sub/service-2.json", atTop = "lib/python/nowhere.pth";
+
+        Trace(Record(inSub, atTop)).Should().Contain($"/{inSub}\"").And.Contain($"/{atTop}\"", "the reader looks up what the record names");
+        foreach (string unfollowed in (string[])["lib/python/probe/../../../../etc/hostname", "/etc/hostname", "lib/python//probe", "lib/python/./x"])
+            Trace(Record(inSub, unfollowed)).Should().NotContain(inSub, $"a record naming {unfollowed} is not followed at all").And.NotContain("etc/hostname");
+        Trace([.. Record(inSub), 0xFF, (byte)'\n']).Should().NotContain(inSub, "a record that is not UTF-8 is damaged");
+        Trace(Encoding.UTF8.GetBytes("xar missing names 2\n" + inSub + "\n")).Should().NotContain(inSub, "nor one of another format");
+        Trace(Record(inSub)[..^1]).Should().NotContain(inSub, "nor one cut short");
+    }
+
+    [Fact]
     public void TheReadAheadLeavesAStandaloneInterpretersFilesToBeReadOnDemand()
     {
         var (archive, tree) = Build(ImportProbeApplication(), entry: "probe.idle:main");
@@ -668,16 +695,18 @@ public sealed class PythonArchiveBuilderTests : IDisposable
         var variables = new Dictionary<string, string?>();
         bool verbose = false;
         string? straceLog = null;
+        string traced = "openat";
         foreach (var (name, value) in environment)
         {
             if (name == "XAR_VERBOSE_PYTHON") verbose = true;
             else if (name == "XAR_STRACE") straceLog = value;
+            else if (name == "XAR_STRACE_CALLS") traced = value;
             else variables[name] = value;
         }
         var command = new List<string>();
         // strace -f: the read-ahead happens in a thread of the interpreter.
         if (straceLog is not null)
-            command.AddRange(["/usr/bin/strace", "-f", "-qq", "-e", "trace=openat", "-o", straceLog]);
+            command.AddRange(["/usr/bin/strace", "-f", "-qq", "-e", "trace=" + traced, "-o", straceLog]);
         if (verbose)
         {
             // -v is a Python flag: run the interpreter the way run.sh would, with it added.

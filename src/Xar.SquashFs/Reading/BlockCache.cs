@@ -1,5 +1,3 @@
-using System.Buffers;
-
 namespace Xar.SquashFs.Reading;
 
 /// <summary>Fills <paramref name="destination"/> with a decompressed block and returns its length.</summary>
@@ -7,7 +5,7 @@ internal delegate int BlockLoader<TState>(TState state, Span<byte> destination);
 
 /// <summary>
 /// A bounded LRU cache of decompressed data or fragment blocks keyed by their position in the image.
-/// Buffers come from <see cref="ArrayPool{T}"/>; a caller holds a <see cref="BlockLease"/> while it
+/// Buffers come from the image's <see cref="BlockBuffers"/>; a caller holds a <see cref="BlockLease"/> while it
 /// copies, and an evicted buffer goes back to the pool only when its last lease ends, so eviction
 /// never pulls memory from under a reader. Concurrent misses on one block wait for the single
 /// decompression in flight instead of repeating it (many small files share one fragment block).
@@ -31,16 +29,22 @@ internal sealed class BlockCache
     private readonly Dictionary<long, Slot> _slots = new();
     private readonly LinkedList<Slot> _order = new();
     private readonly long _capacity;
+    private readonly BlockBuffers _buffers;
     private long _cost;
 
-    public BlockCache(long capacityBytes) => _capacity = capacityBytes;
+    public BlockCache(long capacityBytes, BlockBuffers buffers)
+    {
+        _capacity = capacityBytes;
+        _buffers = buffers;
+    }
 
     /// <summary>
     /// Returns the block at <paramref name="key"/>, decompressing it with <paramref name="load"/> into
-    /// a buffer of <paramref name="maxLength"/> bytes on a miss. The caller must dispose the lease.
+    /// a buffer of <paramref name="maxLength"/> bytes (at most a block) on a miss. The caller must dispose the lease.
     /// </summary>
     public BlockLease Acquire<TState>(long key, int maxLength, TState state, BlockLoader<TState> load)
     {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(maxLength, _buffers.Size);
         Slot slot;
         bool loader = false;
         lock (_lock)
@@ -68,7 +72,7 @@ internal sealed class BlockCache
 
         if (loader)
         {
-            byte[] buffer = ArrayPool<byte>.Shared.Rent(maxLength);
+            byte[] buffer = _buffers.Rent();
             try
             {
                 int length = load(state, buffer.AsSpan(0, maxLength));
@@ -82,7 +86,7 @@ internal sealed class BlockCache
             }
             catch (Exception e)
             {
-                ArrayPool<byte>.Shared.Return(buffer);
+                _buffers.Return(buffer);
                 lock (_lock)
                 {
                     // A failed block is not cached: the next reader retries (and fails the same way
@@ -162,12 +166,12 @@ internal sealed class BlockCache
         if (slot.Leases == 0) ReturnBuffer(slot);
     }
 
-    private static void ReturnBuffer(Slot slot)
+    private void ReturnBuffer(Slot slot)
     {
         if (slot.Buffer is { } buffer)
         {
             slot.Buffer = null;
-            ArrayPool<byte>.Shared.Return(buffer);
+            _buffers.Return(buffer);
         }
     }
 }

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Collections.Concurrent;
 using System.Numerics;
 using System.Runtime.ExceptionServices;
@@ -505,14 +504,14 @@ internal sealed class Extractor
             _queue.Add(batch, cost >= BigBatchCost ? -cost : _queued++);
             return;
         }
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(_image.BlockSize);
+        byte[] buffer = _image.Buffers.Rent();
         try
         {
             foreach (var item in batch) Write(item, buffer);
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            _image.Buffers.Return(buffer);
         }
     }
 
@@ -523,7 +522,7 @@ internal sealed class Extractor
     /// </summary>
     private void WriteQueuedFiles()
     {
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(_image.BlockSize);
+        byte[] buffer = _image.Buffers.Rent();
         try
         {
             while (_queue.TryTake(out var batch))
@@ -541,7 +540,7 @@ internal sealed class Extractor
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            _image.Buffers.Return(buffer);
         }
     }
 

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Buffers.Binary;
 using Xar.SquashFs.Format;
 
@@ -241,7 +240,7 @@ public sealed partial class SquashFsImage
     /// <summary>Reads <paramref name="stored"/> compressed bytes at <paramref name="position"/> and decompresses them.</summary>
     private int Decompress(long position, int stored, Span<byte> destination, string what)
     {
-        byte[] compressed = ArrayPool<byte>.Shared.Rent(stored);
+        byte[] compressed = _buffers.Rent(); // stored ≤ the block size: checked with the block's word
         var decompressor = _decompressors.Rent();
         try
         {
@@ -255,7 +254,7 @@ public sealed partial class SquashFsImage
         finally
         {
             _decompressors.Return(decompressor);
-            ArrayPool<byte>.Shared.Return(compressed);
+            _buffers.Return(compressed);
         }
     }
 

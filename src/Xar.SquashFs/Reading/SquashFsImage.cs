@@ -26,6 +26,7 @@ public sealed partial class SquashFsImage : IDisposable
     private readonly ImageSource _source;
     private readonly DecompressorPool _decompressors;
     private readonly MetadataStore _metadata;
+    private readonly BlockBuffers _buffers;
     private readonly BlockCache _dataCache;
     private readonly BlockCache _fragmentCache;
     private readonly LruCache<ulong, FileLayout> _layouts;
@@ -51,6 +52,9 @@ public sealed partial class SquashFsImage : IDisposable
     public long ImageOffset { get; }
 
     public int BlockSize => _blockSize;
+
+    /// <summary>Block-sized buffers with their pages in place, for whoever reads blocks of this image.</summary>
+    internal BlockBuffers Buffers => _buffers;
     public uint InodeCount => Superblock.InodeCount;
     public uint FragmentCount => Superblock.FragmentCount;
     public int IdCount => _ids.Length;
@@ -113,8 +117,9 @@ public sealed partial class SquashFsImage : IDisposable
         try
         {
             _metadata = new MetadataStore(source, _decompressors, options.MetadataCacheBytes);
-            _dataCache = new BlockCache(options.DataCacheBytes);
-            _fragmentCache = new BlockCache(options.FragmentCacheBytes);
+            _buffers = new BlockBuffers(_blockSize);
+            _dataCache = new BlockCache(options.DataCacheBytes, _buffers);
+            _fragmentCache = new BlockCache(options.FragmentCacheBytes, _buffers);
             _layouts = new LruCache<ulong, FileLayout>(options.BlockIndexCacheWords);
 
             long directoryStart = (long)sb.DirectoryTableStart;

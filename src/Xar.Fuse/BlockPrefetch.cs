@@ -61,25 +61,36 @@ internal sealed class BlockPrefetch : IDisposable
     /// </summary>
     public void Queue(SquashFsEntry file, long first, ulong node = 0)
     {
-        // Started by the first queueing, not with the server: starting threads is not free under
-        // load, and the server's start (its INIT answer) is on every cold start's path.
-        lock (_starting)
-        {
-            if (_disposed)
-                return;
-            if (!_started)
-            {
-                foreach (Thread worker in _workers)
-                    worker.Start();
-                _started = true;
-            }
-        }
+        if (!Start())
+            return;
         // A tail in a fragment counts as a block here; the image ignores indexes past the data blocks.
         long blocks = (file.Size + _image.BlockSize - 1) / _image.BlockSize;
         for (long block = first; block < blocks; block++)
         {
             if (!_queue.TryAdd((file, block, node)))
                 return;
+        }
+    }
+
+    /// <summary>
+    /// Starts the workers unless they run; false once disposed. Called by the first queueing, or
+    /// earlier by the server's start-set thread, never with the server: starting a thread waits
+    /// for it to be scheduled, and neither the server's start (every cold start waits for its
+    /// INIT answer and first lookups) nor a READ should wait for that.
+    /// </summary>
+    public bool Start()
+    {
+        lock (_starting)
+        {
+            if (_disposed)
+                return false;
+            if (!_started)
+            {
+                foreach (Thread worker in _workers)
+                    worker.Start();
+                _started = true;
+            }
+            return true;
         }
     }
 

@@ -25,7 +25,7 @@ public sealed record FuseServerOptions
 
     /// <summary>
     /// The files every start reads first, decompressed into the block cache by the prefetch from
-    /// the moment INIT is answered, while the target is executed; null: none. Resolved on a thread
+    /// the moment the mount serves, while the target is executed; null: none. Resolved on a thread
     /// of its own; a failure only means no such warm-up.
     /// </summary>
     public Func<SquashFsImage, IReadOnlyList<SquashFsEntry>>? StartFiles { get; init; }
@@ -63,7 +63,8 @@ public static class FuseServer
     /// Opens the image in <paramref name="imageFile"/> (left open) and serves it on <paramref name="device"/>, the connected /dev/fuse
     /// descriptor of a mount on <paramref name="mountPoint"/> that the caller made
     /// (<see cref="FuseMounter.Mount"/>) and that this call closes; calls <paramref name="served"/>
-    /// once the kernel's INIT is answered (the mount then serves), and serves until unmounted.
+    /// once the kernel's INIT is answered (on the calling thread, before any thread starts) and the
+    /// workers read (the mount then serves), and serves until unmounted.
     /// </summary>
     /// <exception cref="IOException">The image cannot be opened, or reading the device failed.</exception>
     /// <exception cref="Xar.SquashFs.SquashFsException">The image is malformed.</exception>
@@ -114,20 +115,34 @@ public static class FuseServer
     }
 
     /// <summary>Runs the session on <paramref name="fileSystem"/> until unmounted or stopped; the caller closes the device.</summary>
+    /// <remarks>
+    /// The order is that of a cold start's wait: INIT is answered on this thread before any
+    /// thread is started (each start waits for the new thread to be scheduled: milliseconds on a
+    /// busy host) nor signal handling set up, then the workers start and serve the launcher's
+    /// lookups; only then the threads nobody waits for: the idle unmount and the start set's,
+    /// which starts the prefetch workers off the request path.
+    /// </remarks>
     private static FuseSession RunSession(int device, SquashFsImage image, SquashFsFileSystem fileSystem, FuseStoreNotifier notifier, string mountPoint,
         FuseServerOptions options, Action served)
     {
-        // The start set is resolved and decompressed once INIT is answered: before, its work would
-        // only compete for the processors with the server's own start, which every cold start waits for.
-        Action servedThenWarm = options.StartFiles is { } startFiles
-            ? () =>
-            {
-                served();
-                new Thread(() => Warm(image, fileSystem, startFiles)) { IsBackground = true, Name = "fuse start set" }.Start();
-            }
-            : served;
-        var session = new FuseSession(device, fileSystem, options.Threads, servedThenWarm, options.AllowRoot);
         using var stop = new ManualResetEventSlim();
+        Thread? idle = null;
+        FuseSession? created = null;
+        void Serving()
+        {
+            served();
+            if (options.IdleTimeout is { } timeout)
+            {
+                idle = new Thread(() => UnmountWhenIdle(created!, mountPoint, timeout, options, stop)) { IsBackground = true, Name = "fuse idle unmount" };
+                idle.Start();
+            }
+            // The start set is resolved and decompressed once the mount serves: before, its work
+            // would only compete for the processors with the server's own start, which every cold start waits for.
+            if (options.StartFiles is { } startFiles)
+                new Thread(() => Warm(image, fileSystem, startFiles)) { IsBackground = true, Name = "fuse start set" }.Start();
+        }
+        var session = created = new FuseSession(device, fileSystem, options.Threads, Serving, options.AllowRoot);
+        session.AnswerInit();
         int signals = 0;
         void Detach(PosixSignalContext context)
         {
@@ -150,12 +165,6 @@ public static class FuseServer
                 WriteStatistics(session, notifier, statisticsPath, "SIGUSR1");
             })
             : null;
-        Thread? idle = null;
-        if (options.IdleTimeout is { } timeout)
-        {
-            idle = new Thread(() => UnmountWhenIdle(session, mountPoint, timeout, options, stop)) { IsBackground = true, Name = "fuse idle unmount" };
-            idle.Start();
-        }
         try
         {
             session.Run();
@@ -172,6 +181,7 @@ public static class FuseServer
     {
         try
         {
+            fileSystem.StartPrefetch();
             foreach (SquashFsEntry file in startFiles(image))
                 fileSystem.Prefetch(file);
         }

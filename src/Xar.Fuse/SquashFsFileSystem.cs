@@ -180,6 +180,9 @@ public sealed class SquashFsFileSystem : IFuseFileSystem, IDisposable
     /// <summary>Blocks decompressed ahead of the READs (for tests).</summary>
     internal int PrefetchedBlocks => _prefetch?.Loaded ?? 0;
 
+    /// <summary>Starts the prefetch workers now, from a thread off the request path, rather than on the first READ that queues blocks.</summary>
+    public void StartPrefetch() => _prefetch?.Start();
+
     /// <summary>Stops the prefetch workers (before the image is disposed).</summary>
     public void Dispose() => _prefetch?.Dispose();
 

@@ -18,12 +18,12 @@ namespace Xar.Runtime;
 /// mount until the daemon has answered INIT, so the daemon's start-up overlaps the target's.
 /// </summary>
 /// <remarks>
-/// The daemon's descriptors: 0 and 1 /dev/null; 2 the launcher's stderr until INIT is answered
-/// (a failure is one line there), /dev/null after; 3 the connected /dev/fuse; 4 the mount lock
-/// (or /dev/null), closed once INIT is answered, so that launches waiting for the lock see the
-/// mount only when it serves; 5 the archive the launcher opened and verified, which the daemon
-/// serves (IMAGE only names it in messages: a path could have been renamed over since, and the
-/// launcher may be root); nothing else of the launcher.
+/// The daemon's descriptors: 0 and 1 /dev/null; 2 the launcher's stderr until it serves (INIT
+/// answered, workers reading; a failure is one line there), /dev/null after; 3 the connected
+/// /dev/fuse; 4 the mount lock (or /dev/null), closed once it serves, so that launches waiting
+/// for the lock see the mount only when it serves; 5 the archive the launcher opened and
+/// verified, which the daemon serves (IMAGE only names it in messages: a path could have been
+/// renamed over since, and the launcher may be root); nothing else of the launcher.
 /// </remarks>
 public static unsafe class FuseServerMode
 {
@@ -66,7 +66,7 @@ public static unsafe class FuseServerMode
     /// waiting.
     /// </summary>
     /// <param name="archive">The archive descriptor the launcher verified, which the daemon serves.</param>
-    /// <param name="heldUntilServed">A descriptor the daemon keeps until it has answered INIT (the mount lock), or -1.</param>
+    /// <param name="heldUntilServed">A descriptor the daemon keeps until it serves (INIT answered, workers reading: the mount lock), or -1.</param>
     /// <exception cref="IOException">The daemon could not be forked or executed.</exception>
     internal static void StartDaemon(string program, string[] arguments, int device, int archive, int heldUntilServed)
     {
@@ -252,7 +252,7 @@ public static unsafe class FuseServerMode
         MissedNameRecord.Add(names, sha256, settings, image);
     }
 
-    /// <summary>INIT is answered: the mount lock goes, and stderr becomes /dev/null (the caller's pipe is not held for the life of the mount).</summary>
+    /// <summary>INIT is answered and the workers read: the mount lock goes, and stderr becomes /dev/null (the caller's pipe is not held for the life of the mount).</summary>
     private static void Served()
     {
         LibC.close(HeldUntilServedDescriptor);

@@ -54,7 +54,10 @@ public sealed unsafe class FuseSession
 
     /// <param name="device">A connected /dev/fuse descriptor (the caller closes it after <see cref="Run"/>).</param>
     /// <param name="threads">How many threads read requests in parallel.</param>
-    /// <param name="served">Called once, on a worker, after the reply to INIT is written: the mount serves from then on.</param>
+    /// <param name="served">
+    /// Called once the reply to INIT is written and the workers read requests: on a worker when one
+    /// of them answered INIT, on the thread of <see cref="Run"/> after <see cref="AnswerInit"/>.
+    /// </param>
     /// <param name="allowRoot">
     /// The mount lets other users' requests reach the server (the kernel's allow_other: how
     /// <see cref="FuseMounter.Mount"/> mounts allow_root for a user). Every session refuses them
@@ -95,11 +98,48 @@ public sealed unsafe class FuseSession
         _runningWorkers = _threadCount;
         for (int i = 0; i < _threadCount; i++)
             new Thread(Serve) { IsBackground = true, Name = "fuse worker " + i }.Start();
+        // INIT answered by AnswerInit: the mount serves now that the workers read.
+        if (_initialized.IsSet && Interlocked.Exchange(ref _servedCalled, 1) == 0)
+            _served?.Invoke();
         _ended.Wait();
         // Set by the last worker or by Stop: in the second case, requests being answered finish first.
         SpinWait spin = default;
         while (Volatile.Read(ref _dispatching) != 0)
             spin.SpinOnce();
+    }
+
+    /// <summary>
+    /// Reads requests on the calling thread and answers them until INIT is answered (the kernel
+    /// sends it first, at mount time), before <see cref="Run"/> starts the workers: the mount's
+    /// first requests, which a cold start waits for, then do not wait for threads to start (a
+    /// thread's start waits for it to be scheduled, milliseconds each on a busy host). Returns
+    /// at once when INIT is already answered or the connection ended (<see cref="Run"/> then ends too).
+    /// </summary>
+    public void AnswerInit()
+    {
+        byte* request = (byte*)NativeMemory.AlignedAlloc(RequestCapacity, PageSize);
+        byte* reply = (byte*)NativeMemory.AlignedAlloc(ReplyCapacity, PageSize);
+        try
+        {
+            while (!_initialized.IsSet && !_stopping)
+            {
+                nint length = LibC.read(_device, request, RequestCapacity);
+                if (length < 0)
+                {
+                    if (ReadAgain(LibC.LastError))
+                        continue;
+                    _stopping = true;
+                    break;
+                }
+                if (HoldsRequest(request, length))
+                    Answer(request, length, reply, callServed: false);
+            }
+        }
+        finally
+        {
+            NativeMemory.AlignedFree(request);
+            NativeMemory.AlignedFree(reply);
+        }
     }
 
     /// <summary>
@@ -133,15 +173,11 @@ public sealed unsafe class FuseSession
                         break;
                     if (length < 0)
                     {
-                        int errno = LibC.LastError;
-                        // EINTR: a signal; ENOENT: the request was interrupted before we got it.
-                        if (errno is LibC.EINTR or LibC.ENOENT or LibC.EAGAIN)
+                        if (ReadAgain(LibC.LastError))
                             continue;
-                        if (errno != LibC.ENODEV)
-                            _failure ??= "reading /dev/fuse: " + LibC.ErrorText(errno);
                         break;
                     }
-                    if (length >= FuseAbi.InHeaderSize && Unsafe.AsRef<FuseInHeader>(request).Length >= FuseAbi.InHeaderSize)
+                    if (HoldsRequest(request, length))
                         Answer(request, length, reply);
                 }
                 finally
@@ -160,8 +196,27 @@ public sealed unsafe class FuseSession
             _ended.Set();
     }
 
+    /// <summary>
+    /// After a failed read of the device: true to read again (EINTR: a signal; ENOENT: the request
+    /// was interrupted before it was read), false when the connection ended (ENODEV: unmounted) or
+    /// failed, which <see cref="Failure"/> then says.
+    /// </summary>
+    private bool ReadAgain(int errno)
+    {
+        if (errno is LibC.EINTR or LibC.ENOENT or LibC.EAGAIN)
+            return true;
+        if (errno != LibC.ENODEV)
+            _failure ??= "reading /dev/fuse: " + LibC.ErrorText(errno);
+        return false;
+    }
+
+    /// <summary>Whether the <paramref name="length"/> bytes read into <paramref name="request"/> hold a request's header.</summary>
+    private static bool HoldsRequest(byte* request, nint length) =>
+        length >= FuseAbi.InHeaderSize && Unsafe.AsRef<FuseInHeader>(request).Length >= FuseAbi.InHeaderSize;
+
     /// <summary>Decodes one request, answers it and records it.</summary>
-    private void Answer(byte* request, nint length, byte* reply)
+    /// <param name="callServed">Whether answering INIT calls the served callback (a worker's), or <see cref="Run"/> does once its workers read (<see cref="AnswerInit"/>).</param>
+    private void Answer(byte* request, nint length, byte* reply, bool callServed = true)
     {
         long start = Stopwatch.GetTimestamp();
         Volatile.Write(ref _lastRequest, start);
@@ -186,7 +241,7 @@ public sealed unsafe class FuseSession
         Statistics.Record(header.Opcode, start);
         if (result == NoReply)
             return;
-        if (header.Opcode == FuseOpcode.Init && _initialized.IsSet && Interlocked.Exchange(ref _servedCalled, 1) == 0)
+        if (callServed && header.Opcode == FuseOpcode.Init && _initialized.IsSet && Interlocked.Exchange(ref _servedCalled, 1) == 0)
             _served?.Invoke();
         if (header.Opcode == FuseOpcode.Destroy)
             _stopping = true;

@@ -305,7 +305,7 @@ public static class PythonArchiveBuilder
         // Sources are read once, here: the writer gets the same bytes (a wheel member would
         // otherwise be inflated and checked against RECORD a second time).
         var read = new ConcurrentDictionary<string, byte[]>(StringComparer.Ordinal);
-        var bundle = new BytecodeBundle(standalone is null ? [LibraryDirectory] : [LibraryDirectory, standalone.StandardLibrary]);
+        var bundle = new BytecodeBundle(standalone is null ? [LibraryDirectory] : [LibraryDirectory, standalone.StandardLibrary], application.OwnFiles);
         LargestFirst.ForEach(sources, source => source.Content!.Length, compiler.ServerCount, CompileOne);
 
         void CompileOne(ImageEntry source)

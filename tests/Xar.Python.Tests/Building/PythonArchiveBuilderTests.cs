@@ -154,6 +154,25 @@ public sealed class PythonArchiveBuilderTests : IDisposable
     }
 
     [Fact]
+    public void TheApplicationsOwnCodeComesFirstInTheBundleRightAfterItsIndex()
+    {
+        var (_, tree) = Build(AppWithTestSuites(), entry: "hello");
+
+        // The modules by their offset after the index: a start reads the index, then the
+        // application's own code, and the first read of each decompresses a whole block.
+        string order = Run.Checked(Python311, ["-c", """
+            import marshal, sys
+            data = open(sys.argv[1] + "/__xar__/bytecode.bundle", "rb").read()
+            entries, native = marshal.loads(data[16:16 + int.from_bytes(data[12:16], "little")])
+            print(" ".join(path for value, path in sorted((value, path) for path, value in entries.items() if value >= 0)))
+            """, tree]);
+
+        order.Split(' ', StringSplitOptions.TrimEntries).Should().Equal(
+            "lib/python/hello_app/__init__.py", "lib/python/hello_app/check.py", "lib/python/hello_app/cli.py", "lib/python/hello_app/tests/test_own.py",
+            "lib/python/dep/__init__.py", "lib/python/dep/sub/__init__.py", "lib/python/dep/testsuite.py");
+    }
+
+    [Fact]
     public void ADependencysTestPackagesAreShippedAsSourcesOnlyAndStillImport()
     {
         var (archive, tree) = Build(AppWithTestSuites(), entry: "hello");

@@ -63,6 +63,13 @@ public static class XarHeaderKeys
     /// <summary>What the start command's program is, for the message when none is found (<see cref="StartCommand.Needs"/>).</summary>
     public const string StartNeeds = "XAR_START_NEEDS";
 
+    /// <summary>
+    /// What every start reads of the image besides the start program and its libraries
+    /// (<see cref="StartCommand.Reads"/>): <c>PATH=BYTES</c> items separated by ':', the first BYTES
+    /// of each file, which a mount's server decompresses ahead of the first READ (docs/fuse-server.md, "Prefetch").
+    /// </summary>
+    public const string StartReads = "XAR_START_READS";
+
     /// <summary>A Python archive's interpreter: implementation and major.minor, e.g. <c>cpython-3.11</c> (docs/python-apps.md).</summary>
     public const string Python = "XAR_PYTHON";
 

@@ -55,16 +55,17 @@ internal sealed class BlockPrefetch : IDisposable
     public bool Stores => _notifier is not null;
 
     /// <summary>
-    /// Queues blocks <paramref name="first"/> to the last of <paramref name="file"/>'s, as many as
-    /// fit; with a <paramref name="node"/> (the file's node id, which the kernel holds) they are
-    /// also stored into its page cache, the fragment tail included.
+    /// Queues blocks <paramref name="first"/> to the last of <paramref name="file"/>'s (or the last
+    /// holding its first <paramref name="length"/> bytes), as many as fit; the fragment tail counts
+    /// as a block. With a <paramref name="node"/> (the file's node id, which the kernel holds) they
+    /// are also stored into its page cache.
     /// </summary>
-    public void Queue(SquashFsEntry file, long first, ulong node = 0)
+    public void Queue(SquashFsEntry file, long first, ulong node = 0, long length = long.MaxValue)
     {
         if (!Start())
             return;
-        // A tail in a fragment counts as a block here; the image ignores indexes past the data blocks.
-        long blocks = (file.Size + _image.BlockSize - 1) / _image.BlockSize;
+        // The tail in a fragment is index BlockCount (SquashFsImage.CacheDataBlock).
+        long blocks = (Math.Min(file.Size, length) + _image.BlockSize - 1) / _image.BlockSize;
         for (long block = first; block < blocks; block++)
         {
             if (!_queue.TryAdd((file, block, node)))

@@ -24,11 +24,11 @@ public sealed record FuseServerOptions
     public int PrefetchWorkers { get; init; } = Math.Clamp(Environment.ProcessorCount, 1, 4);
 
     /// <summary>
-    /// The files every start reads first, decompressed into the block cache by the prefetch from
-    /// the moment the mount serves, while the target is executed; null: none. Resolved on a thread
-    /// of its own; a failure only means no such warm-up.
+    /// The files every start reads first (each up to its <see cref="StartFile.Length"/>), decompressed
+    /// into the block cache by the prefetch from the moment the mount serves, while the target is
+    /// executed; null: none. Resolved on a thread of its own; a failure only means no such warm-up.
     /// </summary>
-    public Func<SquashFsImage, IReadOnlyList<SquashFsEntry>>? StartFiles { get; init; }
+    public Func<SquashFsImage, IReadOnlyList<StartFile>>? StartFiles { get; init; }
 
     /// <summary>fusermount3, for unmounting when umount2 is not permitted.</summary>
     public string? Fusermount { get; init; }
@@ -177,13 +177,13 @@ public static class FuseServer
         return session;
     }
 
-    private static void Warm(SquashFsImage image, SquashFsFileSystem fileSystem, Func<SquashFsImage, IReadOnlyList<SquashFsEntry>> startFiles)
+    private static void Warm(SquashFsImage image, SquashFsFileSystem fileSystem, Func<SquashFsImage, IReadOnlyList<StartFile>> startFiles)
     {
         try
         {
             fileSystem.StartPrefetch();
-            foreach (SquashFsEntry file in startFiles(image))
-                fileSystem.Prefetch(file);
+            foreach (StartFile start in startFiles(image))
+                fileSystem.Prefetch(start.File, start.Length);
         }
 #pragma warning disable CA1031 // A warm-up only: a malformed archive fails its start on its own, and an exception here would end the daemon.
         catch (Exception)

@@ -167,14 +167,15 @@ public sealed class SquashFsFileSystem : IFuseFileSystem, IDisposable
     }
 
     /// <summary>
-    /// Queues all of <paramref name="file"/>'s blocks (up to <see cref="PrefetchedElfBytes"/>) for
-    /// the prefetch, as if its first bytes had been read: what every start reads (the daemon's
-    /// start set, <see cref="FuseServerOptions.StartFiles"/>).
+    /// Queues the blocks holding <paramref name="file"/>'s first <paramref name="length"/> bytes
+    /// (the fragment tail included) for the prefetch, when those are at most
+    /// <see cref="PrefetchedElfBytes"/>: what every start reads (the daemon's start set,
+    /// <see cref="FuseServerOptions.StartFiles"/>).
     /// </summary>
-    public void Prefetch(SquashFsEntry file)
+    public void Prefetch(SquashFsEntry file, long length)
     {
-        if (_prefetch is not null && file.IsRegularFile && file.Size <= PrefetchedElfBytes)
-            _prefetch.Queue(file, 0);
+        if (_prefetch is not null && file.IsRegularFile && length > 0 && Math.Min(length, file.Size) <= PrefetchedElfBytes)
+            _prefetch.Queue(file, 0, length: length);
     }
 
     /// <summary>Blocks decompressed ahead of the READs (for tests).</summary>

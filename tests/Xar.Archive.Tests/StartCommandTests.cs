@@ -52,6 +52,19 @@ public sealed class StartCommandTests : IDisposable
     }
 
     [Fact]
+    public void Its_start_reads_read_back_as_written_and_a_path_the_header_cannot_hold_is_refused()
+    {
+        XarHeader header = Header(Sample with { Reads = [new StartRead("__xar__/a b.pyc", 6481), new StartRead("__xar__/bytecode.bundle", 67740)] });
+
+        header[XarHeaderKeys.StartReads].Should().Be("__xar__/a b.pyc=6481:__xar__/bytecode.bundle=67740");
+        StartCommand.ReadsFromHeader(header, "app.xar").Should().Equal(new StartRead("__xar__/a b.pyc", 6481), new StartRead("__xar__/bytecode.bundle", 67740));
+        StartCommand.ReadsFromHeader(Header(Sample), "app.xar").Should().BeEmpty();
+        foreach (string path in new[] { "a:b", "a\"b", "a$b", "a\nb", "", "/etc/passwd", "a/../../b", "a//b" })
+            FluentActions.Invoking(() => new StartRead(path, 1)).Should().Throw<ArgumentException>(path);
+        FluentActions.Invoking(() => new StartRead("a", 0)).Should().Throw<ArgumentException>();
+    }
+
+    [Fact]
     public void A_header_of_an_earlier_builder_means_its_interpreter_then_the_versioned_one_beside_it_then_PATH()
     {
         var fields = new XarHeaderFields { Version = 1 };

@@ -118,6 +118,42 @@ public class PrefetchTests
         Directory.GetFiles(mount.Directory).Should().HaveCount(2);
     }
 
+    /// <summary>Waits until the prefetch's count of decompressed blocks stops growing; returns it.</summary>
+    private static int PrefetchSettled(SquashFsFileSystem fileSystem, int atLeast)
+    {
+        SpinWait.SpinUntil(() => fileSystem.PrefetchedBlocks >= atLeast, TimeSpan.FromSeconds(30));
+        int loaded;
+        do
+        {
+            loaded = fileSystem.PrefetchedBlocks;
+            Thread.Sleep(200);
+        }
+        while (fileSystem.PrefetchedBlocks != loaded);
+        return loaded;
+    }
+
+    /// <summary>
+    /// A start file (the daemon's start set) is prefetched as far as every start reads it: a bundle's
+    /// head decompresses the blocks holding its first bytes and no more, a small file its fragment.
+    /// </summary>
+    [Fact]
+    public void A_start_files_prefetch_decompresses_the_blocks_of_its_first_bytes_and_a_small_files_fragment()
+    {
+        using var scratch = new TempDirectory("fuse-prefetch-head");
+        var text = System.Text.Encoding.ASCII.GetBytes(string.Concat(Enumerable.Range(0, 6 * BlockSize / 12).Select(i => $"line {i,6}\n")));
+        string path = Image(scratch, new() { ["bundle"] = [.. text, .. new byte[1000]], ["small.pyc"] = new byte[1000] });
+        using var image = SquashFs.Reading.SquashFsImage.Open(path);
+        using var fileSystem = new SquashFsFileSystem(image, prefetchWorkers: 2);
+
+        fileSystem.Prefetch(image.GetEntry("bundle"), 2L * BlockSize + 1);
+        PrefetchSettled(fileSystem, 3).Should().Be(3, "blocks 0, 1 and 2 hold the first 2 blocks and 1 byte");
+
+        fileSystem.Prefetch(image.GetEntry("small.pyc"), 1000);
+        PrefetchSettled(fileSystem, 4).Should().Be(4, "the small file's fragment block");
+        fileSystem.Prefetch(image.GetEntry("bundle"), long.MaxValue);
+        PrefetchSettled(fileSystem, 7).Should().Be(7, "the rest of its 6 blocks, not its tail: that fragment block is the small file's, cached already");
+    }
+
     /// <summary>Waits until the stores stop growing (the prefetch is done); returns the bytes stored.</summary>
     private static long StoresSettled(ServedMount mount, long atLeast)
     {

@@ -64,7 +64,9 @@ internal sealed class BytecodeBundle(IReadOnlyList<string> servedDirectories, IR
     }
 
     /// <summary>The bundle for the image's entries (every entry under a served directory, the pycs among them); not when <see cref="IsEmpty"/>.</summary>
-    public FileContent Build(IEnumerable<ImageEntry> entries)
+    /// <param name="entries">The image's entries.</param>
+    /// <param name="head">The bytes every start reads: the header, the index and the application's own code.</param>
+    public FileContent Build(IEnumerable<ImageEntry> entries, out long head)
     {
         var served = entries.Where(e => IsServed(e.Path)).ToList();
         var index = new PythonMarshal();
@@ -93,6 +95,7 @@ internal sealed class BytecodeBundle(IReadOnlyList<string> servedDirectories, IR
         _interpreterMagic!.CopyTo(header, Magic.Length);
         BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(Magic.Length + 4), checked((uint)indexBytes.Length));
 
+        head = header.Length + indexBytes.Length + modules.TakeWhile(m => StorageRank(m.Key) == 0).Sum(m => (long)m.Value.Length);
         var segments = new List<ReadOnlyMemory<byte>>(modules.Count + 2) { header, indexBytes };
         segments.AddRange(modules.Select(m => m.Value));
         long length = segments.Sum(s => (long)s.Length);

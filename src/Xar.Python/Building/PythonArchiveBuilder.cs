@@ -137,8 +137,9 @@ public static class PythonArchiveBuilder
         // Everything the image holds: those sources with their bytecode, and the bootstrap.
         var entries = new List<ImageEntry>();
         if (compiler is not null) progress?.Begin("compiling bytecode");
-        entries.AddRange(WithBytecode(destination.Complete(), application, interpreterBytecode, startupBytecode, standalone, options, compiler, time));
+        entries.AddRange(WithBytecode(destination.Complete(), application, interpreterBytecode, startupBytecode, standalone, options, compiler, time, out var startReads));
         entries.AddRange(BootstrapEntries(facts, abi, defaultEntry, scripts, start, native.RequiredGlibc, compiler, progress, time));
+        start = start with { Reads = StartReads(entries, startReads, compiler) };
 
         var blocks = keptBlocks?.Result;
         var writer = new SquashFsWriter(options.Image with { BlockCache = blocks });
@@ -163,6 +164,23 @@ public static class PythonArchiveBuilder
             image => writer.WriteTo(image));
         blocks?.Save();
         return result;
+    }
+
+    /// <summary>
+    /// What every start reads of the image, in order (XAR_START_READS, for the mount's server to
+    /// decompress while the interpreter starts): the standard library's start-up pycs (standalone),
+    /// the bootstrap's pycs, and the bundle's header, index and the application's own code.
+    /// </summary>
+    private static List<StartRead> StartReads(List<ImageEntry> entries, List<StartRead> fromBytecode, BytecodeCompiler? compiler)
+    {
+        var reads = fromBytecode.Where(read => read.Path != BytecodeBundle.ImagePath).ToList();
+        if (compiler is not null)
+        {
+            var bootstrap = new HashSet<string>([compiler.PycPath("__xar__/xar_bootstrap.py"), compiler.PycPath("__xar__/xar_app.py")], StringComparer.Ordinal);
+            reads.AddRange(entries.Where(e => bootstrap.Contains(e.Path)).Select(e => new StartRead(e.Path, e.Content!.Length)));
+        }
+        reads.AddRange(fromBytecode.Where(read => read.Path == BytecodeBundle.ImagePath));
+        return reads;
     }
 
     /// <summary>Whether the interpreter compiles with column positions: asked to, or Python 2, which has none and refuses <c>-X</c>.</summary>
@@ -295,8 +313,10 @@ public static class PythonArchiveBuilder
     /// <see cref="BytecodeMode.Only"/>, the sourceless modules themselves.
     /// </summary>
     private static List<ImageEntry> WithBytecode(IReadOnlyList<ImageEntry> files, PythonApplication application, Dictionary<string, byte[]> interpreterBytecode,
-        IReadOnlySet<string> startupBytecode, StandaloneInterpreter? standalone, PythonArchiveOptions options, BytecodeCompiler? compiler, long time)
+        IReadOnlySet<string> startupBytecode, StandaloneInterpreter? standalone, PythonArchiveOptions options, BytecodeCompiler? compiler, long time,
+        out List<StartRead> startReads)
     {
+        startReads = [];
         if (compiler is null) return [.. files];
         var sources = files.Where(f => IsLibrarySource(f) && IsCompiled(f.Path, application, options)).ToList();
         var progress = options.Image.Progress;
@@ -352,16 +372,22 @@ public static class PythonArchiveBuilder
                 bundle.Add(file.Path, pyc);
                 // Imported by the interpreter's start, before the bootstrap's finder serves the bundle.
                 if (startupBytecode.Contains(file.Path))
+                {
                     result.Add(Pyc(compiler.PycPath(file.Path), pyc, file.ModificationTime));
+                    startReads.Add(new StartRead(compiler.PycPath(file.Path), pyc.Length));
+                }
                 progress?.CompiledOne();
             }
         }
         if (!bundle.IsEmpty) // nothing compiled: the bootstrap would have nothing to serve from it
+        {
             result.Add(new ImageEntry
             {
-                Path = BytecodeBundle.ImagePath, Type = ImageEntryType.File, Content = bundle.Build(result), Permissions = 0b110_100_100, ModificationTime = time,
+                Path = BytecodeBundle.ImagePath, Type = ImageEntryType.File, Content = bundle.Build(result, out long head), Permissions = 0b110_100_100, ModificationTime = time,
                 CompressionLevel = options.BytecodeCompressionLevel,
             });
+            startReads.Add(new StartRead(BytecodeBundle.ImagePath, head));
+        }
         return result;
     }
 

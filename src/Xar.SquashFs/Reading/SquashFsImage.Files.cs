@@ -180,17 +180,23 @@ public sealed partial class SquashFsImage
     /// <summary>
     /// Decompresses data block <paramref name="index"/> of <paramref name="file"/> into the data
     /// cache, unless it is cached or being loaded already, so that a later read finds it ready (the
-    /// FUSE server's prefetch). Blocks past the file's last full block (its fragment tail) and sparse
-    /// blocks are nothing to load.
+    /// FUSE server's prefetch). Index <see cref="SquashFsEntry.BlockCount"/> is the file's fragment
+    /// tail: its fragment block goes into the fragment cache. Sparse blocks are nothing to load.
     /// </summary>
     /// <returns>False when there was nothing to load: cached, in flight, sparse or past the blocks.</returns>
-    /// <exception cref="SquashFsException">The block list or the block is malformed.</exception>
+    /// <exception cref="SquashFsException">The block list, the fragment entry or the block is malformed.</exception>
     public bool CacheDataBlock(SquashFsEntry file, long index)
     {
         CheckEntry(file, SquashFsEntryType.RegularFile);
-        if (index < 0 || index >= file.BlockCount) return false;
+        if (index < 0 || index > file.BlockCount || (index == file.BlockCount && !file.HasFragment)) return false;
         try
         {
+            if (index == file.BlockCount)
+            {
+                if (_fragmentCache.Contains(ReadFragmentEntry(file.FragmentIndex).Position)) return false;
+                AcquireFragment(file).Dispose();
+                return true;
+            }
             FileLayout layout = GetLayout(file);
             uint word = layout.Words[index];
             if (word == 0 || _dataCache.Contains(layout.Starts[index])) return false;

@@ -172,6 +172,32 @@ public sealed class PythonArchiveBuilderTests : IDisposable
             "lib/python/dep/__init__.py", "lib/python/dep/sub/__init__.py", "lib/python/dep/testsuite.py");
     }
 
+    /// <summary>
+    /// XAR_START_READS, for the mount's server to decompress while the interpreter starts: the
+    /// bootstrap's pycs, whole, then the bundle as far as its header, index and the application's own code.
+    /// </summary>
+    [Fact]
+    public void TheHeaderNamesWhatEveryStartReadsTheBootstrapsPycsAndTheBundlesHead()
+    {
+        var (archive, tree) = Build(AppWithTestSuites(), entry: "hello");
+        using var opened = XarArchive.Open(archive);
+
+        var reads = StartCommand.ReadsFromHeader(opened.Header, archive);
+
+        string head = Run.Checked(Python311, ["-c", """
+            import marshal, sys
+            data = open(sys.argv[1] + "/__xar__/bytecode.bundle", "rb").read()
+            length = int.from_bytes(data[12:16], "little")
+            entries, native = marshal.loads(data[16:16 + length])
+            print(16 + length + max((value >> 32) + (value & 0xFFFFFFFF) for path, value in entries.items() if value >= 0 and "/hello_app/" in path))
+            """, tree]).Trim();
+        reads.Select(read => read.Path).Should().Equal("__xar__/__pycache__/xar_bootstrap.cpython-311.pyc", "__xar__/__pycache__/xar_app.cpython-311.pyc", "__xar__/bytecode.bundle");
+        reads[0].Length.Should().Be(new FileInfo(Path.Combine(tree, reads[0].Path)).Length);
+        reads[1].Length.Should().Be(new FileInfo(Path.Combine(tree, reads[1].Path)).Length);
+        reads[2].Length.Should().Be(long.Parse(head, System.Globalization.CultureInfo.InvariantCulture), "the application's own code ends there")
+            .And.BeLessThan(new FileInfo(Path.Combine(tree, "__xar__/bytecode.bundle")).Length, "the dependency's code follows");
+    }
+
     [Fact]
     public void ADependencysTestPackagesAreShippedAsSourcesOnlyAndStillImport()
     {

@@ -3,7 +3,11 @@ using Xar.Archive;
 
 namespace Xar.Cli;
 
-/// <summary>`xar verify FILE.xar`: the header is valid and the image matches its recorded SHA-256.</summary>
+/// <summary>
+/// `xar verify FILE.xar`: the header is valid — its start lines included, which the launcher reads
+/// only when it runs the archive, and XAR_START_READS, which the FUSE daemon only skips when
+/// malformed — and the image matches its recorded SHA-256.
+/// </summary>
 internal static class VerifyCommand
 {
     public static Command Create(TextWriter stdout)
@@ -17,13 +21,22 @@ internal static class VerifyCommand
             if (parse.GetValue(json))
                 return VerifyJson(path, stdout);
             using var archive = XarArchive.Open(path);
-            var result = archive.Verify();
+            var result = Verify(archive, path);
             stdout.WriteLine(result == XarVerification.Verified
                 ? $"{path}: ok (image sha256 {archive.Header.ImageSha256})"
                 : $"{path}: header ok; no image hash recorded (built by the original XAR tools), content not checked");
             return 0;
         });
         return command;
+    }
+
+    /// <exception cref="XarFormatException">A start line or XAR_START_READS is malformed.</exception>
+    /// <exception cref="IOException">The image does not match its hash, or cannot be read.</exception>
+    private static XarVerification Verify(XarArchive archive, string path)
+    {
+        StartCommand.FromHeader(archive.Header, path);
+        StartCommand.ReadsFromHeader(archive.Header, path);
+        return archive.Verify();
     }
 
     /// <summary>The result as a document, a failure included (then also the exit status 1).</summary>
@@ -33,7 +46,7 @@ internal static class VerifyCommand
         try
         {
             using var archive = XarArchive.Open(path);
-            report = archive.Verify() == XarVerification.Verified
+            report = Verify(archive, path) == XarVerification.Verified
                 ? new VerifyReport(JsonReports.VerifyFormat, path, "verified", archive.Header.ImageSha256, null)
                 : new VerifyReport(JsonReports.VerifyFormat, path, "no-hash-recorded", null, null);
         }

@@ -193,6 +193,32 @@ public sealed class JsonOutputTests : IDisposable
         report.GetProperty("imageSha256").ValueKind.Should().Be(JsonValueKind.Null);
     }
 
+    /// <summary>
+    /// A header whose start lines would only fail at launch (XAR_START_PROGRAM) or be skipped by the
+    /// daemon (XAR_START_READS) fails verify, in one line and in the document.
+    /// </summary>
+    [Theory]
+    [InlineData("XAR_START_READS=\"__xar__/bytecode.bundle=0\"", "XAR_START_READS")]
+    [InlineData("XAR_START_PROGRAM=\"{root}/../etc/passwd\"", "XAR_START_PROGRAM")]
+    public void Verify_refuses_a_malformed_start_line(string line, string key)
+    {
+        byte[] bytes = File.ReadAllBytes(Archive());
+        byte[] header = Encoding.ASCII.GetBytes("#!/usr/bin/env xarexec_fuse\nOFFSET=\"4096\"\nUUID=\"5ea3a17c\"\nVERSION=\"1\"\nXAREXEC_TARGET=\"run.sh\"\n" + line + "\n" +
+                                                "#xar_stop\necho This XAR file should not be executed by sh\nexit 1\n# Actual squashfs file begins at 4096\n");
+        string archive = _temp.Combine("start-line.xar");
+        File.WriteAllBytes(archive, [.. header, .. Enumerable.Repeat((byte)'\n', 4096 - header.Length), .. bytes.AsSpan(4096)]);
+
+        var text = XarTool.Run("verify", archive);
+        var json = XarTool.Run("verify", archive, "--json");
+
+        text.ExitCode.Should().NotBe(0);
+        text.Stderr.Trim().Split('\n').Should().ContainSingle().Which.Should().Contain(archive).And.Contain(key);
+        json.ExitCode.Should().Be(XarCommandLine.ExitFailure);
+        var report = JsonDocument.Parse(json.Stdout).RootElement;
+        report.GetProperty("result").GetString().Should().Be("failed");
+        report.GetProperty("error").GetString().Should().Contain(key);
+    }
+
     /// <summary>The KEY="value" lines of the header, read from the file: up to #xar_stop, without the shebang.</summary>
     private static List<string> HeaderLines(string archive)
     {

@@ -167,11 +167,20 @@ public static class PythonArchiveBuilder
     }
 
     /// <summary>
+    /// XAR_START_READS is one line of the 4,096-byte header, which holds every line the original
+    /// runtime reads (XarHeaderText): the reads named stay within this many bytes, so that a long
+    /// list (an interpreter that imports many modules from files at start) can never fail a build.
+    /// </summary>
+    internal const int StartReadsBudget = 1024;
+
+    /// <summary>
     /// What every start reads of the image, in order (XAR_START_READS, for the mount's server to
     /// decompress while the interpreter starts): the standard library's start-up pycs (standalone),
-    /// the bootstrap's pycs, and the bundle's header, index and the application's own code.
+    /// the bootstrap's pycs, and the bundle's header, index and the application's own code — within
+    /// <see cref="StartReadsBudget"/>: the bundle's head kept first, then the bootstrap's pycs, then
+    /// the start-up pycs from the last imported back.
     /// </summary>
-    private static List<StartRead> StartReads(List<ImageEntry> entries, List<StartRead> fromBytecode, BytecodeCompiler? compiler)
+    internal static List<StartRead> StartReads(List<ImageEntry> entries, List<StartRead> fromBytecode, BytecodeCompiler? compiler)
     {
         var reads = fromBytecode.Where(read => read.Path != BytecodeBundle.ImagePath).ToList();
         if (compiler is not null)
@@ -180,7 +189,20 @@ public static class PythonArchiveBuilder
             reads.AddRange(entries.Where(e => bootstrap.Contains(e.Path)).Select(e => new StartRead(e.Path, e.Content!.Length)));
         }
         reads.AddRange(fromBytecode.Where(read => read.Path == BytecodeBundle.ImagePath));
-        return reads;
+        return WithinBudget(reads, StartReadsBudget);
+    }
+
+    /// <summary>The reads, in their order, that fit in <paramref name="budget"/> bytes of the header's value, taken from the last (the most read) back.</summary>
+    internal static List<StartRead> WithinBudget(List<StartRead> reads, int budget)
+    {
+        int used = 0;
+        int first = reads.Count;
+        while (first > 0 && used + reads[first - 1].ToString().Length + (used > 0 ? 1 : 0) <= budget)
+        {
+            used += reads[first - 1].ToString().Length + (used > 0 ? 1 : 0);
+            first--;
+        }
+        return reads[first..];
     }
 
     /// <summary>Whether the interpreter compiles with column positions: asked to, or Python 2, which has none and refuses <c>-X</c>.</summary>

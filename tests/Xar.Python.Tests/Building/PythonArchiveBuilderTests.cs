@@ -199,6 +199,17 @@ public sealed class PythonArchiveBuilderTests : IDisposable
     }
 
     [Fact]
+    public void TheStartReadsStayWithinTheirShareOfTheHeaderKeepingTheBundlesHeadFirst()
+    {
+        List<StartRead> reads = [new("a/b.pyc", 1), new("c.pyc", 2), new(BytecodeBundle.ImagePath, 9)];
+
+        PythonArchiveBuilder.WithinBudget(reads, 1024).Should().Equal(reads);
+        PythonArchiveBuilder.WithinBudget(reads, "c.pyc=2:__xar__/bytecode.bundle=9".Length).Should().Equal(reads[1..]);
+        PythonArchiveBuilder.WithinBudget(reads, "c.pyc=2:__xar__/bytecode.bundle=9".Length - 1).Should().Equal(reads[2..]);
+        PythonArchiveBuilder.WithinBudget(reads, 10).Should().BeEmpty();
+    }
+
+    [Fact]
     public void ADependencysTestPackagesAreShippedAsSourcesOnlyAndStillImport()
     {
         var (archive, tree) = Build(AppWithTestSuites(), entry: "hello");

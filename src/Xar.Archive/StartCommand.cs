@@ -40,13 +40,6 @@ public sealed record StartCommand
     /// </summary>
     public IReadOnlyList<string> LibraryPath { get; init; } = [];
 
-    /// <summary>
-    /// The files of the image (or their first bytes) that every start reads, in the order it reads
-    /// them (XAR_START_READS): a hint for the mount's server, which decompresses them while the
-    /// program starts, so the first reads of a fresh mount do not each wait for a block.
-    /// </summary>
-    public IReadOnlyList<StartRead> Reads { get; init; } = [];
-
     /// <summary>What the archive needs, for the message when no candidate is there (e.g. <c>cpython-3.11 (cp311)</c>).</summary>
     public string? Needs { get; init; }
 
@@ -80,26 +73,6 @@ public sealed record StartCommand
             header.Extra[XarHeaderKeys.StartNeeds] = Needs;
         if (LibraryPath.Count > 0)
             header.Extra[XarHeaderKeys.LibraryPath] = string.Join(':', LibraryPath);
-        if (Reads.Count > 0)
-            header.Extra[XarHeaderKeys.StartReads] = string.Join(':', Reads.Select(read => read.ToString()));
-    }
-
-    /// <summary>
-    /// The start reads of <paramref name="header"/> (XAR_START_READS; none without it).
-    /// </summary>
-    /// <exception cref="XarFormatException">An item is not PATH=BYTES with a path inside the image and a positive count.</exception>
-    public static List<StartRead> ReadsFromHeader(XarHeader header, string archivePath)
-    {
-        var reads = new List<StartRead>();
-        foreach (string item in header[XarHeaderKeys.StartReads]?.Split(':', StringSplitOptions.RemoveEmptyEntries) ?? [])
-        {
-            int equals = item.LastIndexOf('=');
-            if (equals <= 0 || !long.TryParse(item.AsSpan(equals + 1), NumberStyles.None, CultureInfo.InvariantCulture, out long length) || length <= 0
-                || !StartRead.IsImagePath(item[..equals]))
-                throw new XarFormatException(archivePath, $"{XarHeaderKeys.StartReads} item \"{item}\" is not PATH=BYTES (a path inside the image, a positive count)");
-            reads.Add(new StartRead(item[..equals], length));
-        }
-        return reads;
     }
 
     /// <summary>

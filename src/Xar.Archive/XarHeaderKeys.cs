@@ -65,7 +65,7 @@ public static class XarHeaderKeys
 
     /// <summary>
     /// What every start reads of the image besides the start program and its libraries
-    /// (<see cref="StartCommand.Reads"/>): <c>PATH=BYTES</c> items separated by ':', the first BYTES
+    /// (<see cref="StartRead"/>): <c>PATH=BYTES</c> items separated by ':', the first BYTES
     /// of each file, which a mount's server decompresses ahead of the first READ (docs/fuse-server.md, "Prefetch").
     /// </summary>
     public const string StartReads = "XAR_START_READS";

@@ -35,7 +35,7 @@ internal static class VerifyCommand
     private static XarVerification Verify(XarArchive archive, string path)
     {
         StartCommand.FromHeader(archive.Header, path);
-        StartCommand.ReadsFromHeader(archive.Header, path);
+        StartRead.FromHeader(archive.Header, path);
         return archive.Verify();
     }
 

@@ -44,7 +44,7 @@ internal static class StartSet
                     files.Add(new StartFile(library, library.Size));
             }
         }
-        foreach (StartRead read in StartCommand.ReadsFromHeader(header, archivePath))
+        foreach (StartRead read in StartRead.FromHeader(header, archivePath))
         {
             // A hint: what does not resolve to a file inside the image (missing, a directory, a
             // symlink leaving it or looping) is only not prefetched.

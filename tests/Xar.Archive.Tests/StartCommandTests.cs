@@ -54,11 +54,14 @@ public sealed class StartCommandTests : IDisposable
     [Fact]
     public void Its_start_reads_read_back_as_written_and_a_path_the_header_cannot_hold_is_refused()
     {
-        XarHeader header = Header(Sample with { Reads = [new StartRead("__xar__/a b.pyc", 6481), new StartRead("__xar__/bytecode.bundle", 67740)] });
+        var fields = new XarHeaderFields { Version = 1 };
+        Sample.WriteTo(fields);
+        StartRead.WriteTo(fields, [new StartRead("__xar__/a b.pyc", 6481), new StartRead("__xar__/bytecode.bundle", 67740)]);
+        XarHeader header = XarHeader.Parse(XarHeaderText.Format(fields, 4096, "01234567", new string('0', 64)), "app.xar");
 
         header[XarHeaderKeys.StartReads].Should().Be("__xar__/a b.pyc=6481:__xar__/bytecode.bundle=67740");
-        StartCommand.ReadsFromHeader(header, "app.xar").Should().Equal(new StartRead("__xar__/a b.pyc", 6481), new StartRead("__xar__/bytecode.bundle", 67740));
-        StartCommand.ReadsFromHeader(Header(Sample), "app.xar").Should().BeEmpty();
+        StartRead.FromHeader(header, "app.xar").Should().Equal(new StartRead("__xar__/a b.pyc", 6481), new StartRead("__xar__/bytecode.bundle", 67740));
+        StartRead.FromHeader(Header(Sample), "app.xar").Should().BeEmpty();
         foreach (string path in new[] { "a:b", "a\"b", "a$b", "a\nb", "", "/etc/passwd", "a/../../b", "a//b" })
             FluentActions.Invoking(() => new StartRead(path, 1)).Should().Throw<ArgumentException>(path);
         FluentActions.Invoking(() => new StartRead("a", 0)).Should().Throw<ArgumentException>();

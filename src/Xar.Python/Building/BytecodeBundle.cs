@@ -52,7 +52,18 @@ internal sealed class BytecodeBundle(IReadOnlyList<string> servedDirectories, IR
 
     public bool IsEmpty => _code.IsEmpty;
 
-    private bool IsServed(string path) => servedDirectories.Any(d => path.StartsWith(d + "/", StringComparison.Ordinal));
+    private bool IsServed(string path) => ServedDirectoryIndex(path) >= 0;
+
+    /// <summary>The position in <c>servedDirectories</c> of the directory <paramref name="path"/> is under; -1: none.</summary>
+    private int ServedDirectoryIndex(string path)
+    {
+        for (int i = 0; i < servedDirectories.Count; i++)
+        {
+            if (path.Length > servedDirectories[i].Length && path[servedDirectories[i].Length] == '/' && path.StartsWith(servedDirectories[i], StringComparison.Ordinal))
+                return i;
+        }
+        return -1;
+    }
 
     /// <summary>Adds the pyc of a module file (a source, or a sourceless pyc) of a served directory. Thread-safe.</summary>
     public void Add(string modulePath, byte[] pyc)
@@ -73,9 +84,10 @@ internal sealed class BytecodeBundle(IReadOnlyList<string> servedDirectories, IR
         index.Tuple(2);
 
         var values = DirectoryEntries(served);
-        var modules = _code.OrderBy(pair => StorageRank(pair.Key)).ThenBy(pair => pair.Key, StringComparer.Ordinal).ToList();
+        var modules = _code.Select(pair => (Path: pair.Key, Code: pair.Value, Rank: StorageRank(pair.Key)))
+            .OrderBy(module => module.Rank).ThenBy(module => module.Path, StringComparer.Ordinal).ToList();
         long offset = 0;
-        foreach (var (path, code) in modules)
+        foreach (var (path, code, _) in modules)
         {
             values[path] = checked(offset * (1L << 32)) + code.Length;
             offset += code.Length;
@@ -95,27 +107,18 @@ internal sealed class BytecodeBundle(IReadOnlyList<string> servedDirectories, IR
         _interpreterMagic!.CopyTo(header, Magic.Length);
         BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(Magic.Length + 4), checked((uint)indexBytes.Length));
 
-        head = header.Length + indexBytes.Length + modules.TakeWhile(m => StorageRank(m.Key) == 0).Sum(m => (long)m.Value.Length);
+        head = header.Length + indexBytes.Length + modules.TakeWhile(m => m.Rank == 0).Sum(m => (long)m.Code.Length);
         var segments = new List<ReadOnlyMemory<byte>>(modules.Count + 2) { header, indexBytes };
-        segments.AddRange(modules.Select(m => m.Value));
+        segments.AddRange(modules.Select(m => m.Code));
         long length = segments.Sum(s => (long)s.Length);
         return FileContent.FromStream(() => new SegmentStream(segments, length), length, ImagePath);
     }
 
-    /// <summary>0 for the application's own module; else 1 + the position of the served directory holding it.</summary>
-    private int StorageRank(string modulePath)
-    {
-        if (ownFiles is not null && (ownFiles.Contains(modulePath)
-            || (modulePath.EndsWith(".pyc", StringComparison.Ordinal) && ownFiles.Contains(modulePath[..^1]))))
-            return 0;
-        int rank = 1;
-        foreach (string directory in servedDirectories)
-        {
-            if (modulePath.StartsWith(directory + "/", StringComparison.Ordinal)) return rank;
-            rank++;
-        }
-        return rank;
-    }
+    /// <summary>0 for the application's own module; else 1 + the position of the served directory holding it (every module is under one: <see cref="Add"/>).</summary>
+    private int StorageRank(string modulePath) =>
+        ownFiles is not null && (ownFiles.Contains(modulePath) || (modulePath.EndsWith(".pyc", StringComparison.Ordinal) && ownFiles.Contains(modulePath[..^1])))
+            ? 0
+            : 1 + ServedDirectoryIndex(modulePath);
 
     /// <summary>Extension modules and the shared libraries they load (<c>*.so</c>, <c>*.so.N</c>), with sizes, for prefetching.</summary>
     private static void WriteNativeLibraries(PythonMarshal index, List<ImageEntry> served)

@@ -139,7 +139,6 @@ public static class PythonArchiveBuilder
         if (compiler is not null) progress?.Begin("compiling bytecode");
         entries.AddRange(WithBytecode(destination.Complete(), application, interpreterBytecode, startupBytecode, standalone, options, compiler, time, out var startReads));
         entries.AddRange(BootstrapEntries(facts, abi, defaultEntry, scripts, start, native.RequiredGlibc, compiler, progress, time));
-        start = start with { Reads = StartReads(entries, startReads, compiler) };
 
         var blocks = keptBlocks?.Result;
         var writer = new SquashFsWriter(options.Image with { BlockCache = blocks });
@@ -160,6 +159,7 @@ public static class PythonArchiveBuilder
         if (native.RequiredGlibc is { } glibc)
             header.Extra[XarHeaderKeys.RequiresGlibc] = glibc;
         start.WriteTo(header);
+        StartRead.WriteTo(header, StartReads(entries, startReads, compiler));
         var result = XarArchiveWriter.Write(outputPath, new XarWriteOptions { Header = header, Layout = options.Layout, Launcher = options.Launcher },
             image => writer.WriteTo(image));
         blocks?.Save();
@@ -195,13 +195,10 @@ public static class PythonArchiveBuilder
     /// <summary>The reads, in their order, that fit in <paramref name="budget"/> bytes of the header's value, taken from the last (the most read) back.</summary>
     internal static List<StartRead> WithinBudget(List<StartRead> reads, int budget)
     {
-        int used = 0;
+        int used = -1; // no separator before the first item
         int first = reads.Count;
-        while (first > 0 && used + reads[first - 1].ToString().Length + (used > 0 ? 1 : 0) <= budget)
-        {
-            used += reads[first - 1].ToString().Length + (used > 0 ? 1 : 0);
-            first--;
-        }
+        while (first > 0 && used + 1 + reads[first - 1].ToString().Length <= budget)
+            used += 1 + reads[--first].ToString().Length;
         return reads[first..];
     }
 

@@ -193,8 +193,9 @@ public sealed partial class SquashFsImage
         {
             if (index == file.BlockCount)
             {
-                if (_fragmentCache.Contains(ReadFragmentEntry(file.FragmentIndex).Position)) return false;
-                AcquireFragment(file).Dispose();
+                var entry = ReadFragmentEntry(file.FragmentIndex);
+                if (_fragmentCache.Contains(entry.Position)) return false;
+                AcquireFragment(file, entry).Dispose();
                 return true;
             }
             FileLayout layout = GetLayout(file);
@@ -267,9 +268,12 @@ public sealed partial class SquashFsImage
     private readonly record struct FragmentRequest(SquashFsImage Image, long Position, uint Word);
 
     /// <summary>The decompressed fragment block holding <paramref name="file"/>'s tail.</summary>
-    internal BlockLease AcquireFragment(SquashFsEntry file)
+    internal BlockLease AcquireFragment(SquashFsEntry file) => AcquireFragment(file, ReadFragmentEntry(file.FragmentIndex));
+
+    /// <summary>The fragment block at <paramref name="entry"/> (the fragment table's entry for <paramref name="file"/>), decompressed.</summary>
+    private BlockLease AcquireFragment(SquashFsEntry file, (long Position, uint Word) entry)
     {
-        var (position, word) = ReadFragmentEntry(file.FragmentIndex);
+        var (position, word) = entry;
         var lease = _fragmentCache.Acquire(position, _blockSize, new FragmentRequest(this, position, word),
             static (request, destination) => request.Image.LoadFragmentBlock(request.Position, request.Word, destination));
         int tail = TailLength(file);

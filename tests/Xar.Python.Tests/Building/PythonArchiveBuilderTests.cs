@@ -182,7 +182,7 @@ public sealed class PythonArchiveBuilderTests : IDisposable
         var (archive, tree) = Build(AppWithTestSuites(), entry: "hello");
         using var opened = XarArchive.Open(archive);
 
-        var reads = StartCommand.ReadsFromHeader(opened.Header, archive);
+        var reads = StartRead.FromHeader(opened.Header, archive);
 
         string head = Run.Checked(Python311, ["-c", """
             import marshal, sys

@@ -7,9 +7,9 @@ DOC = REPO / "docs" / "benchmarks.md"
 
 
 def build_xar_cli():
-    """Publishes the xar CLI as users get it (Release, ReadyToRun) and returns the executable's path."""
+    """Publishes the xar CLI as users get it (Release, Native AOT, scripts/pack) and returns the executable's path."""
     out = REPO / ".artifacts" / "xar"
-    subprocess.run(["dotnet", "publish", str(REPO / "src/Xar.Cli"), "-c", "Release", "-r", "linux-x64", "--self-contained", "false",
+    subprocess.run(["dotnet", "publish", str(REPO / "src/Xar.Cli"), "-c", "Release", "-r", "linux-x64",
                     "-o", str(out), "--nologo", "-v", "quiet"], check=True, stdout=subprocess.DEVNULL)
     return str(out / "xar")
 

@@ -52,12 +52,15 @@ public sealed class InstallationTests(PackedTool packed) : IClassFixture<PackedT
     }
 
     [Fact]
-    public void The_single_file_executable_alone_builds_a_raw_self_archive_that_runs_and_one_for_arm64()
+    public void The_native_executable_alone_builds_raw_and_python_self_archives_that_run_and_one_for_arm64()
     {
         string alone = Workspace.Combine("alone", "xar");
         Directory.CreateDirectory(Path.GetDirectoryName(alone)!);
         File.Copy(Path.Combine(packed.Distribution, "xar"), alone);
         File.SetUnixFileMode(alone, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        // Native AOT: machine code only. A single-file bundle carries its assemblies as PE files
+        // (185 of them, each with its DOS stub), which the runtime maps and compiles at every start.
+        File.ReadAllBytes(alone).AsSpan().IndexOf("This program cannot be run in DOS mode"u8).Should().Be(-1, "no .NET assembly is inside");
 
         string app = RawApplication("single-file-app");
         UserBuild(alone, ["--raw", app, "--exec", "run.sh", "-o", "single.xar"]);
@@ -65,6 +68,20 @@ public sealed class InstallationTests(PackedTool packed) : IClassFixture<PackedT
         // The other machine's launcher is built in too (Arm64Tests run such archives under qemu).
         UserBuild(alone, ["--raw", app, "--exec", "run.sh", "--target", "linux-arm64", "-o", "single-arm64.xar"]);
         ElfObject.Read(Workspace.Combine("single-arm64.xar")).Machine.Should().Be(ElfObject.MachineAArch64);
+
+        // What the native code must do as the JIT-compiled tool does: a project through the target's
+        // pip and pyproject.toml, the interpreter's answers, the bundle, JSON reports, extraction.
+        UserBuild(alone, [Repository.Example("py-hello"), "--python", Interpreters.ExamplePython, "--no-index", "--find-links", Interpreters.WheelData,
+            "-o", "hello.xar"]);
+        var hello = Workspace.Launch(Workspace.Combine("hello.xar"), ["y"]);
+        hello.ExitCode.Should().Be(0, hello.ToString());
+        hello.Stdout.Should().StartWith($"hello from hello.xar 1.0.0 (Python {Interpreters.ExampleSeries})\n").And.EndWith("arg 1: [y]\n");
+        var verify = Run.Program(alone, ["verify", "--json", "hello.xar"], cleanEnvironment: true, workingDirectory: Workspace.Root);
+        verify.ExitCode.Should().Be(0, verify.ToString());
+        verify.Stdout.Should().Contain("\"format\": \"xar-verify/1\"").And.Contain("\"result\": \"verified\"");
+        var extract = Run.Program(alone, ["extract", "hello.xar", "tree", "--quiet"], cleanEnvironment: true, workingDirectory: Workspace.Root);
+        extract.ExitCode.Should().Be(0, extract.ToString());
+        File.Exists(Workspace.Combine("tree", "__xar__", "bytecode.bundle")).Should().BeTrue();
     }
 
     private string RawApplication(string name)

@@ -6,8 +6,7 @@ namespace Xar.Cli.Tests;
 /// Issue 9's acceptance: archives built with `xar build --standalone` run on a host that has
 /// nothing but a kernel, glibc and /dev/fuse — the <see cref="MinimalHost"/> roots — mounted and
 /// extracted, with the same output (and PNG) as the application run natively here. Category
-/// Acceptance: they need the standalone build (issue 9's other parts), so scripts/test leaves
-/// them out until it is merged; `scripts/test --filter Category=Acceptance` runs them.
+/// Acceptance: part of the suite; `scripts/test --filter Category=Acceptance` runs them alone.
 /// </summary>
 public sealed class StandaloneArchives : IDisposable
 {

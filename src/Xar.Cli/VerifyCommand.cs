@@ -4,9 +4,10 @@ using Xar.Archive;
 namespace Xar.Cli;
 
 /// <summary>
-/// `xar verify FILE.xar`: the header is valid — its start lines included, which the launcher reads
-/// only when it runs the archive, and XAR_START_READS, which the FUSE daemon only skips when
-/// malformed — and the image matches its recorded SHA-256.
+/// `xar verify FILE.xar`: the header is valid — its start lines and its native library keys
+/// (XAR_LIBRARY_PATH, XAR_REQUIRES_GLIBC) included, which the launcher reads only when it runs the
+/// archive, and XAR_START_READS, which the FUSE daemon only skips when malformed — and the image
+/// matches its recorded SHA-256.
 /// </summary>
 internal static class VerifyCommand
 {
@@ -30,11 +31,13 @@ internal static class VerifyCommand
         return command;
     }
 
-    /// <exception cref="XarFormatException">A start line or XAR_START_READS is malformed.</exception>
+    /// <exception cref="XarFormatException">A start line, a native library key or XAR_START_READS is malformed.</exception>
     /// <exception cref="IOException">The image does not match its hash, or cannot be read.</exception>
     private static XarVerification Verify(XarArchive archive, string path)
     {
         StartCommand.FromHeader(archive.Header, path);
+        LibraryRequirements.Directories(archive.Header, path);
+        LibraryRequirements.Glibc(archive.Header, path);
         StartRead.FromHeader(archive.Header, path);
         return archive.Verify();
     }

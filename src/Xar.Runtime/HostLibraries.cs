@@ -13,19 +13,18 @@ namespace Xar.Runtime;
 internal static unsafe class HostLibraries
 {
     /// <summary>Refuses a host whose glibc is older than the archive needs, in one line naming both versions.</summary>
-    /// <exception cref="XarRuntimeException"><see cref="XarExitCode.HostTooOld"/>, or <see cref="XarExitCode.BadArchive"/> for a malformed key.</exception>
+    /// <exception cref="XarRuntimeException"><see cref="XarExitCode.HostTooOld"/>.</exception>
+    /// <exception cref="XarFormatException">XAR_REQUIRES_GLIBC is malformed (<see cref="XarExitCode.BadArchive"/>).</exception>
     public static void CheckGlibc(XarHeader header, string archivePath) => CheckGlibc(header, archivePath, HostGlibcVersion());
 
     internal static void CheckGlibc(XarHeader header, string archivePath, string hostVersion)
     {
-        if (header[XarHeaderKeys.RequiresGlibc] is not { } required)
+        if (LibraryRequirements.Glibc(header, archivePath) is not { } needed)
             return;
-        Version needed = GlibcVersion.Parse(required)
-            ?? throw new XarRuntimeException(XarExitCode.BadArchive, archivePath, $"{XarHeaderKeys.RequiresGlibc} \"{required}\" is not a version such as 2.34");
         // A host version that does not parse (a distribution's suffix) is not held against the archive.
         if (GlibcVersion.Parse(hostVersion) is { } host && host < needed)
             throw new XarRuntimeException(XarExitCode.HostTooOld, archivePath,
-                $"needs glibc {required} or newer ({XarHeaderKeys.RequiresGlibc}), this host has glibc {hostVersion}");
+                $"needs glibc {header[XarHeaderKeys.RequiresGlibc]} or newer ({XarHeaderKeys.RequiresGlibc}), this host has glibc {hostVersion}");
     }
 
     /// <summary>
@@ -33,19 +32,13 @@ internal static unsafe class HostLibraries
     /// host's value as XAR_HOST_LD_LIBRARY_PATH (unset when it had none) for the bootstrap to restore.
     /// Null when the archive has no XAR_LIBRARY_PATH.
     /// </summary>
-    /// <exception cref="XarRuntimeException">A directory that is not a path inside the image (<see cref="XarExitCode.BadArchive"/>).</exception>
+    /// <exception cref="XarFormatException">A directory that is not a path inside the image (<see cref="XarExitCode.BadArchive"/>).</exception>
     public static string? LibraryPath(XarHeader header, string treeDirectory, string? hostValue, string archivePath)
     {
-        if (header[XarHeaderKeys.LibraryPath] is not { } relative)
+        IReadOnlyList<string> relative = LibraryRequirements.Directories(header, archivePath);
+        if (relative.Count == 0)
             return null;
-        var directories = new List<string>();
-        foreach (string directory in relative.Split(':'))
-        {
-            if (directory.Length == 0 || directory[0] == '/' || directory.Split('/').Contains(".."))
-                throw new XarRuntimeException(XarExitCode.BadArchive, archivePath,
-                    $"{XarHeaderKeys.LibraryPath} \"{relative}\" is not a list of paths inside the image (empty, absolute, or with a '..' segment)");
-            directories.Add(treeDirectory + "/" + directory);
-        }
+        var directories = relative.Select(directory => treeDirectory + "/" + directory).ToList();
         if (!string.IsNullOrEmpty(hostValue))
             directories.Add(hostValue);
         return string.Join(':', directories);

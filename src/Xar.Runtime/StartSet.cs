@@ -25,7 +25,7 @@ internal static class StartSet
     /// <param name="archivePath">The archive's path, for messages only.</param>
     /// <param name="archiveFile">The archive <paramref name="image"/> is read from.</param>
     /// <exception cref="IOException">The archive, its image or an ELF object is malformed.</exception>
-    /// <exception cref="XarFormatException">XAR_START_READS is malformed.</exception>
+    /// <exception cref="XarFormatException">XAR_START_READS or XAR_LIBRARY_PATH is malformed.</exception>
     /// <exception cref="XarRuntimeException">The start program's path or a library's leaves the image or loops.</exception>
     public static List<StartFile> Resolve(string archivePath, SafeFileHandle archiveFile, SquashFsImage image)
     {
@@ -36,7 +36,7 @@ internal static class StartSet
             && IsElf(image, executable))
         {
             files.Add(new StartFile(executable, executable.Size));
-            string[] directories = header[XarHeaderKeys.LibraryPath]?.Split(':', StringSplitOptions.RemoveEmptyEntries) ?? [];
+            IReadOnlyList<string> directories = LibraryRequirements.Directories(header, archivePath);
             using Stream stream = image.OpenRead(executable);
             foreach (string needed in ElfObject.Read(stream, executable.Path).Needed)
             {

@@ -194,12 +194,16 @@ public sealed class JsonOutputTests : IDisposable
     }
 
     /// <summary>
-    /// A header whose start lines would only fail at launch (XAR_START_PROGRAM) or be skipped by the
-    /// daemon (XAR_START_READS) fails verify, in one line and in the document.
+    /// A header whose start lines or native library keys would only fail at launch
+    /// (XAR_START_PROGRAM, XAR_LIBRARY_PATH, XAR_REQUIRES_GLIBC) or be skipped by the daemon
+    /// (XAR_START_READS) fails verify, in one line and in the document.
     /// </summary>
     [Theory]
     [InlineData("XAR_START_READS=\"__xar__/bytecode.bundle=0\"", "XAR_START_READS")]
     [InlineData("XAR_START_PROGRAM=\"{root}/../etc/passwd\"", "XAR_START_PROGRAM")]
+    [InlineData("XAR_LIBRARY_PATH=\"__xar__/lib:/usr/lib\"", "XAR_LIBRARY_PATH")]
+    [InlineData("XAR_LIBRARY_PATH=\"__xar__/lib::lib\"", "XAR_LIBRARY_PATH")]
+    [InlineData("XAR_REQUIRES_GLIBC=\"2\"", "XAR_REQUIRES_GLIBC")]
     public void Verify_refuses_a_malformed_start_line(string line, string key)
     {
         byte[] bytes = File.ReadAllBytes(Archive());

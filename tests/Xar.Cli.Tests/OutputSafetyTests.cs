@@ -195,7 +195,7 @@ public sealed class OutputSafetyTests : IDisposable
             if (process.HasExited)
                 throw new InvalidOperationException($"exited with {process.ExitCode} before its temporary file appeared: {await stderr}");
             deadline.Elapsed.Should().BeLessThan(TimeSpan.FromMinutes(1));
-            await Task.Delay(10);
+            Thread.Sleep(2); // not Task.Delay: see An_interrupted_or_failed_extraction_leaves_no_destination
         }
         Run.Checked("kill", [$"-{signal}", process.Id.ToString()]);
         using (var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1)))
@@ -260,12 +260,15 @@ public sealed class OutputSafetyTests : IDisposable
         using var process = Process.Start(start)!;
         var stderr = process.StandardError.ReadToEndAsync();
         var deadline = Stopwatch.StartNew();
+        // Polled on this thread, without awaiting: a Task.Delay continuation waits for a pool
+        // thread, and with the suite's other tests holding them it once came back after the whole
+        // extraction (about a second) had finished.
         while (Directory.GetDirectories(_temp.Path, ".dest.*.tmp").Length == 0)
         {
             if (process.HasExited)
                 throw new InvalidOperationException($"exited with {process.ExitCode} before its temporary tree appeared: {await stderr}");
             deadline.Elapsed.Should().BeLessThan(TimeSpan.FromMinutes(1));
-            await Task.Delay(5);
+            Thread.Sleep(2);
         }
         Run.Checked("kill", ["-INT", process.Id.ToString()]);
         using (var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1)))

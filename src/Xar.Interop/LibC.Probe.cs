@@ -20,13 +20,19 @@ public static unsafe partial class LibC
     public static partial int kill(int pid, int signal);
 
     /// <summary>
-    /// The calls a forked child of the launcher makes. After fork only the calling thread exists,
-    /// so the child must not enter the .NET runtime (a GC, a lock, a JIT compilation would wait for
-    /// threads that are not there): these skip the GC transition and set no managed error state,
-    /// and the parent calls each once before it forks, so that a JIT-compiled process has bound them
-    /// (Xar.Runtime's MountProbe). fork itself is called through here for the same reason.
+    /// The calls a forked child of the launcher makes (the mount probe, Xar.Runtime's MountProbe;
+    /// the daemon's start, FuseServerMode). After fork only the calling thread exists, so the child
+    /// must not enter the .NET runtime: a GC, a lock or a compilation would wait for threads that
+    /// are not there. So the child calls libc through unmanaged function pointers that the parent
+    /// resolves before it forks (<see cref="Resolve"/>) and passes down: a call through one is an
+    /// instruction of the caller — JIT-compiled or Native AOT alike —, with no managed wrapper
+    /// frame (whose return a runtime suspension in the parent may have hijacked at the moment of
+    /// the fork), no binding on first call and no GC transition; and it forks with a bare clone
+    /// (<see cref="SYS_clone"/>). With P/Invoke wrappers and glibc's fork, a child of the
+    /// JIT-compiled test host once waited forever inside the runtime (pthread_cond_wait in
+    /// libcoreclr, called from managed code) and its parent, the test, with it.
     /// </summary>
-    public static partial class InForkedChild
+    public struct InForkedChild
     {
         /// <summary>Linux's close_range (5.9): the same number on x86-64 and arm64.</summary>
         public const long SYS_close_range = 436;
@@ -34,36 +40,58 @@ public static unsafe partial class LibC
         /// <summary>exit_group: ends the child without glibc's exit handlers (x86-64, arm64).</summary>
         public static long SYS_exit_group => RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 94 : 231;
 
-        [LibraryImport("libc")]
-        [SuppressGCTransition]
-        public static partial int fork();
+        /// <summary>setsid by number (x86-64, arm64).</summary>
+        public static long SYS_setsid => RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 157 : 112;
 
-        [LibraryImport("libc", EntryPoint = "syscall")]
-        [SuppressGCTransition]
-        public static partial long syscall3(long number, long first, long second, long third);
+        /// <summary>
+        /// clone by number (x86-64, arm64). With <see cref="SIGCHLD"/> as its only flag it is fork
+        /// without glibc's fork handlers (pthread_atfork's, the runtime's and libraries'), which run
+        /// in the child too and may wait for a lock that a thread of the parent held: the child has
+        /// no such thread. The children call nothing that needs glibc's own state reset (no malloc).
+        /// </summary>
+        public static long SYS_clone => RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 220 : 56;
 
-        [LibraryImport("libc")]
-        [SuppressGCTransition]
-        public static partial int* __errno_location();
+        /// <summary>The signal a child's end sends its parent: clone's flags for a fork.</summary>
+        public const long SIGCHLD = 17;
 
-        [LibraryImport("libc")]
-        [SuppressGCTransition]
-        public static partial int openat(int dirfd, byte* path, int flags, uint mode);
+        // Fields, not properties: the child must not call even a getter.
+#pragma warning disable CA1051, SA1300, SA1307, IDE1006 // libc's own names, as fields
 
-        [LibraryImport("libc")]
-        [SuppressGCTransition]
-        public static partial int fstatfs(int fd, StatFs* buffer);
+        public delegate* unmanaged[SuppressGCTransition]<long, long, long, long, long> syscall3;
+        public delegate* unmanaged[SuppressGCTransition]<int*> __errno_location;
+        public delegate* unmanaged[SuppressGCTransition]<int, byte*, int, uint, int> openat;
+        public delegate* unmanaged[SuppressGCTransition]<int, StatFs*, int> fstatfs;
+        public delegate* unmanaged[SuppressGCTransition]<byte*, StatFs*, int> statfs;
+        public delegate* unmanaged[SuppressGCTransition]<int, byte*, nuint, int, nint> send;
+        public delegate* unmanaged[SuppressGCTransition]<int, MessageHeader*, int, nint> sendmsg;
+        public delegate* unmanaged[SuppressGCTransition]<int, int, int, int> fcntl;
+        public delegate* unmanaged[SuppressGCTransition]<int, int, int> dup2;
+        public delegate* unmanaged[SuppressGCTransition]<byte*, byte**, byte**, int> execve;
+        public delegate* unmanaged[SuppressGCTransition]<int, void*, nuint, nint> write;
+#pragma warning restore CA1051, SA1300, SA1307, IDE1006
 
-        [LibraryImport("libc")]
-        [SuppressGCTransition]
-        public static partial int statfs(byte* path, StatFs* buffer);
-
-        [LibraryImport("libc")]
-        [SuppressGCTransition]
-        public static partial nint send(int fd, byte* buffer, nuint length, int flags);
-
-        [LibraryImport("libc")]
-        [SuppressGCTransition]
-        public static partial nint sendmsg(int fd, MessageHeader* message, int flags);
+        /// <summary>
+        /// libc's functions, looked up in the C library this process already runs with (dlopen of
+        /// its soname returns the loaded one; nothing is searched for beside the program).
+        /// </summary>
+        /// <exception cref="EntryPointNotFoundException">A function is missing (not glibc).</exception>
+        public static InForkedChild Resolve()
+        {
+            nint libc = NativeLibrary.Load("libc.so.6");
+            return new InForkedChild
+            {
+                syscall3 = (delegate* unmanaged[SuppressGCTransition]<long, long, long, long, long>)NativeLibrary.GetExport(libc, "syscall"),
+                __errno_location = (delegate* unmanaged[SuppressGCTransition]<int*>)NativeLibrary.GetExport(libc, "__errno_location"),
+                openat = (delegate* unmanaged[SuppressGCTransition]<int, byte*, int, uint, int>)NativeLibrary.GetExport(libc, "openat"),
+                fstatfs = (delegate* unmanaged[SuppressGCTransition]<int, StatFs*, int>)NativeLibrary.GetExport(libc, "fstatfs"),
+                statfs = (delegate* unmanaged[SuppressGCTransition]<byte*, StatFs*, int>)NativeLibrary.GetExport(libc, "statfs"),
+                send = (delegate* unmanaged[SuppressGCTransition]<int, byte*, nuint, int, nint>)NativeLibrary.GetExport(libc, "send"),
+                sendmsg = (delegate* unmanaged[SuppressGCTransition]<int, MessageHeader*, int, nint>)NativeLibrary.GetExport(libc, "sendmsg"),
+                fcntl = (delegate* unmanaged[SuppressGCTransition]<int, int, int, int>)NativeLibrary.GetExport(libc, "fcntl"),
+                dup2 = (delegate* unmanaged[SuppressGCTransition]<int, int, int>)NativeLibrary.GetExport(libc, "dup2"),
+                execve = (delegate* unmanaged[SuppressGCTransition]<byte*, byte**, byte**, int>)NativeLibrary.GetExport(libc, "execve"),
+                write = (delegate* unmanaged[SuppressGCTransition]<int, void*, nuint, nint>)NativeLibrary.GetExport(libc, "write"),
+            };
+        }
     }
 }

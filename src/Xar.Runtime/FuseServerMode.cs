@@ -82,11 +82,10 @@ public static unsafe class FuseServerMode
             byte* path = strings.Add(program);
             byte** argv = strings.AddAll(arguments);
             byte** environment = Environ.Current;
-            long exitGroup = LibC.InForkedChild.SYS_exit_group, setsid = LibC.InForkedChild.SYS_setsid;
-            if (RuntimeFeature.IsDynamicCodeCompiled)
-                BindChildCalls();
-            int pid = ForkDaemon(path, argv, environment, devNull, device, archive, heldUntilServed >= 0 ? heldUntilServed : devNull, pipe[1], setsid, exitGroup);
-            int forkErrno = pid < 0 ? Marshal.GetLastSystemError() : 0; // fork sets errno only: it is called without SetLastError
+            long exitGroup = LibC.InForkedChild.SYS_exit_group, setsid = LibC.InForkedChild.SYS_setsid, clone = LibC.InForkedChild.SYS_clone;
+            var calls = LibC.InForkedChild.Resolve();
+            int pid = ForkDaemon(&calls, path, argv, environment, devNull, device, archive, heldUntilServed >= 0 ? heldUntilServed : devNull, pipe[1], setsid, exitGroup, clone);
+            int forkErrno = pid < 0 ? Marshal.GetLastSystemError() : 0; // clone failed: errno, as syscall(2) left it (a function pointer call sets no managed error state)
             LibC.close(pipe[1]);
             pipe[1] = -1;
             if (pid < 0)
@@ -113,63 +112,49 @@ public static unsafe class FuseServerMode
     /// <summary>
     /// Forks; the child starts a session, forks the daemon and exits; the daemon puts its
     /// descriptors in place (<see cref="FuseServerMode"/>'s remarks) and executes the server.
-    /// Compiled before it runs and calls nothing but <see cref="LibC.InForkedChild"/>: the
-    /// children must not enter the runtime (the values they need come as arguments).
+    /// Compiled before it runs and calls nothing but <paramref name="libc"/>'s function pointers
+    /// (<see cref="LibC.InForkedChild"/>): the children must not enter the runtime (the values
+    /// they need come as arguments).
     /// </summary>
     /// <returns>In the parent, the first child's pid, or -1.</returns>
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
-    private static int ForkDaemon(byte* path, byte** argv, byte** environment, int devNull, int device, int archive, int held, int report, long setsid, long exitGroup)
+    private static int ForkDaemon(LibC.InForkedChild* libc, byte* path, byte** argv, byte** environment, int devNull, int device, int archive, int held, int report, long setsid, long exitGroup, long clone)
     {
-        int pid = LibC.InForkedChild.fork();
+        int pid = (int)libc->syscall3(clone, LibC.InForkedChild.SIGCHLD, 0, 0);
         if (pid != 0)
             return pid;
 
-        LibC.InForkedChild.syscall3(setsid, 0, 0, 0);
-        int daemon = LibC.InForkedChild.fork();
+        libc->syscall3(setsid, 0, 0, 0);
+        int daemon = (int)libc->syscall3(clone, LibC.InForkedChild.SIGCHLD, 0, 0);
         if (daemon != 0)
         {
             if (daemon < 0)
             {
-                int forkErrno = *LibC.InForkedChild.__errno_location();
-                LibC.InForkedChild.write(report, &forkErrno, sizeof(int));
+                int forkErrno = *libc->__errno_location();
+                libc->write(report, &forkErrno, sizeof(int));
             }
-            LibC.InForkedChild.syscall3(exitGroup, 0, 0, 0);
+            libc->syscall3(exitGroup, 0, 0, 0);
         }
 
-        int nullCopy = LibC.InForkedChild.fcntl(devNull, LibC.F_DUPFD, ScratchDescriptors);
-        int deviceCopy = LibC.InForkedChild.fcntl(device, LibC.F_DUPFD, ScratchDescriptors);
-        int heldCopy = LibC.InForkedChild.fcntl(held, LibC.F_DUPFD, ScratchDescriptors);
-        int archiveCopy = LibC.InForkedChild.fcntl(archive, LibC.F_DUPFD, ScratchDescriptors);
-        int reportCopy = LibC.InForkedChild.fcntl(report, LibC.F_DUPFD, ScratchDescriptors);
-        LibC.InForkedChild.dup2(nullCopy, 0);
-        LibC.InForkedChild.dup2(nullCopy, 1);
-        LibC.InForkedChild.dup2(deviceCopy, DeviceDescriptor);
-        LibC.InForkedChild.dup2(heldCopy, HeldUntilServedDescriptor);
-        LibC.InForkedChild.dup2(archiveCopy, ArchiveDescriptor);
-        LibC.InForkedChild.dup2(reportCopy, ReportDescriptor);
-        LibC.InForkedChild.fcntl(ReportDescriptor, LibC.F_SETFD, LibC.FD_CLOEXEC);
+        int nullCopy = libc->fcntl(devNull, LibC.F_DUPFD, ScratchDescriptors);
+        int deviceCopy = libc->fcntl(device, LibC.F_DUPFD, ScratchDescriptors);
+        int heldCopy = libc->fcntl(held, LibC.F_DUPFD, ScratchDescriptors);
+        int archiveCopy = libc->fcntl(archive, LibC.F_DUPFD, ScratchDescriptors);
+        int reportCopy = libc->fcntl(report, LibC.F_DUPFD, ScratchDescriptors);
+        libc->dup2(nullCopy, 0);
+        libc->dup2(nullCopy, 1);
+        libc->dup2(deviceCopy, DeviceDescriptor);
+        libc->dup2(heldCopy, HeldUntilServedDescriptor);
+        libc->dup2(archiveCopy, ArchiveDescriptor);
+        libc->dup2(reportCopy, ReportDescriptor);
+        libc->fcntl(ReportDescriptor, LibC.F_SETFD, LibC.FD_CLOEXEC);
         // Nothing else the launcher had open (its caller's pipes, a caller's lock) stays open for the life of the mount.
-        LibC.InForkedChild.syscall3(LibC.InForkedChild.SYS_close_range, ReportDescriptor + 1, uint.MaxValue, 0);
-        LibC.InForkedChild.execve(path, argv, environment);
-        int execErrno = *LibC.InForkedChild.__errno_location();
-        LibC.InForkedChild.write(ReportDescriptor, &execErrno, sizeof(int));
-        LibC.InForkedChild.syscall3(exitGroup, 127, 0, 0);
+        libc->syscall3(LibC.InForkedChild.SYS_close_range, ReportDescriptor + 1, uint.MaxValue, 0);
+        libc->execve(path, argv, environment);
+        int execErrno = *libc->__errno_location();
+        libc->write(ReportDescriptor, &execErrno, sizeof(int));
+        libc->syscall3(exitGroup, 127, 0, 0);
         return 0;
-    }
-
-    /// <summary>
-    /// Calls each function the children use once, harmlessly: a JIT-compiled process (the xar CLI's
-    /// <c>xar mount</c>) binds a P/Invoke on its first call, which a child must not be the one to make.
-    /// </summary>
-    private static void BindChildCalls()
-    {
-        byte empty = 0;
-        LibC.InForkedChild.fcntl(-1, LibC.F_DUPFD, 0);
-        LibC.InForkedChild.dup2(-1, -1);
-        LibC.InForkedChild.execve(&empty, null, null);
-        LibC.InForkedChild.write(-1, &empty, 0);
-        LibC.InForkedChild.syscall3(LibC.InForkedChild.SYS_close_range, uint.MaxValue, uint.MaxValue, 0);
-        _ = *LibC.InForkedChild.__errno_location();
     }
 
     /// <summary>Runs the daemon; returns the exit status.</summary>

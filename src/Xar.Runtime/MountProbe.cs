@@ -56,13 +56,10 @@ internal static unsafe class MountProbe
             throw new IOException($"socketpair: {LibC.ErrorText(LibC.LastError)}");
         int pid;
         long start = Stopwatch.GetTimestamp();
+        var calls = LibC.InForkedChild.Resolve();
         fixed (byte* pathBytes = path, parentBytes = parent)
-        {
-            if (RuntimeFeature.IsDynamicCodeCompiled)
-                BindChildCalls();
-            pid = ForkProbe(pathBytes, parentBytes, LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_CLOEXEC, pair[1], LibC.InForkedChild.SYS_exit_group);
-        }
-        int forkErrno = pid < 0 ? Marshal.GetLastSystemError() : 0; // fork sets errno only: it is called without SetLastError
+            pid = ForkProbe(&calls, pathBytes, parentBytes, LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_CLOEXEC, pair[1], LibC.InForkedChild.SYS_exit_group, LibC.InForkedChild.SYS_clone);
+        int forkErrno = pid < 0 ? Marshal.GetLastSystemError() : 0; // clone failed: errno, as syscall(2) left it (a function pointer call sets no managed error state)
         LibC.close(pair[1]);
         try
         {
@@ -105,31 +102,32 @@ internal static unsafe class MountProbe
 
     /// <summary>
     /// Forks; in the child, probes and exits. Compiled before it runs (the parent runs it first)
-    /// and calls nothing but <see cref="LibC.InForkedChild"/>: the child must not enter the runtime
-    /// (the values it needs come as arguments, so no static is initialised in it).
+    /// and calls nothing but <paramref name="libc"/>'s function pointers (<see cref="LibC.InForkedChild"/>):
+    /// the child must not enter the runtime (the values it needs come as arguments, so no static is
+    /// initialised in it).
     /// </summary>
     /// <returns>In the parent, the child's pid, or -1.</returns>
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
-    private static int ForkProbe(byte* path, byte* parent, int openFlags, int socket, long exitGroup)
+    private static int ForkProbe(LibC.InForkedChild* libc, byte* path, byte* parent, int openFlags, int socket, long exitGroup, long clone)
     {
-        int pid = LibC.InForkedChild.fork();
+        int pid = (int)libc->syscall3(clone, LibC.InForkedChild.SIGCHLD, 0, 0);
         if (pid != 0)
             return pid;
 
         // Only the socket stays open (on a kernel before 5.9, without close_range, the copies stay).
         if (socket > 0)
-            LibC.InForkedChild.syscall3(LibC.InForkedChild.SYS_close_range, 0, socket - 1, 0);
-        LibC.InForkedChild.syscall3(LibC.InForkedChild.SYS_close_range, socket + 1, uint.MaxValue, 0);
+            libc->syscall3(LibC.InForkedChild.SYS_close_range, 0, socket - 1, 0);
+        libc->syscall3(LibC.InForkedChild.SYS_close_range, socket + 1, uint.MaxValue, 0);
         Report report = default;
-        LibC.InForkedChild.statfs(parent, &report.FileSystem);
+        libc->statfs(parent, &report.FileSystem);
         byte ready = 1;
-        LibC.InForkedChild.send(socket, &ready, 1, 0);
+        libc->send(socket, &ready, 1, 0);
 
-        int fd = LibC.InForkedChild.openat(LibC.AT_FDCWD, path, openFlags, 0);
+        int fd = libc->openat(LibC.AT_FDCWD, path, openFlags, 0);
         if (fd < 0)
-            report.OpenErrno = *LibC.InForkedChild.__errno_location();
-        else if (LibC.InForkedChild.fstatfs(fd, &report.FileSystem) != 0)
-            report.StatfsErrno = *LibC.InForkedChild.__errno_location();
+            report.OpenErrno = *libc->__errno_location();
+        else if (libc->fstatfs(fd, &report.FileSystem) != 0)
+            report.StatfsErrno = *libc->__errno_location();
         var vector = new IoVector { Base = &report, Length = (nuint)sizeof(Report) };
         var control = new DescriptorMessage { Length = DescriptorMessage.UsedLength, Level = LibC.SOL_SOCKET, Type = LibC.SCM_RIGHTS, Descriptor = fd };
         var message = new MessageHeader { Vectors = &vector, VectorCount = 1 };
@@ -138,27 +136,9 @@ internal static unsafe class MountProbe
             message.Control = &control;
             message.ControlLength = (nuint)sizeof(DescriptorMessage);
         }
-        LibC.InForkedChild.sendmsg(socket, &message, 0);
-        LibC.InForkedChild.syscall3(exitGroup, 0, 0, 0);
+        libc->sendmsg(socket, &message, 0);
+        libc->syscall3(exitGroup, 0, 0, 0);
         return 0;
-    }
-
-    /// <summary>
-    /// Calls each function the child uses once, harmlessly: a JIT-compiled process (the xar CLI)
-    /// binds a P/Invoke on its first call, which the child must not be the one to make.
-    /// </summary>
-    private static void BindChildCalls()
-    {
-        StatFs fs;
-        byte empty = 0;
-        var message = default(MessageHeader);
-        LibC.InForkedChild.syscall3(LibC.InForkedChild.SYS_close_range, uint.MaxValue, uint.MaxValue, 0);
-        LibC.InForkedChild.statfs(&empty, &fs);
-        LibC.InForkedChild.send(-1, &empty, 0, 0);
-        LibC.InForkedChild.openat(-1, &empty, 0, 0);
-        LibC.InForkedChild.fstatfs(-1, &fs);
-        _ = *LibC.InForkedChild.__errno_location();
-        LibC.InForkedChild.sendmsg(-1, &message, 0);
     }
 
     /// <summary>True when <paramref name="fd"/> is readable (or closed by the child) within <paramref name="timeout"/>.</summary>

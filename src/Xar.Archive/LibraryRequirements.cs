@@ -18,12 +18,9 @@ public static class LibraryRequirements
         if (header[XarHeaderKeys.LibraryPath] is not { } value)
             return [];
         string[] directories = value.Split(':');
-        foreach (string directory in directories)
-        {
-            if (directory.Length == 0 || directory[0] == '/' || directory.Split('/').Contains(".."))
-                throw new XarFormatException(archivePath,
-                    $"{XarHeaderKeys.LibraryPath} \"{value}\" is not a list of paths inside the image (empty, absolute, or with a '..' segment)");
-        }
+        if (!directories.All(ImagePaths.IsInside))
+            throw new XarFormatException(archivePath,
+                $"{XarHeaderKeys.LibraryPath} \"{value}\" is not a list of paths inside the image (empty, absolute, or with a '..' segment)");
         return directories;
     }
 

@@ -97,8 +97,8 @@ public sealed record StartCommand
             throw new XarFormatException(archivePath, $"{XarHeaderKeys.StartProgram} names no program");
         foreach (string program in command.Programs)
         {
-            if (ImagePath(program) is { } inImage && (inImage.Length == 0 || inImage.Split('/').Contains("..")))
-                throw new XarFormatException(archivePath, $"{XarHeaderKeys.StartProgram} \"{program}\" is not a path inside the image (empty, or with a '..' segment)");
+            if (ImagePath(program) is { } inImage && !ImagePaths.IsInside(inImage))
+                throw new XarFormatException(archivePath, $"{XarHeaderKeys.StartProgram} \"{program}\" {ImagePaths.NotInside}");
         }
         foreach (string variable in command.Environment)
         {

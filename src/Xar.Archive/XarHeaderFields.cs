@@ -94,8 +94,8 @@ public sealed class XarHeaderFields
     private static void ValidateImagePath(string key, string path, string parameter)
     {
         ValidateValue(key, path);
-        if (path.Length == 0 || path.StartsWith('/') || path.Split('/').Contains(".."))
-            throw new ArgumentException($"{key} \"{path}\" is not a path inside the image (empty, absolute, or with a '..' segment)", parameter);
+        if (!ImagePaths.IsInside(path))
+            throw new ArgumentException($"{key} \"{path}\" {ImagePaths.NotInside}", parameter);
     }
 
     private static bool IsOriginalUuid(string uuid) => uuid.Length == 8 && uuid.All(char.IsAsciiHexDigitLower);

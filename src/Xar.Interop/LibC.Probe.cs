@@ -24,7 +24,7 @@ public static unsafe partial class LibC
     /// the daemon's start, FuseServerMode). After fork only the calling thread exists, so the child
     /// must not enter the .NET runtime: a GC, a lock or a compilation would wait for threads that
     /// are not there. So the child calls libc through unmanaged function pointers that the parent
-    /// resolves before it forks (<see cref="Resolve"/>) and passes down: a call through one is an
+    /// resolves before it forks (<see cref="Resolved"/>) and passes down: a call through one is an
     /// instruction of the caller — JIT-compiled or Native AOT alike —, with no managed wrapper
     /// frame (whose return a runtime suspension in the parent may have hijacked at the moment of
     /// the fork), no binding on first call and no GC transition; and it forks with a bare clone
@@ -37,25 +37,28 @@ public static unsafe partial class LibC
         /// <summary>Linux's close_range (5.9): the same number on x86-64 and arm64.</summary>
         public const long SYS_close_range = 436;
 
-        /// <summary>exit_group: ends the child without glibc's exit handlers (x86-64, arm64).</summary>
-        public static long SYS_exit_group => RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 94 : 231;
-
-        /// <summary>setsid by number (x86-64, arm64).</summary>
-        public static long SYS_setsid => RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 157 : 112;
-
-        /// <summary>
-        /// clone by number (x86-64, arm64). With <see cref="SIGCHLD"/> as its only flag it is fork
-        /// without glibc's fork handlers (pthread_atfork's, the runtime's and libraries'), which run
-        /// in the child too and may wait for a lock that a thread of the parent held: the child has
-        /// no such thread. The children call nothing that needs glibc's own state reset (no malloc).
-        /// </summary>
-        public static long SYS_clone => RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 220 : 56;
-
         /// <summary>The signal a child's end sends its parent: clone's flags for a fork.</summary>
         public const long SIGCHLD = 17;
 
-        // Fields, not properties: the child must not call even a getter.
+        // A type initializer's: a struct assigned lazily could be read half-written by another thread.
+        private static readonly InForkedChild s_resolved = Resolve();
+
+        // Fields, not properties: the child must not call even a getter. The system call numbers
+        // depend on the machine, which only the parent may ask the runtime for.
 #pragma warning disable CA1051, SA1300, SA1307, IDE1006 // libc's own names, as fields
+
+        /// <summary>exit_group: ends the child without glibc's exit handlers.</summary>
+        public long SYS_exit_group;
+
+        public long SYS_setsid;
+
+        /// <summary>
+        /// clone: with <see cref="SIGCHLD"/> as its only flag it is fork without glibc's fork
+        /// handlers (pthread_atfork's, the runtime's and libraries'), which run in the child too and
+        /// may wait for a lock that a thread of the parent held: the child has no such thread. The
+        /// children call nothing that needs glibc's own state reset (no malloc).
+        /// </summary>
+        public long SYS_clone;
 
         public delegate* unmanaged[SuppressGCTransition]<long, long, long, long, long> syscall3;
         public delegate* unmanaged[SuppressGCTransition]<int*> __errno_location;
@@ -71,15 +74,22 @@ public static unsafe partial class LibC
 #pragma warning restore CA1051, SA1300, SA1307, IDE1006
 
         /// <summary>
-        /// libc's functions, looked up in the C library this process already runs with (dlopen of
-        /// its soname returns the loaded one; nothing is searched for beside the program).
+        /// libc's functions, looked up once in the C library this process already runs with (dlopen
+        /// of its soname returns the loaded one; nothing is searched for beside the program), and
+        /// this machine's system call numbers (x86-64, arm64).
         /// </summary>
-        /// <exception cref="EntryPointNotFoundException">A function is missing (not glibc).</exception>
-        public static InForkedChild Resolve()
+        /// <exception cref="TypeInitializationException">A function is missing: the C library is not glibc.</exception>
+        public static InForkedChild Resolved => s_resolved;
+
+        private static InForkedChild Resolve()
         {
             nint libc = NativeLibrary.Load("libc.so.6");
+            bool arm64 = RuntimeInformation.ProcessArchitecture == Architecture.Arm64;
             return new InForkedChild
             {
+                SYS_exit_group = arm64 ? 94 : 231,
+                SYS_setsid = arm64 ? 157 : 112,
+                SYS_clone = arm64 ? 220 : 56,
                 syscall3 = (delegate* unmanaged[SuppressGCTransition]<long, long, long, long, long>)NativeLibrary.GetExport(libc, "syscall"),
                 __errno_location = (delegate* unmanaged[SuppressGCTransition]<int*>)NativeLibrary.GetExport(libc, "__errno_location"),
                 openat = (delegate* unmanaged[SuppressGCTransition]<int, byte*, int, uint, int>)NativeLibrary.GetExport(libc, "openat"),

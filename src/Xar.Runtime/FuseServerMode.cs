@@ -82,9 +82,8 @@ public static unsafe class FuseServerMode
             byte* path = strings.Add(program);
             byte** argv = strings.AddAll(arguments);
             byte** environment = Environ.Current;
-            long exitGroup = LibC.InForkedChild.SYS_exit_group, setsid = LibC.InForkedChild.SYS_setsid, clone = LibC.InForkedChild.SYS_clone;
-            var calls = LibC.InForkedChild.Resolve();
-            int pid = ForkDaemon(&calls, path, argv, environment, devNull, device, archive, heldUntilServed >= 0 ? heldUntilServed : devNull, pipe[1], setsid, exitGroup, clone);
+            var libc = LibC.InForkedChild.Resolved;
+            int pid = ForkDaemon(&libc, path, argv, environment, devNull, device, archive, heldUntilServed >= 0 ? heldUntilServed : devNull, pipe[1]);
             int forkErrno = pid < 0 ? Marshal.GetLastSystemError() : 0; // clone failed: errno, as syscall(2) left it (a function pointer call sets no managed error state)
             LibC.close(pipe[1]);
             pipe[1] = -1;
@@ -114,18 +113,18 @@ public static unsafe class FuseServerMode
     /// descriptors in place (<see cref="FuseServerMode"/>'s remarks) and executes the server.
     /// Compiled before it runs and calls nothing but <paramref name="libc"/>'s function pointers
     /// (<see cref="LibC.InForkedChild"/>): the children must not enter the runtime (the values
-    /// they need come as arguments).
+    /// they need come as arguments, the system call numbers with the functions).
     /// </summary>
     /// <returns>In the parent, the first child's pid, or -1.</returns>
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
-    private static int ForkDaemon(LibC.InForkedChild* libc, byte* path, byte** argv, byte** environment, int devNull, int device, int archive, int held, int report, long setsid, long exitGroup, long clone)
+    private static int ForkDaemon(LibC.InForkedChild* libc, byte* path, byte** argv, byte** environment, int devNull, int device, int archive, int held, int report)
     {
-        int pid = (int)libc->syscall3(clone, LibC.InForkedChild.SIGCHLD, 0, 0);
+        int pid = (int)libc->syscall3(libc->SYS_clone, LibC.InForkedChild.SIGCHLD, 0, 0);
         if (pid != 0)
             return pid;
 
-        libc->syscall3(setsid, 0, 0, 0);
-        int daemon = (int)libc->syscall3(clone, LibC.InForkedChild.SIGCHLD, 0, 0);
+        libc->syscall3(libc->SYS_setsid, 0, 0, 0);
+        int daemon = (int)libc->syscall3(libc->SYS_clone, LibC.InForkedChild.SIGCHLD, 0, 0);
         if (daemon != 0)
         {
             if (daemon < 0)
@@ -133,7 +132,7 @@ public static unsafe class FuseServerMode
                 int forkErrno = *libc->__errno_location();
                 libc->write(report, &forkErrno, sizeof(int));
             }
-            libc->syscall3(exitGroup, 0, 0, 0);
+            libc->syscall3(libc->SYS_exit_group, 0, 0, 0);
         }
 
         int nullCopy = libc->fcntl(devNull, LibC.F_DUPFD, ScratchDescriptors);
@@ -153,7 +152,7 @@ public static unsafe class FuseServerMode
         libc->execve(path, argv, environment);
         int execErrno = *libc->__errno_location();
         libc->write(ReportDescriptor, &execErrno, sizeof(int));
-        libc->syscall3(exitGroup, 127, 0, 0);
+        libc->syscall3(libc->SYS_exit_group, 127, 0, 0);
         return 0;
     }
 

@@ -56,9 +56,9 @@ internal static unsafe class MountProbe
             throw new IOException($"socketpair: {LibC.ErrorText(LibC.LastError)}");
         int pid;
         long start = Stopwatch.GetTimestamp();
-        var calls = LibC.InForkedChild.Resolve();
+        var libc = LibC.InForkedChild.Resolved;
         fixed (byte* pathBytes = path, parentBytes = parent)
-            pid = ForkProbe(&calls, pathBytes, parentBytes, LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_CLOEXEC, pair[1], LibC.InForkedChild.SYS_exit_group, LibC.InForkedChild.SYS_clone);
+            pid = ForkProbe(&libc, pathBytes, parentBytes, LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_CLOEXEC, pair[1]);
         int forkErrno = pid < 0 ? Marshal.GetLastSystemError() : 0; // clone failed: errno, as syscall(2) left it (a function pointer call sets no managed error state)
         LibC.close(pair[1]);
         try
@@ -103,14 +103,14 @@ internal static unsafe class MountProbe
     /// <summary>
     /// Forks; in the child, probes and exits. Compiled before it runs (the parent runs it first)
     /// and calls nothing but <paramref name="libc"/>'s function pointers (<see cref="LibC.InForkedChild"/>):
-    /// the child must not enter the runtime (the values it needs come as arguments, so no static is
-    /// initialised in it).
+    /// the child must not enter the runtime (the values it needs come as arguments, the system call
+    /// numbers with the functions, so no static is initialised in it).
     /// </summary>
     /// <returns>In the parent, the child's pid, or -1.</returns>
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
-    private static int ForkProbe(LibC.InForkedChild* libc, byte* path, byte* parent, int openFlags, int socket, long exitGroup, long clone)
+    private static int ForkProbe(LibC.InForkedChild* libc, byte* path, byte* parent, int openFlags, int socket)
     {
-        int pid = (int)libc->syscall3(clone, LibC.InForkedChild.SIGCHLD, 0, 0);
+        int pid = (int)libc->syscall3(libc->SYS_clone, LibC.InForkedChild.SIGCHLD, 0, 0);
         if (pid != 0)
             return pid;
 
@@ -137,7 +137,7 @@ internal static unsafe class MountProbe
             message.ControlLength = (nuint)sizeof(DescriptorMessage);
         }
         libc->sendmsg(socket, &message, 0);
-        libc->syscall3(exitGroup, 0, 0, 0);
+        libc->syscall3(libc->SYS_exit_group, 0, 0, 0);
         return 0;
     }
 

@@ -111,9 +111,8 @@ public static unsafe class TargetExecutor
         if (target is null)
             throw new XarRuntimeException(XarExitCode.TargetNotFound, archivePath,
                 "the header has no XAREXEC_TARGET, so there is nothing to run (use xarexec -m to mount it)");
-        if (target.Length == 0 || target[0] == '/' || target.Split('/').Contains(".."))
-            throw new XarRuntimeException(XarExitCode.BadArchive, archivePath,
-                $"XAREXEC_TARGET \"{target}\" is not a path inside the image (empty, absolute, or with a '..' segment)");
+        if (!ImagePaths.IsInside(target))
+            throw new XarRuntimeException(XarExitCode.BadArchive, archivePath, $"XAREXEC_TARGET \"{target}\" {ImagePaths.NotInside}");
         return target;
     }
 

@@ -201,6 +201,7 @@ public sealed class JsonOutputTests : IDisposable
     [Theory]
     [InlineData("XAR_START_READS=\"__xar__/bytecode.bundle=0\"", "XAR_START_READS")]
     [InlineData("XAR_START_PROGRAM=\"{root}/../etc/passwd\"", "XAR_START_PROGRAM")]
+    [InlineData("XAR_START_PROGRAM=\"{root}//etc/passwd\"", "XAR_START_PROGRAM")]
     [InlineData("XAR_LIBRARY_PATH=\"__xar__/lib:/usr/lib\"", "XAR_LIBRARY_PATH")]
     [InlineData("XAR_LIBRARY_PATH=\"__xar__/lib::lib\"", "XAR_LIBRARY_PATH")]
     [InlineData("XAR_REQUIRES_GLIBC=\"2\"", "XAR_REQUIRES_GLIBC")]

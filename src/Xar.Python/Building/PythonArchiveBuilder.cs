@@ -197,8 +197,14 @@ public static class PythonArchiveBuilder
     {
         int used = -1; // no separator before the first item
         int first = reads.Count;
-        while (first > 0 && used + 1 + reads[first - 1].ToString().Length <= budget)
-            used += 1 + reads[--first].ToString().Length;
+        while (first > 0)
+        {
+            int item = 1 + reads[first - 1].ToString().Length;
+            if (used + item > budget)
+                break;
+            used += item;
+            first--;
+        }
         return reads[first..];
     }
 
